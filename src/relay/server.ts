@@ -1,0 +1,137 @@
+// The relay: one http server for the app, /healthz and the /signal WebSocket.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { RelayConfig } from './config'
+import { handleHealth, readPackageVersion } from './health'
+import { sendText } from './http-response'
+import { createLogger, type Logger } from './log'
+import { measureMemory, type MemoryUsage } from './memory'
+import { createSignalingHub, type SignalingStats } from './signaling'
+import { createStaticHandler } from './static'
+
+export interface RelayAddress {
+  port: number
+  host: string
+}
+
+export interface RelayStats extends SignalingStats, MemoryUsage {
+  uptimeS: number
+}
+
+export interface Relay {
+  /** Starts listening on `config.host:config.port` (port 0: any free port) and says where. */
+  listen(): Promise<RelayAddress>
+  /** Stops accepting, closes sockets with 1001, cuts what is left after the grace period. */
+  close(): Promise<void>
+  stats(): RelayStats
+}
+
+export interface RelayOptions {
+  log?: Logger
+  /** How long open sockets and requests get to finish on close. */
+  shutdownGraceMs?: number
+}
+
+export class RelayListenError extends Error {
+  override readonly name = 'RelayListenError'
+}
+
+/** The path of a request target, without query; origin-form (`/a?b`) or absolute-form. */
+function pathnameOf(target: string | undefined): string {
+  if (target === undefined) return '/'
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0] ?? '/'
+  try {
+    return new URL(target).pathname
+  } catch {
+    return '/'
+  }
+}
+
+function rejectUpgrade(socket: Duplex, statusLine: string): void {
+  socket.end(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+/**
+ * Creates the relay for `config` without listening yet, so tests can run it in-process on
+ * port 0 and benchmarks can read `stats()`.
+ */
+export function createRelay(config: RelayConfig, options: RelayOptions = {}): Relay {
+  const log = options.log ?? createLogger(config.logLevel)
+  const shutdownGraceMs = options.shutdownGraceMs ?? 2_000
+  const version = readPackageVersion()
+  const startedAtMs = Date.now()
+  const hub = createSignalingHub(config, log)
+  const serveStatic = createStaticHandler(config.staticDir, log)
+  let closePromise: Promise<void> | undefined
+
+  const uptimeS = (): number => Math.floor((Date.now() - startedAtMs) / 1000)
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const pathname = pathnameOf(req.url)
+    if (pathname === '/healthz') {
+      const { rooms, connections, dropped } = hub.stats()
+      handleHealth(req, res, { status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped })
+    } else if (pathname === '/signal') {
+      sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })
+    } else {
+      await serveStatic(req, res, pathname)
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const startedMs = Date.now()
+    res.once('finish', () => {
+      log.debug('http request', { method: req.method, path: req.url, status: res.statusCode, durationMs: Date.now() - startedMs })
+    })
+    route(req, res).catch((error: unknown) => {
+      log.error('http handler failed', { path: req.url, error })
+      if (res.headersSent) res.destroy()
+      else sendText(req, res, 500, 'internal error')
+    })
+  })
+
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (pathnameOf(req.url) !== '/signal') {
+      socket.on('error', () => socket.destroy())
+      rejectUpgrade(socket, '404 Not Found')
+      return
+    }
+    hub.handleUpgrade(req, socket, head)
+  })
+
+  return {
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error): void => {
+          reject(new RelayListenError(`cannot listen on ${config.host}:${config.port}: ${error.message}`, { cause: error }))
+        }
+        server.once('error', onError)
+        server.listen(config.port, config.host, () => {
+          server.off('error', onError)
+          server.on('error', (error) => log.error('http server error', { error }))
+          resolve()
+        })
+      })
+      const address = server.address() as AddressInfo
+      return { port: address.port, host: config.host }
+    },
+
+    close() {
+      closePromise ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => {
+          if (server.listening) server.close(() => resolve())
+          else resolve()
+        })
+        const forceTimer = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
+        await hub.close(shutdownGraceMs)
+        server.closeIdleConnections()
+        await serverClosed
+        clearTimeout(forceTimer)
+      })()
+      return closePromise
+    },
+
+    stats: () => ({ ...hub.stats(), uptimeS: uptimeS(), ...measureMemory() }),
+  }
+}

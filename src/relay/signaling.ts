@@ -1,0 +1,210 @@
+// WebSocket /signal: y-webrtc's signaling protocol (as its bin/server.js speaks it), with limits.
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { parseSignalingFrame, SignalingFrameError } from '../shared/signaling'
+import { createDropCounts, type DropCounts, type DropReason } from './drops'
+import { createConnectionLimiter } from './ip-limit'
+import type { Logger } from './log'
+import { createRooms } from './rooms'
+
+export interface SignalingLimits {
+  maxFrameBytes: number
+  maxTopicsPerConn: number
+  maxConnPerIp: number
+  idleTimeoutMs: number
+}
+
+export interface SignalingStats {
+  connections: number
+  rooms: number
+  publishedFrames: number
+  deliveredFrames: number
+  dropped: DropCounts
+}
+
+export interface SignalingHub {
+  /** Completes a WebSocket upgrade of the http server for `/signal`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  stats(): SignalingStats
+  /** Closes every socket with 1001; those still open after `graceMs` are cut. */
+  close(graceMs: number): Promise<void>
+}
+
+const closeCode = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  internalError: 1011,
+  tryAgainLater: 1013,
+} as const
+
+interface Peer {
+  id: number
+  ws: WebSocket
+  ip: string
+  topics: Set<string>
+  openedAtMs: number
+  lastSeenAtMs: number
+  /** Set once the relay decided to close this socket; later frames are ignored. */
+  closeReason: string | undefined
+}
+
+function rawDataToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}
+
+function errorCode(error: Error): unknown {
+  return 'code' in error ? error.code : undefined
+}
+
+/** Creates the signaling hub; `createRelay` routes `/signal` upgrades to it. */
+export function createSignalingHub(limits: SignalingLimits, log: Logger): SignalingHub {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false })
+  const peers = new Set<Peer>()
+  const connections = createConnectionLimiter(limits.maxConnPerIp)
+  const dropped = createDropCounts()
+  // A receiver that stops reading must not make the relay buffer without end.
+  const maxBufferedBytes = Math.max(4 * 1024 * 1024, 16 * limits.maxFrameBytes)
+  let deliveredFrames = 0
+  let nextPeerId = 1
+  let closing = false
+
+  const drop = (peer: Peer, reason: DropReason, code: number, detail?: string): void => {
+    dropped[reason] += 1
+    if (peer.closeReason !== undefined) return
+    peer.closeReason = reason
+    log.debug('signaling frame dropped', { id: peer.id, reason, detail: detail?.slice(0, 200) })
+    peer.ws.close(code, reason)
+  }
+
+  const cut = (peer: Peer, reason: DropReason): void => {
+    dropped[reason] += 1
+    peer.closeReason ??= reason
+    peer.ws.terminate()
+  }
+
+  const sendTo = (peer: Peer, text: string): void => {
+    if (peer.ws.readyState !== WebSocket.OPEN) return
+    if (peer.ws.bufferedAmount > maxBufferedBytes) {
+      cut(peer, 'slow-consumer')
+      return
+    }
+    deliveredFrames += 1
+    peer.ws.send(text, (error) => {
+      if (error) log.debug('signaling send failed', { id: peer.id, error })
+    })
+  }
+
+  const rooms = createRooms<Peer>(limits.maxTopicsPerConn, sendTo)
+
+  const onMessage = (peer: Peer, data: RawData, isBinary: boolean): void => {
+    if (peer.closeReason !== undefined) return
+    peer.lastSeenAtMs = Date.now()
+    try {
+      if (isBinary) {
+        drop(peer, 'binary', closeCode.unsupportedData)
+        return
+      }
+      const frame = parseSignalingFrame(rawDataToString(data))
+      if (frame instanceof SignalingFrameError) {
+        drop(peer, frame.reason, closeCode.policyViolation, frame.message)
+        return
+      }
+      if (rooms.apply(peer, frame) === 'too-many-topics') drop(peer, 'too-many-topics', closeCode.policyViolation)
+    } catch (error) {
+      log.error('signaling handler failed', { id: peer.id, error })
+      drop(peer, 'internal', closeCode.internalError)
+    }
+  }
+
+  const onClose = (peer: Peer, code: number, reason: Buffer): void => {
+    rooms.leave(peer)
+    peers.delete(peer)
+    connections.release(peer.ip)
+    log.info('signaling connection closed', {
+      id: peer.id,
+      ip: peer.ip,
+      code,
+      reason: peer.closeReason ?? (reason.toString('utf8') || 'client closed'),
+      durationMs: Date.now() - peer.openedAtMs,
+    })
+  }
+
+  const onConnection = (ws: WebSocket, req: IncomingMessage): void => {
+    const ip = req.socket.remoteAddress ?? 'unknown'
+    if (!connections.tryAcquire(ip)) {
+      dropped['conn-limit'] += 1
+      ws.on('error', () => undefined)
+      ws.close(closeCode.tryAgainLater, 'too many connections from this address')
+      log.info('signaling connection refused', { ip, reason: 'conn-limit', openCount: connections.openCount(ip) })
+      return
+    }
+    const nowMs = Date.now()
+    const peer: Peer = { id: nextPeerId++, ws, ip, topics: new Set(), openedAtMs: nowMs, lastSeenAtMs: nowMs, closeReason: undefined }
+    peers.add(peer)
+    ws.on('message', (data, isBinary) => onMessage(peer, data, isBinary))
+    const markSeen = (): void => {
+      peer.lastSeenAtMs = Date.now()
+    }
+    ws.on('pong', markSeen)
+    ws.on('ping', markSeen)
+    ws.on('close', (code, reason) => onClose(peer, code, reason))
+    ws.on('error', (error) => {
+      // ws has already closed the socket (1009 for maxPayload, 1002/1007 for protocol errors).
+      const reason: DropReason = errorCode(error) === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'oversized' : 'protocol'
+      dropped[reason] += 1
+      peer.closeReason ??= reason
+      log.debug('signaling socket error', { id: peer.id, reason, error })
+    })
+    log.info('signaling connection opened', { id: peer.id, ip })
+  }
+
+  const sweep = setInterval(() => {
+    const nowMs = Date.now()
+    for (const peer of peers) {
+      if (peer.closeReason !== undefined) continue
+      // Silent for the whole timeout, pings included: half-open or hung; no close handshake to wait for.
+      if (nowMs - peer.lastSeenAtMs >= limits.idleTimeoutMs) cut(peer, 'idle')
+      else peer.ws.ping()
+    }
+  }, limits.idleTimeoutMs / 2)
+  sweep.unref()
+
+  return {
+    handleUpgrade(req, socket, head) {
+      if (closing) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+        return
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req))
+    },
+    stats: () => ({
+      connections: peers.size,
+      rooms: rooms.roomCount,
+      publishedFrames: rooms.publishedFrames,
+      deliveredFrames,
+      dropped: { ...dropped },
+    }),
+    async close(graceMs) {
+      closing = true
+      clearInterval(sweep)
+      for (const peer of peers) peer.closeReason ??= 'shutdown'
+      const sockets = [...wss.clients]
+      const allClosed = Promise.all(
+        sockets
+          .filter((ws) => ws.readyState !== WebSocket.CLOSED)
+          .map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve()))),
+      )
+      for (const ws of sockets) ws.close(closeCode.goingAway, 'server shutting down')
+      const graceTimer = setTimeout(() => {
+        for (const ws of sockets) ws.terminate()
+      }, graceMs)
+      await allClosed
+      clearTimeout(graceTimer)
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}

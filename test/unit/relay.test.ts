@@ -1,0 +1,555 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
+import { WebSocket, type ClientOptions, type RawData } from 'ws'
+import { loadConfig, RelayConfigError, type RelayConfig } from '../../src/relay/config'
+import { isNotModified, parseRange, ifRangeAllows, etagOf } from '../../src/relay/http-cache'
+import { createLogger } from '../../src/relay/log'
+import { measureMemory } from '../../src/relay/memory'
+import { createRelay, type Relay } from '../../src/relay/server'
+
+const repoRoot = path.resolve(import.meta.dirname, '../..')
+const modelBytes = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251))
+
+let tempRoot: string
+let staticDir: string
+
+beforeAll(async () => {
+  tempRoot = await mkdtemp(path.join(os.tmpdir(), 'edgeswarm-relay-'))
+  staticDir = path.join(tempRoot, 'dist')
+  await mkdir(path.join(staticDir, 'assets'), { recursive: true })
+  await mkdir(path.join(staticDir, 'models'))
+  await writeFile(path.join(tempRoot, 'secret.txt'), 'TOP-SECRET')
+  await writeFile(path.join(staticDir, '.env'), 'HIDDEN=1')
+  await writeFile(path.join(staticDir, 'index.html'), '<!doctype html><title>edgeswarm</title>')
+  await writeFile(path.join(staticDir, 'sw.js'), 'self.addEventListener("fetch", () => {})')
+  await writeFile(path.join(staticDir, 'manifest.webmanifest'), '{"name":"edgeswarm"}')
+  await writeFile(path.join(staticDir, 'assets', 'index-3f9a1c2b.js'), 'console.log(1)')
+  await writeFile(path.join(staticDir, 'assets', 'engine-77aa.wasm'), Buffer.from([0, 97, 115, 109]))
+  await writeFile(path.join(staticDir, 'models', 'tiny.gguf'), modelBytes)
+})
+
+afterAll(async () => {
+  await rm(tempRoot, { recursive: true, force: true })
+})
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()))
+})
+
+interface Started {
+  relay: Relay
+  baseUrl: string
+  signalUrl: string
+  port: number
+}
+
+async function startRelay(env: Record<string, string> = {}): Promise<Started> {
+  const config: RelayConfig = loadConfig({ PORT: '0', RELAY_STATIC_DIR: staticDir, RELAY_LOG: 'silent', ...env })
+  const relay = createRelay(config, { shutdownGraceMs: 500 })
+  const { port } = await relay.listen()
+  cleanups.push(() => relay.close())
+  return { relay, port, baseUrl: `http://127.0.0.1:${port}`, signalUrl: `ws://127.0.0.1:${port}/signal` }
+}
+
+interface RawResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+/** A request with the path sent exactly as written (fetch would normalize `..`). */
+function rawRequest(port: number, requestPath: string, method = 'GET'): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: requestPath, method, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadlineMs = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadlineMs) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}
+
+type Message = Record<string, unknown>
+
+interface CloseInfo {
+  code: number
+  reason: string
+}
+
+interface TestClient {
+  ws: WebSocket
+  messages: Message[]
+  closed: Promise<CloseInfo>
+  send(frame: unknown): void
+  /** Sends a ping frame and waits for the pong: every frame sent before it has been handled. */
+  sync(): Promise<void>
+  waitFor(predicate: (message: Message) => boolean): Promise<Message>
+}
+
+const clients: WebSocket[] = []
+afterEach(() => {
+  for (const ws of clients.splice(0)) ws.terminate()
+})
+
+async function connect(url: string, options: ClientOptions = {}): Promise<TestClient> {
+  const ws = new WebSocket(url, options)
+  clients.push(ws)
+  const messages: Message[] = []
+  ws.on('message', (data) => messages.push(JSON.parse(textOf(data)) as Message))
+  const closed = new Promise<CloseInfo>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }))
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  ws.on('error', () => undefined)
+  const waitFor = async (predicate: (message: Message) => boolean): Promise<Message> => {
+    await waitUntil(() => messages.some(predicate))
+    return messages.find(predicate) as Message
+  }
+  return {
+    ws,
+    messages,
+    closed,
+    send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    async sync() {
+      const pongsBefore = messages.filter((message) => message.type === 'pong').length
+      ws.send(JSON.stringify({ type: 'ping' }))
+      await waitUntil(() => messages.filter((message) => message.type === 'pong').length > pongsBefore)
+    },
+    waitFor,
+  }
+}
+
+async function subscribedPair(signalUrl: string, topic: string): Promise<[TestClient, TestClient]> {
+  const a = await connect(signalUrl)
+  const b = await connect(signalUrl)
+  for (const client of [a, b]) {
+    client.send({ type: 'subscribe', topics: [topic] })
+    await client.sync()
+  }
+  return [a, b]
+}
+
+const isPublish = (marker: string) => (message: Message) =>
+  message.type === 'publish' && (message.data as Message | undefined)?.marker === marker
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({}, '/srv/app')).toEqual({
+      port: 8787,
+      host: '127.0.0.1',
+      staticDir: '/srv/app/dist',
+      logLevel: 'info',
+      maxFrameBytes: 65_536,
+      maxTopicsPerConn: 32,
+      maxConnPerIp: 64,
+      idleTimeoutMs: 60_000,
+    })
+  })
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        PORT: '9000',
+        HOST: '0.0.0.0',
+        RELAY_STATIC_DIR: '/var/www',
+        RELAY_LOG: 'debug',
+        RELAY_MAX_FRAME_BYTES: '2048',
+        RELAY_MAX_TOPICS: '3',
+        RELAY_MAX_CONN_PER_IP: '5',
+        RELAY_IDLE_TIMEOUT_MS: '1500',
+      },
+      '/srv/app',
+    )
+    expect(config).toEqual({
+      port: 9000,
+      host: '0.0.0.0',
+      staticDir: '/var/www',
+      logLevel: 'debug',
+      maxFrameBytes: 2048,
+      maxTopicsPerConn: 3,
+      maxConnPerIp: 5,
+      idleTimeoutMs: 1500,
+    })
+  })
+
+  it('lists every invalid value in one RelayConfigError', () => {
+    const env = { PORT: '70000', RELAY_LOG: 'loud', RELAY_MAX_TOPICS: '0', RELAY_IDLE_TIMEOUT_MS: '1e3', RELAY_MAX_FRAME_BYTES: '-1' }
+    expect(() => loadConfig(env)).toThrow(RelayConfigError)
+    try {
+      loadConfig(env)
+    } catch (error) {
+      expect(error).toBeInstanceOf(RelayConfigError)
+      const { problems, name } = error as RelayConfigError
+      expect(name).toBe('RelayConfigError')
+      expect(problems.map((problem) => problem.split('=')[0])).toEqual([
+        'PORT',
+        'RELAY_LOG',
+        'RELAY_MAX_FRAME_BYTES',
+        'RELAY_MAX_TOPICS',
+        'RELAY_IDLE_TIMEOUT_MS',
+      ])
+    }
+  })
+})
+
+describe('structured log', () => {
+  it('writes one JSON object per line and hides debug at info', () => {
+    const lines: string[] = []
+    const log = createLogger('info', (line) => lines.push(line))
+    log.debug('hidden')
+    log.info('connection closed', { id: 3, msg: 'cannot override', error: new TypeError('boom') })
+    expect(lines).toHaveLength(1)
+    const record = JSON.parse(lines[0] ?? '') as Message
+    expect(record).toMatchObject({ level: 'info', msg: 'connection closed', id: 3, error: { name: 'TypeError', message: 'boom' } })
+    expect(typeof record.t).toBe('string')
+    const silent: string[] = []
+    createLogger('silent', (line) => silent.push(line)).error('nothing')
+    expect(silent).toEqual([])
+  })
+})
+
+describe('http caching helpers', () => {
+  const file = { sizeBytes: 1000, mtimeMs: Date.UTC(2025, 0, 1, 12, 0, 0, 500) }
+
+  it('parses byte ranges', () => {
+    expect(parseRange('bytes=0-99', 1000)).toEqual({ start: 0, end: 99 })
+    expect(parseRange('bytes=900-', 1000)).toEqual({ start: 900, end: 999 })
+    expect(parseRange('bytes=-100', 1000)).toEqual({ start: 900, end: 999 })
+    expect(parseRange('bytes=-5000', 1000)).toEqual({ start: 0, end: 999 })
+    expect(parseRange('bytes=500-5000', 1000)).toEqual({ start: 500, end: 999 })
+    expect(parseRange('bytes=1000-', 1000)).toBe('unsatisfiable')
+    expect(parseRange('bytes=-0', 1000)).toBe('unsatisfiable')
+    expect(parseRange('bytes=0-1,5-6', 1000)).toBeUndefined()
+    expect(parseRange('bytes=9-1', 1000)).toBeUndefined()
+    expect(parseRange('items=0-1', 1000)).toBeUndefined()
+    expect(parseRange(undefined, 1000)).toBeUndefined()
+  })
+
+  it('answers conditional requests', () => {
+    const etag = etagOf(file)
+    expect(isNotModified(etag, undefined, file)).toBe(true)
+    expect(isNotModified(`"other", W/${etag}`, undefined, file)).toBe(true)
+    expect(isNotModified('"other"', new Date(file.mtimeMs + 60_000).toUTCString(), file)).toBe(false)
+    expect(isNotModified(undefined, new Date(file.mtimeMs).toUTCString(), file)).toBe(true)
+    expect(isNotModified(undefined, new Date(file.mtimeMs - 60_000).toUTCString(), file)).toBe(false)
+    expect(ifRangeAllows(etag, file)).toBe(true)
+    expect(ifRangeAllows('"stale"', file)).toBe(false)
+    expect(ifRangeAllows(`W/${etag}`, file)).toBe(false)
+  })
+})
+
+describe('static app', () => {
+  it('sends the cross-origin isolation headers and caches hashed assets forever', async () => {
+    const { baseUrl } = await startRelay()
+    const asset = await fetch(`${baseUrl}/assets/index-3f9a1c2b.js`)
+    expect(asset.status).toBe(200)
+    expect(await asset.text()).toBe('console.log(1)')
+    expect(asset.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+    expect(asset.headers.get('cross-origin-embedder-policy')).toBe('require-corp')
+    expect(asset.headers.get('cross-origin-resource-policy')).toBe('same-origin')
+    expect(asset.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+
+    for (const [urlPath, contentType] of [
+      ['/', 'text/html; charset=utf-8'],
+      ['/index.html', 'text/html; charset=utf-8'],
+      ['/sw.js', 'text/javascript; charset=utf-8'],
+      ['/manifest.webmanifest', 'application/manifest+json'],
+      ['/models/tiny.gguf', 'application/octet-stream'],
+    ] as const) {
+      const response = await fetch(`${baseUrl}${urlPath}`)
+      await response.arrayBuffer()
+      expect(response.status, urlPath).toBe(200)
+      expect(response.headers.get('content-type'), urlPath).toBe(contentType)
+      expect(response.headers.get('cache-control'), urlPath).toBe('no-cache')
+      expect(response.headers.get('cross-origin-embedder-policy'), urlPath).toBe('require-corp')
+    }
+    const wasm = await fetch(`${baseUrl}/assets/engine-77aa.wasm`)
+    await wasm.arrayBuffer()
+    expect(wasm.headers.get('content-type')).toBe('application/wasm')
+  })
+
+  it('falls back to index.html for extension-less routes only', async () => {
+    const { baseUrl } = await startRelay()
+    const route = await fetch(`${baseUrl}/rooms/some-room?x=1`)
+    expect(route.status).toBe(200)
+    expect(await route.text()).toContain('<title>edgeswarm</title>')
+    expect(route.headers.get('cache-control')).toBe('no-cache')
+    const missingAsset = await fetch(`${baseUrl}/assets/missing-123.js`)
+    await missingAsset.arrayBuffer()
+    expect(missingAsset.status).toBe(404)
+    expect(missingAsset.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+  })
+
+  it('never serves a file outside the folder, or a hidden one', async () => {
+    const { port } = await startRelay()
+    for (const requestPath of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/%2e%2e%2fsecret',
+      '/.env',
+      '/index.html%00.js',
+      '/%E0%A4%A',
+    ]) {
+      const response = await rawRequest(port, requestPath)
+      expect(response.body, requestPath).not.toContain('TOP-SECRET')
+      expect(response.body, requestPath).not.toContain('HIDDEN')
+      expect(response.status, requestPath).toBe(404)
+    }
+  })
+
+  it('answers 405 to anything but GET and HEAD', async () => {
+    const { baseUrl } = await startRelay()
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const response = await fetch(`${baseUrl}/index.html`, { method })
+      await response.arrayBuffer()
+      expect(response.status, method).toBe(405)
+      expect(response.headers.get('allow')).toBe('GET, HEAD')
+    }
+    const head = await fetch(`${baseUrl}/index.html`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-length')).toBe('39')
+    expect(await head.text()).toBe('')
+  })
+
+  it('answers 304 to a matching ETag or an unchanged date', async () => {
+    const { baseUrl } = await startRelay()
+    const first = await fetch(`${baseUrl}/index.html`)
+    await first.arrayBuffer()
+    const etag = first.headers.get('etag')
+    const lastModified = first.headers.get('last-modified')
+    expect(etag).toBeTruthy()
+    expect(lastModified).toBeTruthy()
+    const byTag = await fetch(`${baseUrl}/index.html`, { headers: { 'If-None-Match': etag ?? '' } })
+    expect(byTag.status).toBe(304)
+    expect(byTag.headers.get('cross-origin-embedder-policy')).toBe('require-corp')
+    const byDate = await fetch(`${baseUrl}/index.html`, { headers: { 'If-Modified-Since': lastModified ?? '' } })
+    expect(byDate.status).toBe(304)
+    const changed = await fetch(`${baseUrl}/index.html`, { headers: { 'If-None-Match': '"stale"' } })
+    expect(changed.status).toBe(200)
+    await changed.arrayBuffer()
+  })
+
+  it('serves byte ranges of large files', async () => {
+    const { baseUrl } = await startRelay()
+    const partial = await fetch(`${baseUrl}/models/tiny.gguf`, { headers: { Range: 'bytes=1000-1999' } })
+    expect(partial.status).toBe(206)
+    expect(partial.headers.get('content-range')).toBe(`bytes 1000-1999/${modelBytes.length}`)
+    expect(Buffer.from(await partial.arrayBuffer())).toEqual(modelBytes.subarray(1000, 2000))
+    const tail = await fetch(`${baseUrl}/models/tiny.gguf`, { headers: { Range: 'bytes=-10' } })
+    expect(Buffer.from(await tail.arrayBuffer())).toEqual(modelBytes.subarray(-10))
+    const beyond = await fetch(`${baseUrl}/models/tiny.gguf`, { headers: { Range: `bytes=${modelBytes.length}-` } })
+    await beyond.arrayBuffer()
+    expect(beyond.status).toBe(416)
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${modelBytes.length}`)
+    const stale = await fetch(`${baseUrl}/models/tiny.gguf`, { headers: { Range: 'bytes=0-9', 'If-Range': '"stale"' } })
+    expect(stale.status).toBe(200)
+    expect((await stale.arrayBuffer()).byteLength).toBe(modelBytes.length)
+  })
+
+  it('explains how to build the app when the folder is missing', async () => {
+    const { baseUrl } = await startRelay({ RELAY_STATIC_DIR: path.join(tempRoot, 'no-such-dir') })
+    const response = await fetch(`${baseUrl}/`)
+    expect(response.status).toBe(503)
+    expect(await response.text()).toContain('npm run build')
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+  })
+})
+
+describe('healthz', () => {
+  it('reports status, version, uptime, rooms, connections and drops', async () => {
+    const { baseUrl, signalUrl, relay } = await startRelay()
+    await subscribedPair(signalUrl, 'health-room')
+    const response = await fetch(`${baseUrl}/healthz`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    const health = (await response.json()) as Message
+    const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+    expect(Object.keys(health).sort()).toEqual(['connections', 'dropped', 'rooms', 'status', 'uptimeS', 'version'])
+    expect(health).toMatchObject({ status: 'ok', version, rooms: 1, connections: 2 })
+    expect(typeof health.uptimeS).toBe('number')
+    expect(health.dropped).toMatchObject({ 'invalid-json': 0, binary: 0, oversized: 0 })
+    const stats = relay.stats()
+    expect(stats).toMatchObject({ connections: 2, rooms: 1 })
+    expect(stats.rssBytes).toBeGreaterThan(0)
+    expect(stats.heapUsedBytes).toBeGreaterThan(0)
+    expect(measureMemory().rssBytes).toBeGreaterThan(0)
+  })
+})
+
+describe('signaling', () => {
+  it('delivers a publish to every subscriber, the sender included, with the number of clients', async () => {
+    const { signalUrl } = await startRelay()
+    const [a, b] = await subscribedPair(signalUrl, 'room-1')
+    a.send({ type: 'publish', topic: 'room-1', data: { marker: 'hello', from: 'a' } })
+    const atB = await b.waitFor(isPublish('hello'))
+    const atA = await a.waitFor(isPublish('hello'))
+    for (const message of [atA, atB]) {
+      expect(message).toEqual({ type: 'publish', topic: 'room-1', data: { marker: 'hello', from: 'a' }, clients: 2 })
+    }
+    const outsider = await connect(signalUrl)
+    outsider.send({ type: 'publish', topic: 'room-1', data: { marker: 'from-outside' } })
+    await outsider.sync()
+    expect(await b.waitFor(isPublish('from-outside'))).toMatchObject({ clients: 2 })
+    expect(outsider.messages.filter((message) => message.type === 'publish')).toEqual([])
+  })
+
+  it('stops delivering after unsubscribe', async () => {
+    const { signalUrl, relay } = await startRelay()
+    const [a, b] = await subscribedPair(signalUrl, 'room-2')
+    b.send({ type: 'unsubscribe', topics: ['room-2'] })
+    await b.sync()
+    a.send({ type: 'publish', topic: 'room-2', data: { marker: 'after' } })
+    expect(await a.waitFor(isPublish('after'))).toMatchObject({ clients: 1 })
+    await b.sync()
+    expect(b.messages.filter((message) => message.type === 'publish')).toEqual([])
+    a.send({ type: 'unsubscribe', topics: ['room-2'] })
+    await a.sync()
+    expect(relay.stats().rooms).toBe(0)
+  })
+
+  const badInputs: readonly { name: string; reason: string; code: number; act: (client: TestClient) => void }[] = [
+    { name: 'garbage text', reason: 'invalid-json', code: 1008, act: (c) => c.send('hello there') },
+    { name: 'invalid JSON', reason: 'invalid-json', code: 1008, act: (c) => c.send('{"type":"publish",') },
+    { name: 'a frame failing the schema', reason: 'invalid-frame', code: 1008, act: (c) => c.send({ type: 'subscribe', topics: [''] }) },
+    {
+      name: 'an oversized frame',
+      reason: 'oversized',
+      code: 1009,
+      act: (c) => c.send({ type: 'publish', topic: 'room-3', data: 'x'.repeat(4096) }),
+    },
+    { name: 'a binary frame', reason: 'binary', code: 1003, act: (c) => c.ws.send(Buffer.from([1, 2, 3])) },
+    {
+      name: 'too many topics',
+      reason: 'too-many-topics',
+      code: 1008,
+      act: (c) => c.send({ type: 'subscribe', topics: ['t1', 't2', 't3', 't4'] }),
+    },
+  ]
+
+  it.each(badInputs)('closes only the socket that sent $name', async ({ reason, code, act }) => {
+    const { signalUrl, relay } = await startRelay({ RELAY_MAX_FRAME_BYTES: '1024', RELAY_MAX_TOPICS: '4' })
+    const [a, b] = await subscribedPair(signalUrl, 'room-3')
+    const bad = await connect(signalUrl)
+    bad.send({ type: 'subscribe', topics: ['room-3'] })
+    await bad.sync()
+    act(bad)
+    expect((await bad.closed).code).toBe(code)
+    await waitUntil(() => relay.stats().connections === 2)
+    a.send({ type: 'publish', topic: 'room-3', data: { marker: 'still-here' } })
+    expect(await b.waitFor(isPublish('still-here'))).toMatchObject({ clients: 2 })
+    expect(a.ws.readyState).toBe(WebSocket.OPEN)
+    expect(relay.stats().dropped).toMatchObject({ [reason]: 1 })
+  })
+
+  it('refuses connections past the per-address limit with 1013', async () => {
+    const { signalUrl, relay } = await startRelay({ RELAY_MAX_CONN_PER_IP: '2' })
+    const first = await connect(signalUrl)
+    await connect(signalUrl)
+    const third = await connect(signalUrl)
+    expect((await third.closed).code).toBe(1013)
+    expect(relay.stats().dropped['conn-limit']).toBe(1)
+    first.ws.close()
+    await first.closed
+    await waitUntil(() => relay.stats().connections === 1)
+    const fourth = await connect(signalUrl)
+    await fourth.sync()
+  })
+
+  it('closes a socket that stays silent and answers no ping, and keeps a live one', async () => {
+    const { signalUrl, relay } = await startRelay({ RELAY_IDLE_TIMEOUT_MS: '1000' })
+    const live = await connect(signalUrl)
+    const silent = await connect(signalUrl, { autoPong: false })
+    await silent.closed
+    expect(relay.stats().dropped.idle).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    expect(live.ws.readyState).toBe(WebSocket.OPEN)
+    await live.sync()
+  })
+
+  it('rejects upgrades on other paths and plain GETs of /signal', async () => {
+    const { baseUrl, port } = await startRelay()
+    const error = await new Promise<Error>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/not-signal`)
+      ws.on('error', resolve)
+    })
+    expect(error.message).toContain('404')
+    const plain = await fetch(`${baseUrl}/signal`)
+    await plain.arrayBuffer()
+    expect(plain.status).toBe(426)
+  })
+
+  it('closes sockets with 1001 on close()', async () => {
+    const config = loadConfig({ PORT: '0', RELAY_STATIC_DIR: staticDir, RELAY_LOG: 'silent' })
+    const relay = createRelay(config)
+    const { port } = await relay.listen()
+    const client = await connect(`ws://127.0.0.1:${port}/signal`)
+    await relay.close()
+    expect((await client.closed).code).toBe(1001)
+  })
+})
+
+describe('relay process', () => {
+  it('logs its URL, then on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RELAY_STATIC_DIR: staticDir, RELAY_LOG: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await Promise.resolve()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const records: Message[] = []
+    const listening = new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`relay exited early with ${String(code)}`)))
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const record = JSON.parse(line) as Message
+        records.push(record)
+        const match = /listening on (http:\/\/\S+)$/.exec(String(record.msg))
+        if (match?.[1] !== undefined) resolve(match[1])
+      })
+    })
+    const url = await listening
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const client = await connect(`${url.replace('http', 'ws')}/signal`)
+    client.send({ type: 'subscribe', topics: ['process-room'] })
+    await client.sync()
+    child.kill('SIGTERM')
+    expect((await client.closed).code).toBe(1001)
+    expect(await exited).toBe(0)
+    expect(records.map((record) => record.msg)).toContain('edgeswarm relay shutting down')
+    expect(records.every((record) => typeof record.t === 'string' && typeof record.level === 'string')).toBe(true)
+  })
+})
