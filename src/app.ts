@@ -1,0 +1,55 @@
+import { createApi } from './api'
+import { SwarmNode } from './swarm/node'
+import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room-url'
+import { h } from './ui/dom'
+import { mountMemoryView } from './ui/memory-view'
+import { createShell, mountRoomBar } from './ui/shell'
+import { mountSwarmView } from './ui/swarm-view'
+
+/** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
+export async function startApp(root: HTMLElement): Promise<void> {
+  const shell = createShell(root)
+  let config: RoomConfig
+  try {
+    config = parseRoomUrl(location.href)
+  } catch (error) {
+    shell.notify(error instanceof Error ? error.message : String(error), 'error')
+    shell.swarm.append(h('p', {}, h('a', { href: '/' }, 'Start a new room')))
+    return
+  }
+  if (config.generated) {
+    const url = new URL(location.href)
+    url.searchParams.set('room', config.room)
+    url.hash = config.key === null ? '' : `key=${encodeURIComponent(config.key)}`
+    history.replaceState(null, '', url)
+  }
+  for (const warning of config.warnings) shell.notify(warning, 'warn')
+  watchUndecryptable(() => shell.notify('A node with a different room key is in this room: it cannot read or join it, and you cannot see it. If you expected peers here, check the #key of your link.', 'warn'))
+
+  const node = await SwarmNode.start(config)
+  const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
+  node.on('error', report)
+  mountRoomBar(shell, node, shareLink(location.origin, config))
+  mountSwarmView(shell.swarm, node, () => node.memory.items().length)
+  mountMemoryView(shell.memory, node, report)
+  if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
+
+  globalThis.edgeswarm = createApi(node)
+  document.documentElement.dataset.ready = 'true'
+  window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
+}
+
+/**
+ * y-webrtc decrypts signaling messages without catching, so a wrong room key surfaces only as
+ * unhandled OperationErrors. We take them as the sign they are, and tell the user once.
+ */
+function watchUndecryptable(warnOnce: () => void): void {
+  let warned = false
+  window.addEventListener('unhandledrejection', (event) => {
+    if (!(event.reason instanceof DOMException) || event.reason.name !== 'OperationError') return
+    event.preventDefault()
+    if (warned) return
+    warned = true
+    warnOnce()
+  })
+}

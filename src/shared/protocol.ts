@@ -1,0 +1,41 @@
+import * as v from 'valibot'
+
+/** Bumped on any change that older nodes would misread; peers of another version are ignored. */
+export const PROTOCOL_VERSION = 1
+
+export const maxAwarenessBytes = 8 * 1024
+
+const shortText = v.pipe(v.string(), v.maxLength(128))
+const nodeId = v.pipe(v.string(), v.regex(/^[0-9a-f]{20}$/))
+
+export const CapabilitiesSchema = v.object({
+  webgpu: v.boolean(),
+  adapter: v.optional(v.object({ vendor: shortText, architecture: shortText })),
+  shaderF16: v.boolean(),
+  cores: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4096)),
+  memoryGb: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1 << 20))),
+  userAgent: v.optional(shortText),
+})
+export type Capabilities = v.InferOutput<typeof CapabilitiesSchema>
+
+export const NodeStatusSchema = v.picklist(['joining', 'online', 'busy', 'offline'])
+export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>
+
+/** What a node says about itself in the room's awareness (not stored in the doc). */
+export const PresenceSchema = v.object({
+  proto: v.literal(PROTOCOL_VERSION),
+  nodeId,
+  publicKey: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)),
+  caps: CapabilitiesSchema,
+  status: NodeStatusSchema,
+  visible: v.boolean(),
+  heartbeat: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** y-webrtc's peer id of this node's connection, and the ones it has WebRTC links to. */
+  linkId: shortText,
+  links: v.pipe(v.array(shortText), v.maxLength(256)),
+  joinedAt: v.number(),
+})
+export type Presence = v.InferOutput<typeof PresenceSchema>
+
+/** The least a state must have to be shown at all, even from another protocol version. */
+export const AnyVersionPresenceSchema = v.object({ proto: v.number(), nodeId })

@@ -1,0 +1,57 @@
+import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from './encoding'
+
+const algorithm = { name: 'Ed25519' } as const
+const nodeIdBytes = 10
+
+/** A signer holds a private key that may be non-extractable; only `sign` touches it. */
+export interface Signer {
+  readonly nodeId: string
+  /** Raw Ed25519 public key, base64url. */
+  readonly publicKey: string
+  sign(payload: Uint8Array<ArrayBuffer>): Promise<string>
+}
+
+export async function generateKeyPair(extractable: boolean): Promise<CryptoKeyPair> {
+  return (await crypto.subtle.generateKey(algorithm, extractable, ['sign', 'verify']))
+}
+
+/** Node id: the first 10 bytes of SHA-256 of the raw public key, in hex. */
+export async function nodeIdOf(publicKey: string): Promise<string> {
+  return toHex((await sha256(fromBase64Url(publicKey))).slice(0, nodeIdBytes))
+}
+
+export async function signerFromKeyPair(keys: CryptoKeyPair): Promise<Signer> {
+  const publicKey = toBase64Url(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)))
+  const nodeId = await nodeIdOf(publicKey)
+  return {
+    nodeId,
+    publicKey,
+    sign: async (payload) => toBase64Url(new Uint8Array(await crypto.subtle.sign(algorithm, keys.privateKey, payload))),
+  }
+}
+
+const importedKeys = new Map<string, Promise<CryptoKey>>()
+
+function importPublicKey(publicKey: string): Promise<CryptoKey> {
+  let key = importedKeys.get(publicKey)
+  if (!key) {
+    key = crypto.subtle.importKey('raw', fromBase64Url(publicKey), algorithm, true, ['verify'])
+    importedKeys.set(publicKey, key)
+    key.catch(() => importedKeys.delete(publicKey))
+  }
+  return key
+}
+
+/** True only when `signature` is `publicKey`'s signature of `payload`; never throws. */
+export async function verifySignature(publicKey: string, signature: string, payload: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  try {
+    return await crypto.subtle.verify(algorithm, await importPublicKey(publicKey), fromBase64Url(signature), payload)
+  } catch {
+    return false
+  }
+}
+
+/** The bytes that get signed: a tagged JSON array, so the encoding has one spelling. */
+export function signingPayload(tag: string, fields: readonly unknown[]): Uint8Array<ArrayBuffer> {
+  return utf8(JSON.stringify([tag, ...fields]))
+}

@@ -1,0 +1,100 @@
+import { openLocalDb } from '../memory/local-db'
+import { MemoryStore, type MemoryItem } from '../memory/store'
+import { Emitter, type Unsubscribe } from '../shared/events'
+import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
+import { detectCapabilities } from './capabilities'
+import { loadIdentity } from './identity'
+import type { Peer } from './peers'
+import { PresenceTracker } from './presence'
+import { Room, type Links } from './room'
+import type { RoomConfig } from './room-url'
+
+export interface NodeEvents {
+  peers: readonly Peer[]
+  join: Peer
+  leave: Peer
+  memory: readonly MemoryItem[]
+  links: Links
+  /** A background failure: shown to the user, never thrown. */
+  error: unknown
+}
+
+/**
+ * One browser node: this profile's identity, in one room, with its presence, peers and the
+ * room's shared memory. The UI and `globalThis.edgeswarm` are built on this and nothing else.
+ */
+export class SwarmNode {
+  readonly #events = new Emitter<NodeEvents>((error) => console.error(error))
+  readonly #cleanups: (() => void)[] = []
+
+  private constructor(
+    readonly config: RoomConfig,
+    readonly nodeId: string,
+    readonly capabilities: Capabilities,
+    readonly room: Room,
+    readonly presence: PresenceTracker,
+    readonly memory: MemoryStore,
+  ) {
+    const forward = <K extends keyof NodeEvents>(event: K) => (payload: NodeEvents[K]) => this.#events.emit(event, payload)
+    this.#cleanups.push(
+      presence.on('peers', forward('peers')),
+      presence.on('join', forward('join')),
+      presence.on('leave', forward('leave')),
+      memory.on('change', forward('memory')),
+      room.on('links', (links) => {
+        presence.update({ linkId: links.linkId ?? '', links: links.webrtc })
+        this.#events.emit('links', links)
+      }),
+    )
+    const onVisibility = (): void => presence.update({ visible: document.visibilityState === 'visible' })
+    document.addEventListener('visibilitychange', onVisibility)
+    const onPageHide = (): void => presence.stop()
+    window.addEventListener('pagehide', onPageHide)
+    this.#cleanups.push(
+      () => document.removeEventListener('visibilitychange', onVisibility),
+      () => window.removeEventListener('pagehide', onPageHide),
+    )
+  }
+
+  static async start(config: RoomConfig): Promise<SwarmNode> {
+    const db = await openLocalDb()
+    const [signer, capabilities] = await Promise.all([loadIdentity(db), detectCapabilities()])
+    db.close()
+    const room = await Room.open({ room: config.room, key: config.key, signalingUrl: config.signalingUrl })
+    const links = room.links()
+    const presence = new PresenceTracker(
+      room.awareness,
+      {
+        proto: PROTOCOL_VERSION,
+        nodeId: signer.nodeId,
+        publicKey: signer.publicKey,
+        caps: capabilities,
+        status: 'online',
+        visible: document.visibilityState === 'visible',
+        heartbeat: 0,
+        linkId: links.linkId ?? '',
+        links: links.webrtc,
+        joinedAt: Date.now(),
+      },
+      { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs },
+    )
+    const node = new SwarmNode(config, signer.nodeId, capabilities, room, presence, new MemoryStore(room.doc, signer))
+    presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
+    return node
+  }
+
+  peers(): readonly Peer[] {
+    return this.presence.peers()
+  }
+
+  on<K extends keyof NodeEvents>(event: K, listener: (payload: NodeEvents[K]) => void): Unsubscribe {
+    return this.#events.on(event, listener)
+  }
+
+  async stop(): Promise<void> {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup()
+    this.presence.stop()
+    await this.room.destroy()
+    this.#events.clear()
+  }
+}

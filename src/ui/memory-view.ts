@@ -1,0 +1,95 @@
+import type { MemoryItem } from '../memory/store'
+import { search } from '../memory/search'
+import type { SwarmNode } from '../swarm/node'
+import { colorOf, h, shortId, timeAgo } from './dom'
+
+const trustLabels = {
+  trusted: '',
+  'bad-signature': 'signature invalid: not trusted',
+  malformed: 'malformed entry: not trusted',
+} as const
+
+function parseTags(text: string): string[] {
+  return text.split(',').map((tag) => tag.trim()).filter(Boolean)
+}
+
+/** The shared memory: add, search, edit and delete entries; untrusted ones are flagged. */
+export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (error: unknown) => void): () => void {
+  const text = h('textarea', { rows: 2, placeholder: 'A fact, a note, anything the swarm should remember', 'data-testid': 'memory-text', maxlength: 8000 })
+  const tags = h('input', { placeholder: 'tags, comma separated', 'data-testid': 'memory-tags' })
+  const formError = h('div', { class: 'form-error', role: 'alert' })
+  const form = h(
+    'form',
+    { class: 'memory-form' },
+    text,
+    h('div', { class: 'row' }, tags, h('button', { type: 'submit', 'data-testid': 'memory-add' }, 'Remember')),
+    formError,
+  )
+  const query = h('input', { type: 'search', placeholder: 'Search memory', 'data-testid': 'memory-search' })
+  const list = h('ul', { class: 'memory-list', 'data-testid': 'memory-list' })
+  root.append(h('h2', {}, 'Shared memory'), form, query, list)
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    formError.textContent = ''
+    node.memory.add({ text: text.value, tags: parseTags(tags.value) }).then(
+      () => {
+        text.value = ''
+        tags.value = ''
+      },
+      (error: unknown) => {
+        formError.textContent = error instanceof Error ? error.message : String(error)
+      },
+    )
+  })
+
+  let editing: string | null = null
+  const stopEditing = (): void => {
+    editing = null
+    render()
+  }
+  const editor = (item: MemoryItem, row: HTMLElement): void => {
+    editing = item.id
+    const editText = h('textarea', { rows: 2, 'data-testid': 'memory-edit-text' }, item.text)
+    const editTags = h('input', { value: item.tags.join(', '), 'data-testid': 'memory-edit-tags' })
+    const save = h('button', { type: 'submit', 'data-testid': 'memory-save' }, 'Save')
+    const cancel = h('button', { type: 'button', onclick: stopEditing }, 'Cancel')
+    const editForm = h('form', { class: 'memory-edit' }, editText, h('div', { class: 'row' }, editTags, save, cancel))
+    editForm.addEventListener('submit', (event) => {
+      event.preventDefault()
+      node.memory.update(item.id, { text: editText.value, tags: parseTags(editTags.value) }).then(stopEditing, report)
+    })
+    row.replaceChildren(editForm)
+    editText.focus()
+  }
+
+  const itemRow = (item: MemoryItem): HTMLElement => {
+    const row = h('li', { class: `memory-item ${item.trust}`, 'data-testid': 'memory-item', 'data-id': item.id, 'data-trust': item.trust })
+    const mine = item.author === node.nodeId
+    row.append(
+      h('div', { class: 'memory-text', 'data-testid': 'memory-item-text' }, item.text),
+      h(
+        'div',
+        { class: 'memory-meta' },
+        ...item.tags.map((tag) => h('span', { class: 'tag' }, tag)),
+        h('span', { class: 'author', style: `color:${colorOf(item.author)}`, title: item.author }, mine ? 'me' : shortId(item.author)),
+        item.updatedAt ? h('time', {}, timeAgo(item.updatedAt)) : null,
+        item.trust !== 'trusted' ? h('span', { class: 'untrusted', 'data-testid': 'memory-untrusted' }, `⚠ ${trustLabels[item.trust]}`) : null,
+        h('button', { type: 'button', class: 'link', 'data-testid': 'memory-edit', onclick: () => editor(item, row) }, 'Edit'),
+        h('button', { type: 'button', class: 'link danger', 'data-testid': 'memory-delete', onclick: () => node.memory.remove(item.id) }, 'Delete'),
+      ),
+    )
+    return row
+  }
+
+  const render = (): void => {
+    if (editing !== null && node.memory.items().some((item) => item.id === editing)) return
+    const all = node.memory.items()
+    const shown = query.value.trim() ? search(all, query.value) : all
+    list.replaceChildren(...(shown.length ? shown.map(itemRow) : [h('li', { class: 'empty' }, query.value.trim() ? 'Nothing matches.' : 'Nothing remembered yet.')]))
+  }
+  query.addEventListener('input', render)
+  const unsubscribe = node.on('memory', render)
+  render()
+  return unsubscribe
+}

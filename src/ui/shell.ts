@@ -1,0 +1,49 @@
+import type { SwarmNode } from '../swarm/node'
+import { h } from './dom'
+
+export interface Shell {
+  header: HTMLElement
+  notices: HTMLElement
+  swarm: HTMLElement
+  memory: HTMLElement
+  /** Shows a message to the user; errors stay until dismissed. */
+  notify(message: string, level?: 'info' | 'warn' | 'error'): void
+}
+
+export function createShell(root: HTMLElement): Shell {
+  const header = h('header', { class: 'topbar' }, h('h1', {}, 'edgeswarm'))
+  const notices = h('ul', { class: 'notices', 'data-testid': 'notices', 'aria-live': 'polite' })
+  const swarm = h('section', { class: 'panel swarm', 'data-testid': 'swarm-view' })
+  const memory = h('section', { class: 'panel memory', 'data-testid': 'memory-view' })
+  root.replaceChildren(header, notices, h('main', { class: 'columns' }, swarm, memory))
+  const notify = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void => {
+    const notice = h('li', { class: `notice ${level}`, 'data-testid': `notice-${level}` }, message, h('button', { type: 'button', class: 'link', 'aria-label': 'dismiss', onclick: () => notice.remove() }, '×'))
+    notices.append(notice)
+    if (level === 'info') setTimeout(() => notice.remove(), 6_000)
+  }
+  return { header, notices, swarm, memory, notify }
+}
+
+/** Room name, share button and connectivity in the top bar. */
+export function mountRoomBar(shell: Shell, node: SwarmNode, link: string): void {
+  const share = h('button', { type: 'button', 'data-testid': 'share', title: link }, 'Copy invite link')
+  share.addEventListener('click', () => {
+    navigator.clipboard.writeText(link).then(
+      () => shell.notify('Invite link copied: whoever opens it joins this room.'),
+      () => window.prompt('Copy this link to invite a peer:', link),
+    )
+  })
+  const network = h('span', { class: 'network', 'data-testid': 'network' })
+  const showNetwork = (): void => {
+    network.textContent = navigator.onLine ? 'online' : 'offline: working from local memory'
+    network.className = `network ${navigator.onLine ? 'up' : 'down'}`
+  }
+  window.addEventListener('online', showNetwork)
+  window.addEventListener('offline', showNetwork)
+  showNetwork()
+  shell.header.append(
+    h('span', { class: 'room', 'data-testid': 'room' }, 'room ', h('b', {}, node.config.room), node.config.key === null ? h('span', { class: 'warn' }, ' (open: no key)') : h('span', { class: 'lock', title: 'encrypted with the room key' }, ' 🔒')),
+    network,
+    share,
+  )
+}

@@ -1,0 +1,77 @@
+import type { Capabilities } from '../shared/protocol'
+import type { SwarmNode } from '../swarm/node'
+import type { Peer } from '../swarm/peers'
+import { colorOf, h, shortId } from './dom'
+import { drawTopology } from './topology'
+
+const maxEvents = 50
+
+function describeCaps(caps: Capabilities): string {
+  const gpu = caps.webgpu ? `WebGPU ${[caps.adapter?.vendor, caps.adapter?.architecture].filter(Boolean).join(' ') || 'adapter'}${caps.shaderF16 ? ' · f16' : ''}` : 'no WebGPU'
+  const memory = caps.memoryGb !== undefined ? ` · ${caps.memoryGb} GB` : ''
+  return `${gpu} · ${caps.cores} cores${memory}`
+}
+
+function peerRow(peer: Peer): HTMLElement {
+  const presence = peer.presence
+  return h(
+    'li',
+    { class: `peer${peer.compatible ? '' : ' incompatible'}`, 'data-testid': 'peer', 'data-node-id': peer.nodeId },
+    h('span', { class: 'dot', style: `background:${peer.compatible ? colorOf(peer.nodeId) : '#777'}` }),
+    h('code', { title: peer.nodeId }, shortId(peer.nodeId)),
+    presence
+      ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeCaps(presence.caps)}`)
+      : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
+  )
+}
+
+/** The swarm at a glance: counts, my node, the topology, the peers, and joins and leaves. */
+export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number): () => void {
+  const counts = h('div', { class: 'counts', 'data-testid': 'counts' })
+  const me = h('div', { class: 'me' })
+  const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
+  const list = h('ul', { class: 'peers', 'data-testid': 'peers' })
+  const events = h('ol', { class: 'events', 'data-testid': 'events' })
+  root.append(
+    h('h2', {}, 'Swarm'),
+    counts,
+    me,
+    topology,
+    h('h3', {}, 'Peers'),
+    list,
+    h('h3', {}, 'Activity'),
+    events,
+  )
+
+  const render = (): void => {
+    const peers = node.peers()
+    const compatible = peers.filter((peer) => peer.compatible)
+    const active = compatible.filter((peer) => peer.presence?.visible === true).length + 1
+    counts.replaceChildren(
+      h('span', { 'data-testid': 'count-peers' }, h('b', {}, compatible.length), ' peers'),
+      h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
+      h('span', { 'data-testid': 'count-memory' }, h('b', {}, memoryCount()), ' memories'),
+    )
+    const self = node.presence.local()
+    me.replaceChildren(h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }), h('b', {}, 'This node '), h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId), h('div', { class: 'peer-detail' }, describeCaps(self.caps)))
+    topology.replaceChildren(drawTopology(self, peers))
+    list.replaceChildren(...(peers.length ? peers.map(peerRow) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
+  }
+
+  const logEvent = (text: string): void => {
+    events.prepend(h('li', {}, h('time', {}, new Date().toLocaleTimeString()), ' ', text))
+    while (events.children.length > maxEvents) events.lastElementChild?.remove()
+  }
+
+  const unsubscribes = [
+    node.on('peers', render),
+    node.on('memory', render),
+    node.on('links', render),
+    node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
+    node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
+  ]
+  render()
+  return () => {
+    for (const unsubscribe of unsubscribes) unsubscribe()
+  }
+}
