@@ -1,0 +1,5 @@
+import type { EdgeswarmApi } from '../../../src/api'
+
+declare global {
+  var edgeswarm: EdgeswarmApi | undefined
+}
