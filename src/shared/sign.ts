@@ -15,9 +15,19 @@ export async function generateKeyPair(extractable: boolean): Promise<CryptoKeyPa
   return (await crypto.subtle.generateKey(algorithm, extractable, ['sign', 'verify']))
 }
 
+const nodeIds = new Map<string, Promise<string>>()
+const maxCachedKeys = 4096
+
 /** Node id: the first 10 bytes of SHA-256 of the raw public key, in hex. */
-export async function nodeIdOf(publicKey: string): Promise<string> {
-  return toHex((await sha256(fromBase64Url(publicKey))).slice(0, nodeIdBytes))
+export function nodeIdOf(publicKey: string): Promise<string> {
+  let nodeId = nodeIds.get(publicKey)
+  if (!nodeId) {
+    if (nodeIds.size >= maxCachedKeys) nodeIds.clear()
+    nodeId = sha256(fromBase64Url(publicKey)).then((digest) => toHex(digest.slice(0, nodeIdBytes)))
+    nodeIds.set(publicKey, nodeId)
+    nodeId.catch(() => nodeIds.delete(publicKey))
+  }
+  return nodeId
 }
 
 export async function signerFromKeyPair(keys: CryptoKeyPair): Promise<Signer> {
@@ -35,6 +45,7 @@ const importedKeys = new Map<string, Promise<CryptoKey>>()
 function importPublicKey(publicKey: string): Promise<CryptoKey> {
   let key = importedKeys.get(publicKey)
   if (!key) {
+    if (importedKeys.size >= maxCachedKeys) importedKeys.clear()
     key = crypto.subtle.importKey('raw', fromBase64Url(publicKey), algorithm, true, ['verify'])
     importedKeys.set(publicKey, key)
     key.catch(() => importedKeys.delete(publicKey))

@@ -39,3 +39,19 @@ export function timeAgo(ms: number, nowMs = Date.now()): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)}m ago`
   return new Date(ms).toLocaleString()
 }
+
+/**
+ * Coalesces calls into one run on the next animation frame: a burst of doc updates costs one
+ * render, and listeners return at once instead of rebuilding the DOM on every event.
+ */
+export function onNextFrame(run: () => void): () => void {
+  let scheduled = false
+  return () => {
+    if (scheduled) return
+    scheduled = true
+    requestAnimationFrame(() => {
+      scheduled = false
+      run()
+    })
+  }
+}

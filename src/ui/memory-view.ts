@@ -1,13 +1,28 @@
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
-import { colorOf, h, shortId, timeAgo } from './dom'
+import { colorOf, h, onNextFrame, shortId, timeAgo } from './dom'
 
 const trustLabels = {
   trusted: '',
   'bad-signature': 'signature invalid: not trusted',
   malformed: 'malformed entry: not trusted',
 } as const
+
+const maxShown = 200
+
+function sameItem(a: MemoryItem, b: MemoryItem): boolean {
+  return a.text === b.text && a.updatedAt === b.updatedAt && a.author === b.author && a.trust === b.trust && a.tags.join('\u0000') === b.tags.join('\u0000')
+}
+
+/** Makes `parent`'s children exactly `wanted`, moving only what is out of place. */
+function reconcile(parent: HTMLElement, wanted: readonly HTMLElement[]): void {
+  const wantedSet = new Set<Node>(wanted)
+  for (const child of [...parent.children]) if (!wantedSet.has(child)) child.remove()
+  wanted.forEach((element, index) => {
+    if (parent.children[index] !== element) parent.insertBefore(element, parent.children[index] ?? null)
+  })
+}
 
 function parseTags(text: string): string[] {
   return text.split(',').map((tag) => tag.trim()).filter(Boolean)
@@ -82,14 +97,33 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     return row
   }
 
+  // Rows are keyed by entry and rebuilt only when their entry changes: a busy room costs a few
+  // DOM nodes per update, not the whole list.
+  const rows = new Map<string, { item: MemoryItem; row: HTMLElement }>()
+  const rowOf = (item: MemoryItem): HTMLElement => {
+    const known = rows.get(item.id)
+    if (known && sameItem(known.item, item)) return known.row
+    const row = itemRow(item)
+    rows.set(item.id, { item, row })
+    return row
+  }
   const render = (): void => {
     if (editing !== null && node.memory.items().some((item) => item.id === editing)) return
     const all = node.memory.items()
     const shown = query.value.trim() ? search(all, query.value) : all
-    list.replaceChildren(...(shown.length ? shown.map(itemRow) : [h('li', { class: 'empty' }, query.value.trim() ? 'Nothing matches.' : 'Nothing remembered yet.')]))
+    const visible = shown.slice(0, maxShown)
+    const keep = new Set(visible.map((item) => item.id))
+    for (const id of rows.keys()) if (!keep.has(id)) rows.delete(id)
+    if (visible.length === 0) {
+      list.replaceChildren(h('li', { class: 'empty' }, query.value.trim() ? 'Nothing matches.' : 'Nothing remembered yet.'))
+      return
+    }
+    const wanted = visible.map(rowOf)
+    if (shown.length > maxShown) wanted.push(h('li', { class: 'empty' }, `… and ${shown.length - maxShown} more: search to narrow down.`))
+    reconcile(list, wanted)
   }
   query.addEventListener('input', render)
-  const unsubscribe = node.on('memory', render)
+  const unsubscribe = node.on('memory', onNextFrame(render))
   render()
   return unsubscribe
 }

@@ -1,7 +1,7 @@
 import type { Capabilities } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
 import type { Peer } from '../swarm/peers'
-import { colorOf, h, shortId } from './dom'
+import { colorOf, h, onNextFrame, shortId } from './dom'
 import { drawTopology } from './topology'
 
 const maxEvents = 50
@@ -43,15 +43,19 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     events,
   )
 
-  const render = (): void => {
-    const peers = node.peers()
-    const compatible = peers.filter((peer) => peer.compatible)
+  const renderCounts = (): void => {
+    const compatible = node.peers().filter((peer) => peer.compatible)
     const active = compatible.filter((peer) => peer.presence?.visible === true).length + 1
     counts.replaceChildren(
       h('span', { 'data-testid': 'count-peers' }, h('b', {}, compatible.length), ' peers'),
       h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
       h('span', { 'data-testid': 'count-memory' }, h('b', {}, memoryCount()), ' memories'),
     )
+  }
+
+  const renderNow = (): void => {
+    renderCounts()
+    const peers = node.peers()
     const self = node.presence.local()
     me.replaceChildren(h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }), h('b', {}, 'This node '), h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId), h('div', { class: 'peer-detail' }, describeCaps(self.caps)))
     topology.replaceChildren(drawTopology(self, peers))
@@ -63,14 +67,15 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     while (events.children.length > maxEvents) events.lastElementChild?.remove()
   }
 
+  const render = onNextFrame(renderNow)
   const unsubscribes = [
     node.on('peers', render),
-    node.on('memory', render),
+    node.on('memory', onNextFrame(renderCounts)),
     node.on('links', render),
     node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
     node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
   ]
-  render()
+  renderNow()
   return () => {
     for (const unsubscribe of unsubscribes) unsubscribe()
   }

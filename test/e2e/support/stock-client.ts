@@ -10,6 +10,8 @@ interface StockClient {
   webrtcPeers(): number
   /** Resolves when `count` entries whose text includes `marker` are in the memory map. */
   waitFor(marker: string, count: number): Promise<number>
+  /** When each entry text was first seen here (epoch ms), for benchmarks. */
+  arrivals: Record<string, number>
 }
 
 declare global {
@@ -21,6 +23,14 @@ const memory = doc.getMap<unknown>('memory')
 let peers = 0
 
 const textOf = (value: unknown): string => (typeof value === 'object' && value !== null && 'text' in value && typeof value.text === 'string' ? value.text : '')
+const arrivals: Record<string, number> = {}
+memory.observe(() => {
+  const now = performance.timeOrigin + performance.now()
+  for (const value of memory.values()) {
+    const text = textOf(value)
+    if (text && !(text in arrivals)) arrivals[text] = now
+  }
+})
 const countWith = (marker: string): number => [...memory.values()].filter((value) => textOf(value).includes(marker)).length
 
 globalThis.stock = {
@@ -33,6 +43,7 @@ globalThis.stock = {
   memory: () => memory.toJSON(),
   set: (id, value) => memory.set(id, value),
   webrtcPeers: () => peers,
+  arrivals,
   waitFor: (marker, count) =>
     new Promise((resolve) => {
       const check = (): void => {
