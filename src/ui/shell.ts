@@ -42,7 +42,7 @@ export function mountRoomBar(shell: Shell, node: SwarmNode, link: string): void 
   window.addEventListener('offline', showNetwork)
   showNetwork()
   shell.header.append(
-    h('span', { class: 'room', 'data-testid': 'room' }, 'room ', h('b', {}, node.config.room), node.config.key === null ? h('span', { class: 'warn' }, ' (open: no key)') : h('span', { class: 'lock', title: 'encrypted with the room key' }, ' 🔒')),
+    h('span', { class: 'room', 'data-testid': 'room' }, 'room ', h('b', {}, node.config.room), node.config.key === null ? h('span', { class: 'warn' }, ' (open: no key)') : h('span', { class: 'lock', title: 'everything this room says is encrypted with the key in the link' }, ' · encrypted')),
     network,
     share,
   )
