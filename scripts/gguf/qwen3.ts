@@ -1,0 +1,90 @@
+// A random-weight model of llama.cpp architecture `qwen3`: the metadata keys llama.cpp reads
+// for it (src/models/qwen3.cpp, src/llama-model.cpp load_hparams, src/llama-vocab.cpp) and the
+// tensors llama_model_qwen3::load_arch_tensors creates. Shapes are ggml order, ne[0] first:
+// a weight used as y = W x with x of n_in values has shape [n_in, n_out]. The output head is
+// tied to token_embd (llama.cpp duplicates token_embd when output.weight is absent), as in
+// Qwen3-0.6B.
+import { qwen3ChatTemplate } from './chat-template'
+import { bool, f32, i32s, str, strings, u32, type GgufFile, type GgufTensor, type GgufValue } from './format'
+import { fillUniform, fnv1a } from './prng'
+import { buildVocab } from './vocab'
+
+export interface Qwen3Spec {
+  name: string
+  seed: number
+  embeddingLength: number
+  blockCount: number
+  headCount: number
+  headCountKv: number
+  headDim: number
+  feedForwardLength: number
+  contextLength: number
+  mergeCount: number
+  /** Standard deviation of the random weights; norms are all ones. */
+  weightStd: number
+}
+
+export function buildQwen3(spec: Qwen3Spec): GgufFile {
+  const vocab = buildVocab(spec.mergeCount)
+  const architecture = 'qwen3'
+  const metadata = new Map<string, GgufValue>([
+    ['general.architecture', str(architecture)],
+    ['general.name', str(spec.name)],
+    ['general.file_type', u32(0)], // LLAMA_FTYPE_ALL_F32
+    [`${architecture}.context_length`, u32(spec.contextLength)],
+    [`${architecture}.embedding_length`, u32(spec.embeddingLength)],
+    [`${architecture}.block_count`, u32(spec.blockCount)],
+    [`${architecture}.feed_forward_length`, u32(spec.feedForwardLength)],
+    [`${architecture}.attention.head_count`, u32(spec.headCount)],
+    [`${architecture}.attention.head_count_kv`, u32(spec.headCountKv)],
+    [`${architecture}.attention.key_length`, u32(spec.headDim)],
+    [`${architecture}.attention.value_length`, u32(spec.headDim)],
+    [`${architecture}.attention.layer_norm_rms_epsilon`, f32(1e-6)],
+    [`${architecture}.rope.freq_base`, f32(1_000_000)],
+    ['tokenizer.ggml.model', str('gpt2')],
+    ['tokenizer.ggml.pre', str('qwen2')],
+    ['tokenizer.ggml.tokens', strings(vocab.tokens)],
+    ['tokenizer.ggml.token_type', i32s(vocab.tokenTypes)],
+    ['tokenizer.ggml.merges', strings(vocab.merges)],
+    ['tokenizer.ggml.bos_token_id', u32(vocab.ids.endOfText)],
+    ['tokenizer.ggml.eos_token_id', u32(vocab.ids.imEnd)],
+    ['tokenizer.ggml.padding_token_id', u32(vocab.ids.endOfText)],
+    ['tokenizer.ggml.add_bos_token', bool(false)],
+    ['tokenizer.chat_template', str(qwen3ChatTemplate)],
+  ])
+
+  const tensors: GgufTensor[] = []
+  const random = (name: string, shape: [number, number]): void => {
+    const data = fillUniform(new Float32Array(shape[0] * shape[1]), (spec.seed ^ fnv1a(name)) >>> 0, spec.weightStd)
+    tensors.push({ name, shape, data })
+  }
+  const ones = (name: string, size: number): void => {
+    tensors.push({ name, shape: [size], data: new Float32Array(size).fill(1) })
+  }
+
+  const embd = spec.embeddingLength
+  const qSize = spec.headCount * spec.headDim
+  const kvSize = spec.headCountKv * spec.headDim
+  const ff = spec.feedForwardLength
+  random('token_embd.weight', [embd, vocab.tokens.length])
+  ones('output_norm.weight', embd)
+  for (let block = 0; block < spec.blockCount; block++) {
+    const prefix = `blk.${block}.`
+    ones(`${prefix}attn_norm.weight`, embd)
+    random(`${prefix}attn_q.weight`, [embd, qSize])
+    random(`${prefix}attn_k.weight`, [embd, kvSize])
+    random(`${prefix}attn_v.weight`, [embd, kvSize])
+    random(`${prefix}attn_output.weight`, [qSize, embd])
+    ones(`${prefix}attn_q_norm.weight`, spec.headDim)
+    ones(`${prefix}attn_k_norm.weight`, spec.headDim)
+    ones(`${prefix}ffn_norm.weight`, embd)
+    random(`${prefix}ffn_gate.weight`, [embd, ff])
+    random(`${prefix}ffn_up.weight`, [embd, ff])
+    random(`${prefix}ffn_down.weight`, [ff, embd])
+  }
+  return { metadata, tensors }
+}
+
+export function parameterCount(file: GgufFile): number {
+  return file.tensors.reduce((sum, tensor) => sum + tensor.data.length, 0)
+}
