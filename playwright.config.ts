@@ -3,6 +3,8 @@ import { chromiumLaunchOptions } from './test/e2e/support/browser'
 
 /** The e2e relay's port; apart from 8787 so tests run beside `npm start`. */
 export const e2ePort = Number(process.env.E2E_PORT ?? 18787)
+/** A second relay serving the engine harness (test/harness, built into dist-harness). */
+export const harnessURL = `http://127.0.0.1:${e2ePort + 1}`
 
 export default defineConfig({
   testDir: 'test/e2e',
@@ -19,13 +21,24 @@ export default defineConfig({
     launchOptions: chromiumLaunchOptions(),
     trace: 'retain-on-failure',
   },
-  webServer: {
-    command: 'node --import tsx src/relay/main.ts',
-    url: `http://127.0.0.1:${e2ePort}/healthz`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { PORT: String(e2ePort), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist', RELAY_LOG: 'info', RELAY_IDLE_TIMEOUT_MS: '6000' },
-  },
+  webServer: [
+    {
+      command: 'node --import tsx src/relay/main.ts',
+      url: `http://127.0.0.1:${e2ePort}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { PORT: String(e2ePort), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures', RELAY_LOG: 'info', RELAY_IDLE_TIMEOUT_MS: '6000' },
+    },
+    {
+      command: 'node --import tsx src/relay/main.ts',
+      url: `${harnessURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { PORT: String(e2ePort + 1), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist-harness', RELAY_MODELS_DIR: 'test/fixtures', RELAY_LOG: 'silent' },
+    },
+  ],
 })

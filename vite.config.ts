@@ -8,6 +8,7 @@ const crossOriginIsolation = {
 
 export default defineConfig({
   build: { target: 'es2022', sourcemap: true },
+  worker: { format: 'es' },
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   plugins: [

@@ -11,7 +11,9 @@ const steps = [
   ['typecheck', 'npm', ['run', 'typecheck']],
   ['lint', 'npm', ['run', 'lint']],
   ['unit', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reports}/unit.json`]],
+  ['fixtures', 'npm', ['run', 'fixtures']],
   ['build', 'npm', ['run', 'build']],
+  ['build:harness', 'npm', ['run', 'build:harness']],
   ['e2e', 'npx', ['playwright', 'test']],
 ]
 
@@ -21,7 +23,7 @@ for (const [name, command, args] of steps) {
   const { status } = spawnSync(command, args, { stdio: 'inherit' })
   if (status !== 0) {
     failedSteps.push(name)
-    if (name === 'build') break
+    if (name.startsWith('build') || name === 'fixtures') break
   }
 }
 

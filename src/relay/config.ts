@@ -6,6 +6,8 @@ export interface RelayConfig {
   host: string
   /** Absolute path of the built app (`dist`). */
   staticDir: string
+  /** Served at /models/ (GGUF files for browsers on a network with no Hugging Face); null: none. */
+  modelsDir: string | null
   logLevel: LogLevel
   maxFrameBytes: number
   maxTopicsPerConn: number
@@ -56,6 +58,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
   const port = readInteger(env, { name: 'PORT', fallback: 8787, min: 0, max: 65_535, unit: 'port' }, problems)
   const host = env.HOST?.trim() || '127.0.0.1'
   const staticDir = path.resolve(cwd, env.RELAY_STATIC_DIR?.trim() || 'dist')
+  const modelsDir = env.RELAY_MODELS_DIR?.trim() ? path.resolve(cwd, env.RELAY_MODELS_DIR.trim()) : null
   const rawLogLevel = env.RELAY_LOG?.trim() || 'info'
   if (!isLogLevel(rawLogLevel)) {
     problems.push(`RELAY_LOG=${JSON.stringify(rawLogLevel)}: expected info, debug or silent`)
@@ -85,6 +88,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     port,
     host,
     staticDir,
+    modelsDir,
     logLevel: isLogLevel(rawLogLevel) ? rawLogLevel : 'info',
     maxFrameBytes,
     maxTopicsPerConn,

@@ -63,6 +63,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const startedAtMs = Date.now()
   const hub = createSignalingHub(config, log)
   const serveStatic = createStaticHandler(config.staticDir, log)
+  const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
   let closePromise: Promise<void> | undefined
 
   const uptimeS = (): number => Math.floor((Date.now() - startedAtMs) / 1000)
@@ -74,6 +75,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       handleHealth(req, res, { status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped })
     } else if (pathname === '/signal') {
       sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })
+    } else if (serveModels && pathname.startsWith('/models/')) {
+      await serveModels(req, res, pathname.slice('/models'.length))
     } else {
       await serveStatic(req, res, pathname)
     }

@@ -19,6 +19,30 @@ export class IdentityError extends EdgeswarmError {
   override name = 'IdentityError'
 }
 
+/** The operation was cancelled through its AbortSignal. */
+export class AbortError extends EdgeswarmError {
+  override name = 'AbortError'
+}
+
+/** No engine can run here (no WebGPU, too little memory, …); the message says why. */
+export class EngineUnavailableError extends EdgeswarmError {
+  override name = 'EngineUnavailableError'
+}
+
+/** The model could not be downloaded or loaded: bad URL, 404, corrupt file, quota. */
+export class ModelLoadError extends EdgeswarmError {
+  override name = 'ModelLoadError'
+}
+
+/** The engine failed while generating. */
+export class InferenceError extends EdgeswarmError {
+  override name = 'InferenceError'
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError('aborted')
+}
+
 export interface SerializedError {
   name: string
   message: string
@@ -30,6 +54,10 @@ const errorClasses: Record<string, new (message: string) => Error> = {
   SignatureError,
   RoomUrlError,
   IdentityError,
+  AbortError,
+  EngineUnavailableError,
+  ModelLoadError,
+  InferenceError,
 }
 
 export function serializeError(error: unknown): SerializedError {

@@ -1,0 +1,15 @@
+import type { ChatChunk, ChatRequest, EngineInfo, EngineKind, LoadProgress } from './types'
+
+/**
+ * One way to run a chat: a model in this browser (WebGPU, WASM), a peer, or the relay. The core
+ * and the UI depend on this and nothing else; every implementation passes test/contracts/engine.
+ */
+export interface Engine {
+  readonly kind: EngineKind
+  /** Downloads (or reads from cache) and loads the model; progress as it goes. */
+  load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void>
+  /** Streams OpenAI chunks; the last carries `finish_reason` and `usage`. Abort ends it early. */
+  chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk>
+  info(): EngineInfo
+  unload(): Promise<void>
+}

@@ -1,0 +1,184 @@
+import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
+import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
+import { chunkFactory } from '../chunks'
+import type { Engine } from '../engine'
+import { StopScanner } from '../stop'
+import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
+
+export interface WllamaEngineOptions {
+  /** A .gguf URL; the first part of a split model (`…-00001-of-00003.gguf`) loads every part. */
+  modelUrl: string
+  /** URL of wllama's wasm file (Vite: `import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'`). */
+  wasmUrl: string
+  /** Threads for llama.cpp; wllama's own default is half the cores, so we always say. */
+  threads?: number
+  contextSize?: number
+}
+
+const maxLogLines = 20
+
+/** The threads to use: all cores but one for the page, one when not cross-origin isolated. */
+export function defaultThreads(): number {
+  if (!globalThis.crossOriginIsolated) return 1
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency - 1))
+}
+
+export function modelIdOf(url: string): string {
+  const file = new URL(url, 'http://x/').pathname.split('/').pop() ?? url
+  return file.replace(/-\d{5}-of-\d{5}\.gguf$/, '').replace(/\.gguf$/, '')
+}
+
+/**
+ * llama.cpp compiled to WASM (wllama), on the CPU with SIMD and threads. The model is cached in
+ * OPFS by wllama, so a second load, or a load offline, reads it from there.
+ */
+export class WllamaEngine implements Engine {
+  readonly kind = 'wasm'
+  #wllama: Wllama | null = null
+  readonly #log: string[] = []
+  #info: EngineInfo
+
+  constructor(private readonly options: WllamaEngineOptions) {
+    this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  }
+
+  #logger(): WllamaLogger {
+    const keep = (level: string) => (...parts: unknown[]) => {
+      this.#log.push(`${level}: ${parts.map(String).join(' ')}`)
+      if (this.#log.length > maxLogLines) this.#log.shift()
+    }
+    return { debug: () => undefined, log: () => undefined, warn: keep('warn'), error: keep('error') }
+  }
+
+  /** wllama reports load failures as a bare RangeError; the cause is in what it logged. */
+  #explain(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error)
+    const logged = this.#log.filter((line) => line.startsWith('error') || /fail|invalid|error/i.test(line)).slice(-3)
+    return logged.length ? `${message} (${logged.join('; ')})` : message
+  }
+
+  async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal)
+    if (!/^https?:\/\/.+\.gguf(\?.*)?$/i.test(new URL(this.options.modelUrl, location.href).href)) {
+      throw new ModelLoadError(`model URL must be an http(s) URL of a .gguf file: ${this.options.modelUrl.slice(0, 200)}`)
+    }
+    if (this.#wllama) return
+    const wllama = new Wllama({ default: this.options.wasmUrl }, { logger: this.#logger(), allowOffline: true, suppressNativeLog: false })
+    // The compat build is for Safari and comes from a CDN; we never want a CDN.
+    wllama.setCompat(null)
+    const onAbort = (): void => void wllama.exit().catch(() => undefined)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await wllama.loadModelFromUrl(new URL(this.options.modelUrl, location.href).href, {
+        n_threads: this.options.threads ?? defaultThreads(),
+        n_ctx: this.options.contextSize ?? 4096,
+        n_gpu_layers: 0,
+        reasoning_format: 'none',
+        progressCallback: ({ loaded, total }: { loaded: number; total: number }) =>
+          onProgress({ phase: 'download', loadedBytes: loaded, totalBytes: total, text: 'downloading the model' }),
+      })
+      throwIfAborted(signal)
+      onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
+      this.#wllama = wllama
+      this.#info = { ...this.#info, contextSize: wllama.getLoadedContextInfo().n_ctx }
+    } catch (error) {
+      await wllama.exit().catch(() => undefined)
+      if (signal?.aborted) throw new AbortError('model load aborted')
+      if (error instanceof DOMException && error.name === 'QuotaExceededError') {
+        throw new ModelLoadError('storage quota exceeded while caching the model: free some space or delete other models, then reload')
+      }
+      throw new ModelLoadError(`could not load ${this.#info.modelId}: ${this.#explain(error)}`)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+    const wllama = this.#wllama
+    if (!wllama) throw new InferenceError('the wasm engine has no model loaded')
+    throwIfAborted(signal)
+    const controller = new AbortController()
+    const forward = (): void => controller.abort()
+    signal?.addEventListener('abort', forward, { once: true })
+    const chunks = chunkFactory(this.#info.modelId)
+    const scanner = new StopScanner(request.stop ?? [])
+    const startedMs = performance.now()
+    let firstTokenMs = 0
+    let completionTokens = 0
+    let promptTokens = 0
+    let finish: 'stop' | 'length' | 'abort' = 'stop'
+    let first = true
+    try {
+      const stream = await wllama.createChatCompletion({
+        messages: request.messages,
+        stream: true,
+        abortSignal: controller.signal,
+        ...(request.max_tokens !== undefined ? { max_tokens: request.max_tokens } : {}),
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        ...(request.response_format ? { response_format: request.response_format } : {}),
+        chat_template_kwargs: { enable_thinking: request.enable_thinking ?? true },
+      })
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0]
+        const text = choice?.delta.content ?? ''
+        if (text) {
+          completionTokens++
+          if (!firstTokenMs) firstTokenMs = performance.now()
+          const safe = scanner.push(text)
+          if (safe) {
+            yield chunks.content(safe, first)
+            first = false
+          }
+          if (scanner.stopped) {
+            controller.abort()
+            break
+          }
+        }
+        if (choice?.finish_reason === 'length') finish = 'length'
+        if (chunk.usage) {
+          promptTokens = chunk.usage.prompt_tokens
+          completionTokens = chunk.usage.completion_tokens
+        }
+        if (chunk.timings) {
+          this.#recordTimings(chunk.timings.prompt_per_second, chunk.timings.predicted_per_second)
+          promptTokens = chunk.timings.prompt_n + chunk.timings.cache_n
+          completionTokens = chunk.timings.predicted_n
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw new InferenceError(this.#explain(error))
+    } finally {
+      signal?.removeEventListener('abort', forward)
+    }
+    if (signal?.aborted) finish = 'abort'
+    const rest = scanner.flush()
+    if (rest) yield chunks.content(rest, first)
+    this.#measureIfUnknown(startedMs, firstTokenMs, promptTokens, completionTokens)
+    yield chunks.finish(finish, { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens })
+  }
+
+  #recordTimings(prefillTokensPerS: number, decodeTokensPerS: number): void {
+    if (Number.isFinite(prefillTokensPerS) && prefillTokensPerS > 0) this.#info = { ...this.#info, prefillTokensPerS }
+    if (Number.isFinite(decodeTokensPerS) && decodeTokensPerS > 0) this.#info = { ...this.#info, decodeTokensPerS }
+  }
+
+  /** Wall-clock figures when the server sent no timings: prefill ≈ time to first token. */
+  #measureIfUnknown(startedMs: number, firstTokenMs: number, promptTokens: number, completionTokens: number): void {
+    if (!firstTokenMs) return
+    const decodeS = (performance.now() - firstTokenMs) / 1000
+    const prefillS = (firstTokenMs - startedMs) / 1000
+    this.#recordTimings(promptTokens > 0 && prefillS > 0 && this.#info.prefillTokensPerS === 0 ? promptTokens / prefillS : 0, completionTokens > 1 && decodeS > 0 && this.#info.decodeTokensPerS === 0 ? (completionTokens - 1) / decodeS : 0)
+  }
+
+  info(): EngineInfo {
+    return this.#info
+  }
+
+  async unload(): Promise<void> {
+    const wllama = this.#wllama
+    this.#wllama = null
+    await wllama?.exit()
+  }
+}
