@@ -38,6 +38,8 @@ export default defineConfig({
         clientsClaim: true,
         skipWaiting: true,
         cleanupOutdatedCaches: true,
+        // The engines' code (wllama's wasm, WebLLM) is several MB a file and must work offline.
+        maximumFileSizeToCacheInBytes: 24 * 1024 * 1024,
       },
     }),
   ],

@@ -1,7 +1,13 @@
 import { createApi } from './api'
+import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
+import { Conversations } from './memory/conversations'
+import { openLocalDb } from './memory/local-db'
+import type { EnginePresence } from './shared/protocol'
 import { SwarmNode } from './swarm/node'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room-url'
 import { h } from './ui/dom'
+import { mountChatView } from './ui/chat-view'
+import { mountEngineView } from './ui/engine-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
@@ -29,14 +35,32 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const node = await SwarmNode.start(config)
   const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
   node.on('error', report)
+  const engine = new LocalEngine(config.engine, config.model)
+  const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status) })
+  engine.on('status', publish)
+  publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
+  mountEngineView(shell.engine, engine, report)
+  mountChatView(shell.chat, engine, new Conversations(await openLocalDb()), node.nodeId, report)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length)
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node)
+  globalThis.edgeswarm = createApi(node, engine)
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
+  await engine.start()
+}
+
+function enginePresence(status: LocalEngineStatus): EnginePresence {
+  return {
+    kind: status.kind,
+    modelId: status.modelId.slice(0, 128),
+    state: status.state,
+    ...(status.download ? { progress: status.download.fraction } : {}),
+    prefillTokensPerS: status.prefillTokensPerS,
+    decodeTokensPerS: status.decodeTokensPerS,
+  }
 }
 
 /**

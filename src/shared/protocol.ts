@@ -21,6 +21,18 @@ export type Capabilities = v.InferOutput<typeof CapabilitiesSchema>
 export const NodeStatusSchema = v.picklist(['joining', 'online', 'busy', 'offline'])
 export type NodeStatus = v.InferOutput<typeof NodeStatusSchema>
 
+/** The node's local model as peers see it: the task market reads this to pick executors. */
+export const EnginePresenceSchema = v.object({
+  kind: v.picklist(['webgpu', 'wasm', 'none']),
+  modelId: shortText,
+  state: v.picklist(['none', 'downloading', 'loading', 'ready', 'busy', 'failed']),
+  /** Download progress, 0..1, while downloading. */
+  progress: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  prefillTokensPerS: v.pipe(v.number(), v.minValue(0), v.maxValue(1e7)),
+  decodeTokensPerS: v.pipe(v.number(), v.minValue(0), v.maxValue(1e7)),
+})
+export type EnginePresence = v.InferOutput<typeof EnginePresenceSchema>
+
 /** What a node says about itself in the room's awareness (not stored in the doc). */
 export const PresenceSchema = v.object({
   proto: v.literal(PROTOCOL_VERSION),
@@ -34,6 +46,7 @@ export const PresenceSchema = v.object({
   linkId: shortText,
   links: v.pipe(v.array(shortText), v.maxLength(256)),
   joinedAt: v.number(),
+  engine: v.optional(EnginePresenceSchema),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 

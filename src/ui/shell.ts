@@ -4,6 +4,8 @@ import { h } from './dom'
 export interface Shell {
   header: HTMLElement
   notices: HTMLElement
+  chat: HTMLElement
+  engine: HTMLElement
   swarm: HTMLElement
   memory: HTMLElement
   /** Shows a message to the user; errors stay until dismissed. */
@@ -13,15 +15,17 @@ export interface Shell {
 export function createShell(root: HTMLElement): Shell {
   const header = h('header', { class: 'topbar' }, h('h1', {}, 'edgeswarm'))
   const notices = h('ul', { class: 'notices', 'data-testid': 'notices', 'aria-live': 'polite' })
+  const engine = h('div', { class: 'engine', 'data-testid': 'engine-view' })
+  const chat = h('section', { class: 'panel chat', 'data-testid': 'chat-view' }, engine)
   const swarm = h('section', { class: 'panel swarm', 'data-testid': 'swarm-view' })
   const memory = h('section', { class: 'panel memory', 'data-testid': 'memory-view' })
-  root.replaceChildren(header, notices, h('main', { class: 'columns' }, swarm, memory))
+  root.replaceChildren(header, notices, h('main', { class: 'columns' }, chat, h('div', { class: 'side' }, swarm, memory)))
   const notify = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void => {
     const notice = h('li', { class: `notice ${level}`, 'data-testid': `notice-${level}` }, message, h('button', { type: 'button', class: 'link', 'aria-label': 'dismiss', onclick: () => notice.remove() }, '×'))
     notices.append(notice)
     if (level === 'info') setTimeout(() => notice.remove(), 6_000)
   }
-  return { header, notices, swarm, memory, notify }
+  return { header, notices, chat, engine, swarm, memory, notify }
 }
 
 /** Room name, share button and connectivity in the top bar. */

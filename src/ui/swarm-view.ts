@@ -1,4 +1,4 @@
-import type { Capabilities } from '../shared/protocol'
+import type { Capabilities, EnginePresence } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
 import type { Peer } from '../swarm/peers'
 import { colorOf, h, onNextFrame, shortId } from './dom'
@@ -12,6 +12,13 @@ function describeCaps(caps: Capabilities): string {
   return `${gpu} · ${caps.cores} cores${memory}`
 }
 
+function describeEngine(engine: EnginePresence | undefined): string {
+  if (!engine || engine.kind === 'none') return 'no model'
+  const progress = engine.state === 'downloading' && engine.progress !== undefined ? ` ${Math.round(engine.progress * 100)}%` : ''
+  const speed = engine.decodeTokensPerS > 0 ? ` · ${engine.decodeTokensPerS.toFixed(0)} tok/s` : ''
+  return `${engine.kind} ${engine.modelId} ${engine.state}${progress}${speed}`
+}
+
 function peerRow(peer: Peer): HTMLElement {
   const presence = peer.presence
   return h(
@@ -20,7 +27,7 @@ function peerRow(peer: Peer): HTMLElement {
     h('span', { class: 'dot', style: `background:${peer.compatible ? colorOf(peer.nodeId) : '#777'}` }),
     h('code', { title: peer.nodeId }, shortId(peer.nodeId)),
     presence
-      ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeCaps(presence.caps)}`)
+      ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`)
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
   )
 }

@@ -163,6 +163,7 @@ describe('config', () => {
       port: 8787,
       host: '127.0.0.1',
       staticDir: '/srv/app/dist',
+      modelsDir: null,
       logLevel: 'info',
       maxFrameBytes: 65_536,
       maxTopicsPerConn: 32,
@@ -182,6 +183,7 @@ describe('config', () => {
         RELAY_MAX_TOPICS: '3',
         RELAY_MAX_CONN_PER_IP: '5',
         RELAY_IDLE_TIMEOUT_MS: '1500',
+        RELAY_MODELS_DIR: 'models',
       },
       '/srv/app',
     )
@@ -189,6 +191,7 @@ describe('config', () => {
       port: 9000,
       host: '0.0.0.0',
       staticDir: '/var/www',
+      modelsDir: '/srv/app/models',
       logLevel: 'debug',
       maxFrameBytes: 2048,
       maxTopicsPerConn: 3,

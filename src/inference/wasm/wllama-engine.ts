@@ -78,9 +78,12 @@ export class WllamaEngine implements Engine {
           onProgress({ phase: 'download', loadedBytes: loaded, totalBytes: total, text: 'downloading the model' }),
       })
       throwIfAborted(signal)
+      // wllama can "load" a file that is no model at all (a corrupt GGUF): check what it got.
+      const loaded = wllama.getLoadedContextInfo()
+      if (!(loaded.n_ctx > 0 && loaded.n_vocab > 0 && loaded.n_layer > 0)) throw new Error('the file is not a usable GGUF model (no vocabulary, layers or context)')
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
       this.#wllama = wllama
-      this.#info = { ...this.#info, contextSize: wllama.getLoadedContextInfo().n_ctx }
+      this.#info = { ...this.#info, contextSize: loaded.n_ctx }
     } catch (error) {
       await wllama.exit().catch(() => undefined)
       if (signal?.aborted) throw new AbortError('model load aborted')
@@ -108,6 +111,7 @@ export class WllamaEngine implements Engine {
     let promptTokens = 0
     let finish: 'stop' | 'length' | 'abort' = 'stop'
     let first = true
+    let completed = false
     try {
       const stream = await wllama.createChatCompletion({
         messages: request.messages,
@@ -147,10 +151,13 @@ export class WllamaEngine implements Engine {
           completionTokens = chunk.timings.predicted_n
         }
       }
+      completed = true
     } catch (error) {
       if (!controller.signal.aborted) throw new InferenceError(this.#explain(error))
     } finally {
       signal?.removeEventListener('abort', forward)
+      // A consumer that stops iterating early must stop the generation too.
+      if (!completed) controller.abort()
     }
     if (signal?.aborted) finish = 'abort'
     const rest = scanner.flush()

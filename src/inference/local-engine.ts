@@ -1,0 +1,193 @@
+import { EngineUnavailableError, InferenceError } from '../shared/errors'
+import { Emitter, type Unsubscribe } from '../shared/events'
+import type { EngineChoice } from '../swarm/room-url'
+import { DownloadMeter, type DownloadFigures } from './download-meter'
+import type { Engine } from './engine'
+import { SharedEngine, type EngineRole } from './shared-engine'
+import type { ChatChunk, ChatRequest, EngineInfo } from './types'
+import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
+import { modelIdOf } from './wasm/wllama-engine'
+import { chooseModel, describeAdapter } from './webgpu/model-choice'
+import { createWebGpuEngine } from './webgpu/create'
+
+export type LocalKind = 'webgpu' | 'wasm' | 'none'
+
+/** What the local engine is doing, for the UI and for peers (in the awareness). */
+export interface LocalEngineStatus {
+  kind: LocalKind
+  modelId: string
+  state: 'none' | 'downloading' | 'loading' | 'ready' | 'busy' | 'failed'
+  download?: DownloadFigures
+  /** Why there is no engine, or why it is not the one asked for. */
+  message?: string
+  role?: EngineRole
+  prefillTokensPerS: number
+  decodeTokensPerS: number
+}
+
+interface LocalEngineEvents {
+  status: LocalEngineStatus
+}
+
+interface Plan {
+  kind: Exclude<LocalKind, 'none'>
+  modelId: string
+  create: () => Engine
+}
+
+const adapterTimeoutMs = 3_000
+
+/**
+ * This node's own model: picks WebGPU when the device can run Qwen3-1.7B, else WASM, else
+ * none (or what the URL forces); shares one loaded model among the profile's tabs; falls back
+ * from WebGPU to WASM when WebGPU cannot load, and says why.
+ */
+export class LocalEngine {
+  readonly #events = new Emitter<LocalEngineEvents>()
+  #status: LocalEngineStatus
+  #engine: SharedEngine | null = null
+  #running = 0
+
+  constructor(
+    private readonly choice: EngineChoice,
+    private readonly modelUrl: string | null,
+  ) {
+    this.#status = { kind: 'none', modelId: '', state: 'none', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  }
+
+  status(): LocalEngineStatus {
+    return this.#status
+  }
+
+  on<K extends keyof LocalEngineEvents>(event: K, listener: (payload: LocalEngineEvents[K]) => void): Unsubscribe {
+    return this.#events.on(event, listener)
+  }
+
+  #set(fields: Partial<LocalEngineStatus>): void {
+    this.#status = { ...this.#status, ...fields }
+    this.#events.emit('status', this.#status)
+  }
+
+  /** Chooses and loads; never throws: failures end in state 'failed' or 'none' with a message. */
+  async start(): Promise<void> {
+    if (this.choice === 'none') {
+      this.#set({ kind: 'none', state: 'none', message: 'No local model (engine=none): questions go to peers or the relay.' })
+      return
+    }
+    const notes: string[] = []
+    const plans = await this.#plans(notes)
+    for (const plan of plans) {
+      if (await this.#tryLoad(plan, notes)) return
+    }
+    this.#set({ kind: 'none', state: 'failed', message: notes.join(' ') || 'No engine can run here.' })
+  }
+
+  async #plans(notes: string[]): Promise<Plan[]> {
+    const wasm: Plan = { kind: 'wasm', modelId: modelIdOf(this.modelUrl ?? defaultWasmModelUrl), create: () => createWasmEngine(this.modelUrl ?? defaultWasmModelUrl) }
+    if (this.choice === 'wasm' || (this.choice === 'auto' && this.modelUrl !== null)) return [wasm]
+    const webgpu = await this.#webgpuPlan()
+    if (!webgpu.ok) {
+      notes.push(`WebGPU cannot run the model here: ${webgpu.reason}. Using the WASM engine.`)
+      return [wasm]
+    }
+    return [webgpu.plan, wasm]
+  }
+
+  async #webgpuPlan(): Promise<{ ok: true; plan: Plan } | { ok: false; reason: string }> {
+    if (!('gpu' in navigator)) return { ok: false, reason: 'this browser has no WebGPU' }
+    const adapter = await Promise.race([navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null), new Promise<null>((resolve) => setTimeout(() => resolve(null), adapterTimeoutMs))])
+    if (!adapter) return { ok: false, reason: 'no WebGPU adapter' }
+    const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
+    const choice = chooseModel(describeAdapter(adapter), deviceMemoryGb === undefined ? {} : { deviceMemoryGb })
+    if (!choice.ok) return { ok: false, reason: choice.reason }
+    const modelId = choice.modelId
+    return {
+      ok: true,
+      plan: {
+        kind: 'webgpu',
+        modelId,
+        create: () => createWebGpuEngine({ modelId }),
+      },
+    }
+  }
+
+  async #tryLoad(plan: Plan, notes: string[]): Promise<boolean> {
+    this.#engine?.close()
+    const meter = new DownloadMeter()
+    const engine: SharedEngine = new SharedEngine({ kind: plan.kind, modelId: plan.modelId, create: plan.create, onRoleChange: (role) => this.#takeOver(engine, role) })
+    this.#engine = engine
+    this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role, ...(notes.length ? { message: notes.join(' ') } : {}) })
+    // Ask the browser to keep the model under storage pressure; older browsers lack the call.
+    void Promise.resolve().then(() => navigator.storage.persist()).catch(() => false)
+    try {
+      await engine.load((progress) => {
+        if (progress.phase === 'download' && progress.totalBytes > 0 && progress.loadedBytes < progress.totalBytes) this.#set({ state: 'downloading', download: meter.update(progress.loadedBytes, progress.totalBytes) })
+        else this.#set({ state: 'loading' })
+      })
+      this.#set({ state: 'ready', role: engine.role })
+      return true
+    } catch (error) {
+      engine.close()
+      this.#engine = null
+      notes.push(`${plan.kind === 'webgpu' ? 'WebGPU' : 'WASM'} engine failed: ${error instanceof Error ? error.message : String(error)}.`)
+      if (plan.kind === 'webgpu') notes.push('Falling back to the WASM engine.')
+      return false
+    }
+  }
+
+  /** The tab that ran the model closed and this one took over: it loads the model (from cache). */
+  #takeOver(engine: SharedEngine, role: EngineRole): void {
+    const wasReady = this.#status.state === 'ready' || this.#status.state === 'busy'
+    this.#set({ role })
+    if (!wasReady) return
+    this.#set({ state: 'loading' })
+    engine.load(() => undefined).then(
+      () => this.#set({ state: 'ready' }),
+      (error: unknown) => this.#set({ state: 'failed', message: `could not take over the model: ${error instanceof Error ? error.message : String(error)}` }),
+    )
+  }
+
+  /** Streams an answer from the local model; EngineUnavailableError when there is none. */
+  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+    const engine = this.#engine
+    if (!engine || this.#status.state === 'none' || this.#status.state === 'failed') throw new EngineUnavailableError(this.#status.message ?? 'no local model')
+    if (this.#status.state !== 'ready' && this.#status.state !== 'busy') throw new InferenceError(`the local model is not ready yet (${this.#status.state})`)
+    this.#running++
+    this.#set({ state: 'busy' })
+    try {
+      yield* engine.chat(request, signal)
+    } finally {
+      this.#running--
+      const info = await engine.refreshInfo().catch((): EngineInfo | null => null)
+      this.#set({ state: this.#running > 0 ? 'busy' : 'ready', ...(info ? { prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } : {}) })
+    }
+  }
+
+  /** Unloads the model and deletes every cached copy (OPFS for wllama, Cache Storage for WebLLM). */
+  async deleteModel(): Promise<void> {
+    await this.#engine?.unload().catch(() => undefined)
+    this.#engine?.close()
+    this.#engine = null
+    await deleteModelCaches()
+    this.#set({ state: 'none', message: 'Model deleted from this browser. Reload to download it again.' })
+  }
+
+  close(): void {
+    this.#engine?.close()
+    this.#events.clear()
+  }
+}
+
+export async function deleteModelCaches(): Promise<void> {
+  const root = await navigator.storage.getDirectory().catch(() => null)
+  await root?.removeEntry('cache', { recursive: true }).catch(() => undefined)
+  for (const name of await caches.keys().catch((): string[] => [])) {
+    if (name.startsWith('webllm')) await caches.delete(name)
+  }
+}
+
+export async function storageUsage(): Promise<{ usedBytes: number; quotaBytes: number; persisted: boolean }> {
+  const estimate = await navigator.storage.estimate().catch((): StorageEstimate => ({}))
+  const persisted = await navigator.storage.persisted().catch(() => false)
+  return { usedBytes: estimate.usage ?? 0, quotaBytes: estimate.quota ?? 0, persisted }
+}

@@ -1,0 +1,60 @@
+import { formatBytes, formatEta } from '../inference/download-meter'
+import { storageUsage, type LocalEngine, type LocalEngineStatus } from '../inference/local-engine'
+import { h, onNextFrame } from './dom'
+
+const stateLabels: Record<LocalEngineStatus['state'], string> = {
+  none: 'no local model',
+  downloading: 'downloading',
+  loading: 'loading',
+  ready: 'ready',
+  busy: 'answering',
+  failed: 'failed',
+}
+
+function describe(status: LocalEngineStatus): string {
+  if (status.kind === 'none') return stateLabels[status.state]
+  const speed = status.decodeTokensPerS > 0 ? ` · ${status.decodeTokensPerS.toFixed(0)} tok/s` : ''
+  const shared = status.role === 'client' ? ' · shared with another tab' : ''
+  return `${status.kind === 'webgpu' ? 'WebGPU' : 'WASM'} · ${status.modelId} · ${stateLabels[status.state]}${speed}${shared}`
+}
+
+/** The local model at a glance: what runs, its download, its storage, and a delete button. */
+export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: (error: unknown) => void): () => void {
+  const summary = h('span', { class: 'engine-summary', 'data-testid': 'engine-status' })
+  const bar = h('progress', { max: 1, value: 0, 'data-testid': 'download-progress', hidden: true })
+  const figures = h('span', { class: 'engine-figures', 'data-testid': 'download-figures' })
+  const message = h('div', { class: 'engine-message', 'data-testid': 'engine-message', role: 'status' })
+  const storage = h('span', { class: 'engine-storage', 'data-testid': 'storage' })
+  const remove = h('button', { type: 'button', class: 'link danger', 'data-testid': 'delete-model' }, 'Delete model')
+  remove.addEventListener('click', () => {
+    if (!window.confirm('Delete the downloaded model from this browser?')) return
+    engine.deleteModel().then(showStorage, report)
+  })
+  root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message)
+
+  const showStorage = (): void => {
+    storageUsage().then(
+      ({ usedBytes, quotaBytes, persisted }) => {
+        storage.textContent = `storage ${formatBytes(usedBytes)}${quotaBytes ? ` of ${formatBytes(quotaBytes)}` : ''}${persisted ? ' · kept' : ''}`
+      },
+      () => undefined,
+    )
+  }
+
+  const render = (): void => {
+    const status = engine.status()
+    summary.textContent = describe(status)
+    root.dataset.engineState = status.state
+    const download = status.state === 'downloading' ? status.download : undefined
+    bar.hidden = !download
+    figures.textContent = download ? `${formatBytes(download.loadedBytes)} / ${formatBytes(download.totalBytes)} · ${formatBytes(download.bytesPerS)}/s · ${formatEta(download.etaS)} left` : ''
+    if (download) bar.value = download.fraction
+    message.textContent = status.message ?? ''
+    message.className = `engine-message${status.state === 'failed' ? ' error' : ''}`
+    if (status.state === 'ready') showStorage()
+  }
+  const unsubscribe = engine.on('status', onNextFrame(render))
+  render()
+  showStorage()
+  return unsubscribe
+}
