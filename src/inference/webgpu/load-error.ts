@@ -1,0 +1,29 @@
+import { ModelLoadError } from '../../shared/errors'
+
+/** The text of anything thrown: WebLLM's worker sends errors across as strings ("Error: …"). */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message
+  if (typeof error === 'string') return error.replace(/^Error: /, '')
+  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') {
+    return error.message
+  }
+  return String(error)
+}
+
+function nameOf(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string') return error.name
+  return ''
+}
+
+/** Turns a failure of WebLLM's reload into a ModelLoadError a user can act on. */
+export function toModelLoadError(error: unknown): ModelLoadError {
+  const message = messageOf(error)
+  const text = `${nameOf(error)} ${typeof error === 'string' ? error : message}`
+  if (/QuotaExceeded|quota/i.test(text)) {
+    return new ModelLoadError('storage quota exceeded: free space or delete other models')
+  }
+  if (/Failed to fetch|Cannot fetch|Unable to fetch|Request failed|NetworkError|network|received status/i.test(text)) {
+    return new ModelLoadError(`model download failed: ${message}. Check the connection and reload to try again`)
+  }
+  return new ModelLoadError(`model failed to load: ${message}`)
+}

@@ -1,0 +1,223 @@
+import type { InitProgressReport, WebWorkerMLCEngine } from '@mlc-ai/web-llm'
+import { AbortError, EngineUnavailableError, ModelLoadError, throwIfAborted } from '../../shared/errors'
+import type { Engine } from '../engine'
+import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
+import { streamChat } from './chat-stream'
+import { messageOf, toModelLoadError } from './load-error'
+import { chooseModel, describeAdapter } from './model-choice'
+import { knownModels, needsFromRecord, qwen3F16, type ModelNeeds } from './models'
+import { toLoadProgress } from './progress'
+import { failureAsPromise, hostWorker, unlessAborted, withTimeout, type HostedWorker } from './settle'
+
+export interface WebLlmEngineOptions {
+  /** Makes the worker that hosts WebLLM (workers/webgpu-engine.worker.ts); `createWebGpuEngine` supplies it. */
+  createWorker: () => Worker
+  /** A WebLLM model id to load instead of the Qwen3-1.7B build the adapter picks. */
+  modelId?: string
+  /** Default: `navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })`, as WebLLM asks. */
+  adapter?: () => Promise<GPUAdapter | null>
+  /** System memory in GB; default `navigator.deviceMemory` (absent in some browsers: not checked then). */
+  deviceMemoryGb?: number
+  /** Failures off the caller's path: a progress callback that throws, an unload that fails, a dead worker. */
+  onError?: (error: unknown) => void
+}
+
+const adapterTimeoutMs = 5_000
+const unloadTimeoutMs = 3_000
+
+/** Qwen3-1.7B (or `modelId`) through WebLLM in a dedicated worker, on WebGPU. */
+export class WebLlmEngine implements Engine {
+  readonly kind = 'webgpu' as const
+  private engine: WebWorkerMLCEngine | undefined
+  private worker: HostedWorker | undefined
+  private loading: Promise<void> | undefined
+  private loadController: AbortController | undefined
+  private modelId: string
+  private contextSize: number
+  private prefillTokensPerS = 0
+  private decodeTokensPerS = 0
+
+  constructor(private readonly options: WebLlmEngineOptions) {
+    const known = knownModels.find((model) => model.modelId === options.modelId)
+    this.modelId = options.modelId ?? qwen3F16.modelId
+    this.contextSize = (known ?? (options.modelId === undefined ? qwen3F16 : undefined))?.contextWindowSize ?? 0
+  }
+
+  /** Checks the adapter (EngineUnavailableError before any download), then downloads and loads. A second call while one runs joins it. */
+  load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
+    if (this.engine) return Promise.resolve()
+    this.loading ??= this.loadOnce(onProgress, signal).finally(() => {
+      this.loading = undefined
+      this.loadController = undefined
+    })
+    return this.loading
+  }
+
+  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk, void, undefined> {
+    const engine = this.engine
+    const worker = this.worker
+    if (!engine || !worker) throw new EngineUnavailableError('the WebGPU model is not loaded: load it first')
+    yield* streamChat({
+      backend: engine,
+      modelId: this.modelId,
+      request,
+      signal,
+      onFailure: worker.onFailure,
+      onSpeed: (prefill, decode) => {
+        this.prefillTokensPerS = prefill
+        this.decodeTokensPerS = decode
+      },
+    })
+  }
+
+  info(): EngineInfo {
+    return {
+      kind: this.kind,
+      modelId: this.modelId,
+      contextSize: this.contextSize,
+      prefillTokensPerS: this.prefillTokensPerS,
+      decodeTokensPerS: this.decodeTokensPerS,
+    }
+  }
+
+  /** Unloads the model and ends the worker; a load in progress fails with AbortError. Never rejects. */
+  async unload(): Promise<void> {
+    this.loadController?.abort()
+    const engine = this.engine
+    const worker = this.worker
+    this.engine = undefined
+    this.worker = undefined
+    if (engine) {
+      try {
+        await withTimeout(engine.unload(), unloadTimeoutMs, () => new Error(`WebLLM unload took over ${unloadTimeoutMs} ms`))
+      } catch (error) {
+        this.reportError(error)
+      }
+    }
+    if (worker) {
+      // Chats still waiting on the worker end with this error instead of waiting forever.
+      worker.terminate(new Error('the WebGPU engine was unloaded'))
+    }
+  }
+
+  private async loadOnce(onProgress: (progress: LoadProgress) => void, signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal)
+    const controller = new AbortController()
+    this.loadController = controller
+    const signals = [signal, controller.signal]
+    const report = (progress: LoadProgress): void => {
+      try {
+        onProgress(progress)
+      } catch (error) {
+        this.reportError(error)
+      }
+    }
+    report({ phase: 'download', loadedBytes: 0, totalBytes: 0, text: 'Checking the WebGPU adapter' })
+    const adapter = await unlessAborted(this.requestAdapter(), signals)
+    const override = this.options.modelId === undefined ? undefined : await unlessAborted(overrideNeeds(this.options.modelId), signals)
+    const model = this.chosenModel(adapter, override)
+    const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
+
+    const worker = this.startWorker()
+    let last: LoadProgress | undefined
+    const initProgressCallback = (progress: InitProgressReport): void => {
+      try {
+        last = toLoadProgress(progress, last)
+      } catch (error) {
+        this.reportError(error)
+        return
+      }
+      report(last)
+    }
+    const failure = failureAsPromise(worker.onFailure)
+    try {
+      const creating = CreateWebWorkerMLCEngine(worker.worker, model.modelId, { initProgressCallback })
+      const failed = failure.promise.then((error) => Promise.reject(error))
+      this.engine = await unlessAborted(Promise.race([creating, failed]), signals)
+      this.worker = worker
+      this.modelId = model.modelId
+      this.contextSize = model.contextWindowSize
+      worker.onFailure((error) => this.onWorkerFailed(worker, error))
+    } catch (error) {
+      worker.terminate(error instanceof Error ? error : new Error(messageOf(error)))
+      throw error instanceof AbortError ? error : toModelLoadError(error)
+    } finally {
+      failure.dispose()
+    }
+  }
+
+  private async requestAdapter(): Promise<GPUAdapter> {
+    const request = this.options.adapter ?? defaultAdapter
+    let adapter: GPUAdapter | null
+    try {
+      adapter = await withTimeout(request(), adapterTimeoutMs, () => new EngineUnavailableError(`WebGPU not available: the adapter request did not answer within ${adapterTimeoutMs / 1000} s`))
+    } catch (error) {
+      if (error instanceof EngineUnavailableError) throw error
+      throw new EngineUnavailableError(`WebGPU not available: ${messageOf(error)}`)
+    }
+    if (!adapter) throw new EngineUnavailableError('WebGPU not available: the browser offers no GPU adapter')
+    return adapter
+  }
+
+  private chosenModel(adapter: GPUAdapter, override: ModelNeeds | undefined): { modelId: string; contextWindowSize: number } {
+    const deviceMemoryGb = this.options.deviceMemoryGb ?? (navigator as Navigator & { deviceMemory?: number }).deviceMemory
+    const choice = chooseModel(describeAdapter(adapter), {
+      ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }),
+      ...(override === undefined ? {} : { model: override }),
+    })
+    if (!choice.ok) throw new EngineUnavailableError(choice.reason)
+    return choice
+  }
+
+  private startWorker(): HostedWorker {
+    let worker: Worker
+    try {
+      worker = this.options.createWorker()
+    } catch (error) {
+      throw new ModelLoadError(`the WebGPU engine worker could not start: ${messageOf(error)}`)
+    }
+    return hostWorker(worker)
+  }
+
+  private onWorkerFailed(worker: HostedWorker, error: Error): void {
+    if (this.worker !== worker) return
+    this.engine = undefined
+    this.worker = undefined
+    worker.terminate(error)
+    this.reportError(error)
+  }
+
+  private reportError(error: unknown): void {
+    try {
+      ;(this.options.onError ?? console.warn)(error)
+    } catch {
+      // An onError that throws has nowhere left to report to.
+    }
+  }
+}
+
+function defaultAdapter(): Promise<GPUAdapter | null> {
+  if (!('gpu' in navigator)) return Promise.reject(new EngineUnavailableError('WebGPU not available in this browser'))
+  return navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })
+}
+
+/*
+ * WebLLM is one 6 MB module: imported only once the adapter check passes, so a page without
+ * WebGPU (or that never loads this engine) does not fetch it on the main thread.
+ */
+async function importWebLlm(): Promise<typeof import('@mlc-ai/web-llm')> {
+  try {
+    return await import('@mlc-ai/web-llm')
+  } catch (error) {
+    throw new ModelLoadError(`the WebLLM module could not be loaded: ${messageOf(error)}`)
+  }
+}
+
+async function overrideNeeds(modelId: string): Promise<ModelNeeds> {
+  const known = knownModels.find((model) => model.modelId === modelId)
+  if (known) return known
+  const { prebuiltAppConfig } = await importWebLlm()
+  const record = prebuiltAppConfig.model_list.find((candidate) => candidate.model_id === modelId)
+  if (!record) throw new ModelLoadError(`unknown WebLLM model id "${modelId}"`)
+  return needsFromRecord(record)
+}

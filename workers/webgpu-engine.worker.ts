@@ -1,0 +1,12 @@
+// Hosts WebLLM's MLCEngine off the main thread; WebWorkerMLCEngine in src/inference/webgpu talks to it.
+import { WebWorkerMLCEngineHandler } from '@mlc-ai/web-llm'
+
+const handler = new WebWorkerMLCEngineHandler()
+self.onmessage = (event: MessageEvent) => {
+  try {
+    handler.onmessage(event)
+  } catch (error) {
+    // WebLLM throws on a message kind it does not know; one stray message must not kill the engine.
+    console.error('webgpu-engine worker: dropped a message', error)
+  }
+}
