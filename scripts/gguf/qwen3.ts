@@ -67,6 +67,7 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
   const kvSize = spec.headCountKv * spec.headDim
   const ff = spec.feedForwardLength
   random('token_embd.weight', [embd, vocab.tokens.length])
+  silenceEndOfGeneration(tensors[tensors.length - 1]?.data ?? new Float32Array(), embd, [vocab.ids.imEnd, vocab.ids.endOfText, vocab.ids.imStart, vocab.ids.thinkStart, vocab.ids.thinkEnd])
   ones('output_norm.weight', embd)
   for (let block = 0; block < spec.blockCount; block++) {
     const prefix = `blk.${block}.`
@@ -83,6 +84,34 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
     random(`${prefix}ffn_down.weight`, [ff, embd])
   }
   return { metadata, tensors }
+}
+
+/**
+ * Random weights make the end-of-generation tokens as likely as any other, so answers end at
+ * random, often after a few tokens, and tests of streaming, stopping and failover get flaky.
+ * The output head is tied to token_embd: a zero row gives the end tokens logit 0. Of ~400 logits
+ * spread around 0, the 40th largest is always above 0 (about 1.28 std), so logit 0 never makes
+ * the top 40 that llama.cpp samples from by default, and the model talks until max_tokens. A
+ * small spread (std 0.3) keeps the output varied; a large one collapses it onto one token.
+ * The control tokens and <think> tags get zero rows too: they would print nothing or noise.
+ */
+const logitStd = 0.3
+
+function silenceEndOfGeneration(embeddings: Float32Array, embd: number, endTokenIds: readonly number[]): void {
+  const scale = logitStd / Math.sqrt(embd) / standardDeviation(embeddings)
+  for (let i = 0; i < embeddings.length; i++) embeddings[i] = (embeddings[i] ?? 0) * scale
+  for (const id of endTokenIds) embeddings.fill(0, id * embd, (id + 1) * embd)
+}
+
+function standardDeviation(values: Float32Array): number {
+  let sum = 0
+  let squares = 0
+  for (const value of values) {
+    sum += value
+    squares += value * value
+  }
+  const mean = sum / values.length
+  return Math.sqrt(squares / values.length - mean * mean) || 1
 }
 
 export function parameterCount(file: GgufFile): number {
