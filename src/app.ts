@@ -2,6 +2,7 @@ import { createApi } from './api'
 import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
+import { loadEngineSettings, saveEngineSettings } from './memory/settings'
 import type { EnginePresence } from './shared/protocol'
 import { SwarmNode } from './swarm/node'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room-url'
@@ -35,13 +36,22 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const node = await SwarmNode.start(config)
   const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
   node.on('error', report)
-  const engine = new LocalEngine(config.engine, config.model)
+  const db = await openLocalDb()
+  const settings = await loadEngineSettings(db)
+  const urlParams = new URL(location.href).searchParams
+  const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null)
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status) })
   engine.on('status', publish)
   publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
-  mountEngineView(shell.engine, engine, report)
-  mountChatView(shell.chat, engine, new Conversations(await openLocalDb()), node.nodeId, report)
+  mountEngineView(shell.engine, engine, report, {
+    current: settings,
+    save: async (next) => {
+      await saveEngineSettings(db, next)
+      location.reload()
+    },
+  })
+  mountChatView(shell.chat, engine, new Conversations(db), node.nodeId, report)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length)
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')

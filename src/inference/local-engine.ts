@@ -1,4 +1,4 @@
-import { EngineUnavailableError, InferenceError } from '../shared/errors'
+import { AbortError, EngineUnavailableError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { EngineChoice } from '../swarm/room-url'
 import { DownloadMeter, type DownloadFigures } from './download-meter'
@@ -149,9 +149,9 @@ export class LocalEngine {
 
   /** Streams an answer from the local model; EngineUnavailableError when there is none. */
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+    await this.#whenReady(signal)
     const engine = this.#engine
-    if (!engine || this.#status.state === 'none' || this.#status.state === 'failed') throw new EngineUnavailableError(this.#status.message ?? 'no local model')
-    if (this.#status.state !== 'ready' && this.#status.state !== 'busy') throw new InferenceError(`the local model is not ready yet (${this.#status.state})`)
+    if (!engine) throw new EngineUnavailableError(this.#status.message ?? 'no local model')
     this.#running++
     this.#set({ state: 'busy' })
     try {
@@ -161,6 +161,37 @@ export class LocalEngine {
       const info = await engine.refreshInfo().catch((): EngineInfo | null => null)
       this.#set({ state: this.#running > 0 ? 'busy' : 'ready', ...(info ? { prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } : {}) })
     }
+  }
+
+  /** A question asked while the model loads waits for it (the user can still stop it). */
+  #whenReady(signal?: AbortSignal): Promise<void> {
+    const settled = (): 'ready' | 'failed' | 'waiting' => {
+      const { state } = this.#status
+      if (state === 'ready' || state === 'busy') return 'ready'
+      if (state === 'none' || state === 'failed' || !this.#engine) return 'failed'
+      return 'waiting'
+    }
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const now = settled()
+        if (now === 'waiting') return
+        cleanup()
+        if (now === 'ready') resolve()
+        else reject(new EngineUnavailableError(this.#status.message ?? 'no local model'))
+      }
+      const onAbort = (): void => {
+        cleanup()
+        reject(new AbortError('stopped while the model was loading'))
+      }
+      const unsubscribe = this.on('status', check)
+      const cleanup = (): void => {
+        unsubscribe()
+        signal?.removeEventListener('abort', onAbort)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal?.aborted) onAbort()
+      else check()
+    })
   }
 
   /** Unloads the model and deletes every cached copy (OPFS for wllama, Cache Storage for WebLLM). */

@@ -1,6 +1,28 @@
 import { formatBytes, formatEta } from '../inference/download-meter'
 import { storageUsage, type LocalEngine, type LocalEngineStatus } from '../inference/local-engine'
+import type { EngineSettings } from '../memory/settings'
 import { h, onNextFrame } from './dom'
+
+export interface SettingsStore {
+  current: EngineSettings
+  save(settings: EngineSettings): Promise<void>
+}
+
+function settingsForm(store: SettingsStore, report: (error: unknown) => void): HTMLElement {
+  const engine = h(
+    'select',
+    { 'data-testid': 'settings-engine' },
+    ...(['auto', 'webgpu', 'wasm', 'none'] as const).map((value) => h('option', { value, selected: (store.current.engine ?? 'auto') === value }, value === 'auto' ? 'automatic' : value)),
+  )
+  const model = h('input', { type: 'text', inputmode: 'url', placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: Qwen3-1.7B)', value: store.current.modelUrl ?? '', 'data-testid': 'settings-model' })
+  const form = h('form', { class: 'row settings' }, h('label', {}, 'engine ', engine), model, h('button', { type: 'submit', 'data-testid': 'settings-save' }, 'Save and reload'))
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const choice = engine.value === 'webgpu' || engine.value === 'wasm' || engine.value === 'none' ? engine.value : 'auto'
+    store.save({ engine: choice, modelUrl: model.value.trim() }).catch(report)
+  })
+  return h('details', { class: 'engine-settings' }, h('summary', {}, 'Engine settings'), form, h('small', {}, 'The link\'s ?engine= and ?model= win over these.'))
+}
 
 const stateLabels: Record<LocalEngineStatus['state'], string> = {
   none: 'no local model',
@@ -19,7 +41,7 @@ function describe(status: LocalEngineStatus): string {
 }
 
 /** The local model at a glance: what runs, its download, its storage, and a delete button. */
-export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: (error: unknown) => void): () => void {
+export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: (error: unknown) => void, settings: SettingsStore): () => void {
   const summary = h('span', { class: 'engine-summary', 'data-testid': 'engine-status' })
   const bar = h('progress', { max: 1, value: 0, 'data-testid': 'download-progress', hidden: true })
   const figures = h('span', { class: 'engine-figures', 'data-testid': 'download-figures' })
@@ -30,7 +52,7 @@ export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: 
     if (!window.confirm('Delete the downloaded model from this browser?')) return
     engine.deleteModel().then(showStorage, report)
   })
-  root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message)
+  root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message, settingsForm(settings, report))
 
   const showStorage = (): void => {
     storageUsage().then(

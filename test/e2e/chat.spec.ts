@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test'
-import { ask, engineState, expectEngineState, lastAnswer, tinyModel, wasmTiny } from './support/chat'
+import { ask, expectEngineState, lastAnswer, tinyModel, wasmTiny } from './support/chat'
 import { appPath, freshRoom, openNode, readyNodeId } from './support/nodes'
 
 test('the app streams an answer from the wasm engine and stops on the stop button; the chat survives a reload', async ({ browser }) => {
@@ -71,8 +71,9 @@ test('two tabs of one browser load the model once; when the holding tab closes, 
     await expect(second.getByTestId('msg-meta').last()).toContainText('stopped')
 
     await first.page.close()
-    await expect.poll(() => engineState(second), { timeout: 30_000 }).toBe('ready')
+    // The second tab takes the lock, loads the model from the cache, and runs it itself.
     await expect(second.getByTestId('engine-status')).not.toContainText('shared with another tab', { timeout: 30_000 })
+    await expectEngineState(second, 'ready')
     await ask(second, 'Are you still there?')
     await expect.poll(async () => (await lastAnswer(second)).length, { timeout: 30_000 }).toBeGreaterThan(10)
     await second.getByTestId('chat-stop').click()
@@ -138,6 +139,29 @@ test('WebGPU on the SwiftShader adapter does not hang: the app says why it canno
     await expectEngineState(a.page, 'ready', 45_000)
     await expect(a.page.getByTestId('engine-message')).toContainText(/WebGPU .*(cannot|failed).*WASM/i)
     await expect(a.page.getByTestId('engine-status')).toContainText('WASM')
+  } finally {
+    await a.context.close()
+  }
+})
+
+test('engine settings kept in the profile choose the engine when the link does not', async ({ browser }) => {
+  const room = freshRoom('settings')
+  const a = await openNode(browser, room, {})
+  try {
+    await a.page.getByText('Engine settings').click()
+    await a.page.getByTestId('settings-engine').selectOption('none')
+    await a.page.getByTestId('settings-save').click()
+    await readyNodeId(a.page)
+    await expectEngineState(a.page, 'none')
+    await expect(a.page.getByTestId('engine-message')).toContainText('No local model')
+
+    await a.page.getByText('Engine settings').click()
+    await a.page.getByTestId('settings-engine').selectOption('wasm')
+    await a.page.getByTestId('settings-model').fill(tinyModel)
+    await a.page.getByTestId('settings-save').click()
+    await readyNodeId(a.page)
+    await expectEngineState(a.page, 'ready')
+    await expect(a.page.getByTestId('engine-status')).toContainText('WASM · tiny-qwen3')
   } finally {
     await a.context.close()
   }
