@@ -4,12 +4,14 @@ import { WebSocket } from 'ws'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { appPath, freshRoom, openStockPage, readyNodeId, type RoomRef } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
+import { benchEngine } from './engine'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
 
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -138,6 +140,12 @@ async function idleConnectionBytes(count: number): Promise<{ perConnection: numb
 }
 
 async function main(): Promise<void> {
+  if (sections.has('room')) await benchRoom()
+  // Last, and on its own: a failure here must not lose the figures already printed.
+  if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
+}
+
+async function benchRoom(): Promise<void> {
   await buildStockBundle()
   const relay = await startRelay({ RELAY_STATIC_DIR: 'dist', RELAY_MAX_CONN_PER_IP: '1000' })
   const browser = await chromium.launch(chromiumLaunchOptions())
