@@ -6,6 +6,7 @@ import type { Engine } from './engine'
 import { SharedEngine, type EngineRole } from './shared-engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from './types'
 import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
+import { deleteDownloadedModels } from './wasm/model-download'
 import { modelIdOf } from './wasm/wllama-engine'
 import { chooseModel, describeAdapter } from './webgpu/model-choice'
 import { createWebGpuEngine } from './webgpu/create'
@@ -210,6 +211,7 @@ export class LocalEngine {
 }
 
 export async function deleteModelCaches(): Promise<void> {
+  await deleteDownloadedModels().catch(() => undefined)
   const root = await navigator.storage.getDirectory().catch(() => null)
   await root?.removeEntry('cache', { recursive: true }).catch(() => undefined)
   for (const name of await caches.keys().catch((): string[] => [])) {

@@ -104,7 +104,7 @@ test('once the model is cached, the app reloads offline and still streams an ans
 test.describe('bad input gives a clear message and the node stays usable', () => {
   for (const [label, params, message] of [
     ['a corrupt GGUF', { engine: 'wasm', model: '/models/corrupt.gguf' }, /could not load corrupt/],
-    ['a model URL that answers 404', { engine: 'wasm', model: '/models/missing.gguf' }, /could not load missing/],
+    ['a model URL that answers 404', { engine: 'wasm', model: '/models/missing.gguf' }, /model is not there \(404\)/],
     ['a model URL that is no GGUF', { engine: 'wasm', model: '/models/readme.txt' }, /must be an http\(s\) URL of a \.gguf file/],
   ] as const) {
     test(label, async ({ browser }) => {

@@ -1,9 +1,13 @@
 // A bare page that builds engines exactly as the app does, for test/contracts/engine.ts.
 import type { Engine } from '../../src/inference/engine'
 import { createWasmEngine } from '../../src/inference/wasm/create'
+import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
 
 export interface Harness {
   createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
+  /** Downloads with the resumable downloader; stops (as a reload would) after `stopAfterBytes`. */
+  download(url: string, stopAfterBytes?: number): Promise<{ progress: DownloadProgress[]; sha256: string | null; error: string | null }>
+  deleteDownloads(): Promise<void>
 }
 
 declare global {
@@ -16,5 +20,25 @@ globalThis.harness = {
     globalThis.engine = createWasmEngine(modelUrl, options)
     return globalThis.engine
   },
+  download: async (url, stopAfterBytes = Number.POSITIVE_INFINITY) => {
+    const progress: DownloadProgress[] = []
+    const controller = new AbortController()
+    try {
+      const files = await downloadModel(
+        url,
+        (event) => {
+          progress.push(event)
+          if (event.loadedBytes >= stopAfterBytes) controller.abort()
+        },
+        controller.signal,
+      )
+      const bytes = new Uint8Array(await new Blob(files).arrayBuffer())
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+      return { progress, sha256: Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join(''), error: null }
+    } catch (error) {
+      return { progress, sha256: null, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }
+    }
+  },
+  deleteDownloads: deleteDownloadedModels,
 }
 document.documentElement.dataset.ready = 'true'

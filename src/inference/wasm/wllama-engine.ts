@@ -4,6 +4,7 @@ import { chunkFactory } from '../chunks'
 import type { Engine } from '../engine'
 import { StopScanner } from '../stop'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
+import { downloadModel } from './model-download'
 
 export interface WllamaEngineOptions {
   /** A .gguf URL; the first part of a split model (`…-00001-of-00003.gguf`) loads every part. */
@@ -29,8 +30,8 @@ export function modelIdOf(url: string): string {
 }
 
 /**
- * llama.cpp compiled to WASM (wllama), on the CPU with SIMD and threads. The model is cached in
- * OPFS by wllama, so a second load, or a load offline, reads it from there.
+ * llama.cpp compiled to WASM (wllama), on the CPU with SIMD and threads. The model is kept in
+ * OPFS by our resumable downloader, so a second load, or a load offline, reads it from there.
  */
 export class WllamaEngine implements Engine {
   readonly kind = 'wasm'
@@ -63,20 +64,19 @@ export class WllamaEngine implements Engine {
       throw new ModelLoadError(`model URL must be an http(s) URL of a .gguf file: ${this.options.modelUrl.slice(0, 200)}`)
     }
     if (this.#wllama) return
-    const wllama = new Wllama({ default: this.options.wasmUrl }, { logger: this.#logger(), allowOffline: true, suppressNativeLog: false })
+    const wllama = new Wllama({ default: this.options.wasmUrl }, { logger: this.#logger(), suppressNativeLog: false })
     // The compat build is for Safari and comes from a CDN; we never want a CDN.
     wllama.setCompat(null)
     const onAbort = (): void => void wllama.exit().catch(() => undefined)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      await wllama.loadModelFromUrl(new URL(this.options.modelUrl, location.href).href, {
-        n_threads: this.options.threads ?? defaultThreads(),
-        n_ctx: this.options.contextSize ?? 4096,
-        n_gpu_layers: 0,
-        reasoning_format: 'none',
-        progressCallback: ({ loaded, total }: { loaded: number; total: number }) =>
-          onProgress({ phase: 'download', loadedBytes: loaded, totalBytes: total, text: 'downloading the model' }),
-      })
+      const files = await downloadModel(
+        new URL(this.options.modelUrl, location.href).href,
+        ({ loadedBytes, totalBytes }) => onProgress({ phase: 'download', loadedBytes, totalBytes, text: 'downloading the model' }),
+        signal,
+      )
+      onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
+      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: this.options.contextSize ?? 4096, n_gpu_layers: 0, reasoning_format: 'none' })
       throwIfAborted(signal)
       // wllama can "load" a file that is no model at all (a corrupt GGUF): check what it got.
       const loaded = wllama.getLoadedContextInfo()
@@ -87,6 +87,7 @@ export class WllamaEngine implements Engine {
     } catch (error) {
       await wllama.exit().catch(() => undefined)
       if (signal?.aborted) throw new AbortError('model load aborted')
+      if (error instanceof ModelLoadError) throw error
       if (error instanceof DOMException && error.name === 'QuotaExceededError') {
         throw new ModelLoadError('storage quota exceeded while caching the model: free some space or delete other models, then reload')
       }

@@ -1,0 +1,174 @@
+import { AbortError, ModelLoadError, throwIfAborted } from '../../shared/errors'
+
+/**
+ * A model download that survives a reload: each part of a GGUF is fetched once, from where the
+ * last attempt stopped (HTTP Range, If-Range so a changed file starts over), and kept in OPFS
+ * as segments of a few MB. Segments are written whole and closed at once: an OPFS writable
+ * that is not closed is thrown away, and appending to one big file would copy it each time.
+ * Once every part is complete, loading needs no network at all.
+ */
+export const segmentBytes = 16 * 1024 * 1024
+const rootName = 'edgeswarm-models'
+
+interface PartMeta {
+  url: string
+  totalBytes: number
+  validator: string | null
+  complete: boolean
+}
+
+export interface DownloadProgress {
+  loadedBytes: number
+  totalBytes: number
+}
+
+/** The URLs of every part: `x-00001-of-00003.gguf` names three, anything else one. */
+export function partUrls(url: string): string[] {
+  const match = /-(\d{5})-of-(\d{5})\.gguf(\?.*)?$/.exec(url)
+  if (!match) return [url]
+  const total = Number(match[2])
+  const base = url.slice(0, match.index)
+  return Array.from({ length: total }, (_, index) => `${base}-${String(index + 1).padStart(5, '0')}-of-${match[2]}.gguf${match[3] ?? ''}`)
+}
+
+function partName(url: string): string {
+  return new URL(url).pathname.split('/').pop() ?? 'model.gguf'
+}
+
+async function folderOf(url: string): Promise<FileSystemDirectoryHandle> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url)))
+  const key = Array.from(digest.slice(0, 12), (byte) => byte.toString(16).padStart(2, '0')).join('')
+  const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(rootName, { create: true })
+  return root.getDirectoryHandle(key, { create: true })
+}
+
+async function readMeta(folder: FileSystemDirectoryHandle): Promise<PartMeta | null> {
+  try {
+    return JSON.parse(await (await (await folder.getFileHandle('meta.json')).getFile()).text()) as PartMeta
+  } catch {
+    return null
+  }
+}
+
+async function writeFile(folder: FileSystemDirectoryHandle, name: string, data: Blob | string): Promise<void> {
+  const writable = await (await folder.getFileHandle(name, { create: true })).createWritable()
+  await writable.write(data)
+  await writable.close()
+}
+
+/** Segments already written whole, in order; stops at the first missing or short one. */
+async function completeSegments(folder: FileSystemDirectoryHandle, totalBytes: number): Promise<File[]> {
+  const files: File[] = []
+  for (let index = 0; ; index++) {
+    const expected = Math.min(segmentBytes, totalBytes - index * segmentBytes)
+    if (expected <= 0) return files
+    try {
+      const file = await (await folder.getFileHandle(`seg-${index}`)).getFile()
+      if (file.size !== expected) return files
+      files.push(file)
+    } catch {
+      return files
+    }
+  }
+}
+
+async function clearFolder(folder: FileSystemDirectoryHandle): Promise<void> {
+  for await (const name of folder.keys()) await folder.removeEntry(name)
+}
+
+async function downloadPart(url: string, onBytes: (loaded: number, total: number) => void, signal?: AbortSignal): Promise<File> {
+  const folder = await folderOf(url)
+  let meta = await readMeta(folder)
+  let segments = meta ? await completeSegments(folder, meta.totalBytes) : []
+  if (meta?.complete && segments.length * segmentBytes >= meta.totalBytes) {
+    onBytes(meta.totalBytes, meta.totalBytes)
+    return new File(segments, partName(url))
+  }
+  const offset = segments.reduce((sum, file) => sum + file.size, 0)
+  const headers: Record<string, string> = offset > 0 && meta?.validator ? { Range: `bytes=${offset}-`, 'If-Range': meta.validator } : {}
+  let response: Response
+  try {
+    response = await fetch(url, { headers, ...(signal ? { signal } : {}) })
+  } catch (error) {
+    throwIfAborted(signal)
+    throw new ModelLoadError(`could not reach ${url}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (response.status === 404) throw new ModelLoadError(`the model is not there (404): ${url}`)
+  if (!response.ok || !response.body) throw new ModelLoadError(`the model server answered ${response.status} ${response.statusText} for ${url}`)
+  const resumed = response.status === 206
+  const totalBytes = resumed ? Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1] ?? 0) : Number(response.headers.get('content-length') ?? 0)
+  if (!resumed) {
+    await clearFolder(folder)
+    segments = []
+  }
+  meta = { url, totalBytes, validator: response.headers.get('etag') ?? response.headers.get('last-modified'), complete: false }
+  await writeFile(folder, 'meta.json', JSON.stringify(meta))
+  let loaded = resumed ? offset : 0
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return
+    await writeFile(folder, `seg-${segments.length}`, new Blob(pending as BlobPart[]))
+    segments.push(await (await folder.getFileHandle(`seg-${segments.length}`)).getFile())
+    pending = []
+    pendingBytes = 0
+  }
+  const reader = response.body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      let chunk = value
+      while (chunk.byteLength > 0) {
+        const room = segmentBytes - pendingBytes
+        pending.push(chunk.subarray(0, room))
+        pendingBytes += Math.min(room, chunk.byteLength)
+        chunk = chunk.subarray(room)
+        if (pendingBytes === segmentBytes) await flush()
+      }
+      loaded += value.byteLength
+      onBytes(loaded, totalBytes)
+    }
+    await flush()
+  } catch (error) {
+    if (signal?.aborted) throw new AbortError('model download stopped')
+    if (error instanceof DOMException && error.name === 'QuotaExceededError') throw new ModelLoadError('storage quota exceeded while saving the model: free some space or delete other models, then reload')
+    throw new ModelLoadError(`the model download broke off at ${loaded} bytes (it resumes from there): ${error instanceof Error ? error.message : String(error)}`)
+  }
+  const file = new File(segments, partName(url))
+  if (totalBytes > 0 && file.size !== totalBytes) throw new ModelLoadError(`the model download ended early: ${file.size} of ${totalBytes} bytes`)
+  await writeFile(folder, 'meta.json', JSON.stringify({ ...meta, totalBytes: file.size, complete: true }))
+  return file
+}
+
+/** Every part of the model at `url` as Files, downloaded or resumed as needed. */
+export async function downloadModel(url: string, onProgress: (progress: DownloadProgress) => void, signal?: AbortSignal): Promise<File[]> {
+  const urls = partUrls(new URL(url, location.href).href)
+  const loaded = new Map<string, number>()
+  const totals = new Map<string, number>()
+  const report = (): void => {
+    const sum = (values: Iterable<number>): number => [...values].reduce((a, b) => a + b, 0)
+    onProgress({ loadedBytes: sum(loaded.values()), totalBytes: totals.size === urls.length ? sum(totals.values()) : 0 })
+  }
+  const files: File[] = []
+  for (const partUrl of urls) {
+    files.push(
+      await downloadPart(
+        partUrl,
+        (bytes, total) => {
+          loaded.set(partUrl, bytes)
+          totals.set(partUrl, total)
+          report()
+        },
+        signal,
+      ),
+    )
+  }
+  return files
+}
+
+/** Deletes every model this downloader kept. */
+export async function deleteDownloadedModels(): Promise<void> {
+  const root = await navigator.storage.getDirectory()
+  await root.removeEntry(rootName, { recursive: true }).catch(() => undefined)
+}
