@@ -1,0 +1,191 @@
+import type * as Y from 'yjs'
+import type { Engine } from '../../inference/engine'
+import { fnv1a, rendezvousRank } from './award'
+import type { MarketContext } from './context'
+import { capableOf, estimateCompletionMs, promptTokens } from './estimate'
+import { Run } from './run'
+import { isTerminal, type Spec } from './schema'
+import { sign, verify } from './signing'
+import { writeBid } from './task-doc'
+import type { LivePeer } from './types'
+
+/**
+ * The executor's side of a node: bids on tasks it can run, runs what it is awarded one at a
+ * time on its engine, and stops when the poster cancels or awards a newer epoch elsewhere.
+ */
+const openBidLifetimeWindows = 10
+/**
+ * Identical peers quote identical estimates, and the tie rule (node id) would send a burst of
+ * tasks all to the same one. A deterministic spread of up to 5 %, different per task and node,
+ * breaks such ties differently for each task; real differences in speed still dominate.
+ */
+const tieSpread = 0.05
+
+export class Executor {
+  readonly #runs = new Map<string, Run>()
+  /** Highest epoch this node was awarded per task, so an award is run at most once. */
+  readonly #started = new Map<string, number>()
+  readonly #checked = new WeakMap<object, boolean>()
+  readonly #checking = new WeakSet<object>()
+  readonly #bidding = new Set<string>()
+  /**
+   * Bids not decided yet, with when they were made. They count as load: identical peers that
+   * bid on a burst of tasks at once would otherwise all quote an empty queue, tie, and the same
+   * node would win every task. A bid nobody decides on stops counting after a few bid windows.
+   */
+  readonly #openBids = new Map<string, number>()
+  readonly #firstSeen = new Map<string, number>()
+  readonly #waves = new Map<string, number>()
+  #engineTurn: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly ctx: MarketContext,
+    private readonly engine: Engine,
+    private readonly visible: () => boolean,
+  ) {}
+
+  /** Awarded tasks not finished yet: what the node reports as its queue length. */
+  queueLength(): number {
+    let count = 0
+    for (const run of this.#runs.values()) if (!run.hasResult) count++
+    return count
+  }
+
+  #openBidCount(): number {
+    const staleBeforeMs = this.ctx.clock() - openBidLifetimeWindows * this.ctx.config.bidWindowMs
+    let count = 0
+    for (const [taskId, atMs] of this.#openBids) {
+      if (atMs < staleBeforeMs) this.#openBids.delete(taskId)
+      else count++
+    }
+    return count
+  }
+
+  self(): LivePeer {
+    const info = this.engine.info()
+    const kind = info.kind === 'webgpu' || info.kind === 'wasm' ? info.kind : 'none'
+    const engine = { kind, modelId: info.modelId, state: 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
+    return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
+  }
+
+  /** A signed entry's check, started once per stored object; null while it runs. */
+  #verified(entry: object, check: () => Promise<boolean>, taskId: string): boolean | null {
+    const known = this.#checked.get(entry)
+    if (known !== undefined) return known
+    if (!this.#checking.has(entry)) {
+      this.#checking.add(entry)
+      this.ctx.work.run(async () => {
+        this.#checked.set(entry, await check())
+        this.onChange(taskId)
+      })
+    }
+    return null
+  }
+
+  onChange(taskId: string): void {
+    const { reader, tasks, signer } = this.ctx
+    const task = reader.task(tasks, taskId)
+    const run = this.#runs.get(taskId)
+    if (!task) {
+      this.#openBids.delete(taskId)
+      return run?.stop()
+    }
+    const spec = reader.spec(task, taskId)
+    if (!spec || !this.#verified(spec, () => verify('spec', spec, spec.publicKey, spec.poster), taskId)) return
+    const cancel = reader.cancel(task, taskId)
+    if (cancel && this.#verified(cancel, () => verify('cancel', cancel, spec.publicKey, spec.poster), taskId)) return run?.stop()
+    const status = reader.status(task)
+    const award = reader.award(task, taskId)
+    if (award || isTerminal(status)) this.#openBids.delete(taskId)
+    const awardOk = award && this.#verified(award, () => verify('award', award, spec.publicKey, spec.poster), taskId)
+    if (award && awardOk) {
+      if (run && run.epoch < award.epoch) run.stop()
+      if (award.executor === signer.nodeId && award.epoch > (this.#started.get(taskId) ?? 0) && !isTerminal(status)) this.#start(task, spec, award.epoch)
+    }
+    const current = this.#runs.get(taskId)
+    if (current && isTerminal(status) && current.hasResult) current.stop()
+    else current?.guardResult(task.get('result'))
+    if (!isTerminal(status) && !cancel) this.#maybeBid(task, spec, status === 'open' && !award)
+  }
+
+  #start(task: Y.Map<unknown>, spec: Spec, epoch: number): void {
+    this.#started.set(spec.taskId, epoch)
+    // A lease or output of this epoch by this node, from before a restart: the run was lost
+    // midway, so let the lease lapse and the poster award again.
+    const lease = this.ctx.reader.lease(task)
+    if (lease && lease.epoch === epoch && lease.executor === this.ctx.signer.nodeId) return
+    const run = new Run(this.ctx, spec, epoch, task, (ended) => this.#ended(ended))
+    this.#runs.set(spec.taskId, run)
+    const turn = run.start(this.#engineTurn, this.engine)
+    this.#engineTurn = turn.catch((error: unknown) => this.ctx.report(error))
+  }
+
+  #ended(run: Run): void {
+    if (run.stopped && this.#runs.get(run.spec.taskId) === run) this.#runs.delete(run.spec.taskId)
+    // A slot in the queue opened: bid on what is still open.
+    for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
+  }
+
+  #maybeBidOn(taskId: string): void {
+    const { reader, tasks } = this.ctx
+    const task = reader.task(tasks, taskId)
+    const spec = task && reader.spec(task, taskId)
+    if (!task || !spec || this.#checked.get(spec) !== true) return
+    const status = reader.status(task)
+    if (!isTerminal(status)) this.#maybeBid(task, spec, status === 'open' && !task.has('award'))
+  }
+
+  #maybeBid(task: Y.Map<unknown>, spec: Spec, stillOpen: boolean): void {
+    const { signer, config, clock, timers } = this.ctx
+    const taskId = spec.taskId
+    if (this.#bidding.has(taskId) || this.ctx.reader.hasBid(task, signer.nodeId) || this.#runs.has(taskId)) return
+    const self = this.self()
+    if (!capableOf(self.engine, spec) || !this.#fits(spec)) return
+    const wave = this.#waveOf(spec)
+    if (wave > 0) {
+      // Not among the first bidders: join only if the task is still open a while later.
+      const firstSeen = this.#firstSeen.get(taskId) ?? clock()
+      this.#firstSeen.set(taskId, firstSeen)
+      const dueMs = firstSeen + wave * 2 * config.bidWindowMs
+      if (!stillOpen) return
+      if (clock() < dueMs) {
+        timers.after(dueMs - clock(), () => this.#maybeBidOn(taskId))
+        return
+      }
+    }
+    const linkDelayMs = this.ctx.livePeers().find((peer) => peer.nodeId === spec.poster)?.linkDelayMs ?? 0
+    const baseMs = estimateCompletionMs({ ...self, linkDelayMs }, spec.request, config.maxQueue)
+    if (baseMs === null) return
+    const estimateMs = Math.round(baseMs * (1 + tieSpread * (fnv1a(`${taskId}:${signer.nodeId}`) / 2 ** 32)))
+    this.#bidding.add(taskId)
+    this.ctx.work.run(async () => {
+      const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, signer)
+      this.#bidding.delete(taskId)
+      writeBid(task, bid)
+      this.#openBids.set(taskId, clock())
+    })
+  }
+
+  /** Which wave of bidders this node is in for a task, fixed when it first sees the task. */
+  #waveOf(spec: Spec): number {
+    let wave = this.#waves.get(spec.taskId)
+    if (wave === undefined) {
+      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec))
+      const rank = rendezvousRank(spec.taskId, this.ctx.signer.nodeId, capable.map((peer) => peer.nodeId))
+      wave = Math.floor(rank / this.ctx.config.maxBidders)
+      if (this.#waves.size > 10_000) this.#waves.clear()
+      this.#waves.set(spec.taskId, wave)
+    }
+    return wave
+  }
+
+  #fits(spec: Spec): boolean {
+    const contextSize = this.engine.info().contextSize
+    const needed = spec.requirements.contextSize ?? promptTokens(spec.request) + (spec.request.max_tokens ?? 0)
+    return contextSize <= 0 || needed <= contextSize
+  }
+
+  stop(): void {
+    for (const run of [...this.#runs.values()]) run.stop()
+  }
+}

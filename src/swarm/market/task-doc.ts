@@ -1,0 +1,149 @@
+import type * as v from 'valibot'
+import * as Y from 'yjs'
+import {
+  AwardSchema,
+  BatchSchema,
+  BidSchema,
+  CancelSchema,
+  LeaseSchema,
+  maxBatchBytes,
+  maxBids,
+  maxOutputBatches,
+  maxResultBytes,
+  maxSmallBytes,
+  maxSpecBytes,
+  readValue,
+  ResultSchema,
+  SpecSchema,
+  StatusSchema,
+  type Award,
+  type Batch,
+  type Bid,
+  type Cancel,
+  type Lease,
+  type LogEntry,
+  type Result,
+  type Spec,
+  type TaskStatus,
+} from './schema'
+
+/**
+ * Reads task fields through their schemas. Parses are cached per stored object, and a bad
+ * value is counted once in `rejected`, however often it is read.
+ */
+export class TaskReader {
+  rejected = 0
+  readonly #parsed = new WeakMap<object, unknown>()
+
+  read<S extends v.GenericSchema>(schema: S, value: unknown, maxBytes: number): v.InferOutput<S> | null {
+    if (value === undefined) return null
+    if (typeof value !== 'object' || value === null) {
+      const parsed = readValue(schema, value, maxBytes)
+      if (parsed === null) this.rejected++
+      return parsed
+    }
+    if (this.#parsed.has(value)) return this.#parsed.get(value)
+    const parsed = readValue(schema, value, maxBytes)
+    if (parsed === null) this.rejected++
+    this.#parsed.set(value, parsed)
+    return parsed
+  }
+
+  task(tasks: Y.Map<unknown>, taskId: string): Y.Map<unknown> | null {
+    const task = tasks.get(taskId)
+    if (task instanceof Y.Map) return task
+    if (task !== undefined) this.rejected++
+    return null
+  }
+
+  spec(task: Y.Map<unknown>, taskId: string): Spec | null {
+    const spec = this.read(SpecSchema, task.get('spec'), maxSpecBytes)
+    return spec && spec.taskId === taskId ? spec : null
+  }
+
+  award(task: Y.Map<unknown>, taskId: string): Award | null {
+    const award = this.read(AwardSchema, task.get('award'), maxSmallBytes)
+    return award && award.taskId === taskId ? award : null
+  }
+
+  lease(task: Y.Map<unknown>): Lease | null {
+    return this.read(LeaseSchema, task.get('lease'), maxSmallBytes)
+  }
+
+  result(task: Y.Map<unknown>, taskId: string): Result | null {
+    const result = this.read(ResultSchema, task.get('result'), maxResultBytes)
+    return result && result.taskId === taskId ? result : null
+  }
+
+  cancel(task: Y.Map<unknown>, taskId: string): Cancel | null {
+    const cancel = this.read(CancelSchema, task.get('cancel'), maxSmallBytes)
+    return cancel && cancel.taskId === taskId ? cancel : null
+  }
+
+  status(task: Y.Map<unknown>): TaskStatus | null {
+    return this.read(StatusSchema, task.get('status'), 64)
+  }
+
+  bids(task: Y.Map<unknown>, taskId: string): Bid[] {
+    const bids = task.get('bids')
+    if (!(bids instanceof Y.Map)) return []
+    const valid: Bid[] = []
+    for (const [bidder, value] of bids.entries()) {
+      if (valid.length >= maxBids) break
+      const bid = this.read(BidSchema, value, maxSmallBytes)
+      if (bid && bid.bidder === bidder && bid.taskId === taskId) valid.push(bid)
+    }
+    return valid
+  }
+
+  hasBid(task: Y.Map<unknown>, nodeId: string): boolean {
+    const bids = task.get('bids')
+    return bids instanceof Y.Map && bids.has(nodeId)
+  }
+
+  /** Valid output batches from index `from` on, with the index to read from next time. */
+  batches(task: Y.Map<unknown>, from: number): { batches: Batch[]; next: number } {
+    const output = task.get('output')
+    if (!(output instanceof Y.Array)) return { batches: [], next: from }
+    const end = Math.min(output.length, maxOutputBatches * 4)
+    const batches: Batch[] = []
+    for (const value of output.slice(from, end)) {
+      const batch = this.read(BatchSchema, value, maxBatchBytes)
+      if (batch) batches.push(batch)
+    }
+    return { batches, next: Math.max(from, end) }
+  }
+}
+
+/** Writes a new task as its poster: the spec, empty bids and output, status open. */
+export function createTask(tasks: Y.Map<unknown>, spec: Spec): Y.Map<unknown> {
+  const task = new Y.Map<unknown>()
+  const write = () => {
+    tasks.set(spec.taskId, task)
+    task.set('spec', spec)
+    task.set('bids', new Y.Map())
+    task.set('output', new Y.Array())
+    task.set('status', 'open')
+  }
+  if (tasks.doc) tasks.doc.transact(write)
+  else write()
+  return task
+}
+
+export function appendBatch(task: Y.Map<unknown>, batch: Batch): void {
+  const output = task.get('output')
+  if (output instanceof Y.Array) output.push([batch])
+}
+
+export function writeBid(task: Y.Map<unknown>, bid: Bid): void {
+  const bids = task.get('bids')
+  if (bids instanceof Y.Map) bids.set(bid.bidder, bid)
+}
+
+/** Appends a finished task's brief to the doc's `log`, dropping the oldest past `maxLog`. */
+export function appendLog(doc: Y.Doc, entry: LogEntry, maxLog: number): void {
+  const log = doc.getArray<LogEntry>('log')
+  log.push([entry])
+  const excess = log.length - maxLog
+  if (excess > 0) log.delete(0, excess)
+}

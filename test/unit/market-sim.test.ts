@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { runScenario } from './market-sim/scenario'
+
+const fixedSeed = process.env.MARKET_SEED === undefined ? null : Number(process.env.MARKET_SEED)
+const runs = Number(process.env.MARKET_SIM_RUNS ?? 120)
+const replay = (seed: number) => `MARKET_SEED=${seed} npx vitest run test/unit/market-sim.test.ts`
+
+function sizeOf(seed: number): { nodes: number; tasks: number } {
+  return { nodes: 5 + (seed % 16), tasks: 5 + ((seed * 7) % 20) }
+}
+
+describe('market simulation', () => {
+  it(
+    'every task of a surviving poster finishes exactly once and every doc converges',
+    async () => {
+      const seeds = fixedSeed === null ? Array.from({ length: runs }, (_, k) => 1 + k) : [fixedSeed]
+      let tasks = 0
+      for (const seed of seeds) {
+        const report = await runScenario({ ...sizeOf(seed), seed, faults: true })
+        tasks += report.tasksChecked
+        if (report.problems.length > 0) {
+          const message = `seed ${seed} failed; replay with: ${replay(seed)}\n${report.problems.slice(0, 10).join('\n')}`
+          console.error(message)
+          expect.fail(message)
+        }
+      }
+      console.log(`market simulation: ${seeds.length} seeds, ${tasks} tasks checked`)
+    },
+    600_000,
+  )
+
+  it('a seed replays the same', async () => {
+    const seed = fixedSeed ?? 7
+    const first = await runScenario({ ...sizeOf(seed), seed, faults: true })
+    const second = await runScenario({ ...sizeOf(seed), seed, faults: true })
+    expect(second.fingerprint).toBe(first.fingerprint)
+  })
+})

@@ -1,0 +1,65 @@
+import * as Y from 'yjs'
+import type { Engine } from '../../../src/inference/engine'
+import type { Signer } from '../../../src/shared/sign'
+import { MarketNode } from '../../../src/swarm/market/node'
+import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
+import { SimEngine } from './engine'
+import { fixedSigner } from './keys'
+
+export const realTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+export interface RoomMember {
+  doc: Y.Doc
+  signer: Signer
+  market: MarketNode
+  engine: Engine | null
+  errors: unknown[]
+}
+
+export const fastConfig: Partial<MarketConfig> = { bidWindowMs: 30, leaseMs: 300, outputBatchMs: 10, noBidTimeoutMs: 2_000, retainMs: 60_000 }
+
+/**
+ * Docs that pass every update to each other at once (like memory-store.test's connectedDocs),
+ * one MarketNode each on real timers. `engines[i]`: a decode speed, 'faulty', or null.
+ */
+export async function room(engines: (number | 'faulty' | Engine | null)[], config = fastConfig, firstKey = 100): Promise<{ members: RoomMember[]; live: Set<string> }> {
+  const docs = engines.map(() => new Y.Doc())
+  for (const doc of docs)
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      for (const other of docs) if (other !== doc && origin !== other) Y.applyUpdate(other, update, doc)
+    })
+  const live = new Set<string>()
+  const members: RoomMember[] = []
+  for (const [index, spec] of engines.entries()) {
+    const signer = await fixedSigner(firstKey + index)
+    const engine = spec === null ? null : typeof spec === 'object' ? spec : new SimEngine(realTimers, spec === 'faulty' ? 500 : spec, spec === 'faulty')
+    const errors: unknown[] = []
+    members.push({ doc: docs[index] as Y.Doc, signer, engine, errors, market: null as unknown as MarketNode })
+    if (engine) live.add(signer.nodeId)
+  }
+  const peersOf = (self: string): LivePeer[] =>
+    members
+      .filter((member) => member.signer.nodeId !== self && live.has(member.signer.nodeId))
+      .map((member) => ({
+        nodeId: member.signer.nodeId,
+        engine: member.engine ? { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: member.engine.info().decodeTokensPerS } : null,
+        queueLength: 0,
+        visible: true,
+        linkDelayMs: 1,
+      }))
+  for (const member of members) {
+    member.market = new MarketNode({
+      doc: member.doc,
+      signer: member.signer,
+      engine: member.engine,
+      livePeers: () => peersOf(member.signer.nodeId),
+      timers: realTimers,
+      config,
+      onError: (error) => member.errors.push(error),
+    })
+  }
+  return { members, live }
+}

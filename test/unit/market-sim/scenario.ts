@@ -1,0 +1,94 @@
+import * as Y from 'yjs'
+import type { LogEntry } from '../../../src/swarm/market/schema'
+import { MarketSim, type SimOptions } from './sim'
+
+export interface ScenarioReport {
+  problems: string[]
+  /** A digest of the final docs and counts: the same seed must give the same one. */
+  fingerprint: string
+  tasksChecked: number
+  virtualMs: number
+  updates: number
+}
+
+/** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  )
+}
+
+/** Schedules posts, crashes (with restarts) and partitions (that heal) from the seed. */
+function schedule(sim: MarketSim, periodMs: number): void {
+  const { random, nodes, sched } = sim
+  for (let k = 0; k < sim.options.tasks; k++) sim.post(Math.floor(random() * periodMs), Math.floor(random() * nodes.length))
+  if (!sim.options.faults) return
+  const crashes = 1 + Math.floor(random() * Math.max(2, nodes.length / 3))
+  for (let k = 0; k < crashes; k++) {
+    const node = nodes[Math.floor(random() * nodes.length)]
+    const at = Math.floor(random() * periodMs)
+    const downMs = 200 + Math.floor(random() * 5_000)
+    const stayDown = random() < 0.15 && node?.index !== 0
+    if (!node) continue
+    sched.at(at, -2, () => {
+      if (!node.market) return
+      const generation = node.generation + 1
+      sim.crash(node)
+      if (!stayDown) sched.at(at + downMs, -2, () => node.generation === generation && !node.market && sim.start(node))
+    })
+  }
+  let at = Math.floor(random() * periodMs * 0.3)
+  while (at < periodMs) {
+    const group = nodes.map(() => (random() < 0.5 ? 0 : 1))
+    const lastsMs = 300 + Math.floor(random() * 6_000)
+    sched.at(at, -3, () => sim.net.partition(group))
+    sched.at(at + lastsMs, -3, () => sim.net.partition(null))
+    at += lastsMs + Math.floor(random() * 4_000)
+  }
+}
+
+/** One seeded run: builds, runs to quiescence, and lists what broke. */
+export async function runScenario(options: SimOptions): Promise<ScenarioReport> {
+  const sim = new MarketSim(options)
+  await sim.init()
+  const periodMs = Math.max(2_000, options.tasks * 250)
+  schedule(sim, periodMs)
+  const limitMs = periodMs + 20 * 60_000
+  await sim.run(limitMs)
+  const problems: string[] = []
+  if (sim.sched.live > 0) problems.push(`not quiescent after ${limitMs} virtual ms`)
+  for (const error of sim.errors) problems.push(`onError: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`)
+  const up = sim.nodes.filter((node) => node.market)
+  const docs = up.map((node) => sim.net.docs[node.index]).filter((doc): doc is Y.Doc => doc !== null)
+  const log = docs[0]?.getArray<LogEntry>('log').toArray() ?? []
+  let tasksChecked = 0
+  for (const { taskId, poster } of sim.posted) {
+    const accepted = sim.accepted.get(taskId) ?? 0
+    if (accepted > 1) problems.push(`${taskId}: accepted ${accepted} times`)
+    if (!sim.nodes[poster]?.market) continue
+    tasksChecked++
+    if (accepted !== 1) problems.push(`${taskId}: accepted ${accepted} times (poster ${poster} is up)`)
+    const failed = sim.failed.get(taskId)
+    if (failed) problems.push(`${taskId}: failed: ${failed}`)
+    const entries = log.filter((entry) => entry.taskId === taskId)
+    if (entries.length !== 1 || entries[0]?.status !== 'done') problems.push(`${taskId}: log has ${JSON.stringify(entries)}`)
+  }
+  const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getMap('votes').toJSON()]))
+  const diverged = states.findIndex((state) => state !== states[0])
+  if (diverged > 0) problems.push(`docs diverge: node ${up[0]?.index} and node ${up[diverged]?.index}`)
+  const fingerprint = `${sim.sched.now}/${sim.net.updatesSent}/${states[0]?.length ?? 0}/${[...sim.accepted.keys()].sort().join(',')}`
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent }
+}
+
+/**
+ * For the benchmark: a fault-free market of `nodes` nodes running `tasks` tasks. Operations
+ * are the doc updates the markets wrote (specs, bids, awards, leases, batches, results).
+ */
+export async function simulateMarket(options: { nodes: number; tasks: number; seed: number }): Promise<{ operations: number; virtualMs: number; wallMs: number }> {
+  const started = performance.now()
+  const report = await runScenario({ ...options, faults: false })
+  if (report.problems.length > 0) throw new Error(`market simulation failed (seed ${options.seed}): ${report.problems.slice(0, 3).join('; ')}`)
+  return { operations: report.updates, virtualMs: report.virtualMs, wallMs: performance.now() - started }
+}

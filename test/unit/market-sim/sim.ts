@@ -1,0 +1,143 @@
+import * as Y from 'yjs'
+import type { Signer } from '../../../src/shared/sign'
+import { MarketNode } from '../../../src/swarm/market/node'
+import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
+import { SimEngine } from './engine'
+import { fixedSigner } from './keys'
+import { Network, type NetworkFaults } from './network'
+import { rng, Scheduler, type SimEvent } from './scheduler'
+
+export interface SimOptions {
+  nodes: number
+  tasks: number
+  seed: number
+  /** Crashes, partitions and drops; off for the benchmark. */
+  faults: boolean
+  config?: Partial<MarketConfig>
+}
+
+interface SimNode {
+  index: number
+  signer: Signer
+  speed: number | null
+  generation: number
+  saved: Uint8Array | null
+  market: MarketNode | null
+}
+
+export interface PostedRecord {
+  taskId: string
+  poster: number
+}
+
+export class MarketSim {
+  readonly sched = new Scheduler()
+  readonly random: () => number
+  readonly net: Network
+  readonly nodes: SimNode[] = []
+  readonly posted: PostedRecord[] = []
+  readonly accepted = new Map<string, number>()
+  readonly failed = new Map<string, string>()
+  readonly errors: unknown[] = []
+  readonly config: Partial<MarketConfig>
+
+  constructor(readonly options: SimOptions) {
+    this.random = rng(options.seed)
+    const faults: NetworkFaults = options.faults
+      ? { dropRate: 0.05, minDelayMs: 5, maxDelayMs: 120, resyncMs: 250 }
+      : { dropRate: 0, minDelayMs: 10, maxDelayMs: 30, resyncMs: 250 }
+    this.net = new Network(this.sched, this.random, faults, options.nodes)
+    this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, ...options.config }
+  }
+
+  async init(): Promise<void> {
+    for (let index = 0; index < this.options.nodes; index++) {
+      // Most nodes can run tasks; a few only post (no WebGPU, model not loaded).
+      const speed = index === 0 || this.random() < 0.75 ? 10 + Math.floor(this.random() * 40) : null
+      this.nodes.push({ index, signer: await fixedSigner(index), speed, generation: 0, saved: null, market: null })
+    }
+    for (const node of this.nodes) this.start(node)
+  }
+
+  timersOf(node: SimNode): Timers {
+    const generation = node.generation
+    return {
+      setTimeout: (callback, delayMs) =>
+        this.sched.at(this.sched.now + Math.max(0, Math.round(delayMs)), node.index, () => {
+          if (node.generation === generation) callback()
+        }),
+      clearTimeout: (handle) => this.sched.cancel(handle as SimEvent),
+    }
+  }
+
+  start(node: SimNode): void {
+    const doc = new Y.Doc()
+    doc.clientID = node.index + 1 + node.generation * 100_003
+    if (node.saved) Y.applyUpdate(doc, node.saved)
+    this.net.attach(node.index, doc, node.saved !== null)
+    const timers = this.timersOf(node)
+    let count = 0
+    node.market = new MarketNode({
+      doc,
+      signer: node.signer,
+      engine: node.speed === null ? null : new SimEngine(timers, node.speed),
+      livePeers: () => this.livePeers(node.index),
+      clock: () => this.sched.now,
+      timers,
+      config: this.config,
+      newId: () => `t-${node.index}-g${node.generation}-n${count++}`,
+      onError: (error) => this.errors.push(error),
+    })
+    node.market.on('done', ({ taskId }) => this.accepted.set(taskId, (this.accepted.get(taskId) ?? 0) + 1))
+    node.market.on('failed', ({ taskId, reason }) => this.failed.set(taskId, reason))
+  }
+
+  crash(node: SimNode): void {
+    if (!node.market) return
+    node.market.destroy()
+    node.market = null
+    const doc = this.net.docs[node.index]
+    node.saved = doc ? Y.encodeStateAsUpdate(doc) : null
+    node.generation++
+    this.net.detach(node.index)
+  }
+
+  livePeers(self: number): LivePeer[] {
+    const peers: LivePeer[] = []
+    for (const node of this.nodes) {
+      if (node.index === self || !node.market || !this.net.linkUp(self, node.index)) continue
+      const engine = node.speed === null ? null : { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: node.speed } as const
+      peers.push({ nodeId: node.signer.nodeId, engine, queueLength: 0, visible: true, linkDelayMs: 30 })
+    }
+    return peers
+  }
+
+  post(at: number, poster: number): void {
+    this.sched.at(at, -1, () => {
+      let node = this.nodes[poster]
+      for (let k = 0; !node?.market && k < this.nodes.length; k++) node = this.nodes[(poster + k) % this.nodes.length]
+      const market = node?.market
+      if (!node || !market) return
+      const maxTokens = 4 + Math.floor(this.random() * 20)
+      const handle = market.submit({ messages: [{ role: 'user', content: `question ${this.posted.length} from ${node.index}` }], max_tokens: maxTokens })
+      this.posted.push({ taskId: handle.id, poster: node.index })
+    })
+  }
+
+  /** Runs events in time order; after each instant, waits for the nodes' async work. */
+  async run(untilMs: number): Promise<void> {
+    for (;;) {
+      if (this.sched.live === 0) return
+      const batch = this.sched.nextBatch()
+      if (batch.length === 0 || this.sched.now > untilMs) return
+      for (const event of batch) event.run()
+      await this.settle()
+      this.net.flush()
+    }
+  }
+
+  async settle(): Promise<void> {
+    do await new Promise<void>((resolve) => setImmediate(resolve))
+    while (this.nodes.some((node) => (node.market?.pendingWork ?? 0) > 0))
+  }
+}
