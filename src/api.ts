@@ -1,10 +1,11 @@
 import * as v from 'valibot'
-import type { LocalEngine } from './inference/local-engine'
 import { ChatRequestSchema, type ChatChunk, type ChatRequest } from './inference/types'
 import type { MemoryItem } from './memory/store'
-import { EngineUnavailableError, ValidationError } from './shared/errors'
+import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
+import { routeChat, type RouterDeps } from './swarm/chat-router'
+import type { FanOutOptions, FanOutResult, Requirements, TaskHandle } from './swarm/market'
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import type { Peer } from './swarm/peers'
 
@@ -21,7 +22,7 @@ export interface PeerView {
   lastSeenMs: number
 }
 
-export type Route = 'local' | 'swarm' | 'relay'
+export type Route = 'auto' | 'local' | 'swarm' | 'relay'
 
 export interface ApiEvents {
   peers: PeerView[]
@@ -38,6 +39,12 @@ export interface EdgeswarmApi {
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /** Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop. */
   chat(request: ChatRequest & { route?: Route }): AsyncIterable<ChatChunk>
+  readonly tasks: {
+    /** Posts a chat request to the room's task market: `{ ...request, requirements? }`. */
+    submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
+    /** Maps a long text over the peers in chunks, then reduces the answers. */
+    fanOut(text: string, options?: Partial<FanOutOptions>): Promise<FanOutResult>
+  }
   readonly memory: {
     add(text: string, tags?: string[]): Promise<string>
     update(id: string, text: string, tags?: string[]): Promise<void>
@@ -65,18 +72,23 @@ export function peerView(peer: Peer): PeerView {
   }
 }
 
-const ApiChatSchema = v.object({ ...ChatRequestSchema.entries, route: v.optional(v.picklist(['local', 'swarm', 'relay'])) })
+const ApiChatSchema = v.object({ ...ChatRequestSchema.entries, route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])) })
 
-/** Validates a script's request and runs it where it should run. */
-async function* routeChat(engine: LocalEngine, request: unknown): AsyncGenerator<ChatChunk> {
+/** Validates a script's request and runs it where the app would run it. */
+async function* apiChat(router: RouterDeps, request: unknown): AsyncGenerator<ChatChunk> {
   const parsed = v.safeParse(ApiChatSchema, request)
   if (!parsed.success) throw new ValidationError(`bad chat request: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'request'}: ${issue.message}`).join('; ')}`)
-  const { route = 'local', ...chat } = parsed.output
-  if (route !== 'local') throw new EngineUnavailableError(`route "${route}" is not available yet: only local answers for now`)
-  yield* engine.chat(chat)
+  const { route = 'auto', ...chat } = parsed.output
+  yield* routeChat(chat, route, router).chunks
 }
 
-export function createApi(node: SwarmNode, engine: LocalEngine): EdgeswarmApi {
+const defaultFanOut: FanOutOptions = {
+  chunkChars: 1_500,
+  mapPrompt: 'Summarize this part of a document in a few sentences:',
+  reducePrompt: 'Combine these partial summaries into one short summary:',
+}
+
+export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -87,7 +99,11 @@ export function createApi(node: SwarmNode, engine: LocalEngine): EdgeswarmApi {
     nodeId: node.nodeId,
     room: node.config.room,
     peers: () => node.peers().map(peerView),
-    chat: (request) => routeChat(engine, request),
+    chat: (request) => apiChat(router, request),
+    tasks: {
+      submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
+      fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),
+    },
     on: (event, listener) => node.on(event, (payload) => listener(adapt[event](payload as never))),
     memory: {
       add: (text, tags) => node.memory.add({ text, ...(tags ? { tags } : {}) }),

@@ -4,7 +4,10 @@ import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
 import { loadEngineSettings, saveEngineSettings } from './memory/settings'
 import type { EnginePresence } from './shared/protocol'
+import { routeChat, type RouterDeps } from './swarm/chat-router'
+import { MarketNode } from './swarm/market'
 import { SwarmNode } from './swarm/node'
+import { executorEngine, livePeersOf } from './swarm/swarm-engine'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room-url'
 import { h } from './ui/dom'
 import { mountChatView } from './ui/chat-view'
@@ -12,6 +15,7 @@ import { mountEngineView } from './ui/engine-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
+import { mountTaskView } from './ui/task-view'
 
 /** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
 export async function startApp(root: HTMLElement): Promise<void> {
@@ -51,12 +55,27 @@ export async function startApp(root: HTMLElement): Promise<void> {
       location.reload()
     },
   })
-  mountChatView(shell.chat, engine, new Conversations(db), node.nodeId, report)
+  const market = new MarketNode({
+    doc: node.room.doc,
+    signer: node.signer,
+    engine: executorEngine(engine),
+    livePeers: () => livePeersOf(node.peers()),
+    visible: () => document.visibilityState === 'visible',
+    onError: (error) => console.warn('market:', error),
+  })
+  const reportQueue = (): void => {
+    const queue = market.queueLength()
+    if (node.presence.local().queue !== queue) node.presence.update({ queue })
+  }
+  node.room.doc.getMap('tasks').observeDeep(reportQueue)
+  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers() }
+  mountChatView(shell.chat, engine, (request, route, signal) => routeChat(request, route, router, signal), new Conversations(db), node.nodeId, report)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length)
+  mountTaskView(shell.swarm, node.room.doc, node.nodeId)
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, engine)
+  globalThis.edgeswarm = createApi(node, router)
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
   await engine.start()

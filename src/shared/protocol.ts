@@ -47,6 +47,8 @@ export const PresenceSchema = v.object({
   links: v.pipe(v.array(shortText), v.maxLength(256)),
   joinedAt: v.number(),
   engine: v.optional(EnginePresenceSchema),
+  /** Market tasks awarded to this node and not finished: bids and awards read it. */
+  queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 

@@ -2,6 +2,7 @@ import { openLocalDb } from '../memory/local-db'
 import { MemoryStore, type MemoryItem } from '../memory/store'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
+import type { Signer } from '../shared/sign'
 import { detectCapabilities } from './capabilities'
 import { loadIdentity } from './identity'
 import type { Peer } from './peers'
@@ -29,7 +30,7 @@ export class SwarmNode {
 
   private constructor(
     readonly config: RoomConfig,
-    readonly nodeId: string,
+    readonly signer: Signer,
     readonly capabilities: Capabilities,
     readonly room: Room,
     readonly presence: PresenceTracker,
@@ -78,9 +79,13 @@ export class SwarmNode {
       },
       { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs },
     )
-    const node = new SwarmNode(config, signer.nodeId, capabilities, room, presence, new MemoryStore(room.doc, signer))
+    const node = new SwarmNode(config, signer, capabilities, room, presence, new MemoryStore(room.doc, signer))
     presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
     return node
+  }
+
+  get nodeId(): string {
+    return this.signer.nodeId
   }
 
   peers(): readonly Peer[] {

@@ -1,6 +1,7 @@
 import type { LocalEngine } from '../inference/local-engine'
 import { splitThinking } from '../inference/think'
 import type { ChatRequest } from '../inference/types'
+import type { RouteChoice, RoutedAnswer } from '../swarm/chat-router'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
 import { h, onNextFrame } from './dom'
@@ -9,14 +10,17 @@ const saveEveryMs = 1_500
 /** Room for Qwen3's thinking and a full answer; a 1.7B model rarely needs more. */
 const answerTokenLimit = 2048
 
-function metaLine(message: StoredMessage): string {
+function metaLine(message: StoredMessage, selfId: string): string {
   const meta = message.meta
   if (!meta) return ''
   const stopped = meta.finish === 'abort' ? ' · stopped' : meta.finish === 'length' ? ' · cut at max tokens' : ''
-  return `${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}`
+  const where = meta.nodeId === selfId ? 'this node' : `node ${meta.nodeId.slice(0, 8)}`
+  return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}`
 }
 
-function messageRow(message: StoredMessage): HTMLElement {
+export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal) => RoutedAnswer
+
+function messageRow(message: StoredMessage, selfId: string): HTMLElement {
   if (message.role !== 'assistant') return h('li', { class: `msg ${message.role}`, 'data-testid': `msg-${message.role}` }, h('div', { class: 'msg-text' }, message.content))
   const { thinking, answer, thinkingOpen } = splitThinking(message.content)
   return h(
@@ -25,12 +29,12 @@ function messageRow(message: StoredMessage): HTMLElement {
     thinking || thinkingOpen ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking)) : null,
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
-    message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta' }, metaLine(message)) : null,
+    message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
   )
 }
 
 /** The chat: streamed answers, a stop button, the thinking switch, history kept locally. */
-export function mountChatView(root: HTMLElement, engine: LocalEngine, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
+export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFunction, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
   const picker = h('select', { 'data-testid': 'chat-picker', 'aria-label': 'conversation' })
   const fresh = h('button', { type: 'button', 'data-testid': 'chat-new' }, 'New chat')
   const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
@@ -38,13 +42,14 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, conversati
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
-  const form = h('form', { class: 'chat-form' }, input, h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('span', { class: 'spacer' }), stop, send))
+  const route = h('select', { 'data-testid': 'chat-route', 'aria-label': 'where to run' }, h('option', { value: 'auto' }, 'auto'), h('option', { value: 'local' }, 'this device'), h('option', { value: 'swarm' }, 'a peer'))
+  const form = h('form', { class: 'chat-form' }, input, h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send))
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
   let conversation: StoredConversation = conversations.create()
   let running: AbortController | null = null
   const render = onNextFrame(() => {
-    list.replaceChildren(...conversation.messages.map(messageRow))
+    list.replaceChildren(...conversation.messages.map((message) => messageRow(message, nodeId)))
     list.scrollTop = list.scrollHeight
   })
   const refreshPicker = async (): Promise<void> => {
@@ -63,7 +68,7 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, conversati
   fresh.addEventListener('click', () => open(conversations.create()))
   stop.addEventListener('click', () => running?.abort())
 
-  const ask = async (question: string): Promise<void> => {
+  const send_ = async (question: string): Promise<void> => {
     const current = conversation
     current.messages.push({ role: 'user', content: question })
     const answer: StoredMessage = { role: 'assistant', content: '' }
@@ -81,7 +86,8 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, conversati
     let finish = 'stop'
     let tokens = 0
     try {
-      for await (const chunk of engine.chat(request, controller.signal)) {
+      const answered = ask(request, route.value === 'local' || route.value === 'swarm' ? route.value : 'auto', controller.signal)
+      for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
         if (text && !firstMs) firstMs = performance.now()
         answer.content += text
@@ -95,7 +101,15 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, conversati
       }
       const status = engine.status()
       const decodeS = firstMs ? (performance.now() - firstMs) / 1000 : 0
-      answer.meta = { engine: status.kind, model: status.modelId, nodeId, timeToFirstTokenMs: firstMs ? firstMs - startedMs : 0, tokensPerS: decodeS > 0 ? Math.max(0, tokens - 1) / decodeS : 0, finish }
+      const local = answered.route === 'local'
+      answer.meta = {
+        engine: local ? status.kind : 'swarm',
+        model: local ? status.modelId : 'peer model',
+        nodeId: answered.answeredBy() || nodeId,
+        timeToFirstTokenMs: firstMs ? firstMs - startedMs : 0,
+        tokensPerS: decodeS > 0 ? Math.max(0, tokens - 1) / decodeS : 0,
+        finish,
+      }
     } catch (error) {
       answer.error = error instanceof Error ? error.message : String(error)
     } finally {
@@ -113,7 +127,7 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, conversati
     const question = input.value.trim()
     if (!question || running) return
     input.value = ''
-    ask(question).catch(report)
+    send_(question).catch(report)
   })
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) {

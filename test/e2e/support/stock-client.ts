@@ -12,6 +12,12 @@ interface StockClient {
   waitFor(marker: string, count: number): Promise<number>
   /** When each entry text was first seen here (epoch ms), for benchmarks. */
   arrivals: Record<string, number>
+  /**
+   * Plays a lying peer: once a task is awarded, writes a result in the awarded executor's name
+   * with a real Ed25519 signature by another key. Returns how many it forged so far.
+   */
+  forgeResults(text: string): void
+  forged(): number
 }
 
 declare global {
@@ -33,6 +39,20 @@ memory.observe(() => {
 })
 const countWith = (marker: string): number => [...memory.values()].filter((value) => textOf(value).includes(marker)).length
 
+let forgedCount = 0
+const toBase64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+
+async function forgeInto(task: Y.Map<unknown>, text: string): Promise<void> {
+  const award = task.get('award') as { taskId: string; epoch: number; executor: string } | undefined
+  if (!award || task.get('forged') !== undefined) return
+  task.set('forged', true)
+  const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']))
+  const publicKey = toBase64Url(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)))
+  const sig = toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, keys.privateKey, new TextEncoder().encode(text))))
+  task.set('result', { taskId: award.taskId, epoch: award.epoch, executor: award.executor, publicKey, text, finish: 'stop', sig })
+  forgedCount++
+}
+
 globalThis.stock = {
   start(room, password, signalingUrl) {
     const provider = new WebrtcProvider(room, doc, { signaling: [signalingUrl], ...(password === null ? {} : { password }), peerOpts: { config: { iceServers: [] } } })
@@ -44,6 +64,13 @@ globalThis.stock = {
   set: (id, value) => memory.set(id, value),
   webrtcPeers: () => peers,
   arrivals,
+  forgeResults: (text) => {
+    const tasks = doc.getMap<Y.Map<unknown>>('tasks')
+    tasks.observeDeep(() => {
+      for (const task of tasks.values()) if (task instanceof Y.Map) void forgeInto(task, text)
+    })
+  },
+  forged: () => forgedCount,
   waitFor: (marker, count) =>
     new Promise((resolve) => {
       const check = (): void => {

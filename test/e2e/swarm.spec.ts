@@ -1,0 +1,123 @@
+import { expect, test } from '@playwright/test'
+import { ask, expectEngineState, lastAnswer, wasmTiny } from './support/chat'
+import { expectPeers, freshRoom, openNode, openStockPage, type AppNode } from './support/nodes'
+
+test.describe('the swarm works as one', () => {
+  let nodes: AppNode[] = []
+  test.afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.context.close().catch(() => undefined)))
+    nodes = []
+  })
+
+  test('a node with no engine asks, a peer answers, streamed into its chat with the answering node shown', async ({ browser }) => {
+    const room = freshRoom('offload')
+    const a = await openNode(browser, room, { engine: 'none' })
+    const b = await openNode(browser, room, wasmTiny)
+    nodes = [a, b]
+    await expectEngineState(a.page, 'none')
+    await expectEngineState(b.page, 'ready')
+    await expectPeers(a.page, [b.nodeId])
+    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers()[0]?.engine?.state)).toBe('ready')
+
+    await ask(a.page, 'Hello swarm, who answers?')
+    await expect.poll(async () => (await lastAnswer(a.page)).length, { timeout: 20_000 }).toBeGreaterThan(20)
+    const meta = a.page.getByTestId('msg-meta').last()
+    await expect(meta).toHaveAttribute('data-node-id', b.nodeId, { timeout: 30_000 })
+    await expect(meta).toContainText(`node ${b.nodeId.slice(0, 8)} · swarm`)
+    await expect(b.page.getByTestId('task').first()).toContainText(`run by me`)
+  })
+
+  test('the executor closes mid-stream: the task finishes on another peer within 5 s, with one final result', async ({ browser }) => {
+    const room = freshRoom('failover')
+    const a = await openNode(browser, room, { engine: 'none' })
+    const b = await openNode(browser, room, wasmTiny)
+    const c = await openNode(browser, room, wasmTiny)
+    nodes = [a, b, c]
+    await Promise.all([expectEngineState(b.page, 'ready'), expectEngineState(c.page, 'ready')])
+    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers().filter((peer) => peer.engine?.state === 'ready').length)).toBe(2)
+
+    await a.page.evaluate(() => {
+      const events: { type: string; executor: string; at: number }[] = []
+      const handle = globalThis.edgeswarm?.tasks.submit({ messages: [{ role: 'user', content: 'Tell me a long story.' }], max_tokens: 1200 })
+      if (!handle) throw new Error('no API')
+      Object.assign(globalThis, { failover: { events, result: null, error: null } })
+      void (async () => {
+        for await (const event of handle.chunks) events.push({ type: event.type, executor: event.executor, at: Date.now() })
+      })()
+      handle.result.then(
+        (result) => Object.assign((globalThis as unknown as { failover: object }).failover, { result }),
+        (error: unknown) => Object.assign((globalThis as unknown as { failover: object }).failover, { error: String(error) }),
+      )
+    })
+    type Failover = { events: { type: string; executor: string; at: number }[]; result: { executor: string; finish: string; epoch: number } | null; error: string | null }
+    const state = (): Promise<Failover> => a.page.evaluate(() => (globalThis as unknown as { failover: Failover }).failover)
+    await expect.poll(async () => (await state()).events.filter((event) => event.type === 'text').length, { timeout: 20_000 }).toBeGreaterThan(0)
+    const first = (await state()).events[0]?.executor
+    const [executor, survivor] = first === b.nodeId ? [b, c] : [c, b]
+    expect([b.nodeId, c.nodeId]).toContain(first)
+    const closedAt = Date.now()
+    await executor.context.close()
+
+    await expect.poll(async () => (await state()).events.some((event) => event.type === 'restart' && event.executor === survivor.nodeId), { timeout: 10_000 }).toBe(true)
+    const restart = (await state()).events.find((event) => event.type === 'restart')
+    expect((restart?.at ?? Number.POSITIVE_INFINITY) - closedAt).toBeLessThan(5_000)
+    await expect.poll(async () => (await state()).result, { timeout: 60_000 }).not.toBeNull()
+    const final = await state()
+    expect(final.error).toBeNull()
+    expect(final.result).toMatchObject({ executor: survivor.nodeId, epoch: 2 })
+    await expect(survivor.page.getByTestId('task').first()).toHaveAttribute('data-status', 'done')
+  })
+})
+
+test('a result signed with another node\'s key is ignored: the poster keeps waiting for the executor\'s own', async ({ browser }) => {
+  const room = freshRoom('forged')
+  const a = await openNode(browser, room, { engine: 'none' })
+  const b = await openNode(browser, room, wasmTiny)
+  const liar = await openStockPage(browser)
+  try {
+    await expectEngineState(b.page, 'ready')
+    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers()[0]?.engine?.state)).toBe('ready')
+    const signalingUrl = `${new URL(a.page.url()).origin.replace(/^http/, 'ws')}/signal`
+    await liar.page.evaluate(({ room, key, signalingUrl }) => {
+      globalThis.stock.start(room, key, signalingUrl)
+      globalThis.stock.forgeResults('FORGED ANSWER')
+    }, { room: room.room, key: room.key, signalingUrl })
+    await expect.poll(() => liar.page.evaluate(() => globalThis.stock.webrtcPeers())).toBeGreaterThan(0)
+
+    const result = await a.page.evaluate(async () => {
+      const handle = globalThis.edgeswarm?.tasks.submit({ messages: [{ role: 'user', content: 'Say something true.' }], max_tokens: 600 })
+      if (!handle) throw new Error('no API')
+      return handle.result
+    })
+    expect(await liar.page.evaluate(() => globalThis.stock.forged())).toBeGreaterThan(0)
+    expect(result.executor).toBe(b.nodeId)
+    expect(result.text).not.toContain('FORGED ANSWER')
+    expect(result.text.length).toBeGreaterThan(20)
+  } finally {
+    await liar.close()
+    await a.context.close()
+    await b.context.close()
+  }
+})
+
+test('a fan-out job over three peers maps every chunk and reduces the answers', async ({ browser }) => {
+  const room = freshRoom('fanout')
+  const a = await openNode(browser, room, { engine: 'none' })
+  const workers = [await openNode(browser, room, wasmTiny), await openNode(browser, room, wasmTiny), await openNode(browser, room, wasmTiny)]
+  try {
+    await Promise.all(workers.map((worker) => expectEngineState(worker.page, 'ready')))
+    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers().filter((peer) => peer.engine?.state === 'ready').length), { timeout: 20_000 }).toBe(3)
+    const paragraphs = Array.from({ length: 6 }, (_, i) => `Paragraph ${i + 1}: the swarm splits long documents into parts, and every peer summarizes one of them.`)
+    const result = await a.page.evaluate((text) => globalThis.edgeswarm?.tasks.fanOut(text, { chunkChars: 200, maxTokens: 40 }), paragraphs.join('\n\n'))
+    expect(result?.parts.length).toBeGreaterThanOrEqual(3)
+    for (const part of result?.parts ?? []) {
+      expect(part.text.length).toBeGreaterThan(0)
+      expect(workers.map((worker) => worker.nodeId)).toContain(part.executor)
+    }
+    expect(new Set(result?.parts.map((part) => part.executor)).size).toBeGreaterThan(1)
+    expect(result?.reduce.text.length).toBeGreaterThan(0)
+    expect(result?.text).toBe(result?.reduce.text)
+  } finally {
+    await Promise.all([a, ...workers].map((node) => node.context.close()))
+  }
+})
