@@ -5,7 +5,7 @@ import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
 import { routeChat, type RouterDeps } from './swarm/chat-router'
-import type { FanOutOptions, FanOutResult, Requirements, TaskHandle } from './swarm/market'
+import type { FanOutOptions, FanOutResult, RedundantResult, Requirements, TaskHandle } from './swarm/market'
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import type { Peer } from './swarm/peers'
 
@@ -44,6 +44,8 @@ export interface EdgeswarmApi {
     submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
     /** Maps a long text over the peers in chunks, then reduces the answers. */
     fanOut(text: string, options?: Partial<FanOutOptions>): Promise<FanOutResult>
+    /** Runs a request on k peers and votes; outvoted peers lose reputation. */
+    redundant(request: ChatRequest, k: number): Promise<RedundantResult>
   }
   readonly memory: {
     add(text: string, tags?: string[]): Promise<string>
@@ -103,6 +105,7 @@ export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
     tasks: {
       submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
       fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),
+      redundant: (request, k) => router.market.redundant(request, k),
     },
     on: (event, listener) => node.on(event, (payload) => listener(adapt[event](payload as never))),
     memory: {

@@ -15,6 +15,7 @@ import { mountEngineView } from './ui/engine-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
+import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
 
 /** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
@@ -70,7 +71,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
   node.room.doc.getMap('tasks').observeDeep(reportQueue)
   const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers() }
   mountChatView(shell.chat, engine, (request, route, signal) => routeChat(request, route, router, signal), new Conversations(db), node.nodeId, report)
-  mountSwarmView(shell.swarm, node, () => node.memory.items().length)
+  mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
+  mountSwarmView(shell.swarm, node, () => node.memory.items().length, (nodeId) => market.reputation(nodeId))
   mountTaskView(shell.swarm, node.room.doc, node.nodeId)
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
@@ -79,6 +81,13 @@ export async function startApp(root: HTMLElement): Promise<void> {
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
   await engine.start()
+}
+
+const summarizeOptions = {
+  chunkChars: 1_500,
+  mapPrompt: 'Summarize this part of a document in a few sentences:',
+  reducePrompt: 'Combine these partial summaries, in order, into one short summary:',
+  maxTokens: 256,
 }
 
 function enginePresence(status: LocalEngineStatus): EnginePresence {

@@ -19,7 +19,7 @@ function describeEngine(engine: EnginePresence | undefined): string {
   return `${engine.kind} ${engine.modelId} ${engine.state}${progress}${speed}`
 }
 
-function peerRow(peer: Peer): HTMLElement {
+function peerRow(peer: Peer, reputation: number): HTMLElement {
   const presence = peer.presence
   return h(
     'li',
@@ -29,11 +29,12 @@ function peerRow(peer: Peer): HTMLElement {
     presence
       ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`)
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
+    reputation < 0.999 ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`) : null,
   )
 }
 
 /** The swarm at a glance: counts, my node, the topology, the peers, and joins and leaves. */
-export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number): () => void {
+export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number, reputation: (nodeId: string) => number = () => 1): () => void {
   const counts = h('div', { class: 'counts', 'data-testid': 'counts' })
   const me = h('div', { class: 'me' })
   const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
@@ -66,7 +67,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     const self = node.presence.local()
     me.replaceChildren(h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }), h('b', {}, 'This node '), h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId), h('div', { class: 'peer-detail' }, describeCaps(self.caps)))
     topology.replaceChildren(drawTopology(self, peers))
-    list.replaceChildren(...(peers.length ? peers.map(peerRow) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
+    list.replaceChildren(...(peers.length ? peers.map((peer) => peerRow(peer, reputation(peer.nodeId))) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
   }
 
   const logEvent = (text: string): void => {

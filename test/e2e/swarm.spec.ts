@@ -117,6 +117,13 @@ test('a fan-out job over three peers maps every chunk and reduces the answers', 
     expect(new Set(result?.parts.map((part) => part.executor)).size).toBeGreaterThan(1)
     expect(result?.reduce.text.length).toBeGreaterThan(0)
     expect(result?.text).toBe(result?.reduce.text)
+
+    // The same through the UI: "summarize with the swarm" for a pasted document.
+    await a.page.getByText('Summarize a document with the swarm').click()
+    await a.page.getByTestId('summarize-input').fill(paragraphs.join('\n\n').repeat(6))
+    await a.page.getByTestId('summarize-run').click()
+    await expect(a.page.getByTestId('summarize-status')).toContainText(/\d+ parts summarized by .+, combined by/, { timeout: 60_000 })
+    await expect(a.page.getByTestId('summarize-output')).toBeVisible()
   } finally {
     await Promise.all([a, ...workers].map((node) => node.context.close()))
   }
