@@ -7,6 +7,8 @@ import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol
 import { routeChat, type RouterDeps } from './swarm/chat-router'
 import type { FanOutOptions, FanOutResult, RedundantResult, Requirements, TaskHandle } from './swarm/market'
 import type { NodeEvents, SwarmNode } from './swarm/node'
+import { PeerEngine } from './swarm/peer-engine'
+import type { Engine } from './inference/engine'
 import type { Peer } from './swarm/peers'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
@@ -39,6 +41,8 @@ export interface EdgeswarmApi {
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /** Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop. */
   chat(request: ChatRequest & { route?: Route }): AsyncIterable<ChatChunk>
+  /** Engines by kind, for scripts and tests: `peer` runs chats on the room's peers. */
+  readonly engines: { peer: Engine }
   readonly tasks: {
     /** Posts a chat request to the room's task market: `{ ...request, requirements? }`. */
     submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
@@ -102,6 +106,7 @@ export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
     room: node.config.room,
     peers: () => node.peers().map(peerView),
     chat: (request) => apiChat(router, request),
+    engines: { peer: new PeerEngine(router.market) },
     tasks: {
       submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
       fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),

@@ -56,7 +56,9 @@ export async function* chunksOfTask(handle: TaskHandle, onExecutor: (nodeId: str
   let completed = false
   try {
     for (;;) {
-      const next = await Promise.race([events.next(), stopped])
+      const ended: IteratorResult<TaskEvent> = { done: true, value: undefined }
+      // Cancelling fails the task's stream; when we are the ones who stopped, that is just the end.
+      const next = await Promise.race([events.next().catch((error: unknown) => (signal?.aborted ? ended : Promise.reject(error as Error))), stopped])
       if (next.done) break
       const event = next.value
       onExecutor(event.executor)

@@ -4,8 +4,11 @@ import { expect, test, type Page } from '@playwright/test'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../src/inference/types'
 
 export interface EngineContractSetup {
-  /** Opens a page and sets `globalThis.engine` to a fresh, unloaded engine. */
-  open(page: Page): Promise<void>
+  /**
+   * Opens a page and sets `globalThis.engine` to a fresh, unloaded engine. May return a cleanup
+   * for what else it started (peers in other contexts).
+   */
+  open(page: Page): Promise<(() => Promise<void>) | undefined>
 }
 
 interface StreamResult {
@@ -44,7 +47,6 @@ export function runEngineContract(name: string, setup: EngineContractSetup): voi
 
     test.beforeAll(async ({ browser }) => {
       page = await browser.newPage()
-      page.on('console', (m) => console.log('[console]', m.text().slice(0, 500)))
       page.on('pageerror', (error) => console.error(`[${name} page error] ${error.message}`))
       await setup.open(page)
     })

@@ -6,5 +6,6 @@ runEngineContract('wasm (wllama, tiny Qwen3 GGUF)', {
     await page.goto(`${harnessURL}/`)
     await page.waitForFunction(() => document.documentElement.dataset.ready === 'true')
     await page.evaluate(() => globalThis.harness.createWasmEngine('/models/tiny-qwen3.gguf', { contextSize: 1024 }))
+    return undefined
   },
 })
