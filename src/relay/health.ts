@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import * as v from 'valibot'
 import { rejectUnlessGetOrHead, sendJson } from './http-response'
 import type { DropCounts } from './drops'
+import type { V1Health } from './v1/api'
 
-export interface Health {
+export interface Health extends V1Health {
   status: 'ok'
   version: string
   uptimeS: number

@@ -3,12 +3,14 @@ import { loadConfig, RelayConfigError, type RelayConfig } from './config'
 import { readPackageVersion } from './health'
 import { createLogger } from './log'
 import { createRelay } from './server'
+import { loadV1Config, type V1Config } from './v1/config'
 
 const shutdownDeadlineMs = 5_000
 
-function readConfigOrExit(): RelayConfig {
+function readConfigOrExit(): { config: RelayConfig; v1: V1Config } {
   try {
-    return loadConfig(process.env)
+    const config = loadConfig(process.env)
+    return { config, v1: loadV1Config(process.env, config.host) }
   } catch (error) {
     if (error instanceof RelayConfigError) {
       console.error(`edgeswarm relay: ${error.message}`)
@@ -18,9 +20,9 @@ function readConfigOrExit(): RelayConfig {
   }
 }
 
-const config = readConfigOrExit()
+const { config, v1 } = readConfigOrExit()
 const log = createLogger(config.logLevel)
-const relay = createRelay(config, { log })
+const relay = createRelay(config, { log, v1 })
 
 try {
   const { host, port } = await relay.listen()

@@ -1,14 +1,16 @@
-// The relay: one http server for the app, /healthz and the /signal WebSocket.
+// The relay: one http server for the app, /healthz, the /signal WebSocket and /v1.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { RelayConfig } from './config'
+import { RelayConfigError, type RelayConfig } from './config'
 import { handleHealth, readPackageVersion } from './health'
 import { sendText } from './http-response'
 import { createLogger, type Logger } from './log'
 import { measureMemory, type MemoryUsage } from './memory'
 import { createSignalingHub, type SignalingStats } from './signaling'
 import { createStaticHandler } from './static'
+import { createV1Api } from './v1/api'
+import { exposureProblem, loadV1Config, type V1Config } from './v1/config'
 
 export interface RelayAddress {
   port: number
@@ -31,6 +33,8 @@ export interface RelayOptions {
   log?: Logger
   /** How long open sockets and requests get to finish on close. */
   shutdownGraceMs?: number
+  /** /v1 and its backends; default: none configured, loopback only. */
+  v1?: V1Config
 }
 
 export class RelayListenError extends Error {
@@ -64,6 +68,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const hub = createSignalingHub(config, log)
   const serveStatic = createStaticHandler(config.staticDir, log)
   const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
+  const v1Config = options.v1 ?? loadV1Config({})
+  const v1 = createV1Api(v1Config, log)
   let closePromise: Promise<void> | undefined
 
   const uptimeS = (): number => Math.floor((Date.now() - startedAtMs) / 1000)
@@ -72,7 +78,9 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     const pathname = pathnameOf(req.url)
     if (pathname === '/healthz') {
       const { rooms, connections, dropped } = hub.stats()
-      handleHealth(req, res, { status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped })
+      handleHealth(req, res, { status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, ...v1.health() })
+    } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
+      await v1.handle(req, res, pathname)
     } else if (pathname === '/signal') {
       sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })
     } else if (serveModels && pathname.startsWith('/models/')) {
@@ -105,6 +113,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
 
   return {
     async listen() {
+      const exposure = exposureProblem(config.host, v1Config.tokens)
+      if (exposure !== null) throw new RelayConfigError([exposure])
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => {
           reject(new RelayListenError(`cannot listen on ${config.host}:${config.port}: ${error.message}`, { cause: error }))
@@ -131,6 +141,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
         server.closeIdleConnections()
         await serverClosed
         clearTimeout(forceTimer)
+        await v1.close()
       })()
       return closePromise
     },

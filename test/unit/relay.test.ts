@@ -398,7 +398,7 @@ describe('healthz', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
     const health = (await response.json()) as Message
     const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
-    expect(Object.keys(health).sort()).toEqual(['connections', 'dropped', 'rooms', 'status', 'uptimeS', 'version'])
+    expect(Object.keys(health).sort()).toEqual(['backends', 'connections', 'dropped', 'rooms', 'status', 'uptimeS', 'v1', 'version'])
     expect(health).toMatchObject({ status: 'ok', version, rooms: 1, connections: 2 })
     expect(typeof health.uptimeS).toBe('number')
     expect(health.dropped).toMatchObject({ 'invalid-json': 0, binary: 0, oversized: 0 })

@@ -1,0 +1,133 @@
+// /v1: OpenAI's chat completions and models over the relay's backends, behind tokens, a rate,
+// a budget and size caps. One JSON log line per request (never the prompt).
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { AbortError } from '../../shared/errors'
+import type { ModelList } from '../../shared/openai'
+import type { Logger } from '../log'
+import { createAccess } from './access'
+import type { Backend, BackendName, BackendState } from './backend'
+import type { V1Config } from './config'
+import { createEmbeddedBackend } from './embedded'
+import { ApiError, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
+import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
+import { createMetrics, type V1Counters } from './metrics'
+import { parseChatRequest } from './request'
+import { respond } from './respond'
+import { createUpstreamBackend } from './upstream'
+
+export interface V1Health {
+  backends: { name: BackendName; state: BackendState }[]
+  v1: V1Counters
+}
+
+export interface V1Api {
+  /** Answers a request whose path starts with `/v1/` (or is `/v1`). */
+  handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>
+  health(): V1Health
+  close(): Promise<void>
+}
+
+const nothingConfigured = 'no model backend is configured: set RELAY_MODEL_PATH (a GGUF file) or RELAY_UPSTREAM_URL (an OpenAI-compatible server)'
+
+/** Whether `model` asks for the swarm gateway (`swarm` or `swarm/<room>`). */
+const isSwarmModel = (model: string): boolean => model === 'swarm' || model.startsWith('swarm/')
+
+export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
+  const all: readonly Backend[] = backends ?? [
+    ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
+    ...(config.upstream ? [createUpstreamBackend(config.upstream, log)] : []),
+  ]
+  const access = createAccess(config)
+  const metrics = createMetrics()
+
+  /** The backend for `model`: the one that names it, else the upstream, which takes any name. */
+  function pick(model: string): Backend {
+    if (isSwarmModel(model)) throw swarmNotAvailable(model)
+    if (all.length === 0) throw noBackendConfigured()
+    const backend = all.find((candidate) => candidate.serves(model)) ?? all.find((candidate) => candidate.name === 'upstream')
+    if (backend === undefined) {
+      throw new ApiError(404, `model ${JSON.stringify(model)} is not served here; GET /v1/models lists the models`, 'invalid_request_error', 'model_not_found', 'model')
+    }
+    return backend
+  }
+
+  async function listModels(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const lists = await Promise.all(all.map((backend) => backend.models(signal)))
+    const body: ModelList & { message?: string } = { object: 'list', data: lists.flat() }
+    if (all.length === 0) body.message = nothingConfigured
+    sendV1Json(req, res, 200, body, v1Headers(req, config.corsOrigins))
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    const startedMs = Date.now()
+    const headers = v1Headers(req, config.corsOrigins)
+    const controller = new AbortController()
+    // The client went away before the answer ended: stop the backend's work.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort()
+    })
+    res.on('error', (error) => log.debug('v1 response error', { error }))
+    const entry: Record<string, unknown> = { method: req.method, path: pathname }
+    let usage = { prompt_tokens: 0, completion_tokens: 0 }
+    let firstChunkMs: number | null = null
+    let caller: string | null = null
+    try {
+      if (req.method === 'OPTIONS') {
+        answerPreflight(req, res, config.corsOrigins)
+        return
+      }
+      if (!originAllowed(req, config.corsOrigins)) {
+        throw new ApiError(403, `origin ${req.headers.origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
+      }
+      caller = access.authenticate(req)
+      const route = `${req.method ?? ''} ${pathname.replace(/\/+$/, '')}`
+      if (route === 'GET /v1/models' || route === 'HEAD /v1/models') {
+        access.admit(caller)
+        await listModels(req, res, controller.signal)
+      } else if (route === 'POST /v1/chat/completions') {
+        access.admit(caller)
+        const request = parseChatRequest(await readBody(req, config.maxBodyBytes), config)
+        entry.model = request.model
+        entry.stream = request.stream === true
+        const backend = pick(request.model)
+        entry.backend = backend.name
+        const answered = await respond(req, res, request, backend.chat(request, controller.signal), headers)
+        usage = answered.usage
+        firstChunkMs = answered.firstChunkMs
+      } else if (pathname === '/v1/models' || pathname === '/v1/chat/completions') {
+        throw new ApiError(405, `method ${req.method ?? ''} is not allowed on ${pathname}`, 'invalid_request_error', 'method_not_allowed', null, {
+          Allow: pathname === '/v1/models' ? 'GET, HEAD' : 'POST',
+        })
+      } else {
+        throw new ApiError(404, `no such endpoint: ${pathname}; this relay serves GET /v1/models and POST /v1/chat/completions`, 'invalid_request_error', 'not_found')
+      }
+    } catch (error) {
+      if (error instanceof AbortError || controller.signal.aborted) {
+        entry.aborted = true
+      } else {
+        const apiError = toApiError(error)
+        if (apiError.status >= 500) log.warn('v1 request failed', { path: pathname, error })
+        entry.error = apiError.code
+        if (!res.headersSent) sendApiError(req, res, apiError, headers)
+      }
+    } finally {
+      if (controller.signal.aborted) entry.aborted = true
+      if (caller !== null) access.spend(caller, usage.prompt_tokens + usage.completion_tokens)
+      // Aborted streams finish with the status written; one never answered counts as 499.
+      const status = res.headersSent ? res.statusCode : 499
+      const latencyMs = Date.now() - startedMs
+      if (req.method !== 'OPTIONS') {
+        metrics.record({ status, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, latencyMs, firstChunkMs })
+      }
+      log.info('v1 request', { ...entry, status, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, latencyMs, firstChunkMs })
+    }
+  }
+
+  return {
+    handle,
+    health: () => ({ backends: all.map((backend) => ({ name: backend.name, state: backend.state() })), v1: metrics.counters() }),
+    async close() {
+      await Promise.all(all.map((backend) => backend.close()))
+    },
+  }
+}

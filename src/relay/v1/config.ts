@@ -1,0 +1,117 @@
+// Configuration of /v1 and its backends, from the environment:
+//
+//   RELAY_TOKENS              comma-separated bearer tokens for /v1; required on a non-loopback HOST
+//   RELAY_RATE_PER_MIN        requests per minute per token (per address without tokens); 60
+//   RELAY_DAILY_TOKENS        prompt + completion tokens per token per UTC day; 0: no cap; 1000000
+//   RELAY_MAX_BODY_BYTES      request body cap (413 above); 1 MiB
+//   RELAY_MAX_MESSAGES        messages per request (400 above); 256
+//   RELAY_MAX_TOKENS          cap on max_tokens (400 above), and its default; 4096
+//   RELAY_CORS_ORIGINS        comma-separated origins allowed to call /v1 from a browser; none
+//   RELAY_UPSTREAM_URL        base URL of an OpenAI-compatible server (…/v1); none
+//   RELAY_UPSTREAM_KEY        its bearer key; none
+//   RELAY_UPSTREAM_TIMEOUT_MS longest wait for its headers and between its chunks; 60000
+//   RELAY_UPSTREAM_RETRIES    retries on connect errors (never after bytes were sent); 2
+//   RELAY_MODEL_PATH          a GGUF file for the embedded backend (node-llama-cpp); none
+//   RELAY_MODEL_CONCURRENCY   requests generated at once by it; more wait in a queue; 1
+//   RELAY_MODEL_THREADS       CPU threads for it; the cores, at most 4
+//   RELAY_MODEL_CONTEXT       context size in tokens per concurrent request; 4096
+//   RELAY_MODEL_GPU           auto: use a GPU when llama.cpp finds one; off: CPU only; auto
+//   RELAY_MODEL_QUEUE         requests waiting for it beyond which 503 answers; 64
+import os from 'node:os'
+import path from 'node:path'
+import { RelayConfigError, type Env } from '../config'
+
+export interface V1Config {
+  tokens: readonly string[]
+  ratePerMin: number
+  dailyTokens: number
+  maxBodyBytes: number
+  maxMessages: number
+  maxTokens: number
+  corsOrigins: readonly string[]
+  upstream: { url: string; key: string | null; timeoutMs: number; retries: number } | null
+  embedded: { modelPath: string; concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean } | null
+}
+
+interface IntegerRule {
+  fallback: number
+  min: number
+  max: number
+}
+
+function readInteger(env: Env, name: string, rule: IntegerRule, problems: string[]): number {
+  const raw = env[name]?.trim()
+  if (raw === undefined || raw === '') return rule.fallback
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
+    problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${rule.min} to ${rule.max}`)
+    return rule.fallback
+  }
+  return value
+}
+
+function readList(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || bare === '::ffff:127.0.0.1'
+}
+
+/** The refusal for an exposed relay without tokens; null when `host` may serve as configured. */
+export function exposureProblem(host: string, tokens: readonly string[]): string | null {
+  if (isLoopbackHost(host) || tokens.length > 0) return null
+  return `HOST=${host} is not loopback: set RELAY_TOKENS (comma-separated bearer tokens) so /v1 is not open to the network, or bind HOST=127.0.0.1`
+}
+
+/**
+ * Reads /v1's configuration. Throws a RelayConfigError listing every problem, including a
+ * non-loopback `host` without RELAY_TOKENS.
+ */
+export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process.cwd()): V1Config {
+  const problems: string[] = []
+  const tokens = readList(env, 'RELAY_TOKENS')
+  const exposure = exposureProblem(host, tokens)
+  if (exposure !== null) problems.push(exposure)
+  const ratePerMin = readInteger(env, 'RELAY_RATE_PER_MIN', { fallback: 60, min: 1, max: 1_000_000 }, problems)
+  const dailyTokens = readInteger(env, 'RELAY_DAILY_TOKENS', { fallback: 1_000_000, min: 0, max: 1e12 }, problems)
+  const maxBodyBytes = readInteger(env, 'RELAY_MAX_BODY_BYTES', { fallback: 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }, problems)
+  const maxMessages = readInteger(env, 'RELAY_MAX_MESSAGES', { fallback: 256, min: 1, max: 100_000 }, problems)
+  const maxTokens = readInteger(env, 'RELAY_MAX_TOKENS', { fallback: 4096, min: 1, max: 1_000_000 }, problems)
+  const corsOrigins = readList(env, 'RELAY_CORS_ORIGINS')
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`RELAY_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://example.org`)
+  }
+
+  const upstreamUrl = env.RELAY_UPSTREAM_URL?.trim() ?? ''
+  if (upstreamUrl !== '' && !URL.canParse(upstreamUrl)) problems.push(`RELAY_UPSTREAM_URL=${JSON.stringify(upstreamUrl)}: not a URL`)
+  const upstream =
+    upstreamUrl === ''
+      ? null
+      : {
+          url: upstreamUrl.replace(/\/+$/, ''),
+          key: env.RELAY_UPSTREAM_KEY?.trim() || null,
+          timeoutMs: readInteger(env, 'RELAY_UPSTREAM_TIMEOUT_MS', { fallback: 60_000, min: 100, max: 3_600_000 }, problems),
+          retries: readInteger(env, 'RELAY_UPSTREAM_RETRIES', { fallback: 2, min: 0, max: 10 }, problems),
+        }
+
+  const modelPath = env.RELAY_MODEL_PATH?.trim() ?? ''
+  const gpu = env.RELAY_MODEL_GPU?.trim() || 'auto'
+  if (gpu !== 'auto' && gpu !== 'off') problems.push(`RELAY_MODEL_GPU=${JSON.stringify(gpu)}: expected auto or off`)
+  const embedded =
+    modelPath === ''
+      ? null
+      : {
+          modelPath: path.resolve(cwd, modelPath),
+          concurrency: readInteger(env, 'RELAY_MODEL_CONCURRENCY', { fallback: 1, min: 1, max: 64 }, problems),
+          threads: readInteger(env, 'RELAY_MODEL_THREADS', { fallback: Math.min(4, os.availableParallelism()), min: 1, max: 1024 }, problems),
+          contextSize: readInteger(env, 'RELAY_MODEL_CONTEXT', { fallback: 4096, min: 256, max: 1_048_576 }, problems),
+          maxQueue: readInteger(env, 'RELAY_MODEL_QUEUE', { fallback: 64, min: 0, max: 100_000 }, problems),
+          gpu: gpu === 'auto',
+        }
+
+  if (problems.length > 0) throw new RelayConfigError(problems)
+  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstream, embedded }
+}

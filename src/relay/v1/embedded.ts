@@ -1,0 +1,149 @@
+// The embedded backend: node-llama-cpp runs a GGUF file on the relay's machine. One context
+// with one sequence per concurrent request; requests beyond that wait in the pool's queue.
+import path from 'node:path'
+import type { ChatHistoryItem, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
+import { AsyncQueue } from '../../shared/async-queue'
+import { chunkBuilder, messageText, stopSequences, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
+import type { Logger } from '../log'
+import type { Backend, BackendRequest, BackendState } from './backend'
+import type { V1Config } from './config'
+import { ApiError } from './errors'
+import { createPool, type Pool } from './pool'
+
+type EmbeddedConfig = NonNullable<V1Config['embedded']>
+
+interface Loaded {
+  llama: Llama
+  model: LlamaModel
+  pool: Pool<LlamaContextSequence>
+}
+
+/** The model id clients name: the file name without `.gguf`. */
+export function embeddedModelId(modelPath: string): string {
+  return path.basename(modelPath).replace(/\.gguf$/i, '')
+}
+
+function toHistory(request: BackendRequest): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = request.messages.map((message): ChatHistoryItem => {
+    const text = messageText(message)
+    if (message.role === 'assistant') return { type: 'model', response: [text] }
+    if (message.role === 'user') return { type: 'user', text }
+    return { type: 'system', text }
+  })
+  history.push({ type: 'model', response: [] })
+  return history
+}
+
+async function load(config: EmbeddedConfig): Promise<Loaded> {
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
+  const llama = await getLlama({
+    gpu: config.gpu ? 'auto' : false,
+    build: 'never',
+    skipDownload: true,
+    logLevel: LlamaLogLevel.error,
+  })
+  try {
+    const model = await llama.loadModel({ modelPath: config.modelPath })
+    const context = await model.createContext({
+      contextSize: { max: config.contextSize },
+      sequences: config.concurrency,
+      threads: config.threads,
+    })
+    const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
+    return { llama, model, pool: createPool(sequences, config.maxQueue) }
+  } catch (error) {
+    await llama.dispose()
+    throw error
+  }
+}
+
+/** Creates the backend and starts loading the model; requests wait for the load. */
+export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Backend {
+  const modelId = embeddedModelId(config.modelPath)
+  const createdS = Math.floor(Date.now() / 1000)
+  let state: BackendState = { state: 'loading' }
+  let loaded: Loaded | null = null
+  const loading = load(config).then(
+    (result) => {
+      loaded = result
+      state = { state: 'ready', active: 0, queued: 0 }
+      log.info('embedded model loaded', { model: modelId, threads: config.threads, concurrency: config.concurrency })
+      return result
+    },
+    (error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error)
+      state = { state: 'failed', reason }
+      log.error('embedded model failed to load', { model: modelId, error })
+      return null
+    },
+  )
+
+  async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
+    const ready = await loading
+    if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
+    const { LlamaChat } = await import('node-llama-cpp')
+    const sequence = await ready.pool.acquire(signal)
+    const chat = new LlamaChat({ contextSequence: sequence })
+    try {
+      const history = toHistory(request)
+      const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ready.model.tokenizer).length
+      const chunks = chunkBuilder(request.model)
+      let completionTokens = 0
+      queue.push(chunks.role())
+      const onResponseChunk = (chunk: LlamaChatResponseChunk): void => {
+        completionTokens += chunk.tokens.length
+        let text = chunk.text
+        // A thought segment stays in the content between <think> tags, as Qwen3 writes it.
+        if (chunk.type === 'segment' && chunk.segmentType === 'thought') {
+          if (chunk.segmentStartTime !== undefined) text = `<think>${text}`
+          if (chunk.segmentEndTime !== undefined) text = `${text}</think>`
+        }
+        if (text !== '') queue.push(chunks.content(text))
+      }
+      const result = await chat.generateResponse(history, {
+        maxTokens: request.max_tokens,
+        temperature: request.temperature ?? 1,
+        ...(request.top_p != null ? { topP: request.top_p } : {}),
+        ...(request.seed != null ? { seed: request.seed } : {}),
+        customStopTriggers: stopSequences(request),
+        signal,
+        stopOnAbortSignal: true,
+        onResponseChunk,
+      })
+      if (signal.aborted) return
+      queue.push(chunks.finish(result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop'))
+      queue.push(chunks.usage({ prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }))
+    } finally {
+      chat.dispose({ disposeSequence: false })
+      ready.pool.release(sequence)
+    }
+  }
+
+  return {
+    name: 'embedded',
+    serves: (model) => model === modelId || model === 'embedded',
+    models: () => Promise.resolve([{ id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay' } satisfies ModelInfo]),
+    chat(request, signal) {
+      const controller = new AbortController()
+      const onAbort = (): void => controller.abort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      const queue = new AsyncQueue<ChatCompletionChunk>(() => controller.abort())
+      generate(request, controller.signal, queue).then(
+        () => {
+          signal.removeEventListener('abort', onAbort)
+          queue.end()
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          queue.fail(error)
+        },
+      )
+      return queue
+    },
+    state: () => (loaded !== null && state.state === 'ready' ? { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() } : state),
+    async close() {
+      const ready = await loading
+      await ready?.llama.dispose()
+    },
+  }
+}

@@ -1,0 +1,54 @@
+import type { ErrorBody, ErrorType } from '../../shared/openai'
+
+/** A /v1 failure that becomes an HTTP status and OpenAI's error shape. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message)
+  }
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}
+
+/** The backend could not be reached or failed before answering (connect error, timeout, 5xx). */
+export class UpstreamError extends ApiError {
+  constructor(message: string, code = 'upstream_error', status = 502) {
+    super(status, message, 'server_error', code)
+  }
+}
+
+export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request'): ApiError =>
+  new ApiError(400, message, 'invalid_request_error', code, param)
+
+export const noBackendConfigured = (): ApiError =>
+  new ApiError(
+    503,
+    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server',
+    'server_error',
+    'no_backend',
+  )
+
+export const swarmNotAvailable = (model: string): ApiError =>
+  new ApiError(
+    501,
+    `model ${JSON.stringify(model)}: the swarm gateway is not available yet on this relay; use a model from GET /v1/models`,
+    'not_implemented',
+    'swarm_gateway_unavailable',
+    'model',
+  )
+
+/** Any error as an ApiError; an unknown one is a 500 that says no more than that. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  return new ApiError(500, 'internal error in the relay', 'server_error', 'internal_error')
+}

@@ -1,0 +1,39 @@
+import * as v from 'valibot'
+import { ChatCompletionRequestSchema } from '../../shared/openai'
+import type { BackendRequest } from './backend'
+import { badRequest } from './errors'
+
+export interface RequestCaps {
+  maxMessages: number
+  maxTokens: number
+}
+
+/**
+ * Parses and checks a chat request body: 400 for malformed JSON, a schema violation (naming
+ * the field), too many messages or `max_tokens` over the cap. `max_tokens` defaults to the cap.
+ */
+export function parseChatRequest(body: string, caps: RequestCaps): BackendRequest {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch (error) {
+    throw badRequest(`malformed JSON in the request body: ${error instanceof Error ? error.message : String(error)}`, null, 'invalid_json')
+  }
+  const parsed = v.safeParse(ChatCompletionRequestSchema, json)
+  if (!parsed.success) {
+    const issue = parsed.issues[0]
+    const param = v.getDotPath(issue)
+    throw badRequest(param === null ? issue.message : `${param}: ${issue.message}`, param)
+  }
+  const request = parsed.output
+  if (request.messages.length > caps.maxMessages) {
+    throw badRequest(`too many messages: ${request.messages.length}, at most ${caps.maxMessages} (RELAY_MAX_MESSAGES)`, 'messages', 'too_many_messages')
+  }
+  for (const param of ['max_tokens', 'max_completion_tokens'] as const) {
+    const asked = request[param]
+    if (asked != null && asked > caps.maxTokens) {
+      throw badRequest(`${param} is ${asked}, at most ${caps.maxTokens} on this relay (RELAY_MAX_TOKENS)`, param, 'max_tokens_too_large')
+    }
+  }
+  return { ...request, max_tokens: request.max_tokens ?? request.max_completion_tokens ?? caps.maxTokens }
+}

@@ -1,0 +1,98 @@
+// Turns a backend's chunks into the HTTP answer: SSE when streaming, else one chat.completion.
+import { once } from 'node:events'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { messageText, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type Usage } from '../../shared/openai'
+import type { BackendRequest } from './backend'
+import { toApiError } from './errors'
+import { sendV1Json } from './http'
+import { sseEvent } from './sse'
+
+export interface Answered {
+  usage: Usage
+  /** Milliseconds from the call to the first chunk written; null when not streamed. */
+  firstChunkMs: number | null
+}
+
+/** A rough count (4 characters a token) where the backend said none. */
+function estimateUsage(request: BackendRequest, completionChars: number): Usage {
+  const promptChars = request.messages.reduce((sum, message) => sum + messageText(message).length, 0)
+  const prompt_tokens = Math.ceil(promptChars / 4)
+  const completion_tokens = Math.ceil(completionChars / 4)
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
+}
+
+async function write(res: ServerResponse, text: string): Promise<void> {
+  if (res.destroyed || res.writableEnded) return
+  if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+}
+
+/**
+ * Answers `request` from `chunks`. Errors before the first chunk throw (the caller sends
+ * them with their status); an error mid-stream goes out as an SSE `error` event.
+ */
+export async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: BackendRequest,
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  headers: OutgoingHttpHeaders,
+): Promise<Answered> {
+  const startedMs = Date.now()
+  const iterator = chunks[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  const seen: { usage: Usage | null } = { usage: null }
+  let completionChars = 0
+  let content = ''
+  let finishReason: FinishReason = 'stop'
+  let id = `chatcmpl-${crypto.randomUUID()}`
+  let created = Math.floor(Date.now() / 1000)
+  const take = (chunk: ChatCompletionChunk): boolean => {
+    id = chunk.id
+    created = chunk.created
+    if (chunk.usage) seen.usage = chunk.usage
+    for (const choice of chunk.choices) {
+      const text = choice.delta.content ?? ''
+      completionChars += text.length
+      content += text
+      if (choice.finish_reason !== null) finishReason = choice.finish_reason === 'length' ? 'length' : 'stop'
+    }
+    return chunk.choices.length > 0
+  }
+
+  if (request.stream !== true) {
+    for (let step = first; step.done !== true; step = await iterator.next()) take(step.value)
+    const finalUsage = seen.usage ?? estimateUsage(request, completionChars)
+    const completion: ChatCompletion = {
+      id,
+      object: 'chat.completion',
+      created,
+      model: request.model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+      usage: finalUsage,
+    }
+    sendV1Json(req, res, 200, completion, headers)
+    return { usage: finalUsage, firstChunkMs: null }
+  }
+
+  const includeUsage = request.stream_options?.include_usage === true
+  res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' })
+  res.flushHeaders()
+  const firstChunkMs = Date.now() - startedMs
+  try {
+    for (let step = first; step.done !== true; step = await iterator.next()) {
+      const chunk = step.value
+      // The usage chunk goes out only when asked for, as the last one, as OpenAI does.
+      if (take(chunk)) await write(res, sseEvent(JSON.stringify(chunk.usage === undefined ? chunk : { ...chunk, usage: null })))
+    }
+  } catch (error) {
+    if (res.destroyed) throw error
+    await write(res, sseEvent(JSON.stringify(toApiError(error).toBody())))
+    res.end()
+    throw error
+  }
+  const finalUsage = seen.usage ?? estimateUsage(request, completionChars)
+  if (includeUsage) await write(res, sseEvent(JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: finalUsage })))
+  await write(res, sseEvent('[DONE]'))
+  res.end()
+  return { usage: finalUsage, firstChunkMs }
+}

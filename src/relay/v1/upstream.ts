@@ -1,0 +1,158 @@
+// The upstream backend: any OpenAI-compatible server (vLLM, Ollama, llama-server, OpenAI, or
+// another relay). Always streams from it, so tokens are counted and a client that goes away
+// cancels the upstream request with its connection.
+import * as v from 'valibot'
+import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
+import { AbortError } from '../../shared/errors'
+import type { Logger } from '../log'
+import type { Backend, BackendRequest, BackendState } from './backend'
+import type { V1Config } from './config'
+import { ApiError, UpstreamError } from './errors'
+import { readSseData } from './sse'
+
+type UpstreamConfig = NonNullable<V1Config['upstream']>
+
+const connectErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+const retryDelayMs = 200
+const maxErrorBodyChars = 4096
+
+/** The code of a fetch failure's cause (undici wraps the socket error in a TypeError). */
+function causeCode(error: unknown): string | null {
+  if (!(error instanceof Error)) return null
+  const cause: unknown = error.cause
+  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') return cause.code
+  return null
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** An upstream answer that is not 2xx, as the error our client sees. */
+async function upstreamRefusal(response: Response): Promise<ApiError> {
+  const text = (await response.text().catch(() => '')).slice(0, maxErrorBodyChars)
+  let detail = text.trim()
+  try {
+    const parsed = v.safeParse(ErrorBodySchema, JSON.parse(text))
+    if (parsed.success) detail = parsed.output.error.message
+  } catch {
+    // Not JSON: the text itself says what went wrong.
+  }
+  const message = `upstream answered ${response.status}: ${detail || response.statusText}`
+  // The client's request was at fault: it gets the upstream's status. Anything else (our key,
+  // the upstream's own failure) is a bad gateway for the client.
+  if ([400, 404, 413, 422, 429].includes(response.status)) {
+    const retryAfter = response.headers.get('retry-after')
+    return new ApiError(response.status, message, response.status === 429 ? 'rate_limit_error' : 'invalid_request_error', 'upstream_refused', null, retryAfter ? { 'Retry-After': retryAfter } : {})
+  }
+  return new UpstreamError(message)
+}
+
+export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Backend {
+  let listed = new Set<string>()
+  let lastFailure: string | null = null
+  let active = 0
+  const headers = (): Record<string, string> => ({
+    'Content-Type': 'application/json',
+    Accept: 'text/event-stream, application/json',
+    ...(config.key === null ? {} : { Authorization: `Bearer ${config.key}` }),
+  })
+
+  /** Fetches with retries on connect errors: those fail before any byte of the request left. */
+  async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const response = await fetch(url, { ...init, signal })
+        lastFailure = null
+        return response
+      } catch (error) {
+        if (signal.aborted) throw error
+        const code = causeCode(error)
+        const reason = `cannot reach the upstream ${config.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
+        if (code === null || !connectErrorCodes.has(code) || attempt >= config.retries) {
+          lastFailure = reason
+          throw new UpstreamError(reason, 'upstream_unreachable')
+        }
+        log.warn('upstream connect failed, retrying', { code, attempt: attempt + 1 })
+        await sleep(retryDelayMs * (attempt + 1), signal)
+      }
+    }
+  }
+
+  async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    const controller = new AbortController()
+    const timeout = { fired: false }
+    let timer: NodeJS.Timeout | undefined
+    const arm = (): void => {
+      clearTimeout(timer)
+      timer = setTimeout(() => {
+        timeout.fired = true
+        controller.abort()
+      }, config.timeoutMs)
+    }
+    const onClientAbort = (): void => controller.abort()
+    clientSignal.addEventListener('abort', onClientAbort, { once: true })
+    const body: Record<string, unknown> = { ...request, stream: true, stream_options: { include_usage: true } }
+    if (request.max_completion_tokens != null) delete body.max_tokens
+    active += 1
+    try {
+      arm()
+      const response = await fetchWithRetry(`${config.url}/chat/completions`, { method: 'POST', headers: headers(), body: JSON.stringify(body) }, controller.signal)
+      if (!response.ok) throw await upstreamRefusal(response)
+      if (response.body === null) throw new UpstreamError('upstream answered with no body')
+      for await (const data of readSseData(response.body)) {
+        arm()
+        if (data === '[DONE]') return
+        const parsed = v.safeParse(ChatCompletionChunkSchema, JSON.parse(data))
+        if (!parsed.success) {
+          const failure = v.safeParse(ErrorBodySchema, JSON.parse(data))
+          throw new UpstreamError(failure.success ? `upstream failed: ${failure.output.error.message}` : 'upstream sent a chunk that is not a chat.completion.chunk')
+        }
+        // Unknown fields (reasoning_content, system_fingerprint) pass through as they came.
+        yield parsed.output as ChatCompletionChunk
+      }
+    } catch (error) {
+      if (clientSignal.aborted) throw new AbortError('client went away')
+      if (timeout.fired) throw new UpstreamError(`upstream sent nothing for ${config.timeoutMs} ms`, 'upstream_timeout', 504)
+      if (error instanceof ApiError) throw error
+      if (error instanceof SyntaxError) throw new UpstreamError('upstream sent data that is not JSON')
+      throw new UpstreamError(`upstream stream broke: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      active -= 1
+      clearTimeout(timer)
+      clientSignal.removeEventListener('abort', onClientAbort)
+      // Ends the upstream request if it is still open (the client left, or we stopped reading).
+      controller.abort()
+    }
+  }
+
+  return {
+    name: 'upstream',
+    serves: (model) => listed.has(model),
+    async models(signal) {
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)])
+      try {
+        const response = await fetchWithRetry(`${config.url}/models`, { headers: headers() }, timeout)
+        if (!response.ok) throw await upstreamRefusal(response)
+        const parsed = v.parse(ModelListSchema, await response.json())
+        listed = new Set(parsed.data.map((model) => model.id))
+        return parsed.data.map((model): ModelInfo => ({ id: model.id, object: 'model', created: model.created ?? 0, owned_by: model.owned_by ?? 'upstream' }))
+      } catch (error) {
+        lastFailure = error instanceof Error ? error.message : String(error)
+        log.warn('upstream model list failed', { error })
+        return []
+      }
+    },
+    chat,
+    state: (): BackendState => (lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
+    close: () => Promise.resolve(),
+  }
+}

@@ -1,0 +1,148 @@
+// OpenAI's chat completions wire format: the request schema the relay validates against, and
+// the shapes of chunks, completions, models and errors. Pure: no node or browser imports.
+import * as v from 'valibot'
+
+const maxTextChars = 1_000_000
+
+const TextPartSchema = v.object({ type: v.literal('text'), text: v.pipe(v.string(), v.maxLength(maxTextChars)) })
+
+export const ChatCompletionMessageSchema = v.looseObject({
+  role: v.picklist(['system', 'developer', 'user', 'assistant'], 'role must be system, developer, user or assistant'),
+  content: v.union(
+    [v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(TextPartSchema), v.maxLength(256)), v.null()],
+    'content must be a string, an array of text parts or null',
+  ),
+  name: v.optional(v.pipe(v.string(), v.maxLength(256))),
+})
+export type ChatCompletionMessage = v.InferOutput<typeof ChatCompletionMessageSchema>
+
+const stopSequence = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
+
+/**
+ * A `POST /v1/chat/completions` body: the fields we honour, checked; unknown fields are kept
+ * (an upstream may honour them) and otherwise ignored, as OpenAI-compatible servers do.
+ * Caps that depend on configuration (message count, `max_tokens`) are checked by the relay.
+ */
+export const ChatCompletionRequestSchema = v.looseObject({
+  model: v.pipe(v.string('model is required'), v.minLength(1, 'model is empty'), v.maxLength(256)),
+  messages: v.pipe(v.array(ChatCompletionMessageSchema, 'messages must be an array'), v.minLength(1, 'messages is empty')),
+  stream: v.optional(v.nullable(v.boolean())),
+  stream_options: v.optional(v.nullable(v.looseObject({ include_usage: v.optional(v.nullable(v.boolean())) }))),
+  max_tokens: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
+  max_completion_tokens: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
+  temperature: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(2)))),
+  top_p: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1)))),
+  seed: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+  stop: v.optional(v.nullable(v.union([stopSequence, v.pipe(v.array(stopSequence), v.maxLength(4))]))),
+  n: v.optional(v.nullable(v.literal(1, 'only n = 1 is supported'))),
+})
+export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequestSchema>
+
+export type FinishReason = 'stop' | 'length'
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+}
+
+export interface ChunkChoice {
+  index: number
+  delta: { role?: 'assistant'; content?: string }
+  finish_reason: FinishReason | null
+  logprobs?: null
+}
+
+/** `chat.completion.chunk`; the usage chunk has no choices, as OpenAI sends it. */
+export interface ChatCompletionChunk {
+  id: string
+  object: 'chat.completion.chunk'
+  created: number
+  model: string
+  choices: ChunkChoice[]
+  usage?: Usage | null
+}
+
+export interface ChatCompletion {
+  id: string
+  object: 'chat.completion'
+  created: number
+  model: string
+  choices: [{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }]
+  usage: Usage
+}
+
+export interface ModelInfo {
+  id: string
+  object: 'model'
+  created: number
+  owned_by: string
+}
+
+export interface ModelList {
+  object: 'list'
+  data: ModelInfo[]
+}
+
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'server_error' | 'not_implemented'
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: string | null }
+}
+
+/** An upstream chunk as it comes over the wire: checked, unknown fields kept. */
+export const ChatCompletionChunkSchema = v.looseObject({
+  id: v.string(),
+  object: v.literal('chat.completion.chunk'),
+  created: v.number(),
+  model: v.string(),
+  choices: v.array(
+    v.looseObject({
+      index: v.number(),
+      delta: v.looseObject({
+        role: v.optional(v.nullable(v.string())),
+        content: v.optional(v.nullable(v.string())),
+      }),
+      finish_reason: v.nullable(v.string()),
+    }),
+  ),
+  usage: v.optional(
+    v.nullable(v.looseObject({ prompt_tokens: v.number(), completion_tokens: v.number(), total_tokens: v.number() })),
+  ),
+})
+export type WireChunk = v.InferOutput<typeof ChatCompletionChunkSchema>
+
+export const ErrorBodySchema = v.object({
+  error: v.looseObject({ message: v.string(), type: v.optional(v.nullable(v.string())), code: v.optional(v.unknown()) }),
+})
+
+export const ModelListSchema = v.object({
+  data: v.array(v.looseObject({ id: v.string(), owned_by: v.optional(v.string()), created: v.optional(v.number()) })),
+})
+
+/** The text of a message's content, text parts joined. */
+export function messageText(message: ChatCompletionMessage): string {
+  const { content } = message
+  if (content === null) return ''
+  if (typeof content === 'string') return content
+  return content.map((part) => part.text).join('')
+}
+
+/** The stop sequences of a request as a list. */
+export function stopSequences(request: ChatCompletionRequest): string[] {
+  const { stop } = request
+  if (stop === undefined || stop === null) return []
+  return typeof stop === 'string' ? [stop] : stop
+}
+
+/** Builds the chunks of one streamed completion. */
+export function chunkBuilder(model: string, id = `chatcmpl-${crypto.randomUUID()}`) {
+  const created = Math.floor(Date.now() / 1000)
+  const base = { id, object: 'chat.completion.chunk' as const, created, model }
+  return {
+    role: (): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
+    content: (text: string): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] }),
+    finish: (reason: FinishReason): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: {}, finish_reason: reason }] }),
+    usage: (usage: Usage): ChatCompletionChunk => ({ ...base, choices: [], usage }),
+  }
+}

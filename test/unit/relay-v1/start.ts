@@ -1,0 +1,62 @@
+// Starts relays in-process for the /v1 tests, with their log records kept for assertions.
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { loadConfig } from '../../../src/relay/config'
+import { createLogger } from '../../../src/relay/log'
+import { createRelay, type Relay } from '../../../src/relay/server'
+import { loadV1Config } from '../../../src/relay/v1/config'
+
+export interface StartedRelay {
+  relay: Relay
+  port: number
+  /** `http://127.0.0.1:PORT` */
+  baseUrl: string
+  /** The relay's JSON log records, in order. */
+  records: Record<string, unknown>[]
+  close(): Promise<void>
+}
+
+/** A relay on a free port with `/v1` configured by `v1Env`. */
+export async function startRelay(v1Env: Record<string, string> = {}): Promise<StartedRelay> {
+  const staticDir = await mkdtemp(path.join(os.tmpdir(), 'edgeswarm-v1-'))
+  const records: Record<string, unknown>[] = []
+  const log = createLogger('info', (line) => records.push(JSON.parse(line) as Record<string, unknown>))
+  const config = loadConfig({ PORT: '0', RELAY_STATIC_DIR: staticDir })
+  const relay = createRelay(config, { log, shutdownGraceMs: 300, v1: loadV1Config(v1Env, config.host) })
+  const { port } = await relay.listen()
+  return {
+    relay,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    records,
+    async close() {
+      await relay.close()
+      await rm(staticDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The `v1 request` log records. */
+export function requestRecords(records: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  return records.filter((record) => record.msg === 'v1 request')
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const net = await import('node:net')
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
