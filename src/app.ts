@@ -1,5 +1,6 @@
 import { createApi } from './api'
 import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
+import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
 import { loadEngineSettings, saveEngineSettings } from './memory/settings'
@@ -69,7 +70,13 @@ export async function startApp(root: HTMLElement): Promise<void> {
     if (node.presence.local().queue !== queue) node.presence.update({ queue })
   }
   node.room.doc.getMap('tasks').observeDeep(reportQueue)
-  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers() }
+  const relay = new RelayEngine({ token: () => settings.relayToken ?? '' })
+  let relayReady = false
+  relay.load(() => undefined).then(
+    () => (relayReady = true),
+    (error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error),
+  )
+  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers(), relay, relayReady: () => relayReady }
   mountChatView(shell.chat, engine, (request, route, signal) => routeChat(request, route, router, signal), new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, (nodeId) => market.reputation(nodeId))

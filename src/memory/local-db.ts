@@ -12,6 +12,8 @@ export interface StoredMessage {
     timeToFirstTokenMs: number
     tokensPerS: number
     finish: string
+    /** Why it ran elsewhere than asked (e.g. the relay was unreachable). */
+    note?: string
   }
   error?: string
 }

@@ -5,6 +5,8 @@ export const EngineSettingsSchema = v.object({
   engine: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'none'])),
   /** A GGUF URL for the WASM engine; empty: the default Qwen3-1.7B. */
   modelUrl: v.optional(v.pipe(v.string(), v.maxLength(2048))),
+  /** Bearer token for a relay that requires one (RELAY_TOKENS). */
+  relayToken: v.optional(v.pipe(v.string(), v.maxLength(512))),
 })
 export type EngineSettings = v.InferOutput<typeof EngineSettingsSchema>
 

@@ -14,8 +14,9 @@ function metaLine(message: StoredMessage, selfId: string): string {
   const meta = message.meta
   if (!meta) return ''
   const stopped = meta.finish === 'abort' ? ' · stopped' : meta.finish === 'length' ? ' · cut at max tokens' : ''
-  const where = meta.nodeId === selfId ? 'this node' : `node ${meta.nodeId.slice(0, 8)}`
-  return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}`
+  const where = meta.nodeId === selfId ? 'this node' : meta.nodeId === 'relay' ? 'the relay' : `node ${meta.nodeId.slice(0, 8)}`
+  const note = meta.note ? ` · ${meta.note}` : ''
+  return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}${note}`
 }
 
 export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal) => RoutedAnswer
@@ -42,7 +43,7 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
-  const route = h('select', { 'data-testid': 'chat-route', 'aria-label': 'where to run' }, h('option', { value: 'auto' }, 'auto'), h('option', { value: 'local' }, 'this device'), h('option', { value: 'swarm' }, 'a peer'))
+  const route = h('select', { 'data-testid': 'chat-route', 'aria-label': 'where to run' }, h('option', { value: 'auto' }, 'auto'), h('option', { value: 'local' }, 'this device'), h('option', { value: 'swarm' }, 'a peer'), h('option', { value: 'relay' }, 'the relay'))
   const form = h('form', { class: 'chat-form' }, input, h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send))
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
@@ -86,7 +87,7 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
     let finish = 'stop'
     let tokens = 0
     try {
-      const answered = ask(request, route.value === 'local' || route.value === 'swarm' ? route.value : 'auto', controller.signal)
+      const answered = ask(request, route.value === 'local' || route.value === 'swarm' || route.value === 'relay' ? route.value : 'auto', controller.signal)
       for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
         if (text && !firstMs) firstMs = performance.now()
@@ -102,10 +103,12 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
       const status = engine.status()
       const decodeS = firstMs ? (performance.now() - firstMs) / 1000 : 0
       const local = answered.route === 'local'
+      const note = answered.note()
       answer.meta = {
-        engine: local ? status.kind : 'swarm',
-        model: local ? status.modelId : 'peer model',
+        engine: local ? status.kind : answered.route,
+        model: answered.model(),
         nodeId: answered.answeredBy() || nodeId,
+        ...(note ? { note } : {}),
         timeToFirstTokenMs: firstMs ? firstMs - startedMs : 0,
         tokensPerS: decodeS > 0 ? Math.max(0, tokens - 1) / decodeS : 0,
         finish,

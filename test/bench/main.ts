@@ -5,13 +5,14 @@ import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { appPath, freshRoom, openStockPage, readyNodeId, type RoomRef } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
 import { benchEngine } from './engine'
+import { benchMarket } from './market'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
 
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -141,8 +142,9 @@ async function idleConnectionBytes(count: number): Promise<{ perConnection: numb
 
 async function main(): Promise<void> {
   if (sections.has('room')) await benchRoom()
-  // Last, and on its own: a failure here must not lose the figures already printed.
+  // Each on its own: a failure here must not lose the figures already printed.
   if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
+  if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {

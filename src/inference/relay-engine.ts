@@ -1,0 +1,149 @@
+import * as v from 'valibot'
+import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
+import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted } from '../shared/errors'
+import { chunkFactory } from './chunks'
+import type { Engine } from './engine'
+import type { ChatChunk, ChatRequest, EngineInfo, FinishReason, LoadProgress } from './types'
+
+export interface RelayEngineOptions {
+  /** The relay's OpenAI-compatible base, default this origin's `/v1`. */
+  baseUrl?: string
+  /** A bearer token for relays that require one (settings). */
+  token: () => string
+}
+
+/** The relay could not be reached or refused: the router falls back to local and says why. */
+export class RelayUnavailableError extends EngineUnavailableError {
+  override name = 'RelayUnavailableError'
+}
+
+/** The relay's big model (or its upstream) over `/v1`, streamed with SSE. */
+export class RelayEngine implements Engine {
+  readonly kind = 'relay'
+  #model: string | null = null
+  #info: EngineInfo = { kind: 'relay', modelId: '', contextSize: 0, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  readonly #base: string
+
+  constructor(private readonly options: RelayEngineOptions) {
+    this.#base = options.baseUrl ?? new URL('/v1', location.origin).href
+  }
+
+  #headers(): Record<string, string> {
+    const token = this.options.token().trim()
+    return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }
+  }
+
+  /** Asks the relay which models it serves and picks the first that is not the swarm itself. */
+  async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
+    const response = await this.#fetch(`${this.#base}/models`, { headers: this.#headers(), ...(signal ? { signal } : {}) })
+    const list = v.safeParse(ModelListSchema, await response.json().catch(() => null))
+    const model = list.success ? list.output.data.map((entry) => entry.id).find((id) => !id.startsWith('swarm')) : undefined
+    if (!model) throw new RelayUnavailableError('the relay serves no model: its operator sets RELAY_MODEL_PATH or RELAY_UPSTREAM_URL')
+    this.#model = model
+    this.#info = { ...this.#info, modelId: model }
+    onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: `the relay serves ${model}` })
+  }
+
+  async #fetch(url: string, init: RequestInit): Promise<Response> {
+    let response: Response
+    try {
+      response = await fetch(url, init)
+    } catch (error) {
+      if (init.signal?.aborted) throw new AbortError('aborted')
+      throw new RelayUnavailableError(`relay unreachable: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    if (response.ok) return response
+    const body = v.safeParse(ErrorBodySchema, await response.json().catch(() => null))
+    const detail = body.success ? body.output.error.message : response.statusText
+    if (response.status === 401) throw new RelayUnavailableError(`relay refused: ${this.options.token().trim() ? 'token not accepted' : 'token missing'} (set it in Engine settings)`)
+    if (response.status === 429) throw new RelayUnavailableError(`relay busy: ${detail} (retry after ${response.headers.get('retry-after') ?? '?'} s)`)
+    if (response.status >= 500) throw new RelayUnavailableError(`relay failed (${response.status}): ${detail}`)
+    throw new InferenceError(`relay refused the request (${response.status}): ${detail}`)
+  }
+
+  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+    throwIfAborted(signal)
+    if (!this.#model) await this.load(() => undefined, signal)
+    const model = this.#model ?? ''
+    const { enable_thinking: enableThinking, ...openai } = request
+    const body = { ...openai, model, stream: true, stream_options: { include_usage: true }, ...(enableThinking === undefined ? {} : { chat_template_kwargs: { enable_thinking: enableThinking } }) }
+    const response = await this.#fetch(`${this.#base}/chat/completions`, { method: 'POST', headers: this.#headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) })
+    const chunks = chunkFactory(model)
+    let first = true
+    let finish: FinishReason = 'stop'
+    let usage: ChatChunk['usage']
+    const startedMs = performance.now()
+    let firstMs = 0
+    try {
+      for await (const data of serverSentData(response, signal)) {
+        const parsed = v.safeParse(ChatCompletionChunkSchema, data)
+        if (!parsed.success) continue
+        if (parsed.output.usage) usage = parsed.output.usage
+        const choice = parsed.output.choices[0]
+        const text = choice?.delta.content ?? ''
+        if (choice?.finish_reason === 'length') finish = 'length'
+        if (!text) continue
+        if (!firstMs) firstMs = performance.now()
+        yield chunks.content(text, first)
+        first = false
+      }
+    } catch (error) {
+      if (!signal?.aborted) throw error
+      finish = 'abort'
+    }
+    if (signal?.aborted) finish = 'abort'
+    if (usage && firstMs) this.#measure(usage, startedMs, firstMs)
+    yield chunks.finish(finish, usage)
+  }
+
+  #measure(usage: NonNullable<ChatChunk['usage']>, startedMs: number, firstMs: number): void {
+    const decodeS = (performance.now() - firstMs) / 1000
+    const prefillS = (firstMs - startedMs) / 1000
+    if (prefillS > 0) this.#info = { ...this.#info, prefillTokensPerS: usage.prompt_tokens / prefillS }
+    if (decodeS > 0 && usage.completion_tokens > 1) this.#info = { ...this.#info, decodeTokensPerS: (usage.completion_tokens - 1) / decodeS }
+  }
+
+  info(): EngineInfo {
+    return this.#info
+  }
+
+  unload(): Promise<void> {
+    this.#model = null
+    return Promise.resolve()
+  }
+}
+
+/** The JSON of each `data:` event of an SSE response, until `[DONE]`. */
+async function* serverSentData(response: Response, signal?: AbortSignal): AsyncGenerator<unknown> {
+  if (!response.body) return
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  const onAbort = (): void => void reader.cancel().catch(() => undefined)
+  signal?.addEventListener('abort', onAbort, { once: true })
+  let buffer = ''
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      buffer += value
+      let end = buffer.indexOf('\n\n')
+      while (end !== -1) {
+        const event = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        end = buffer.indexOf('\n\n')
+        for (const line of event.split('\n')) {
+          if (!line.startsWith('data:')) continue
+          const data = line.slice(5).trim()
+          if (data === '[DONE]') return
+          try {
+            yield JSON.parse(data) as unknown
+          } catch {
+            // A malformed event from the relay is skipped, not fatal.
+          }
+        }
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    reader.releaseLock()
+  }
+}
