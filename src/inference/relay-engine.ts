@@ -114,7 +114,7 @@ export class RelayEngine implements Engine {
 }
 
 /** The JSON of each `data:` event of an SSE response, until `[DONE]`. */
-async function* serverSentData(response: Response, signal?: AbortSignal): AsyncGenerator<unknown> {
+async function* serverSentData(response: Response, signal?: AbortSignal): AsyncGenerator {
   if (!response.body) return
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
   const onAbort = (): void => void reader.cancel().catch(() => undefined)
