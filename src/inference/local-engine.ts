@@ -126,6 +126,7 @@ export class LocalEngine {
         else this.#set({ state: 'loading' })
       })
       this.#set({ state: 'ready', role: engine.role })
+      if (engine.role === 'host') void this.#warmUp(engine)
       return true
     } catch (error) {
       engine.close()
@@ -133,6 +134,21 @@ export class LocalEngine {
       notes.push(`${plan.kind === 'webgpu' ? 'WebGPU' : 'WASM'} engine failed: ${error instanceof Error ? error.message : String(error)}.`)
       if (plan.kind === 'webgpu') notes.push('Falling back to the WASM engine.')
       return false
+    }
+  }
+
+  /**
+   * A few tokens right after loading: peers then see this node's measured speed from the start
+   * (a node that has never answered would bid at a guessed, slow speed and never win), and on
+   * WebGPU the shaders are compiled before the first real question.
+   */
+  async #warmUp(engine: SharedEngine): Promise<void> {
+    try {
+      for await (const chunk of engine.chat({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, enable_thinking: false })) void chunk
+      const info = await engine.refreshInfo()
+      this.#set({ prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS })
+    } catch {
+      // A failed warm-up only means the speed stays unmeasured until the first answer.
     }
   }
 

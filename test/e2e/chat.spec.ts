@@ -150,7 +150,9 @@ test('engine settings kept in the profile choose the engine when the link does n
   try {
     await a.page.getByText('Engine settings').click()
     await a.page.getByTestId('settings-engine').selectOption('none')
+    let reloaded = a.page.waitForEvent('load')
     await a.page.getByTestId('settings-save').click()
+    await reloaded
     await readyNodeId(a.page)
     await expectEngineState(a.page, 'none')
     await expect(a.page.getByTestId('engine-message')).toContainText('No local model')
@@ -158,7 +160,9 @@ test('engine settings kept in the profile choose the engine when the link does n
     await a.page.getByText('Engine settings').click()
     await a.page.getByTestId('settings-engine').selectOption('wasm')
     await a.page.getByTestId('settings-model').fill(tinyModel)
+    reloaded = a.page.waitForEvent('load')
     await a.page.getByTestId('settings-save').click()
+    await reloaded
     await readyNodeId(a.page)
     await expectEngineState(a.page, 'ready')
     await expect(a.page.getByTestId('engine-status')).toContainText('WASM · tiny-qwen3')

@@ -98,7 +98,8 @@ export class Run {
   #append(content: string): void {
     if (!content) return
     this.#buffer += content
-    if (this.#buffer.length >= maxBatchChars) return this.#flush()
+    // The first text goes out at once (the poster is waiting for it); the rest in batches.
+    if (this.#seq === 0 || this.#buffer.length >= maxBatchChars) return this.#flush()
     this.#stopFlush ??= this.ctx.timers.after(this.ctx.config.outputBatchMs, () => this.#flush())
   }
 
