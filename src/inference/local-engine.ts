@@ -144,7 +144,8 @@ export class LocalEngine {
    */
   async #warmUp(engine: SharedEngine): Promise<void> {
     try {
-      for await (const chunk of engine.chat({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, enable_thinking: false })) void chunk
+      const warmUp = engine.chat({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, enable_thinking: false })
+      for await (const chunk of warmUp) if (chunk.choices[0].finish_reason) break
       const info = await engine.refreshInfo()
       this.#set({ prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS })
     } catch {
