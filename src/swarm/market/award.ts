@@ -1,3 +1,7 @@
+import { fnv1a } from '../../shared/hash'
+
+export { fnv1a }
+
 /** A bid as the award needs it: who, and how long they say it takes. */
 export interface BidLike {
   bidder: string
@@ -40,15 +44,6 @@ export function leaseLapsed(lastRenewalSeenAtMs: number, leaseMs: number, nowMs:
   return nowMs - lastRenewalSeenAtMs > leaseMs
 }
 
-/** 32-bit FNV-1a: a small deterministic hash, the same on every node. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193) >>> 0
-  }
-  return hash
-}
 
 /**
  * Rank of `nodeId` among `nodeIds` for a task by rendezvous hashing: every node computes the

@@ -1,14 +1,6 @@
+import { mulberry32 } from '../../../src/shared/hash'
 /** A seeded PRNG (mulberry32): the same seed gives the same run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const rng = mulberry32
 
 export interface SimEvent {
   time: number
