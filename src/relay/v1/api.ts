@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AbortError } from '../../shared/errors'
 import type { ModelList } from '../../shared/openai'
+import { createSwarmBackend } from '../gateway/backend'
 import type { Logger } from '../log'
 import { createAccess } from './access'
 import type { Backend, BackendName, BackendState } from './backend'
@@ -36,13 +37,18 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   const all: readonly Backend[] = backends ?? [
     ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
     ...(config.upstream ? [createUpstreamBackend(config.upstream, log)] : []),
+    ...(config.swarm ? [createSwarmBackend(config.swarm, log)] : []),
   ]
   const access = createAccess(config)
   const metrics = createMetrics()
 
   /** The backend for `model`: the one that names it, else the upstream, which takes any name. */
   function pick(model: string): Backend {
-    if (isSwarmModel(model)) throw swarmNotAvailable(model)
+    if (isSwarmModel(model)) {
+      const swarm = all.find((candidate) => candidate.name === 'swarm')
+      if (swarm === undefined) throw swarmNotAvailable(model)
+      return swarm
+    }
     if (all.length === 0) throw noBackendConfigured()
     const backend = all.find((candidate) => candidate.serves(model)) ?? all.find((candidate) => candidate.name === 'upstream')
     if (backend === undefined) {

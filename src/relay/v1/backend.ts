@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionRequest, ModelInfo } from '../../shared/openai'
 
-export type BackendName = 'embedded' | 'upstream'
+export type BackendName = 'embedded' | 'upstream' | 'swarm'
 
 export type BackendState =
   | { state: 'loading' }

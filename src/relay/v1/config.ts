@@ -17,9 +17,13 @@
 //   RELAY_MODEL_CONTEXT       context size in tokens per concurrent request; 4096
 //   RELAY_MODEL_GPU           auto: use a GPU when llama.cpp finds one; off: CPU only; auto
 //   RELAY_MODEL_QUEUE         requests waiting for it beyond which 503 answers; 64
+//   RELAY_ROOMS               rooms the swarm gateway joins (`name` or `name#key`, comma-separated);
+//                             with RELAY_KEY_FILE, RELAY_SWARM_SIGNALING_URL, RELAY_SWARM_WAIT_MS:
+//                             see ../gateway/config.ts
 import os from 'node:os'
 import path from 'node:path'
 import { RelayConfigError, type Env } from '../config'
+import { loadSwarmConfig, type SwarmConfig } from '../gateway/config'
 
 export interface V1Config {
   tokens: readonly string[]
@@ -31,6 +35,8 @@ export interface V1Config {
   corsOrigins: readonly string[]
   upstream: { url: string; key: string | null; timeoutMs: number; retries: number } | null
   embedded: { modelPath: string; concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean } | null
+  /** The swarm gateway: null without RELAY_ROOMS. */
+  swarm: SwarmConfig | null
 }
 
 interface IntegerRule {
@@ -112,6 +118,8 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
           gpu: gpu === 'auto',
         }
 
+  const swarm = loadSwarmConfig(env, host, cwd, problems)
+
   if (problems.length > 0) throw new RelayConfigError(problems)
-  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstream, embedded }
+  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstream, embedded, swarm }
 }

@@ -41,7 +41,7 @@ export const noBackendConfigured = (): ApiError =>
 export const swarmNotAvailable = (model: string): ApiError =>
   new ApiError(
     501,
-    `model ${JSON.stringify(model)}: the swarm gateway is not available yet on this relay; use a model from GET /v1/models`,
+    `model ${JSON.stringify(model)}: this relay joins no room; set RELAY_ROOMS (\`name\` or \`name#key\`, comma-separated) for the swarm gateway, or use a model from GET /v1/models`,
     'not_implemented',
     'swarm_gateway_unavailable',
     'model',

@@ -1,0 +1,88 @@
+// Configuration of the swarm gateway, from the environment (read by ../v1/config.ts):
+//
+//   RELAY_ROOMS               rooms the relay joins as a peer: `name` or `name#key`, comma-separated
+//   RELAY_KEY_FILE            a JSON file keeping the relay's Ed25519 identity across restarts;
+//                             unset: a fresh identity in memory on every start
+//   RELAY_SWARM_SIGNALING_URL the signaling server the relay joins through; default: its own /signal
+//   RELAY_SWARM_WAIT_MS       how long a request waits for a peer with a ready model; 5000
+import path from 'node:path'
+import type { Env } from '../config'
+
+/** One room the relay joins: y-webrtc's room name, and its key (y-webrtc's password). */
+export interface RoomSpec {
+  name: string
+  /** null: an open room. */
+  key: string | null
+}
+
+export interface SwarmConfig {
+  rooms: readonly RoomSpec[]
+  /** Absolute path of the identity file; null: an identity in memory. */
+  keyFile: string | null
+  signalingUrl: string
+  peerWaitMs: number
+}
+
+/** The same rule as the app's `?room=` (src/swarm/room-url.ts). */
+const roomPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const maxKeyChars = 256
+const defaultPeerWaitMs = 5_000
+
+/** Parses RELAY_ROOMS; each problem found goes to `problems`, in order. */
+export function parseRooms(raw: string, problems: string[]): RoomSpec[] {
+  const rooms: RoomSpec[] = []
+  for (const item of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const hashAt = item.indexOf('#')
+    const name = hashAt === -1 ? item : item.slice(0, hashAt)
+    const key = hashAt === -1 ? null : item.slice(hashAt + 1)
+    if (!roomPattern.test(name)) {
+      problems.push(`RELAY_ROOMS: room name ${JSON.stringify(name.slice(0, 80))} is not valid: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
+    } else if (key !== null && (key === '' || key.length > maxKeyChars)) {
+      problems.push(`RELAY_ROOMS: the key of room ${name} must be 1 to ${maxKeyChars} characters (or leave out "#" for an open room)`)
+    } else if (rooms.some((room) => room.name === name)) {
+      problems.push(`RELAY_ROOMS: room ${name} is listed twice`)
+    } else {
+      rooms.push({ name, key })
+    }
+  }
+  return rooms
+}
+
+/** Where a client on this machine reaches a server bound to `host`. */
+function connectHost(host: string): string {
+  const bare = host.replace(/^\[|\]$/g, '')
+  if (bare === '0.0.0.0' || bare === '') return '127.0.0.1'
+  if (bare === '::') return '[::1]'
+  return bare.includes(':') ? `[${bare}]` : bare
+}
+
+/**
+ * The gateway's configuration; null when RELAY_ROOMS names no room. The relay signals through
+ * itself, so without RELAY_SWARM_SIGNALING_URL it needs a fixed PORT.
+ */
+export function loadSwarmConfig(env: Env, host: string, cwd: string, problems: string[]): SwarmConfig | null {
+  const rooms = parseRooms(env.RELAY_ROOMS ?? '', problems)
+  if (rooms.length === 0) return null
+  let signalingUrl = env.RELAY_SWARM_SIGNALING_URL?.trim() ?? ''
+  if (signalingUrl !== '' && !/^wss?:\/\/[^/]+/.test(signalingUrl)) {
+    problems.push(`RELAY_SWARM_SIGNALING_URL=${JSON.stringify(signalingUrl)}: expected a ws:// or wss:// URL`)
+  }
+  if (signalingUrl === '') {
+    const port = env.PORT?.trim() || '8787'
+    if (port === '0') problems.push('RELAY_ROOMS with PORT=0: the relay joins its rooms through its own /signal, so give it a fixed PORT (or set RELAY_SWARM_SIGNALING_URL)')
+    signalingUrl = `ws://${connectHost(host)}:${port}/signal`
+  }
+  const rawWait = env.RELAY_SWARM_WAIT_MS?.trim() ?? ''
+  const peerWaitMs = rawWait === '' ? defaultPeerWaitMs : /^\d+$/.test(rawWait) ? Number(rawWait) : Number.NaN
+  if (!Number.isSafeInteger(peerWaitMs) || peerWaitMs > 600_000) problems.push(`RELAY_SWARM_WAIT_MS=${JSON.stringify(rawWait)}: expected an integer from 0 to 600000`)
+  const keyFile = env.RELAY_KEY_FILE?.trim() ?? ''
+  return { rooms, keyFile: keyFile === '' ? null : path.resolve(cwd, keyFile), signalingUrl, peerWaitMs: Number.isSafeInteger(peerWaitMs) ? peerWaitMs : defaultPeerWaitMs }
+}
+
+/** The models the gateway serves: `swarm/<room>` per room (`swarm` is the first room). */
+export function roomOfModel(model: string, rooms: readonly RoomSpec[]): RoomSpec | null {
+  if (model === 'swarm') return rooms[0] ?? null
+  if (!model.startsWith('swarm/')) return null
+  const name = model.slice('swarm/'.length)
+  return rooms.find((room) => room.name === name) ?? null
+}

@@ -1,0 +1,149 @@
+// The swarm gateway end to end: the official openai client asks model `swarm/<room>` on a relay
+// that joined the room as a WebRTC peer; a browser node of the room (wasm engine, tiny model)
+// wins the task and its answer streams back through the relay's /v1.
+import { expect, test } from '@playwright/test'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import OpenAI from 'openai'
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
+import { expectEngineState, wasmTiny } from './support/chat'
+import { appPath, freshRoom, readyNodeId, type RoomRef } from './support/nodes'
+
+interface GatewayRelay {
+  baseUrl: string
+  output: () => string
+  /** SIGTERM, then the exit code: 0 once every room, socket and timer closed in time. */
+  stop(): Promise<number | null>
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no free port')
+  return address.port
+}
+
+interface Health {
+  backends?: { name: string; state: { state: string } }[]
+}
+
+/** The relay as `npm start` runs it, joined to `ref`'s room, on a port of its own. */
+async function startGatewayRelay(ref: RoomRef): Promise<GatewayRelay> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RELAY_ROOMS: `${ref.room}${ref.key === null ? '' : `#${ref.key}`}`,
+      RELAY_STATIC_DIR: 'dist',
+      RELAY_MODELS_DIR: 'test/fixtures',
+      RELAY_LOG: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (data: Buffer) => (output += data.toString()))
+  child.stderr?.on('data', (data: Buffer) => (output += data.toString()))
+  const exited = once(child, 'exit')
+  const baseUrl = `http://127.0.0.1:${port}`
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM')
+      await exited
+    }
+    return child.exitCode
+  }
+  try {
+    await expect
+      .poll(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output}`)
+          const health = (await fetch(`${baseUrl}/healthz`).then((res) => res.json()).catch(() => null)) as Health | null
+          return health?.backends?.find((backend) => backend.name === 'swarm')?.state.state
+        },
+        { timeout: 20_000 },
+      )
+      .toBe('ready')
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { baseUrl, output: () => output, stop }
+}
+
+test.describe('swarm gateway', () => {
+  let relay: GatewayRelay | undefined
+
+  test.afterEach(async () => {
+    const testInfo = test.info()
+    const current = relay
+    relay = undefined
+    if (current === undefined) return
+    const exitCode = await current.stop()
+    if (testInfo.status !== testInfo.expectedStatus || exitCode !== 0) console.error(`[gateway relay, exit ${exitCode}]\n${current.output()}`)
+    expect(exitCode).toBe(0)
+  })
+
+  test('the openai client gets a browser node answer through model swarm/<room>', async ({ page }) => {
+    const ref = freshRoom('gateway')
+    relay = await startGatewayRelay(ref)
+    page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
+    await page.goto(`${relay.baseUrl}${appPath(ref, wasmTiny)}`)
+    const nodeId = await readyNodeId(page)
+    await expectEngineState(page, 'ready')
+
+    const client = new OpenAI({ baseURL: `${relay.baseUrl}/v1`, apiKey: 'not-needed-on-loopback', maxRetries: 0, timeout: 60_000 })
+    const models = await client.models.list()
+    expect(models.data.map((model) => model.id)).toEqual([`swarm/${ref.room}`])
+
+    const stream = await client.chat.completions.create({
+      model: `swarm/${ref.room}`,
+      messages: [{ role: 'user', content: 'Say hello to the swarm.' }],
+      max_completion_tokens: 12,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const chunks: ChatCompletionChunk[] = []
+    for await (const chunk of stream) chunks.push(chunk)
+    const content = chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.delta.content ?? '')).join('')
+    expect(chunks.filter((chunk) => (chunk.choices[0]?.delta.content ?? '') !== '').length).toBeGreaterThan(0)
+    expect(content.length).toBeGreaterThan(0)
+    const finishes = chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.finish_reason === null ? [] : [choice.finish_reason])))
+    expect(finishes).toHaveLength(1)
+    expect(['stop', 'length']).toContain(finishes[0])
+    const last = chunks.at(-1)
+    expect(last?.choices).toEqual([])
+    expect(last?.usage?.completion_tokens).toBeGreaterThan(0)
+    expect(last?.usage?.total_tokens).toBe((last?.usage?.prompt_tokens ?? 0) + (last?.usage?.completion_tokens ?? 0))
+    expect(chunks.every((chunk) => chunk.model === `swarm/${ref.room}`)).toBe(true)
+
+    const completion = await client.chat.completions.create({
+      model: `swarm/${ref.room}`,
+      messages: [{ role: 'user', content: 'And once more, in one go.' }],
+      max_completion_tokens: 8,
+    })
+    expect(completion.object).toBe('chat.completion')
+    expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0)
+    expect(['stop', 'length']).toContain(completion.choices[0]?.finish_reason)
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0)
+
+    // The relay is a peer of the room: the browser node lists it, with no engine.
+    const relayPeer = await page.evaluate(() => globalThis.edgeswarm?.peers().find((peer) => peer.engine?.kind === 'none'))
+    expect(relayPeer?.id).toMatch(/^[0-9a-f]{20}$/)
+    expect(relayPeer?.id).not.toBe(nodeId)
+  })
+
+  test('answers 503 when no node of the room has a ready model', async () => {
+    const ref = freshRoom('gateway-empty')
+    relay = await startGatewayRelay(ref)
+    const client = new OpenAI({ baseURL: `${relay.baseUrl}/v1`, apiKey: 'not-needed-on-loopback', maxRetries: 0 })
+    const error: unknown = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: 'anyone?' }] }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(OpenAI.APIError)
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503)
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(/no node with a ready model is in room/)
+  })
+})
