@@ -22,6 +22,11 @@ import { mountTaskView } from './ui/task-view'
 /** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
 export async function startApp(root: HTMLElement): Promise<void> {
   const shell = createShell(root)
+  if (!window.isSecureContext) {
+    // WebCrypto (identity, signatures), Web Locks and the service worker exist only here.
+    shell.notify(`edgeswarm needs a secure page: open it over https, or as http://localhost / http://127.0.0.1 on this machine (${location.origin} is neither).`, 'error')
+    return
+  }
   let config: RoomConfig
   try {
     config = parseRoomUrl(location.href)
