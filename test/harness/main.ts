@@ -1,6 +1,7 @@
 // A bare page that builds engines exactly as the app does, for test/contracts/engine.ts.
 import type { Engine } from '../../src/inference/engine'
 import { createWasmEngine } from '../../src/inference/wasm/create'
+import './micronets'
 import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
 
 export interface Harness {
