@@ -1,7 +1,7 @@
 // The embedded backend: node-llama-cpp runs a GGUF file on the relay's machine. One context
 // with one sequence per concurrent request; requests beyond that wait in the pool's queue.
 import path from 'node:path'
-import type { ChatHistoryItem, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
 import { AsyncQueue } from '../../shared/async-queue'
 import { chunkBuilder, messageText, stopSequences, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
 import type { Logger } from '../log'
@@ -15,6 +15,7 @@ type EmbeddedConfig = NonNullable<V1Config['embedded']>
 interface Loaded {
   llama: Llama
   model: LlamaModel
+  chatWrapper: ChatWrapper
   pool: Pool<LlamaContextSequence>
 }
 
@@ -35,7 +36,7 @@ function toHistory(request: BackendRequest): ChatHistoryItem[] {
 }
 
 async function load(config: EmbeddedConfig): Promise<Loaded> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
+  const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp')
   const llama = await getLlama({
     gpu: config.gpu ? 'auto' : false,
     build: 'never',
@@ -50,7 +51,8 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
       threads: config.threads,
     })
     const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
-    return { llama, model, pool: createPool(sequences, config.maxQueue) }
+    // Working out the chat template costs ~0.3–2 s; LlamaChat would redo it on every request.
+    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue) }
   } catch (error) {
     await llama.dispose()
     throw error
@@ -83,7 +85,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
     const { LlamaChat } = await import('node-llama-cpp')
     const sequence = await ready.pool.acquire(signal)
-    const chat = new LlamaChat({ contextSequence: sequence })
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
       const history = toHistory(request)
       const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ready.model.tokenizer).length
