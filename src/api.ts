@@ -9,6 +9,7 @@ import type { FanOutOptions, FanOutResult, RedundantResult, Requirements, TaskHa
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import { PeerEngine } from './swarm/peer-engine'
 import type { Engine } from './inference/engine'
+import { initialRouterNet, inlineScorer, MicronetRouter, type RouteDecision } from './micronets/router'
 import type { Peer } from './swarm/peers'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
@@ -41,6 +42,11 @@ export interface EdgeswarmApi {
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /** Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop. */
   chat(request: ChatRequest & { route?: Route }): AsyncIterable<ChatChunk>
+  /**
+   * The micro-net router's advice for a request: where it would run best and how sure it is.
+   * (The chat still routes by the transparent rule; the router takes over once it learns.)
+   */
+  readonly router: { decide(request: ChatRequest, costQuality?: number): Promise<RouteDecision> }
   /** Engines by kind, for scripts and tests: `peer` runs chats on the room's peers. */
   readonly engines: { peer: Engine }
   readonly tasks: {
@@ -94,6 +100,8 @@ const defaultFanOut: FanOutOptions = {
   reducePrompt: 'Combine these partial summaries into one short summary:',
 }
 
+let micronetRouter: MicronetRouter | undefined
+
 export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
@@ -107,6 +115,14 @@ export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
     peers: () => node.peers().map(peerView),
     chat: (request) => apiChat(router, request),
     engines: { peer: new PeerEngine(router.market) },
+    router: {
+      decide: (request, costQuality) => {
+        const parsed = v.safeParse(ChatRequestSchema, request)
+        if (!parsed.success) return Promise.reject(new ValidationError(`bad request: ${parsed.issues.map((issue) => issue.message).join('; ')}`))
+        micronetRouter ??= new MicronetRouter(inlineScorer(initialRouterNet()))
+        return micronetRouter.decide(parsed.output, costQuality)
+      },
+    },
     tasks: {
       submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
       fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),

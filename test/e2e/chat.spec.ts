@@ -48,6 +48,11 @@ test('edgeswarm.chat streams OpenAI chunks, honours max_tokens, and rejects a ba
       }
     })
     expect(error).toMatch(/^ValidationError: bad chat request: messages/)
+
+    const advice = await a.page.evaluate(() => globalThis.edgeswarm?.router.decide({ messages: [{ role: 'user', content: 'Prove that there are infinitely many primes, step by step.' }] }))
+    expect(['local', 'swarm', 'relay']).toContain(advice?.route)
+    expect(advice?.confidence).toBeGreaterThanOrEqual(0)
+    expect(advice?.confidence).toBeLessThanOrEqual(1)
   } finally {
     await a.context.close()
   }
