@@ -33,11 +33,13 @@ function readJson(path) {
 
 const unit = readJson(`${reports}/unit.json`)
 const e2e = readJson(`${reports}/e2e.json`)
-const passed = (unit?.numPassedTests ?? 0) + (e2e?.stats?.expected ?? 0)
-const failed = (unit?.numFailedTests ?? 0) + (e2e?.stats?.unexpected ?? 0) + (e2e?.stats?.flaky ?? 0)
+const flaky = e2e?.stats?.flaky ?? 0
+const passed = (unit?.numPassedTests ?? 0) + (e2e?.stats?.expected ?? 0) + flaky
+const failed = (unit?.numFailedTests ?? 0) + (e2e?.stats?.unexpected ?? 0)
 const skipped = (unit?.numPendingTests ?? 0) + (e2e?.stats?.skipped ?? 0)
 
 console.log('')
 if (failedSteps.length > 0) console.log(`failed steps: ${failedSteps.join(', ')}`)
+if (flaky > 0) console.log(`flaky: ${flaky} end-to-end test(s) passed only on their retry (see the list above)`)
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
 process.exit(failedSteps.length > 0 || failed > 0 || passed === 0 ? 1 : 0)
