@@ -14,6 +14,12 @@ export interface StoredMessage {
     finish: string
     /** Why it ran elsewhere than asked (e.g. the relay was unreachable). */
     note?: string
+    /** Where it ran: this node's small model, a peer's, or the relay's. */
+    route?: 'local' | 'swarm' | 'relay'
+    /** The router's advice, when the route was left to it. */
+    decision?: { route: 'local' | 'swarm' | 'relay'; confidence: number }
+    /** What the user said of the answer. */
+    rating?: 'up' | 'down'
   }
   error?: string
 }
@@ -26,17 +32,19 @@ export interface StoredConversation {
   messages: StoredMessage[]
 }
 
-/** The profile's own database (not shared): identity, settings, conversations. */
+/** The profile's own database (not shared): identity, settings, conversations, micro-net weights. */
 interface LocalSchema extends DBSchema {
   identity: { key: 'self'; value: { keys: CryptoKeyPair; createdAt: number } }
   settings: { key: string; value: unknown }
   conversations: { key: string; value: StoredConversation; indexes: { updatedAt: number } }
+  /** A micro-net's learned state by net name; validated on read (see net-store.ts). */
+  nets: { key: string; value: unknown }
 }
 
 export type LocalDb = IDBPDatabase<LocalSchema>
 
 const dbName = 'edgeswarm'
-const dbVersion = 2
+const dbVersion = 3
 
 export function openLocalDb(): Promise<LocalDb> {
   return openDB<LocalSchema>(dbName, dbVersion, {
@@ -46,6 +54,7 @@ export function openLocalDb(): Promise<LocalDb> {
         db.createObjectStore('settings')
       }
       if (oldVersion < 2) db.createObjectStore('conversations', { keyPath: 'id' }).createIndex('updatedAt', 'updatedAt')
+      if (oldVersion < 3) db.createObjectStore('nets')
     },
   })
 }
