@@ -10,18 +10,21 @@ export interface BidLike {
 
 /**
  * The winning bid, or null: the lowest estimate divided by the bidder's reputation (0..1, 1
- * when unknown), ties broken by node id. Same bids in any order give the same winner.
+ * when unknown), ties broken by node id. `estimateOf` reads a bid's estimate (the poster's
+ * speed model corrects it there); it must be a pure function of the bid for the same bids in
+ * any order to give the same winner.
  */
 export function chooseWinner<B extends BidLike>(
   bids: Iterable<B>,
   exclude: ReadonlySet<string> = new Set(),
   reputation: (nodeId: string) => number = () => 1,
+  estimateOf: (bid: B) => number = (bid) => bid.estimateMs,
 ): B | null {
   let best: B | null = null
   let bestScore = Infinity
   for (const bid of bids) {
     if (exclude.has(bid.bidder)) continue
-    const score = bid.estimateMs / Math.max(reputation(bid.bidder), 0.01)
+    const score = estimateOf(bid) / Math.max(reputation(bid.bidder), 0.01)
     if (score < bestScore || (score === bestScore && best !== null && bid.bidder < best.bidder)) {
       best = bid
       bestScore = score

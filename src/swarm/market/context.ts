@@ -2,7 +2,7 @@ import type * as Y from 'yjs'
 import type { Emitter } from '../../shared/events'
 import type { Signer } from '../../shared/sign'
 import type { TaskReader } from './task-doc'
-import type { LivePeer, MarketConfig, MarketEvents, Timers } from './types'
+import type { LivePeer, MarketConfig, MarketEvents, SpeedModel, Timers } from './types'
 
 /** What the poster and executor halves of a node share. */
 export interface MarketContext {
@@ -18,6 +18,8 @@ export interface MarketContext {
   /** Live peers, this node included when it has an engine. */
   livePeers(): LivePeer[]
   reputation(nodeId: string): number
+  /** Corrects bid and award estimates by measured completion times; identitySpeed when none. */
+  speed: SpeedModel
   /** Called once when a task this node posted reaches a final status. */
   taskFinished(taskId: string): void
   report(error: unknown): void

@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../../inference/types'
 import type { Spec } from './schema'
-import type { LivePeer } from './types'
+import type { LivePeer, SpeedQuery } from './types'
 
 const charsPerToken = 4
 const defaultMaxTokens = 256
@@ -29,6 +29,21 @@ export function estimateCompletionMs(peer: LivePeer, request: ChatRequest, maxQu
   const oneMs = (promptTokens(request) / prefill + (request.max_tokens ?? defaultMaxTokens) / decode) * 1000
   const penalty = peer.visible ? 1 : hiddenTabPenalty
   return Math.round(oneMs * (peer.queueLength + 1) * penalty + 2 * peer.linkDelayMs)
+}
+
+/** What a speed model reads of `request` on `peer`, or null for a peer with no engine. */
+export function speedQueryOf(peer: LivePeer, request: ChatRequest): SpeedQuery | null {
+  const engine = peer.engine
+  if (!engine) return null
+  return {
+    promptTokens: promptTokens(request),
+    maxTokens: request.max_tokens ?? defaultMaxTokens,
+    prefillTokensPerS: engine.prefillTokensPerS,
+    decodeTokensPerS: engine.decodeTokensPerS,
+    queueLength: peer.queueLength,
+    visible: peer.visible,
+    engineKind: engine.kind,
+  }
 }
 
 /** Whether an engine (as presence shows it) meets a task's requirements. */

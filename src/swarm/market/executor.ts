@@ -2,10 +2,11 @@ import type * as Y from 'yjs'
 import type { Engine } from '../../inference/engine'
 import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
-import { capableOf, estimateCompletionMs, promptTokens } from './estimate'
+import { capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
 import { Run } from './run'
 import { isTerminal, type Spec } from './schema'
 import { sign, verify } from './signing'
+import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
 import { writeBid } from './task-doc'
 import type { LivePeer } from './types'
 
@@ -20,6 +21,8 @@ const openBidLifetimeWindows = 10
  * breaks such ties differently for each task; real differences in speed still dominate.
  */
 const tieSpread = 0.05
+/** Bids remembered for the speed model at most; old ones go first (their tasks went elsewhere). */
+const maxBases = 1_024
 
 export class Executor {
   readonly #runs = new Map<string, Run>()
@@ -36,6 +39,11 @@ export class Executor {
   readonly #openBids = new Map<string, number>()
   readonly #firstSeen = new Map<string, number>()
   readonly #waves = new Map<string, number>()
+  /**
+   * Per task bid on: what the bid was estimated from, and when the award to this node was seen.
+   * When the run finishes, the speed model learns the time it really took.
+   */
+  readonly #bases = new Map<string, SpeedBasis & { awardSeenAt?: number }>()
   #engineTurn: Promise<void> = Promise.resolve()
 
   constructor(
@@ -88,6 +96,7 @@ export class Executor {
     const run = this.#runs.get(taskId)
     if (!task) {
       this.#openBids.delete(taskId)
+      this.#bases.delete(taskId)
       return run?.stop()
     }
     const spec = reader.spec(task, taskId)
@@ -114,6 +123,8 @@ export class Executor {
     // midway, so let the lease lapse and the poster award again.
     const lease = this.ctx.reader.lease(task)
     if (lease && lease.epoch === epoch && lease.executor === this.ctx.signer.nodeId) return
+    const basis = this.#bases.get(spec.taskId)
+    if (basis) basis.awardSeenAt = this.ctx.clock()
     const run = new Run(this.ctx, spec, epoch, task, (ended) => this.#ended(ended))
     this.#runs.set(spec.taskId, run)
     const turn = run.start(this.#engineTurn, this.engine)
@@ -121,9 +132,18 @@ export class Executor {
   }
 
   #ended(run: Run): void {
+    this.#learnSpeed(run)
     if (run.stopped && this.#runs.get(run.spec.taskId) === run) this.#runs.delete(run.spec.taskId)
     // A slot in the queue opened: bid on what is still open.
     for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
+  }
+
+  /** Once per finished run: how long it took from the award to the end of the answer. */
+  #learnSpeed(run: Run): void {
+    const basis = this.#bases.get(run.spec.taskId)
+    if (run.finishedAt === null || basis?.awardSeenAt === undefined) return
+    this.#bases.delete(run.spec.taskId)
+    observeSpeed(this.ctx, this.ctx.signer.nodeId, basis, run.finishedAt - basis.awardSeenAt)
   }
 
   #maybeBidOn(taskId: string): void {
@@ -154,9 +174,16 @@ export class Executor {
       }
     }
     const linkDelayMs = this.ctx.livePeers().find((peer) => peer.nodeId === spec.poster)?.linkDelayMs ?? 0
-    const baseMs = estimateCompletionMs({ ...self, linkDelayMs }, spec.request, config.maxQueue)
-    if (baseMs === null) return
+    const analyticMs = estimateCompletionMs({ ...self, linkDelayMs }, spec.request, config.maxQueue)
+    const query = speedQueryOf(self, spec.request)
+    if (analyticMs === null || query === null) return
+    const basis = { query, baseMs: analyticMs }
+    const baseMs = predictedMs(this.ctx, signer.nodeId, basis)
     const estimateMs = Math.round(baseMs * (1 + tieSpread * (fnv1a(`${taskId}:${signer.nodeId}`) / 2 ** 32)))
+    this.#bases.delete(taskId)
+    this.#bases.set(taskId, basis)
+    const oldest = this.#bases.keys().next()
+    if (this.#bases.size > maxBases && !oldest.done) this.#bases.delete(oldest.value)
     this.#bidding.add(taskId)
     this.ctx.work.run(async () => {
       const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, signer)

@@ -15,7 +15,7 @@ import { PostedTask, type Settle } from './poster'
 import { isTerminal, RequirementsSchema, type Requirements } from './schema'
 import { sign } from './signing'
 import { createTask, TaskReader } from './task-doc'
-import { defaultConfig, type LivePeer, type MarketConfig, type MarketEvents, type TaskEvent, type TaskHandle, type TaskResult, type Timers } from './types'
+import { defaultConfig, identitySpeed, type LivePeer, type MarketConfig, type MarketEvents, type SpeedModel, type TaskEvent, type TaskHandle, type TaskResult, type Timers } from './types'
 import { Votes } from './votes'
 
 export interface MarketNodeOptions {
@@ -30,6 +30,8 @@ export interface MarketNodeOptions {
   config?: Partial<MarketConfig>
   /** Whether this tab is visible; hidden tabs bid slower estimates. */
   visible?: () => boolean
+  /** Learns how long peers really take; bids and awards use it. Without it, estimates are taken as they are. */
+  speed?: SpeedModel
   /** Task ids; random unless a simulation needs them reproducible. */
   newId?: () => string
   onError?: (error: unknown) => void
@@ -77,6 +79,7 @@ export class MarketNode {
       events: new Emitter<MarketEvents>(report),
       livePeers: () => this.#livePeers(options.livePeers),
       reputation: (nodeId) => this.#votes.reputation(nodeId),
+      speed: options.speed ?? identitySpeed,
       taskFinished: (taskId) => this.#removeLater(taskId),
       report,
     }

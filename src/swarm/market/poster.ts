@@ -5,8 +5,9 @@ import { acceptsWrite, chooseWinner, leaseLapsed } from './award'
 import type { MarketContext } from './context'
 import { TaskFailedError } from './errors'
 import type { Award, Bid, LogEntry, Result, Spec, TaskStatus } from './schema'
-import { capableOf } from './estimate'
+import { capableOf, speedQueryOf } from './estimate'
 import { sign, verify } from './signing'
+import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
 import { appendLog } from './task-doc'
 import type { TaskEvent, TaskResult } from './types'
 
@@ -29,6 +30,9 @@ export class PostedTask {
   #lastRenewalSeenAt = 0
   #lastLease: unknown = null
   #restartReason = ''
+  /** What the current award's winner was scored from, and when the award went out: the speed model learns from them. */
+  #awardBasis: SpeedBasis | null = null
+  #awardedAt = 0
   readonly #excluded = new Set<string>()
   readonly #bids = new Map<string, Bid>()
   readonly #seenBids = new WeakSet<object>()
@@ -159,6 +163,7 @@ export class PostedTask {
   #lapse(reason: string): void {
     if (this.#executor !== null) this.#excluded.add(this.#executor)
     this.#executor = null
+    this.#awardBasis = null
     this.#restartReason = reason
     this.#needsAwardSince = this.ctx.clock()
     this.task.set('status', 'open')
@@ -176,9 +181,14 @@ export class PostedTask {
     const candidates = [...this.#bids.values()].filter((bid) => live.has(bid.bidder))
     const avoid = new Set([...this.#excluded, ...(this.siblings ?? [])])
     const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
+    const scored = this.#scoreBids(candidates)
+    const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
     const winner =
-      chooseWinner(candidates, avoid, reputation) ?? chooseWinner(candidates, this.#excluded, reputation) ?? chooseWinner(candidates, new Set(), reputation)
+      chooseWinner(candidates, avoid, reputation, estimateOf) ??
+      chooseWinner(candidates, this.#excluded, reputation, estimateOf) ??
+      chooseWinner(candidates, new Set(), reputation, estimateOf)
     if (!winner) return
+    const basis = scored.get(winner.bidder)?.basis ?? null
     this.#awarding = true
     this.siblings?.add(winner.bidder)
     const epoch = this.#epoch + 1
@@ -190,6 +200,8 @@ export class PostedTask {
       this.#epoch = epoch
       this.#executor = winner.bidder
       this.#lastRenewalSeenAt = this.ctx.clock()
+      this.#awardBasis = basis
+      this.#awardedAt = this.ctx.clock()
       this.#nextSeq = 0
       this.#pendingBatches.clear()
       this.ctx.doc.transact(() => {
@@ -203,7 +215,28 @@ export class PostedTask {
     })
   }
 
+  /**
+   * Each bid's estimate as the speed model corrects it, from the bidder's presence as this
+   * node sees it now. The bidder's own claim is the base: the model learns how far each peer's
+   * claims hold. This node's own bid is left as it is (its executor half already corrected it
+   * and learns from its own runs); so is a bid from a peer with no presence.
+   */
+  #scoreBids(bids: readonly Bid[]): Map<string, { estimateMs: number; basis: SpeedBasis }> {
+    const scored = new Map<string, { estimateMs: number; basis: SpeedBasis }>()
+    const peers = new Map(this.ctx.livePeers().map((peer) => [peer.nodeId, peer]))
+    for (const bid of bids) {
+      const peer = peers.get(bid.bidder)
+      const query = peer && bid.bidder !== this.ctx.signer.nodeId ? speedQueryOf(peer, this.spec.request) : null
+      if (!query) continue
+      const basis = { query, baseMs: bid.estimateMs }
+      scored.set(bid.bidder, { estimateMs: predictedMs(this.ctx, bid.bidder, basis), basis })
+    }
+    return scored
+  }
+
   #accept(result: Result): void {
+    // A result from an aborted engine says nothing about how fast the peer answers.
+    if (this.#awardBasis && result.finish !== 'abort') observeSpeed(this.ctx, result.executor, this.#awardBasis, this.ctx.clock() - this.#awardedAt)
     if (result.text.startsWith(this.#streamed)) this.#emitText(result.text.slice(this.#streamed.length))
     const accepted: TaskResult = { taskId: this.id, text: result.text, finish: result.finish, executor: result.executor, epoch: result.epoch }
     if (result.usage) accepted.usage = result.usage

@@ -21,6 +21,7 @@ export class Run {
   #stopRenew: () => void = () => undefined
   #result: Result | null = null
   #resultAt = 0
+  #finishedAt: number | null = null
   #stopped = false
 
   constructor(
@@ -42,6 +43,11 @@ export class Run {
 
   get hasResult(): boolean {
     return this.#result !== null
+  }
+
+  /** When the engine gave the last of the answer (this node's clock); null until it has. */
+  get finishedAt(): number | null {
+    return this.#finishedAt
   }
 
   start(engineTurn: Promise<void>, engine: Engine): Promise<void> {
@@ -78,6 +84,7 @@ export class Run {
       return
     }
     if (this.#halted()) return
+    this.#finishedAt = this.ctx.clock()
     this.#flush()
     this.ctx.work.run(async () => {
       const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: this.ctx.signer.nodeId, publicKey: this.ctx.signer.publicKey, text, finish }

@@ -13,6 +13,37 @@ export interface LivePeer {
   linkDelayMs: number
 }
 
+/**
+ * What a speed model reads of one task on one peer: the request's size and the peer's
+ * advertised speed and state (the micro-nets' SpeedQuery has the same shape).
+ */
+export interface SpeedQuery {
+  promptTokens: number
+  maxTokens: number
+  prefillTokensPerS: number
+  decodeTokensPerS: number
+  queueLength: number
+  visible: boolean
+  engineKind: string
+}
+
+/**
+ * Learns how long peers really take (src/micronets/speed.ts has the micro-net one). `baseMs` is
+ * the estimate it corrects: when this node bids, its analytic estimate of itself; when it
+ * awards, the bidder's own claim (its bid). So the poster learns how far each peer's claims
+ * can be trusted, which stays right whether or not that peer corrects its own bids.
+ */
+export interface SpeedModel {
+  predictMs(peerId: string, query: SpeedQuery, baseMs: number): number
+  observe(peerId: string, query: SpeedQuery, baseMs: number, actualMs: number): void
+}
+
+/** Takes every estimate as it is and learns nothing: the market's behaviour without a model. */
+export const identitySpeed: SpeedModel = {
+  predictMs: (_peerId, _query, baseMs) => baseMs,
+  observe: () => undefined,
+}
+
 /** Injected so that a simulation runs on virtual time. */
 export interface Timers {
   setTimeout(callback: () => void, delayMs: number): unknown
