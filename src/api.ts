@@ -9,7 +9,9 @@ import type { FanOutOptions, FanOutResult, RedundantResult, Requirements, TaskHa
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import { PeerEngine } from './swarm/peer-engine'
 import type { Engine } from './inference/engine'
-import { initialRouterNet, inlineScorer, MicronetRouter, type RouteDecision } from './micronets/router'
+import type { RouteDecision } from './micronets/router'
+import type { NetState } from './swarm/learned-net'
+import type { Learning } from './swarm/learning'
 import type { Peer } from './swarm/peers'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
@@ -42,11 +44,15 @@ export interface EdgeswarmApi {
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /** Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop. */
   chat(request: ChatRequest & { route?: Route }): AsyncIterable<ChatChunk>
-  /**
-   * The micro-net router's advice for a request: where it would run best and how sure it is.
-   * (The chat still routes by the transparent rule; the router takes over once it learns.)
-   */
-  readonly router: { decide(request: ChatRequest, costQuality?: number): Promise<RouteDecision> }
+  /** The micro-net router that routes `auto` chats, run in the micro-net worker; see README. */
+  readonly router: {
+    /** Where `request` runs best and how sure the router is (`costQuality` 0..1 overrides the setting). */
+    decide(request: ChatRequest, costQuality?: number): Promise<RouteDecision & { good: number; runtime: string; latencyMs: number }>
+    /** Teaches the router whether the small model's answer to `request` was good enough. */
+    learn(request: ChatRequest, good: boolean): Promise<NetView>
+    /** What the router and the speed predictor have learned, here and across the room. */
+    state(): { router: NetView; speed: NetView }
+  }
   /** Engines by kind, for scripts and tests: `peer` runs chats on the room's peers. */
   readonly engines: { peer: Engine }
   readonly tasks: {
@@ -70,6 +76,33 @@ declare global {
   var edgeswarm: EdgeswarmApi | undefined
 }
 
+/** A micro-net's learning as scripts see it. */
+export interface NetView {
+  samples: number
+  loss: number
+  fingerprint: string
+  contributors: { author: string; samples: number }[]
+  rejected: number
+  points: number
+}
+
+function netView(state: NetState): NetView {
+  return {
+    samples: state.samples,
+    loss: state.loss,
+    fingerprint: state.fingerprint,
+    contributors: state.contributors.map(({ author, samples }) => ({ author, samples })),
+    rejected: state.rejected,
+    points: state.history.length,
+  }
+}
+
+function checkRequest(request: unknown): ChatRequest {
+  const parsed = v.safeParse(ChatRequestSchema, request)
+  if (!parsed.success) throw new ValidationError(`bad request: ${parsed.issues.map((issue) => issue.message).join('; ')}`)
+  return parsed.output
+}
+
 export function peerView(peer: Peer): PeerView {
   return {
     id: peer.nodeId,
@@ -91,7 +124,7 @@ async function* apiChat(router: RouterDeps, request: unknown): AsyncGenerator<Ch
   const parsed = v.safeParse(ApiChatSchema, request)
   if (!parsed.success) throw new ValidationError(`bad chat request: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'request'}: ${issue.message}`).join('; ')}`)
   const { route = 'auto', ...chat } = parsed.output
-  yield* routeChat(chat, route, router).chunks
+  yield* (await routeChat(chat, route, router)).chunks
 }
 
 const defaultFanOut: FanOutOptions = {
@@ -100,9 +133,7 @@ const defaultFanOut: FanOutOptions = {
   reducePrompt: 'Combine these partial summaries into one short summary:',
 }
 
-let micronetRouter: MicronetRouter | undefined
-
-export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
+export function createApi(node: SwarmNode, router: RouterDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -116,17 +147,27 @@ export function createApi(node: SwarmNode, router: RouterDeps): EdgeswarmApi {
     chat: (request) => apiChat(router, request),
     engines: { peer: new PeerEngine(router.market) },
     router: {
-      decide: (request, costQuality) => {
-        const parsed = v.safeParse(ChatRequestSchema, request)
-        if (!parsed.success) return Promise.reject(new ValidationError(`bad request: ${parsed.issues.map((issue) => issue.message).join('; ')}`))
-        micronetRouter ??= new MicronetRouter(inlineScorer(initialRouterNet()))
-        return micronetRouter.decide(parsed.output, costQuality)
+      decide: async (request, costQuality) => {
+        const { route, confidence, good, runtime, latencyMs } = await learning.router.decide(checkRequest(request), costQuality)
+        return { route, confidence, good, runtime, latencyMs }
       },
+      learn: async (request, good) => {
+        if (typeof good !== 'boolean') throw new ValidationError('good must be true or false')
+        learning.router.feedback(checkRequest(request), 'api', good)
+        await Promise.resolve()
+        return netView(learning.routerNet.state())
+      },
+      state: () => ({ router: netView(learning.routerNet.state()), speed: netView(learning.speedNet.state()) }),
     },
     tasks: {
       submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
       fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),
-      redundant: (request, k) => router.market.redundant(request, k),
+      redundant: async (request, k) => {
+        const result = await router.market.redundant(request, k)
+        // Answers that disagree say the small model is unreliable on this request; agreement, that it did fine.
+        if (result.answers.length > 1) learning.router.feedback(request, result.outvoted.length > 0 ? 'vote-lost' : 'vote-won')
+        return result
+      },
     },
     on: (event, listener) => node.on(event, (payload) => listener(adapt[event](payload as never))),
     memory: {

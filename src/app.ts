@@ -3,9 +3,11 @@ import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { loadEngineSettings, saveEngineSettings } from './memory/settings'
+import { loadEngineSettings, loadRouterSettings, saveEngineSettings, saveRouterSettings } from './memory/settings'
+import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { routeChat, type RouterDeps } from './swarm/chat-router'
+import { Learning } from './swarm/learning'
 import { MarketNode } from './swarm/market'
 import { SwarmNode } from './swarm/node'
 import { executorEngine, livePeersOf } from './swarm/swarm-engine'
@@ -13,6 +15,7 @@ import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room-url'
 import { h } from './ui/dom'
 import { mountChatView } from './ui/chat-view'
 import { mountEngineView } from './ui/engine-view'
+import { mountLearningView } from './ui/learning-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
@@ -62,12 +65,24 @@ export async function startApp(root: HTMLElement): Promise<void> {
       location.reload()
     },
   })
+  const pool = createMicronetPool({ workers: 1 })
+  const learning = await Learning.open({
+    doc: node.room.doc,
+    signer: node.signer,
+    db,
+    workerScorer: (net) => pooledScorer(pool, 'router', net),
+    ...(await loadRouterSettings(db)),
+    report: (error) => console.warn('micro-nets:', error),
+  })
+  // Learning still waiting to be published goes out before the tab does.
+  window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   const market = new MarketNode({
     doc: node.room.doc,
     signer: node.signer,
     engine: executorEngine(engine),
     livePeers: () => livePeersOf(node.peers()),
     visible: () => document.visibilityState === 'visible',
+    speed: learning.speed,
     onError: (error) => console.warn('market:', error),
   })
   const reportQueue = (): void => {
@@ -81,15 +96,19 @@ export async function startApp(root: HTMLElement): Promise<void> {
     () => (relayReady = true),
     (error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error),
   )
-  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers(), relay, relayReady: () => relayReady }
-  mountChatView(shell.chat, engine, (request, route, signal) => routeChat(request, route, router, signal), new Conversations(db), node.nodeId, report)
+  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers(), relay, relayReady: () => relayReady, decide: (request) => learning.router.decide(request) }
+  mountChatView(shell.chat, engine, {
+    ask: (request, route, signal) => routeChat(request, route, router, signal),
+    feedback: (request, signal) => void learning.router.feedback(request, signal),
+  }, new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, (nodeId) => market.reputation(nodeId))
   mountTaskView(shell.swarm, node.room.doc, node.nodeId)
+  mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void saveRouterSettings(db, { costQuality }).catch(report) })
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, router)
+  globalThis.edgeswarm = createApi(node, router, learning)
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
   await engine.start()

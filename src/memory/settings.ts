@@ -21,3 +21,20 @@ export async function loadEngineSettings(db: LocalDb): Promise<EngineSettings> {
 export async function saveEngineSettings(db: LocalDb, settings: EngineSettings): Promise<void> {
   await db.put('settings', v.parse(EngineSettingsSchema, settings), key)
 }
+
+export const RouterSettingsSchema = v.object({
+  /** 0: spend least (stay on the small model when it might do); 1: buy the best answer. */
+  costQuality: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+})
+export type RouterSettings = v.InferOutput<typeof RouterSettingsSchema>
+
+const routerKey = 'router'
+
+export async function loadRouterSettings(db: LocalDb): Promise<RouterSettings> {
+  const parsed = v.safeParse(RouterSettingsSchema, await db.get('settings', routerKey))
+  return parsed.success ? parsed.output : {}
+}
+
+export async function saveRouterSettings(db: LocalDb, settings: RouterSettings): Promise<void> {
+  await db.put('settings', v.parse(RouterSettingsSchema, settings), routerKey)
+}

@@ -23,14 +23,19 @@ export const defaultCostQuality = 0.5
 /** Below the local bar by less than this, the swarm's redundant answers are worth it; further, the relay. */
 const swarmBand = 0.2
 
+/** The P(good) above which a request stays on the small model, for a cost–quality setting. */
+export function localBarFor(costQuality: number = defaultCostQuality): number {
+  const tradeoff = Math.min(1, Math.max(0, Number.isFinite(costQuality) ? costQuality : defaultCostQuality))
+  return 0.25 + 0.6 * tradeoff
+}
+
 /**
  * Where a request should run, from the router's probability `good` that the local answer is
  * good enough: local above a bar that rises with `costQuality`, the swarm just below it, the
  * relay's big model further down. Confidence is the probability of the chosen side.
  */
 export function routeFor(good: number, costQuality: number = defaultCostQuality): RouteDecision {
-  const tradeoff = Math.min(1, Math.max(0, Number.isFinite(costQuality) ? costQuality : defaultCostQuality))
-  const localBar = 0.25 + 0.6 * tradeoff
+  const localBar = localBarFor(costQuality)
   if (good >= localBar) return { route: 'local', confidence: good }
   return { route: good >= localBar - swarmBand ? 'swarm' : 'relay', confidence: 1 - good }
 }

@@ -16,12 +16,41 @@ function metaLine(message: StoredMessage, selfId: string): string {
   const stopped = meta.finish === 'abort' ? ' · stopped' : meta.finish === 'length' ? ' · cut at max tokens' : ''
   const where = meta.nodeId === selfId ? 'this node' : meta.nodeId === 'relay' ? 'the relay' : `node ${meta.nodeId.slice(0, 8)}`
   const note = meta.note ? ` · ${meta.note}` : ''
-  return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}${note}`
+  const routed = meta.decision ? ` · router: ${meta.decision.route} ${Math.round(meta.decision.confidence * 100)} %` : ''
+  return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}${routed}${note}`
 }
 
-export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal) => RoutedAnswer
+export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal) => Promise<RoutedAnswer>
+/** What the user can say of an answer; the router learns from those on the small model's answers. */
+export type AnswerFeedback = 'thumbs-up' | 'thumbs-down' | 'regenerate' | 'escalate'
 
-function messageRow(message: StoredMessage, selfId: string): HTMLElement {
+export interface ChatActions {
+  ask: AskFunction
+  /** `request` is what the answer was asked with. */
+  feedback: (request: ChatRequest, signal: AnswerFeedback) => void
+}
+
+type Action = 'up' | 'down' | 'regenerate' | 'escalate'
+
+function actionButton(action: Action, index: number, label: string, title: string, pressed = false): HTMLElement {
+  return h('button', { type: 'button', class: `msg-action${pressed ? ' pressed' : ''}`, 'data-action': action, 'data-index': index, 'data-testid': `msg-${action}`, title, 'aria-label': title, 'aria-pressed': pressed ? 'true' : 'false' }, label)
+}
+
+function actionsRow(message: StoredMessage, index: number, last: boolean): HTMLElement | null {
+  const meta = message.meta
+  if (!meta) return null
+  const smallModel = meta.route !== 'relay'
+  return h(
+    'div',
+    { class: 'msg-actions' },
+    actionButton('up', index, '👍', 'Good answer', meta.rating === 'up'),
+    actionButton('down', index, '👎', 'Bad answer', meta.rating === 'down'),
+    last ? actionButton('regenerate', index, '↻', 'Ask again') : null,
+    last && smallModel ? actionButton('escalate', index, '⇪ relay', "Ask the relay's bigger model") : null,
+  )
+}
+
+function messageRow(message: StoredMessage, selfId: string, index = -1, last = false, running = false): HTMLElement {
   if (message.role !== 'assistant') return h('li', { class: `msg ${message.role}`, 'data-testid': `msg-${message.role}` }, h('div', { class: 'msg-text' }, message.content))
   const { thinking, answer, thinkingOpen } = splitThinking(message.content)
   return h(
@@ -31,11 +60,12 @@ function messageRow(message: StoredMessage, selfId: string): HTMLElement {
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
     message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
+    running ? null : actionsRow(message, index, last),
   )
 }
 
 /** The chat: streamed answers, a stop button, the thinking switch, history kept locally. */
-export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFunction, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
+export function mountChatView(root: HTMLElement, engine: LocalEngine, actions: ChatActions, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
   const picker = h('select', { 'data-testid': 'chat-picker', 'aria-label': 'conversation' })
   const fresh = h('button', { type: 'button', 'data-testid': 'chat-new' }, 'New chat')
   const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
@@ -50,7 +80,8 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
   let conversation: StoredConversation = conversations.create()
   let running: AbortController | null = null
   const render = onNextFrame(() => {
-    list.replaceChildren(...conversation.messages.map((message) => messageRow(message, nodeId)))
+    const lastIndex = conversation.messages.length - 1
+    list.replaceChildren(...conversation.messages.map((message, index) => messageRow(message, nodeId, index, index === lastIndex, running !== null)))
     list.scrollTop = list.scrollHeight
   })
   const refreshPicker = async (): Promise<void> => {
@@ -69,25 +100,25 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
   fresh.addEventListener('click', () => open(conversations.create()))
   stop.addEventListener('click', () => running?.abort())
 
-  const send_ = async (question: string): Promise<void> => {
+  /** Streams an answer to the conversation as it stands (ending with the user's message). */
+  const runAnswer = async (routeChoice: RouteChoice): Promise<void> => {
     const current = conversation
-    current.messages.push({ role: 'user', content: question })
+    const request: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
     const answer: StoredMessage = { role: 'assistant', content: '' }
     current.messages.push(answer)
-    render()
-    await conversations.save(current)
     const controller = new AbortController()
     running = controller
     stop.hidden = false
     send.disabled = true
-    const request: ChatRequest = { messages: current.messages.slice(0, -1).map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
+    render()
+    await conversations.save(current)
     const startedMs = performance.now()
     let firstMs = 0
     let lastSaveMs = startedMs
     let finish = 'stop'
     let tokens = 0
     try {
-      const answered = ask(request, route.value === 'local' || route.value === 'swarm' || route.value === 'relay' ? route.value : 'auto', controller.signal)
+      const answered = await actions.ask(request, routeChoice, controller.signal)
       for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
         if (text && !firstMs) firstMs = performance.now()
@@ -108,6 +139,8 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
         engine: local ? status.kind : answered.route,
         model: answered.model(),
         nodeId: answered.answeredBy() || nodeId,
+        route: answered.route,
+        ...(answered.decision ? { decision: { route: answered.decision.route, confidence: answered.decision.confidence } } : {}),
         ...(note ? { note } : {}),
         timeToFirstTokenMs: firstMs ? firstMs - startedMs : 0,
         tokensPerS: decodeS > 0 ? Math.max(0, tokens - 1) / decodeS : 0,
@@ -124,6 +157,40 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, ask: AskFu
       await refreshPicker().catch(report)
     }
   }
+
+  const send_ = async (question: string): Promise<void> => {
+    conversation.messages.push({ role: 'user', content: question })
+    await runAnswer(route.value === 'local' || route.value === 'swarm' || route.value === 'relay' ? route.value : 'auto')
+  }
+
+  /** Thumbs, ask again, or ask the relay: the router learns from what is said of the small model's answers. */
+  const act = async (action: Action, index: number): Promise<void> => {
+    const current = conversation
+    const message = current.messages[index]
+    if (running || message?.role !== 'assistant' || !message.meta) return
+    const asked: ChatRequest = { messages: current.messages.slice(0, index).map(({ role, content }) => ({ role, content })) }
+    const smallModel = message.meta.route !== 'relay'
+    if (action === 'up' || action === 'down') {
+      if (message.meta.rating === action) return
+      message.meta.rating = action
+      if (smallModel) actions.feedback(asked, action === 'up' ? 'thumbs-up' : 'thumbs-down')
+      render()
+      await conversations.save(current)
+      return
+    }
+    if (index !== current.messages.length - 1) return
+    if (smallModel) actions.feedback(asked, action)
+    current.messages.pop()
+    const ranOn = message.meta.route
+    await runAnswer(action === 'escalate' ? 'relay' : ranOn === 'local' || ranOn === 'swarm' || ranOn === 'relay' ? ranOn : 'auto')
+  }
+  list.addEventListener('click', (event) => {
+    const button = (event.target as Element | null)?.closest('button[data-action]')
+    if (!(button instanceof HTMLButtonElement)) return
+    const action = button.dataset.action
+    if (action !== 'up' && action !== 'down' && action !== 'regenerate' && action !== 'escalate') return
+    act(action, Number(button.dataset.index)).catch(report)
+  })
 
   form.addEventListener('submit', (event) => {
     event.preventDefault()

@@ -117,8 +117,15 @@ test.describe('bad input gives a clear message and the node stays usable', () =>
       try {
         await expectEngineState(a.page, 'failed')
         await expect(a.page.getByTestId('engine-message')).toContainText(message)
+        await a.page.getByTestId('chat-route').selectOption('local')
         await ask(a.page, 'Anyone?')
         await expect(a.page.getByTestId('msg-error').last()).toBeVisible()
+        // Left to the router, the question goes where a model answers: here, the relay.
+        await a.page.getByTestId('chat-route').selectOption('auto')
+        await ask(a.page, 'Anyone there?')
+        await expect.poll(async () => (await lastAnswer(a.page)).length, { timeout: 30_000 }).toBeGreaterThan(10)
+        await a.page.getByTestId('chat-stop').click()
+        await expect(a.page.getByTestId('msg-meta').last()).toContainText('the relay')
         const id = await a.page.evaluate(() => globalThis.edgeswarm?.memory.add('still usable'))
         expect(id).toBeTruthy()
       } finally {

@@ -18,6 +18,12 @@ interface StockClient {
    */
   forgeResults(text: string): void
   forged(): number
+  /**
+   * Plays a node that publishes bad weights to the `nets` map, signed for real with a key of
+   * its own: `weights` (a serialized net) with its first weight set to `poison`. Returns the
+   * author id it published as.
+   */
+  publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge'): Promise<string>
 }
 
 declare global {
@@ -53,7 +59,25 @@ async function forgeInto(task: Y.Map<unknown>, text: string): Promise<void> {
   forgedCount++
 }
 
+async function publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge'): Promise<string> {
+  const poisoned = structuredClone(weights) as { layers: { weights: number[] }[] }
+  const first = poisoned.layers[0]
+  if (first) first.weights[0] = poison === 'nan' ? Number.NaN : 1e12
+  const keys = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])
+  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey))
+  const publicKey = toBase64Url(raw)
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', raw))
+  const author = [...digest.slice(0, 10)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+  const at = Date.now()
+  // The contract's signing payload (src/swarm/nets.ts); JSON writes NaN as null, as it does for every signer.
+  const payload = new TextEncoder().encode(JSON.stringify(['edgeswarm/nets/v1', 1, net, shape, author, publicKey, samples, at, poisoned]))
+  const sig = toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, keys.privateKey, payload)))
+  doc.getMap<unknown>('nets').set(`${net}/${author}`, { v: 1, net, shape, author, publicKey, samples, at, weights: poisoned, sig })
+  return author
+}
+
 globalThis.stock = {
+  publishNet,
   start(room, password, signalingUrl) {
     const provider = new WebrtcProvider(room, doc, { signaling: [signalingUrl], ...(password === null ? {} : { password }), peerOpts: { config: { iceServers: [] } } })
     provider.on('peers', ({ webrtcPeers }) => {
