@@ -6,6 +6,7 @@ import { initialRouterNet, MicronetRouter, type Route } from '../../src/micronet
 import { createMicronetPool, pooledScorer } from '../../src/micronets/runtime/browser'
 import type { WorkerStats } from '../../src/micronets/runtime/protocol'
 import { mulberry32 } from '../../src/shared/hash'
+import { benchMemory, benchOrtRun, benchRouting, wasmSimdSupported } from './micronets-bench'
 
 export interface MicronetHarness {
   /** Random nets (and the router) through the pool vs the TypeScript forward pass. */
@@ -14,6 +15,11 @@ export interface MicronetHarness {
   decisions(count: number): Promise<{ routes: Record<Route, number>; before: WorkerStats; after: WorkerStats; memoryBefore: number | null; memoryAfter: number | null }>
   /** `nets` nets through a pool capped at `maxSessions`, then all disposed, `cycles` times. */
   disposal(nets: number, maxSessions: number, cycles: number): Promise<{ peakSessions: number; afterDispose: WorkerStats; memoryAfterFirstCycle: number | null; memoryAfterLastCycle: number | null }>
+  /** For test/bench/micronets.ts (see ./micronets-bench.ts): raw samples, no checks. */
+  benchRouting: typeof benchRouting
+  benchOrtRun: typeof benchOrtRun
+  benchMemory: typeof benchMemory
+  wasmSimdSupported: typeof wasmSimdSupported
 }
 
 declare global {
@@ -122,4 +128,9 @@ globalThis.micronets = {
       pool.close()
     }
   },
+
+  benchRouting,
+  benchOrtRun,
+  benchMemory,
+  wasmSimdSupported,
 }
