@@ -109,6 +109,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
   globalThis.edgeswarm = createApi(node, router, learning)
+  learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error))
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
   await engine.start()

@@ -1,4 +1,12 @@
-import type { ChatRequest } from '../inference/types'
+/**
+ * What the router reads of a chat request: OpenAI's shape, declared here so the micro-nets sit
+ * below the inference layer (an inference ChatRequest fits it).
+ */
+export interface RoutedRequest {
+  messages: readonly { role: string; content: string }[]
+  max_tokens?: number | undefined
+  enable_thinking?: boolean | undefined
+}
 
 /** What the router reads of a request, each scaled to about [0, 1]; the order is the net's input order. */
 export const routerFeatureNames = [
@@ -51,7 +59,7 @@ function nonLatinShare(text: string): number {
 }
 
 /** The router's inputs for `request`: read from its last user message and its history. */
-export function routerFeatures(request: Pick<ChatRequest, 'messages' | 'max_tokens' | 'enable_thinking'>): Float32Array {
+export function routerFeatures(request: RoutedRequest): Float32Array {
   const messages = request.messages
   const lastUser = [...messages].reverse().find((message) => message.role === 'user')?.content ?? ''
   const conversationChars = messages.reduce((sum, message) => sum + message.content.length, 0)

@@ -1,6 +1,5 @@
-import type { ChatRequest } from '../inference/types'
 import type { RouterExample } from './data/router-rules'
-import { routerFeatures, routerFeatureCount } from './features'
+import { routerFeatures, routerFeatureCount, type RoutedRequest } from './features'
 import { createMlp, forward, type Mlp, type MlpSpec } from './mlp'
 import { train, type Sample } from './train'
 
@@ -15,7 +14,7 @@ export const routerSpec: MlpSpec = {
 }
 
 /** An example as the chat request it stands for: `history` short turns, then the prompt. */
-export function exampleRequest(example: RouterExample): ChatRequest {
+export function exampleRequest(example: RouterExample): RoutedRequest {
   const earlier = Array.from({ length: example.history }, (_, turn) => ({ role: turn % 2 === 0 ? ('user' as const) : ('assistant' as const), content: turn % 2 === 0 ? 'Tell me more about that.' : 'Sure: here is a short answer about it.' }))
   return { messages: [...earlier, { role: 'user', content: example.prompt }], ...(example.thinking ? { enable_thinking: true } : {}) }
 }

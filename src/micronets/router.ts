@@ -1,6 +1,5 @@
-import type { ChatRequest } from '../inference/types'
 import routerWeights from './data/router-weights.json'
-import { routerFeatures } from './features'
+import { routerFeatures, type RoutedRequest } from './features'
 import { createMlp, forward, shapeOf, type Mlp } from './mlp'
 import { routerSpec } from './router-training'
 import { deserializeMlp } from './serialize'
@@ -20,7 +19,7 @@ export interface RouterScorer {
 
 /** The user's setting: 0 spends least (stay local when it might do), 1 buys the best answer. */
 export const defaultCostQuality = 0.5
-/** Below the local bar by less than this, the swarm's redundant answers are worth it; further, the relay. */
+/** Below the local bar by less than this, a peer's model is worth a try (it may run a faster engine); further, the relay. */
 const swarmBand = 0.2
 
 /** The P(good) above which a request stays on the small model, for a cost–quality setting. */
@@ -44,7 +43,7 @@ export function routeFor(good: number, costQuality: number = defaultCostQuality)
 export class MicronetRouter {
   constructor(private readonly scorer: RouterScorer) {}
 
-  async decide(request: Pick<ChatRequest, 'messages' | 'max_tokens' | 'enable_thinking'>, costQuality: number = defaultCostQuality): Promise<RouteDecision> {
+  async decide(request: RoutedRequest, costQuality: number = defaultCostQuality): Promise<RouteDecision> {
     const good = await this.scorer.score(routerFeatures(request))
     return routeFor(Number.isFinite(good) ? good : 0, costQuality)
   }

@@ -1,5 +1,4 @@
-import type { ChatRequest } from '../inference/types'
-import { routerFeatures } from '../micronets/features'
+import { routerFeatures, type RoutedRequest } from '../micronets/features'
 import { cloneMlp, type Mlp } from '../micronets/mlp'
 import { defaultCostQuality, inlineScorer, routeFor, type Route, type RouterScorer } from '../micronets/router'
 import { Emitter, type Unsubscribe } from '../shared/events'
@@ -59,7 +58,7 @@ export interface LearningRouterOptions {
 const keptRecords = 50
 const excerptChars = 80
 
-function lastUserText(request: Pick<ChatRequest, 'messages'>): string {
+function lastUserText(request: RoutedRequest): string {
   return [...request.messages].reverse().find((message) => message.role === 'user')?.content ?? ''
 }
 
@@ -116,7 +115,7 @@ export class LearningRouter {
     return this.#learned.state()
   }
 
-  async decide(request: Pick<ChatRequest, 'messages' | 'max_tokens' | 'enable_thinking'>, costQuality: number = this.costQuality): Promise<RouterDecisionRecord> {
+  async decide(request: RoutedRequest, costQuality: number = this.costQuality): Promise<RouterDecisionRecord> {
     const started = performance.now()
     const features = routerFeatures(request)
     const good = await this.#score(features)
@@ -136,8 +135,13 @@ export class LearningRouter {
     return record
   }
 
+  /** Starts the worker's session before the first chat needs it (onnxruntime's start-up takes most of a second). */
+  async warmUp(): Promise<void> {
+    await this.#score(routerFeatures({ messages: [{ role: 'user', content: 'hello' }] }))
+  }
+
   /** Learns from what was said of the small model's answer to `request`; `good` only for 'api'. */
-  feedback(request: Pick<ChatRequest, 'messages' | 'max_tokens' | 'enable_thinking'>, signal: FeedbackSignal, good?: boolean): FeedbackRecord {
+  feedback(request: RoutedRequest, signal: FeedbackSignal, good?: boolean): FeedbackRecord {
     const lesson = feedbackLessons[signal]
     const label = lesson.good ?? good
     if (label === undefined) throw new RangeError(`feedback '${signal}' needs good: true or false`)

@@ -25,6 +25,15 @@ test.describe('the swarm works as one', () => {
     await expect(meta).toHaveAttribute('data-node-id', b.nodeId, { timeout: 30_000 })
     await expect(meta).toContainText(`node ${b.nodeId.slice(0, 8)} · swarm`)
     await expect(b.page.getByTestId('task').first()).toContainText(`run by me`)
+
+    // Measured completion times teach the speed predictor, on the poster and on the executor.
+    const speedSamples = (page: typeof a.page): Promise<number | undefined> => page.evaluate(() => globalThis.edgeswarm?.router.state().speed.samples)
+    const before = { a: await speedSamples(a.page), b: await speedSamples(b.page) }
+    await a.page.evaluate(async () => {
+      await globalThis.edgeswarm?.tasks.submit({ messages: [{ role: 'user', content: 'Count to three.' }], max_tokens: 16 }).result
+    })
+    await expect.poll(() => speedSamples(a.page), { timeout: 10_000 }).toBeGreaterThan(before.a ?? 0)
+    await expect.poll(() => speedSamples(b.page), { timeout: 10_000 }).toBeGreaterThan(before.b ?? 0)
   })
 
   test('the executor closes mid-stream: the task finishes on another peer within 5 s, with one final result', async ({ browser }) => {
