@@ -3,7 +3,7 @@ import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { loadEngineSettings, loadRouterSettings, saveEngineSettings, saveRouterSettings } from './memory/settings'
+import { engineSettings, routerSettings } from './memory/settings'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { routeChat, type RouterDeps } from './swarm/chat-router'
@@ -51,7 +51,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
   node.on('error', report)
   const db = await openLocalDb()
-  const settings = await loadEngineSettings(db)
+  const settings = await engineSettings.load(db)
   const urlParams = new URL(location.href).searchParams
   const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null)
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status) })
@@ -61,7 +61,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountEngineView(shell.engine, engine, report, {
     current: settings,
     save: async (next) => {
-      await saveEngineSettings(db, next)
+      await engineSettings.save(db, next)
       location.reload()
     },
   })
@@ -71,7 +71,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     signer: node.signer,
     db,
     workerScorer: (net) => pooledScorer(pool, 'router', net),
-    ...(await loadRouterSettings(db)),
+    ...(await routerSettings.load(db)),
     report: (error) => console.warn('micro-nets:', error),
   })
   // Learning still waiting to be published goes out before the tab does.
@@ -104,7 +104,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, (nodeId) => market.reputation(nodeId))
   mountTaskView(shell.swarm, node.room.doc, node.nodeId)
-  mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void saveRouterSettings(db, { costQuality }).catch(report) })
+  mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 

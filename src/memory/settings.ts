@@ -1,6 +1,21 @@
 import * as v from 'valibot'
 import type { LocalDb } from './local-db'
 
+type ObjectSchema = v.ObjectSchema<v.ObjectEntries, undefined>
+
+/** One group of settings kept in this profile under `key`; what does not fit the schema reads as none. */
+function settingsGroup<S extends ObjectSchema>(schema: S, key: string): { load(db: LocalDb): Promise<Partial<v.InferOutput<S>>>; save(db: LocalDb, settings: v.InferOutput<S>): Promise<void> } {
+  return {
+    load: async (db) => {
+      const parsed = v.safeParse(schema, await db.get('settings', key))
+      return parsed.success ? parsed.output : {}
+    },
+    save: async (db, settings) => {
+      await db.put('settings', v.parse(schema, settings), key)
+    },
+  }
+}
+
 export const EngineSettingsSchema = v.object({
   engine: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'none'])),
   /** A GGUF URL for the WASM engine; empty: the default Qwen3-1.7B. */
@@ -10,17 +25,8 @@ export const EngineSettingsSchema = v.object({
 })
 export type EngineSettings = v.InferOutput<typeof EngineSettingsSchema>
 
-const key = 'engine'
-
-/** The user's engine choice, kept in this profile; the URL's `engine` and `model` win over it. */
-export async function loadEngineSettings(db: LocalDb): Promise<EngineSettings> {
-  const parsed = v.safeParse(EngineSettingsSchema, await db.get('settings', key))
-  return parsed.success ? parsed.output : {}
-}
-
-export async function saveEngineSettings(db: LocalDb, settings: EngineSettings): Promise<void> {
-  await db.put('settings', v.parse(EngineSettingsSchema, settings), key)
-}
+/** The user's engine choice; the URL's `engine` and `model` win over it. */
+export const engineSettings = settingsGroup(EngineSettingsSchema, 'engine')
 
 export const RouterSettingsSchema = v.object({
   /** 0: spend least (stay on the small model when it might do); 1: buy the best answer. */
@@ -28,13 +34,4 @@ export const RouterSettingsSchema = v.object({
 })
 export type RouterSettings = v.InferOutput<typeof RouterSettingsSchema>
 
-const routerKey = 'router'
-
-export async function loadRouterSettings(db: LocalDb): Promise<RouterSettings> {
-  const parsed = v.safeParse(RouterSettingsSchema, await db.get('settings', routerKey))
-  return parsed.success ? parsed.output : {}
-}
-
-export async function saveRouterSettings(db: LocalDb, settings: RouterSettings): Promise<void> {
-  await db.put('settings', v.parse(RouterSettingsSchema, settings), routerKey)
-}
+export const routerSettings = settingsGroup(RouterSettingsSchema, 'router')

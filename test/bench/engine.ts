@@ -9,6 +9,7 @@ import { appPath, freshRoom } from '../e2e/support/nodes'
 import { chatMlPrompt, openNativeBench, type SpeedSample } from './engine-native'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, table } from './stats'
+import { openHarness } from './harness-page'
 
 const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
 const benchModel = 'bench-qwen3.gguf'
@@ -34,19 +35,6 @@ interface BrowserSpeed {
   wall: { prefillTokensPerS: number; decodeTokensPerS: number }
   promptTokens: number
   generatedTokens: number
-}
-
-async function openHarness(browser: Browser, relay: RelayProcess): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: relay.url })
-  try {
-    const page = await context.newPage()
-    await page.goto('/')
-    await page.waitForFunction(() => document.documentElement.dataset.ready === 'true')
-    return { context, page }
-  } catch (error) {
-    await context.close()
-    throw error
-  }
 }
 
 /** Creates the harness engine and loads it; returns the milliseconds from create to ready. */

@@ -5,13 +5,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib'
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from '@playwright/test'
+import { chromium, type Browser, type BrowserContext, type Request } from '@playwright/test'
 import { build } from 'vite'
 import type { RuntimeSettings } from '../../src/micronets/runtime/protocol'
 import type { MemoryBench, PageMemory, RoutingBench } from '../harness/micronets-bench'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
+import { openHarness } from './harness-page'
 
 const decisions = Number(process.env.BENCH_MICRONET_DECISIONS ?? 2000)
 const warmupDecisions = 200
@@ -70,19 +71,6 @@ function recordFetches(context: BrowserContext): { stop(): Promise<Fetched[]> } 
       context.off('requestfinished', onFinished)
       return (await Promise.all(pending)).filter((fetched): fetched is Fetched => fetched !== null)
     },
-  }
-}
-
-async function openHarness(browser: Browser, relay: RelayProcess): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: relay.url })
-  try {
-    const page = await context.newPage()
-    await page.goto('/')
-    await page.waitForFunction(() => document.documentElement.dataset.ready === 'true')
-    return { context, page }
-  } catch (error) {
-    await context.close()
-    throw error
   }
 }
 

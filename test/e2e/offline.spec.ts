@@ -12,6 +12,9 @@ test('after one online visit, the app and its local memory load offline', async 
     await expectMemory(a.page, ['remembered offline'])
     await expect(a.page.getByTestId('network')).toContainText('offline')
     expect(await a.page.evaluate(() => crossOriginIsolated)).toBe(true)
+    // The micro-net runtime (worker, ort's wasm and its loader) comes from the cache too.
+    const decision = await a.page.evaluate(() => globalThis.edgeswarm?.router.decide({ messages: [{ role: 'user', content: 'hi' }] }))
+    expect(decision?.runtime).toBe('worker')
   } finally {
     await a.context.close()
   }

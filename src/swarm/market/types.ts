@@ -1,3 +1,4 @@
+import type { SpeedQuery } from '../../micronets/speed'
 import type { EnginePresence } from '../../shared/protocol'
 import type { Requirements } from './schema'
 
@@ -13,19 +14,8 @@ export interface LivePeer {
   linkDelayMs: number
 }
 
-/**
- * What a speed model reads of one task on one peer: the request's size and the peer's
- * advertised speed and state (the micro-nets' SpeedQuery has the same shape).
- */
-export interface SpeedQuery {
-  promptTokens: number
-  maxTokens: number
-  prefillTokensPerS: number
-  decodeTokensPerS: number
-  queueLength: number
-  visible: boolean
-  engineKind: string
-}
+/** What a speed model reads of one task on one peer: the request's size and the peer's advertised speed and state. */
+export type { SpeedQuery } from '../../micronets/speed'
 
 /**
  * Learns how long peers really take (src/micronets/speed.ts has the micro-net one). `baseMs` is
