@@ -1,4 +1,5 @@
 import { defineConfig } from 'vite'
+import { precompress } from './scripts/vite-precompress.ts'
 import { VitePWA } from 'vite-plugin-pwa'
 
 const crossOriginIsolation = {
@@ -12,6 +13,7 @@ export default defineConfig({
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   plugins: [
+    precompress(),
     VitePWA({
       registerType: 'autoUpdate',
       injectRegister: null,

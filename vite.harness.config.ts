@@ -2,6 +2,7 @@
 // the e2e run. Never part of the app.
 import { resolve } from 'node:path'
 import { defineConfig } from 'vite'
+import { precompress } from './scripts/vite-precompress.ts'
 
 export default defineConfig({
   root: resolve(import.meta.dirname, 'test/harness'),
@@ -9,4 +10,5 @@ export default defineConfig({
   logLevel: 'warn',
   build: { outDir: resolve(import.meta.dirname, 'dist-harness'), emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
+  plugins: [precompress()],
 })

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream'
 import { etagOf, ifRangeAllows, isNotModified, lastModifiedOf, parseRange } from './http-cache'
 import { rejectUnlessGetOrHead, securityHeaders, sendBody, sendText } from './http-response'
 import type { Logger } from './log'
+import { findPrecompressed, isCompressible, type Precompressed } from './precompressed'
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -119,7 +120,9 @@ export function createStaticHandler(
     const found = await findFile(rootReal, path.join(rootReal, ...segments))
     if (found !== undefined) {
       const cacheControl = segments[0] === 'assets' ? immutableCache : revalidateCache
-      serveFile(req, res, found, cacheControl, log)
+      // A byte range is a range of the file itself: only whole responses come precompressed.
+      const encoded = req.headers.range === undefined ? await findPrecompressed(found.filePath, found.stats, req.headers['accept-encoding']) : undefined
+      serveFile(req, res, found, cacheControl, log, encoded)
       return
     }
     const isRoute = path.extname(segments.at(-1) ?? '') === ''
@@ -132,7 +135,12 @@ export function createStaticHandler(
   }
 }
 
-function serveFile(req: IncomingMessage, res: ServerResponse, file: FoundFile, cacheControl: string, log: Logger): void {
+/**
+ * Sends `file`, or its precompressed sibling `encoded` (then the validators are the sibling's,
+ * so each representation has its own ETag).
+ */
+function serveFile(req: IncomingMessage, res: ServerResponse, original: FoundFile, cacheControl: string, log: Logger, encoded?: Precompressed): void {
+  const file = encoded ?? original
   const version = { sizeBytes: file.stats.size, mtimeMs: file.stats.mtimeMs }
   const headers = {
     ...securityHeaders,
@@ -140,6 +148,8 @@ function serveFile(req: IncomingMessage, res: ServerResponse, file: FoundFile, c
     ETag: etagOf(version),
     'Last-Modified': lastModifiedOf(version),
     'Accept-Ranges': 'bytes',
+    ...(isCompressible(original.filePath) ? { Vary: 'Accept-Encoding' } : {}),
+    ...(encoded ? { 'Content-Encoding': encoded.encoding } : {}),
   }
   if (isNotModified(req.headers['if-none-match'], req.headers['if-modified-since'], version)) {
     res.writeHead(304, headers)
@@ -153,7 +163,7 @@ function serveFile(req: IncomingMessage, res: ServerResponse, file: FoundFile, c
     sendText(req, res, 416, 'range not satisfiable', { 'Content-Range': `bytes */${version.sizeBytes}` })
     return
   }
-  const contentType = contentTypeOf(file.filePath)
+  const contentType = contentTypeOf(original.filePath)
   if (range === undefined) {
     res.writeHead(200, { ...headers, 'Content-Type': contentType, 'Content-Length': version.sizeBytes })
   } else {

@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
 import { WebSocket, type ClientOptions, type RawData } from 'ws'
 import { loadConfig, RelayConfigError, type RelayConfig } from '../../src/relay/config'
 import { isNotModified, parseRange, ifRangeAllows, etagOf } from '../../src/relay/http-cache'
 import { createLogger } from '../../src/relay/log'
 import { measureMemory } from '../../src/relay/memory'
+import { acceptedEncodings, precompressDir } from '../../src/relay/precompressed'
 import { createRelay, type Relay } from '../../src/relay/server'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
@@ -64,12 +66,18 @@ interface RawResponse {
 }
 
 /** A request with the path sent exactly as written (fetch would normalize `..`). */
-function rawRequest(port: number, requestPath: string, method = 'GET'): Promise<RawResponse> {
+async function rawRequest(port: number, requestPath: string, method = 'GET'): Promise<RawResponse> {
+  const response = await bytesRequest(port, requestPath, {}, method)
+  return { ...response, body: response.body.toString('utf8') }
+}
+
+/** A request with exactly these headers; the body as the bytes that came (nothing decoded). */
+function bytesRequest(port: number, requestPath: string, headers: http.OutgoingHttpHeaders = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: requestPath, method, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: requestPath, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -385,6 +393,56 @@ describe('static app', () => {
     expect(response.status).toBe(503)
     expect(await response.text()).toContain('npm run build')
     expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+  })
+})
+
+describe('precompressed assets', () => {
+  const wasmPath = (): string => path.join(staticDir, 'assets', 'net-5e1f.wasm')
+  const original = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 7) % 13))
+
+  beforeAll(async () => {
+    await writeFile(wasmPath(), original)
+    await precompressDir(path.join(staticDir, 'assets'))
+  })
+
+  it('sends brotli or gzip to clients that accept it, the file itself otherwise, each with its own validator', async () => {
+    const { port } = await startRelay()
+    const br = await bytesRequest(port, '/assets/net-5e1f.wasm', { 'accept-encoding': 'gzip, deflate, br' })
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.headers['content-type']).toBe('application/wasm')
+    expect(br.headers.vary).toBe('Accept-Encoding')
+    expect(br.headers['cross-origin-embedder-policy']).toBe('require-corp')
+    expect(br.body.length).toBeLessThan(original.length / 10)
+    expect(brotliDecompressSync(br.body).equals(original)).toBe(true)
+    const gzip = await bytesRequest(port, '/assets/net-5e1f.wasm', { 'accept-encoding': 'gzip, br;q=0' })
+    expect(gzip.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gzip.body).equals(original)).toBe(true)
+    const plain = await bytesRequest(port, '/assets/net-5e1f.wasm')
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.headers.vary).toBe('Accept-Encoding')
+    expect(plain.body.equals(original)).toBe(true)
+    expect(new Set([br.headers.etag, gzip.headers.etag, plain.headers.etag]).size).toBe(3)
+    const revalidated = await bytesRequest(port, '/assets/net-5e1f.wasm', { 'accept-encoding': 'br', 'if-none-match': br.headers.etag ?? '' })
+    expect(revalidated.status).toBe(304)
+    // A byte range is a range of the file itself.
+    const range = await bytesRequest(port, '/assets/net-5e1f.wasm', { 'accept-encoding': 'br', range: 'bytes=100-199' })
+    expect(range.status).toBe(206)
+    expect(range.headers['content-encoding']).toBeUndefined()
+    expect(range.body.equals(original.subarray(100, 200))).toBe(true)
+  })
+
+  it('never serves a sibling older than its file', async () => {
+    const { port } = await startRelay()
+    const later = new Date(Date.now() + 60_000)
+    await utimes(wasmPath(), later, later)
+    const response = await bytesRequest(port, '/assets/net-5e1f.wasm', { 'accept-encoding': 'br, gzip' })
+    expect(response.headers['content-encoding']).toBeUndefined()
+    expect(response.body.equals(original)).toBe(true)
+  })
+
+  it('reads Accept-Encoding with its q-values', () => {
+    expect([...acceptedEncodings('gzip;q=0.5, BR, identity;q=0')]).toEqual(['gzip', 'br'])
+    expect(acceptedEncodings(undefined).size).toBe(0)
   })
 })
 
