@@ -13,12 +13,15 @@ const StoredNetSchema = v.object({
   samples: v.pipe(v.number(), v.integer(), v.minValue(0)),
   replay: v.pipe(v.array(v.object({ input: v.array(Finite), target: v.array(Finite), weight: v.optional(Finite) })), v.maxLength(maxReplay)),
   history: v.pipe(v.array(v.object({ at: Finite, loss: Finite, samples: Finite })), v.maxLength(maxHistory)),
+  /** Learning the room has not been sent yet: published as soon as the node is back. */
+  unpublished: v.optional(v.boolean()),
   /** Whatever else the net's owner keeps beside it (the speed predictor's per-peer history). */
   extra: v.optional(v.unknown()),
 })
 
 export interface StoredNet {
   snapshot: OnlineNetSnapshot
+  unpublished: boolean
   extra?: unknown
 }
 
@@ -30,19 +33,20 @@ export async function loadNet(db: LocalDb, name: string, shape: string): Promise
   const parsed = v.safeParse(StoredNetSchema, await db.get('nets', name))
   if (!parsed.success) return null
   try {
-    const { samples, replay, history, extra } = parsed.output
+    const { samples, replay, history, extra, unpublished = false } = parsed.output
     const net = deserializeMlp(parsed.output.net, shape)
     const fitting = replay.filter(({ input }) => input.length === net.inputs)
     const snapshot: OnlineNetSnapshot = { net, samples, replay: fitting.map(({ input, target, weight }) => (weight === undefined ? { input, target } : { input, target, weight })), history }
-    return extra === undefined ? { snapshot } : { snapshot, extra }
+    return extra === undefined ? { snapshot, unpublished } : { snapshot, unpublished, extra }
   } catch {
     return null
   }
 }
 
-export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnapshot, extra?: unknown): Promise<void> {
+export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnapshot, unpublished: boolean, extra?: unknown): Promise<void> {
   const value = {
     version: 1,
+    unpublished,
     net: serializeMlp(snapshot.net),
     samples: snapshot.samples,
     replay: snapshot.replay.slice(-maxReplay).map((sample) => ({ input: Array.from(sample.input), target: Array.from(sample.target), ...(sample.weight === undefined ? {} : { weight: sample.weight }) })),

@@ -6,7 +6,8 @@ import type { ContributorView, MergedNet, SharedNets } from './nets'
 
 /** Where a net's learned state is kept between visits (IndexedDB in the app; nothing in tests). */
 export interface NetPersistence {
-  save(net: OnlineNet): Promise<void>
+  /** `unpublished`: the room has not had this learning yet. */
+  save(net: OnlineNet, unpublished: boolean): Promise<void>
 }
 
 /** A net's learning as the dashboard and the API show it. */
@@ -31,6 +32,8 @@ export interface LearnedNetOptions {
   persistence: NetPersistence | null
   /** Learning is published this long after the last sample, so a burst goes out once. */
   publishDelayMs: number
+  /** Learning kept from an earlier visit that never reached the room: published first. */
+  unpublished?: boolean
   report: (error: unknown) => void
 }
 
@@ -53,6 +56,8 @@ export class LearnedNet {
     this.#options = options
     this.#events = new Emitter(options.report)
     this.#merged = options.shared.merged(this.name)
+    this.#unpublished = options.unpublished === true
+    if (this.#unpublished) this.#schedulePublish()
     this.#stopListening = [
       options.shared.on('merged', (merged) => {
         if (merged.net === this.name) this.#takeMerged(merged)
@@ -111,6 +116,7 @@ export class LearnedNet {
     if (!this.#unpublished) return
     this.#unpublished = false
     await this.#options.shared.publish(this.name, this.online.net, this.online.samples)
+    this.#save()
   }
 
   stop(): void {
@@ -140,7 +146,7 @@ export class LearnedNet {
     const persistence = this.#options.persistence
     if (!persistence) return
     // One write at a time, in order; a failed write is reported and the next one tries again.
-    this.#saving = this.#saving.then(() => persistence.save(this.online)).catch(this.#options.report)
+    this.#saving = this.#saving.then(() => persistence.save(this.online, this.#unpublished)).catch(this.#options.report)
   }
 
   #changed(): void {

@@ -37,7 +37,7 @@ const PeersSchema = v.array(v.object({ peerId: v.pipe(v.string(), v.maxLength(64
 
 function persistence(db: LocalDb | null, extra?: () => unknown): NetPersistence | null {
   if (!db) return null
-  return { save: (online) => saveNet(db, online.name, online.snapshot(), extra?.()) }
+  return { save: (online, unpublished) => saveNet(db, online.name, online.snapshot(), unpublished, extra?.()) }
 }
 
 /**
@@ -56,10 +56,10 @@ export class Learning {
     const { report, db } = options
     const publishDelayMs = options.publishDelayMs ?? defaultPublishDelayMs
     this.shared = new SharedNets(options.doc, options.signer, { router: routerShape, speed: speedShape }, report)
-    this.routerNet = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), routerOnlineOptions, restored.router?.snapshot), shared: this.shared, persistence: persistence(db), publishDelayMs, report })
+    this.routerNet = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), routerOnlineOptions, restored.router?.snapshot), shared: this.shared, persistence: persistence(db), publishDelayMs, unpublished: restored.router?.unpublished === true, report })
     const peers = v.safeParse(PeersSchema, restored.speed?.extra)
     let speed: SpeedPredictor | null = null
-    this.speedNet = new LearnedNet({ online: createSpeedNet(restored.speed?.snapshot), shared: this.shared, persistence: persistence(db, () => speed?.peersSnapshot()), publishDelayMs, report })
+    this.speedNet = new LearnedNet({ online: createSpeedNet(restored.speed?.snapshot), shared: this.shared, persistence: persistence(db, () => speed?.peersSnapshot()), publishDelayMs, unpublished: restored.speed?.unpublished === true, report })
     speed = new SpeedPredictor({ net: this.speedNet.online, ...(peers.success ? { peers: peers.output satisfies PeerHistoryEntry[] } : {}), onObserve: () => this.speedNet.learned() })
     this.speed = speed
     this.router = new LearningRouter(this.routerNet, { workerScorer: options.workerScorer, ...(options.costQuality === undefined ? {} : { costQuality: options.costQuality }), report })

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { generateRouterSet } from '../../src/micronets/data/router-rules'
 import { federatedAverage, fingerprintOf } from '../../src/micronets/federated'
-import { OnlineNet } from '../../src/micronets/learner'
+import { OnlineNet, type OnlineNetSnapshot } from '../../src/micronets/learner'
 import { cloneMlp, createMlp, shapeOf, type Mlp } from '../../src/micronets/mlp'
 import { initialRouterNet, routerShape } from '../../src/micronets/router'
 import { exampleSamples, routerSpec } from '../../src/micronets/router-training'
@@ -163,6 +163,41 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     // NaN survives the doc's encoding: it reached the other nodes and was refused there.
     expect(shared[2]?.rejections().some((rejection) => rejection.reason.includes('NaN'))).toBe(true)
     for (const node of learned) node.stop()
+  })
+
+  test('learning a closed tab had not published yet is kept across the reload and published, not overwritten', async () => {
+    const { docs, shared, learned } = await room(2)
+    const [a, b] = learned as [LearnedNet, LearnedNet]
+    for (const sample of localData[0] ?? []) a.learn(sample)
+    await a.flush()
+    await settle(shared)
+    // B learns, saves (unpublished), and its tab closes before the publish delay.
+    const saves: boolean[] = []
+    const store: { kept?: OnlineNetSnapshot } = {}
+    const persistence = {
+      save: (online: OnlineNet, unpublished: boolean): Promise<void> => {
+        saves.push(unpublished)
+        store.kept = online.snapshot()
+        return Promise.resolve()
+      },
+    }
+    const bPersisted = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, b.online.snapshot()), shared: shared[1] as SharedNets, persistence, publishDelayMs: 60_000, report })
+    for (const sample of localData[1] ?? []) bPersisted.learn(sample)
+    bPersisted.stop()
+    b.stop()
+    await Promise.resolve()
+    expect(saves.at(-1)).toBe(true)
+    const kept = store.kept
+    if (!kept) throw new Error('nothing saved')
+    const mine = fingerprintOf(kept.net)
+    // Back: the restored learning is not replaced by the room's average, and goes out.
+    const back = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, kept), shared: new SharedNets(docs[1] as Y.Doc, await newSigner(), { router: routerShape }, report), persistence: null, publishDelayMs: 5, unpublished: true, report })
+    expect(back.state().fingerprint).toBe(mine)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await settle(shared)
+    expect(a.state().contributors.map((contributor) => contributor.samples).sort((x, y) => x - y)).toEqual([12, 20])
+    back.stop()
+    a.stop()
   })
 
   test('learning not yet published is not overwritten by the room average', async () => {
