@@ -133,6 +133,17 @@ test('a fan-out job over three peers maps every chunk and reduces the answers', 
     await a.page.getByTestId('summarize-run').click()
     await expect(a.page.getByTestId('summarize-status')).toContainText(/\d+ parts summarized by .+, combined by/, { timeout: 60_000 })
     await expect(a.page.getByTestId('summarize-output')).toBeVisible()
+
+    // A redundant job's vote is a lesson for the poster's router: agreement says the small model did fine.
+    const lesson = await a.page.evaluate(async () => {
+      const api = globalThis.edgeswarm
+      if (!api) throw new Error('edgeswarm API missing')
+      const before = api.router.state().router.samples
+      const voted = await api.tasks.redundant({ messages: [{ role: 'user', content: 'Name a color.' }], max_tokens: 8 }, 2)
+      return { before, after: api.router.state().router.samples, answers: voted.answers.length, outvoted: voted.outvoted.length }
+    })
+    expect(lesson.answers).toBe(2)
+    expect(lesson.after).toBe(lesson.before + 1)
   } finally {
     await Promise.all([a, ...workers].map((node) => node.context.close()))
   }
