@@ -109,7 +109,9 @@ export async function startApp(root: HTMLElement): Promise<void> {
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
   globalThis.edgeswarm = createApi(node, router, learning)
-  learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error))
+  // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
+  // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
+  shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
   await engine.start()
