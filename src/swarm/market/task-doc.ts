@@ -56,14 +56,18 @@ export class TaskReader {
     return null
   }
 
+  /** A signed field of task `taskId`; null when it is missing, malformed, or names another task. */
+  #own<S extends v.GenericSchema<unknown, { taskId: string }>>(task: Y.Map<unknown>, taskId: string, field: string, schema: S, maxBytes: number): v.InferOutput<S> | null {
+    const value = this.read(schema, task.get(field), maxBytes)
+    return value && value.taskId === taskId ? value : null
+  }
+
   spec(task: Y.Map<unknown>, taskId: string): Spec | null {
-    const spec = this.read(SpecSchema, task.get('spec'), maxSpecBytes)
-    return spec && spec.taskId === taskId ? spec : null
+    return this.#own(task, taskId, 'spec', SpecSchema, maxSpecBytes)
   }
 
   award(task: Y.Map<unknown>, taskId: string): Award | null {
-    const award = this.read(AwardSchema, task.get('award'), maxSmallBytes)
-    return award && award.taskId === taskId ? award : null
+    return this.#own(task, taskId, 'award', AwardSchema, maxSmallBytes)
   }
 
   lease(task: Y.Map<unknown>): Lease | null {
@@ -71,13 +75,11 @@ export class TaskReader {
   }
 
   result(task: Y.Map<unknown>, taskId: string): Result | null {
-    const result = this.read(ResultSchema, task.get('result'), maxResultBytes)
-    return result && result.taskId === taskId ? result : null
+    return this.#own(task, taskId, 'result', ResultSchema, maxResultBytes)
   }
 
   cancel(task: Y.Map<unknown>, taskId: string): Cancel | null {
-    const cancel = this.read(CancelSchema, task.get('cancel'), maxSmallBytes)
-    return cancel && cancel.taskId === taskId ? cancel : null
+    return this.#own(task, taskId, 'cancel', CancelSchema, maxSmallBytes)
   }
 
   status(task: Y.Map<unknown>): TaskStatus | null {
