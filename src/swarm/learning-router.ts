@@ -88,7 +88,13 @@ export class LearningRouter {
     this.#runtime = options.workerScorer ? 'worker' : 'main thread'
     this.#scorer = this.#scorerFor(learned.online.net)
     // New weights (learned here or averaged in from the room): the worker gets the new graph.
-    learned.on('change', () => (this.#scorer = this.#scorerFor(learned.online.net)))
+    // Other changes (a contributor more, a refusal) keep the warm session.
+    let weights = learned.state().fingerprint
+    learned.on('change', (state) => {
+      if (state.fingerprint === weights) return
+      weights = state.fingerprint
+      this.#scorer = this.#scorerFor(learned.online.net)
+    })
   }
 
   on<K extends keyof LearningRouterEvents>(event: K, listener: (payload: LearningRouterEvents[K]) => void): Unsubscribe {
