@@ -32,6 +32,7 @@ test('the worker pool makes 1000 router decisions in a row on one warm session, 
   expect(after.sessions).toEqual(['router'])
   // performance.measureUserAgentSpecificMemory: the page and its workers, wasm memory included.
   expect(memoryBefore).not.toBeNull()
+  expect(memoryAfter).not.toBeNull()
   expect((memoryAfter ?? 0) - (memoryBefore ?? 0)).toBeLessThan(8 * 1024 * 1024)
 })
 
@@ -44,5 +45,6 @@ test('disposal frees sessions: an LRU cap bounds them, dispose releases every on
   expect(afterDispose.created).toBe(120)
   expect(afterDispose.released).toBe(120)
   expect(memoryAfterFirstCycle).not.toBeNull()
+  expect(memoryAfterLastCycle).not.toBeNull()
   expect((memoryAfterLastCycle ?? 0) - (memoryAfterFirstCycle ?? 0)).toBeLessThan(8 * 1024 * 1024)
 })

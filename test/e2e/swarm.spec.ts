@@ -125,7 +125,7 @@ test('a fan-out job over three peers maps every chunk and reduces the answers', 
     }
     expect(new Set(result?.parts.map((part) => part.executor)).size).toBeGreaterThan(1)
     expect(result?.reduce.text.length).toBeGreaterThan(0)
-    expect(result?.text).toBe(result?.reduce.text)
+    expect(workers.map((worker) => worker.nodeId)).toContain(result?.reduce.executor)
 
     // The same through the UI: "summarize with the swarm" for a pasted document.
     await a.page.getByText('Summarize a document with the swarm').click()

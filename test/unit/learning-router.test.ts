@@ -8,13 +8,13 @@ import { LearnedNet } from '../../src/swarm/learned-net'
 import { LearningRouter, type LearningRouterOptions } from '../../src/swarm/learning-router'
 import { SharedNets } from '../../src/swarm/nets'
 
-const errors: unknown[] = []
-const report = (error: unknown): void => void errors.push(error)
-
-async function router(workerScorer: LearningRouterOptions['workerScorer']): Promise<{ router: LearningRouter; learned: LearnedNet }> {
+/** A router with its own error list, so that one test never sees another's errors. */
+async function router(workerScorer: LearningRouterOptions['workerScorer']): Promise<{ router: LearningRouter; learned: LearnedNet; errors: unknown[] }> {
+  const errors: unknown[] = []
+  const report = (error: unknown): void => void errors.push(error)
   const shared = new SharedNets(new Y.Doc(), await signerFromKeyPair(await generateKeyPair(false)), { router: routerShape }, report)
   const learned = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }), shared, persistence: null, publishDelayMs: 60_000, report })
-  return { router: new LearningRouter(learned, { workerScorer, report }), learned }
+  return { router: new LearningRouter(learned, { workerScorer, report }), learned, errors }
 }
 
 const ask = (content: string): { messages: { role: 'user'; content: string }[] } => ({ messages: [{ role: 'user', content }] })
@@ -49,7 +49,7 @@ describe('the router the app routes by', () => {
   test('the worker scorer gets the new weights after learning, and a failing worker falls back to this thread', async () => {
     const scored: number[] = []
     let fail = false
-    const { router: r, learned } = await router((net) => {
+    const { router: r, learned, errors } = await router((net) => {
       const scorer: RouterScorer = {
         score: () => {
           if (fail) return Promise.reject(new Error('ort did not start'))
@@ -68,7 +68,7 @@ describe('the router the app routes by', () => {
     const decision = await r.decide(ask('hi'))
     expect(decision.runtime).toBe('main thread')
     expect(r.fallbackReason).toContain('ort did not start')
-    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.map((error) => (error instanceof Error ? error.message : String(error)))).toContainEqual(expect.stringContaining('micro-net worker unavailable'))
     learned.stop()
   })
 })

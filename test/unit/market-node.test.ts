@@ -73,13 +73,18 @@ describe('market node', () => {
     const mallory = await fixedSigner(999)
     const base = { taskId: handle.id, epoch: 1, text: 'forged', finish: 'stop' as const }
     // Claims to be the executor but is signed with Mallory's key; then Mallory as herself.
-    tasks.get(handle.id)?.set('result', await sign('result', { ...base, executor: executor.signer.nodeId, publicKey: mallory.publicKey }, mallory))
-    tasks.get(handle.id)?.set('result', await sign('result', { ...base, executor: mallory.nodeId, publicKey: mallory.publicKey }, mallory))
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    const posing = await sign('result', { ...base, executor: executor.signer.nodeId, publicKey: mallory.publicKey }, mallory)
+    const herself = await sign('result', { ...base, executor: mallory.nodeId, publicKey: mallory.publicKey }, mallory)
+    tasks.get(handle.id)?.set('result', posing)
+    // The poster checks the signature as async work: it has started, and the test waits for it to end.
+    expect(poster.market.pendingWork).toBeGreaterThan(0)
+    tasks.get(handle.id)?.set('result', herself)
+    await until(() => poster.market.pendingWork === 0)
     expect(done).toEqual([])
+    expect(tasks.get(handle.id)?.get('status')).toBe('running')
     held.release()
     expect((await handle.result).text).toBe('held answer')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await until(() => members.every((member) => member.market.pendingWork === 0))
     expect(done).toEqual(['held answer'])
     for (const member of members) member.market.destroy()
   })
@@ -141,9 +146,23 @@ describe('market node', () => {
     const { members } = await room([null, 400, 400])
     const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ')
     const outcome = await (members[0] as (typeof members)[0]).market.fanOut(text, { chunkChars: 60, mapPrompt: 'Summarise.', reducePrompt: 'Combine.' })
-    expect(outcome.parts.length).toBe(4)
-    expect(outcome.text).toBe(outcome.reduce.text)
-    expect(outcome.reduce.text.length).toBeGreaterThan(0)
+    // What splitText makes of the text at 60 chars, and the requests fanOut builds (src/swarm/market/jobs.ts).
+    const chunks = ['word0 word1 word2 word3 word4 word5 word6 word7 word8 word9', 'word10 word11 word12 word13 word14 word15 word16 word17', 'word18 word19 word20 word21 word22 word23 word24 word25', 'word26 word27 word28 word29']
+    const answerTo = (system: string, user: string) =>
+      answerOf({
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: user },
+        ],
+      }).join(' ')
+    const mapAnswers = chunks.map((chunk) => answerTo('Summarise.', chunk))
+    expect(outcome.parts.map((part) => part.text)).toEqual(mapAnswers)
+    const reduceAnswer = answerTo('Combine.', mapAnswers.map((part, index) => `[${index + 1}] ${part}`).join('\n\n'))
+    expect(outcome.reduce.text).toBe(reduceAnswer)
+    expect(outcome.text).toBe(reduceAnswer)
+    const peers = members.slice(1).map((member) => member.signer.nodeId)
+    for (const part of outcome.parts) expect(peers).toContain(part.executor)
+    expect(peers).toContain(outcome.reduce.executor)
     for (const member of members) member.market.destroy()
   })
 })

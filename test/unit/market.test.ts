@@ -5,6 +5,7 @@ import { estimateCompletionMs, hiddenTabPenalty } from '../../src/swarm/market/e
 import { splitText } from '../../src/swarm/market/jobs'
 import { MarketNode } from '../../src/swarm/market/node'
 import { BidSchema, maxSmallBytes, readValue, SpecSchema } from '../../src/swarm/market/schema'
+import { sign } from '../../src/swarm/market/signing'
 import type { LivePeer } from '../../src/swarm/market/types'
 import { reputationOf, similarity, vote } from '../../src/swarm/market/vote'
 import { fixedSigner } from './market-sim/keys'
@@ -13,6 +14,14 @@ import { realTimers } from './market-sim/room'
 
 const ids = ['0a'.repeat(10), '0b'.repeat(10), '0c'.repeat(10), '0d'.repeat(10)] as const
 const [a, b, c, d] = ids
+
+const until = async (check: () => boolean, timeoutMs = 3_000) => {
+  const started = Date.now()
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const copy = [...items]
@@ -140,9 +149,17 @@ describe('schema', () => {
     const task = new Y.Map<unknown>()
     tasks.set('task-junk-2', task)
     task.set('spec', { v: 1, taskId: 'task-junk-2', request: { messages: 'nope' } })
-    task.set('award', { epoch: -4 })
+    // A bad award is read only once the task's spec is valid and its signature checked.
+    const poster = await fixedSigner(2)
+    const spec = await sign('spec', { v: 1, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 }, poster)
+    const signed = new Y.Map<unknown>()
+    tasks.set('task-junk-3', signed)
+    signed.set('spec', spec)
+    signed.set('award', { epoch: -4 })
     doc.getMap('votes').set('vote-junk-1', { jobId: 3 })
-    expect(market.rejected).toBeGreaterThanOrEqual(3)
+    await until(() => market.pendingWork === 0)
+    // task-junk-1 (not a map), task-junk-2's spec, task-junk-3's award, vote-junk-1.
+    expect(market.rejected).toBe(4)
     expect(errors).toEqual([])
     market.destroy()
   })

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { generateRouterSet } from '../../src/micronets/data/router-rules'
+import { shapeOf, type Mlp } from '../../src/micronets/mlp'
 import { trainRouter } from '../../src/micronets/router-training'
 import { deserializeMlp, serializeMlp } from '../../src/micronets/serialize'
 
@@ -25,11 +26,12 @@ describe('the router set and initial weights in the repo', () => {
   test('router-weights.json is what training on the set gives', () => {
     const { net } = trainRouter(examples)
     if (update) writeFileSync(weightsPath, `${JSON.stringify(serializeMlp(net))}\n`)
-    const committed = deserializeMlp(readJson(weightsPath))
-    committed.layers.forEach((layer, index) => {
-      const trained = net.layers[index]
-      expect(trained).toBeDefined()
-      for (let i = 0; i < layer.weights.length; i++) expect(Math.abs((layer.weights[i] ?? 0) - (trained?.weights[i] ?? 0))).toBeLessThan(1e-4)
-    })
+    // The shape check makes layer counts, sizes and activations match; then every value must.
+    const committed = deserializeMlp(readJson(weightsPath), shapeOf(net))
+    const valuesOf = (mlp: Mlp) => mlp.layers.flatMap((layer) => [...layer.weights, ...layer.bias])
+    const trained = valuesOf(net)
+    const stored = valuesOf(committed)
+    expect(stored).toHaveLength(trained.length)
+    stored.forEach((value, i) => expect(Math.abs(value - (trained[i] ?? Number.NaN)), `value ${i}`).toBeLessThan(1e-4))
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { generateRouterSet } from '../../src/micronets/data/router-rules'
 import { routerFeatureNames } from '../../src/micronets/features'
 import { createMlp, forward, forwardBatch, shapeOf } from '../../src/micronets/mlp'
-import { initialRouterNet, MicronetRouter, inlineScorer, routeFor } from '../../src/micronets/router'
+import { defaultCostQuality, initialRouterNet, MicronetRouter, inlineScorer, routeFor } from '../../src/micronets/router'
 import { accuracy, exampleRequest, exampleSamples, netAccuracy, routerSpec, splitHeldOut, trainRouter } from '../../src/micronets/router-training'
 import { deserializeMlp, serializeMlp } from '../../src/micronets/serialize'
 import { AdamTrainer, lossOf, train } from '../../src/micronets/train'
@@ -69,7 +69,7 @@ describe('micro-net training', () => {
     expect(routeFor(0.5, 1).route).not.toBe('local')
     expect(routeFor(0.05, 0.5).route).toBe('relay')
     expect(routeFor(0.4, 0.5).route).toBe('swarm')
-    expect(routeFor(0.5, Number.NaN).route).toBeDefined()
+    expect(routeFor(0.5, Number.NaN)).toEqual(routeFor(0.5, defaultCostQuality))
   })
 })
 

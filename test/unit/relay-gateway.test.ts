@@ -51,11 +51,14 @@ describe('RELAY_ROOMS', () => {
   it('fails the start with every problem listed', () => {
     expect(() => loadV1Config({ RELAY_ROOMS: 'a', PORT: '0' })).toThrow(/fixed PORT/)
     expect(() => loadV1Config({ RELAY_ROOMS: 'a', RELAY_SWARM_WAIT_MS: 'soon', RELAY_SWARM_SIGNALING_URL: 'http://x' })).toThrow(RelayConfigError)
+    let thrown: unknown = null
     try {
       loadV1Config({ RELAY_ROOMS: '!,a', RELAY_SWARM_WAIT_MS: 'soon', RELAY_SWARM_SIGNALING_URL: 'http://x' })
     } catch (error) {
-      expect((error as RelayConfigError).problems).toHaveLength(3)
+      thrown = error
     }
+    expect(thrown).toBeInstanceOf(RelayConfigError)
+    expect((thrown as RelayConfigError).problems).toHaveLength(3)
     expect(loadV1Config({}).swarm).toBeNull()
   })
 
