@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
 import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted } from '../shared/errors'
+import { readSseData } from '../shared/sse'
 import { chunkFactory } from './chunks'
 import type { Engine } from './engine'
 import type { ChatChunk, ChatRequest, EngineInfo, FinishReason, LoadProgress } from './types'
@@ -113,37 +114,35 @@ export class RelayEngine implements Engine {
   }
 }
 
-/** The JSON of each `data:` event of an SSE response, until `[DONE]`. */
+/** The JSON of each `data:` event of an SSE response, until `[DONE]`; a malformed event is skipped. */
 async function* serverSentData(response: Response, signal?: AbortSignal): AsyncGenerator {
   if (!response.body) return
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  const reader = response.body.getReader()
   const onAbort = (): void => void reader.cancel().catch(() => undefined)
   signal?.addEventListener('abort', onAbort, { once: true })
-  let buffer = ''
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      buffer += value
-      let end = buffer.indexOf('\n\n')
-      while (end !== -1) {
-        const event = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        end = buffer.indexOf('\n\n')
-        for (const line of event.split('\n')) {
-          if (!line.startsWith('data:')) continue
-          const data = line.slice(5).trim()
-          if (data === '[DONE]') return
-          try {
-            yield JSON.parse(data) as unknown
-          } catch {
-            // A malformed event from the relay is skipped, not fatal.
-          }
-        }
+    for await (const data of readSseData(chunksOf(reader))) {
+      if (data.trim() === '[DONE]') return
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(data)
+      } catch {
+        // A malformed event from the relay is skipped, not fatal.
+        continue
       }
+      yield parsed
     }
   } finally {
     signal?.removeEventListener('abort', onAbort)
     reader.releaseLock()
+  }
+}
+
+/** What `reader` reads, as an async iterable: not every browser we serve can iterate a ReadableStream. */
+async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return
+    yield value
   }
 }

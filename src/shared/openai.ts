@@ -135,13 +135,23 @@ export function stopSequences(request: ChatCompletionRequest): string[] {
   return typeof stop === 'string' ? [stop] : stop
 }
 
-/** Builds the chunks of one streamed completion. */
+/** A rough count (4 characters a token) for a backend that reported none. */
+export function roughUsage(promptChars: number, completionChars: number): Usage {
+  const prompt_tokens = Math.ceil(promptChars / 4)
+  const completion_tokens = Math.ceil(completionChars / 4)
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
+}
+
+/** Builds the chunks of one streamed completion; the `first` content chunk also names the role. */
 export function chunkBuilder(model: string, id = `chatcmpl-${crypto.randomUUID()}`) {
   const created = Math.floor(Date.now() / 1000)
   const base = { id, object: 'chat.completion.chunk' as const, created, model }
   return {
     role: (): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
-    content: (text: string): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] }),
+    content: (text: string, first = false): ChatCompletionChunk => ({
+      ...base,
+      choices: [{ index: 0, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null }],
+    }),
     finish: (reason: FinishReason): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: {}, finish_reason: reason }] }),
     usage: (usage: Usage): ChatCompletionChunk => ({ ...base, choices: [], usage }),
   }

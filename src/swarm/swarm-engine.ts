@@ -43,6 +43,11 @@ export function livePeersOf(peers: readonly Peer[]): LivePeer[] {
   )
 }
 
+/** A task event as the text its reader sees: a restart is said in brackets between paragraphs. */
+export function taskEventText(event: TaskEvent): string {
+  return event.type === 'text' ? event.text : `\n\n[${event.reason}: node ${event.executor.slice(0, 8)} starts over]\n\n`
+}
+
 /** A task's events as OpenAI chunks; a change of executor is said in the text, once. */
 export async function* chunksOfTask(handle: TaskHandle, onExecutor: (nodeId: string) => void, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
   const chunks = chunkFactory('swarm', `chatcmpl-${handle.id}`)
@@ -62,8 +67,7 @@ export async function* chunksOfTask(handle: TaskHandle, onExecutor: (nodeId: str
       if (next.done) break
       const event = next.value
       onExecutor(event.executor)
-      const text = event.type === 'text' ? event.text : `\n\n[${event.reason}: node ${event.executor.slice(0, 8)} starts over]\n\n`
-      yield chunks.content(text, first)
+      yield chunks.content(taskEventText(event), first)
       first = false
     }
     completed = true

@@ -5,7 +5,7 @@ import { createAccess } from '../../src/relay/v1/access'
 import { ApiError } from '../../src/relay/v1/errors'
 import { createPool } from '../../src/relay/v1/pool'
 import { parseChatRequest } from '../../src/relay/v1/request'
-import { readSseData } from '../../src/relay/v1/sse'
+import { readSseData } from '../../src/shared/sse'
 
 function catchApiError(run: () => unknown): ApiError {
   try {

@@ -3,8 +3,9 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatRequest } from '../../inference/types'
 import { AbortError } from '../../shared/errors'
-import { chunkBuilder, messageText, stopSequences, type ChatCompletionChunk, type Usage } from '../../shared/openai'
+import { chunkBuilder, messageText, roughUsage, stopSequences, type ChatCompletionChunk, type Usage } from '../../shared/openai'
 import type { TaskEvent, TaskHandle } from '../../swarm/market'
+import { taskEventText } from '../../swarm/swarm-engine'
 import type { BackendRequest } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
 
@@ -27,15 +28,9 @@ export function toTaskRequest(request: BackendRequest): ChatRequest {
   return parsed.output
 }
 
-/** A rough count (4 characters a token) where the executor reported none. */
+/** A rough count where the executor reported none. */
 function estimatedUsage(request: ChatRequest, completionChars: number): Usage {
-  const prompt_tokens = Math.ceil(request.messages.reduce((sum, message) => sum + message.content.length, 0) / 4)
-  const completion_tokens = Math.ceil(completionChars / 4)
-  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
-}
-
-function withRole(chunk: ChatCompletionChunk): ChatCompletionChunk {
-  return { ...chunk, choices: chunk.choices.map((choice) => ({ ...choice, delta: { role: 'assistant', ...choice.delta } })) }
+  return roughUsage(request.messages.reduce((sum, message) => sum + message.content.length, 0), completionChars)
 }
 
 /** The task failed in the room (no bid in time, its executors all gone): the client's 503. */
@@ -72,9 +67,9 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
       }
       if (next.done) break
       const event = next.value
-      const text = event.type === 'text' ? event.text : `\n\n[${event.reason}: node ${event.executor.slice(0, 8)} starts over]\n\n`
+      const text = taskEventText(event)
       completionChars += text.length
-      yield first ? withRole(chunks.content(text)) : chunks.content(text)
+      yield chunks.content(text, first)
       first = false
     }
     if (first) yield chunks.role()

@@ -1,6 +1,6 @@
 // /v1: OpenAI's chat completions and models over the relay's backends, behind tokens, a rate,
 // a budget and size caps. One JSON log line per request (never the prompt).
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { AbortError } from '../../shared/errors'
 import type { ModelList } from '../../shared/openai'
 import { createSwarmBackend } from '../gateway/backend'
@@ -57,11 +57,11 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     return backend
   }
 
-  async function listModels(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function listModels(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<void> {
     const lists = await Promise.all(all.map((backend) => backend.models(signal)))
     const body: ModelList & { message?: string } = { object: 'list', data: lists.flat() }
     if (all.length === 0) body.message = nothingConfigured
-    sendV1Json(req, res, 200, body, v1Headers(req, config.corsOrigins))
+    sendV1Json(req, res, 200, body, headers)
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -89,7 +89,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
       const route = `${req.method ?? ''} ${pathname.replace(/\/+$/, '')}`
       if (route === 'GET /v1/models' || route === 'HEAD /v1/models') {
         access.admit(caller)
-        await listModels(req, res, controller.signal)
+        await listModels(req, res, headers, controller.signal)
       } else if (route === 'POST /v1/chat/completions') {
         access.admit(caller)
         const request = parseChatRequest(await readBody(req, config.maxBodyBytes), config)

@@ -1,11 +1,11 @@
 // Turns a backend's chunks into the HTTP answer: SSE when streaming, else one chat.completion.
 import { once } from 'node:events'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { messageText, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type Usage } from '../../shared/openai'
+import { messageText, roughUsage, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type Usage } from '../../shared/openai'
+import { sseEvent } from '../../shared/sse'
 import type { BackendRequest } from './backend'
 import { toApiError } from './errors'
 import { sendV1Json } from './http'
-import { sseEvent } from './sse'
 
 export interface Answered {
   usage: Usage
@@ -13,12 +13,9 @@ export interface Answered {
   firstChunkMs: number | null
 }
 
-/** A rough count (4 characters a token) where the backend said none. */
+/** A rough count where the backend said none. */
 function estimateUsage(request: BackendRequest, completionChars: number): Usage {
-  const promptChars = request.messages.reduce((sum, message) => sum + messageText(message).length, 0)
-  const prompt_tokens = Math.ceil(promptChars / 4)
-  const completion_tokens = Math.ceil(completionChars / 4)
-  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
+  return roughUsage(request.messages.reduce((sum, message) => sum + messageText(message).length, 0), completionChars)
 }
 
 async function write(res: ServerResponse, text: string): Promise<void> {
@@ -40,8 +37,10 @@ export async function respond(
   const startedMs = Date.now()
   const iterator = chunks[Symbol.asyncIterator]()
   const first = await iterator.next()
+  const streaming = request.stream === true
   const seen: { usage: Usage | null } = { usage: null }
   let completionChars = 0
+  // Only a single chat.completion needs the whole text; a stream's text goes out as it comes.
   let content = ''
   let finishReason: FinishReason = 'stop'
   let id = `chatcmpl-${crypto.randomUUID()}`
@@ -53,13 +52,13 @@ export async function respond(
     for (const choice of chunk.choices) {
       const text = choice.delta.content ?? ''
       completionChars += text.length
-      content += text
+      if (!streaming) content += text
       if (choice.finish_reason !== null) finishReason = choice.finish_reason === 'length' ? 'length' : 'stop'
     }
     return chunk.choices.length > 0
   }
 
-  if (request.stream !== true) {
+  if (!streaming) {
     for (let step = first; step.done !== true; step = await iterator.next()) take(step.value)
     const finalUsage = seen.usage ?? estimateUsage(request, completionChars)
     const completion: ChatCompletion = {

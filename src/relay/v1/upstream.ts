@@ -4,11 +4,11 @@
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
 import { AbortError } from '../../shared/errors'
+import { readSseData } from '../../shared/sse'
 import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from './backend'
 import type { V1Config } from './config'
 import { ApiError, UpstreamError } from './errors'
-import { readSseData } from './sse'
 
 type UpstreamConfig = NonNullable<V1Config['upstream']>
 
@@ -60,11 +60,11 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   let listed = new Set<string>()
   let lastFailure: string | null = null
   let active = 0
-  const headers = (): Record<string, string> => ({
+  const headers: Readonly<Record<string, string>> = {
     'Content-Type': 'application/json',
     Accept: 'text/event-stream, application/json',
     ...(config.key === null ? {} : { Authorization: `Bearer ${config.key}` }),
-  })
+  }
 
   /** Fetches with retries on connect errors: those fail before any byte of the request left. */
   async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
@@ -90,26 +90,22 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
     const controller = new AbortController()
     const timeout = { fired: false }
-    let timer: NodeJS.Timeout | undefined
-    const arm = (): void => {
-      clearTimeout(timer)
-      timer = setTimeout(() => {
-        timeout.fired = true
-        controller.abort()
-      }, config.timeoutMs)
-    }
     const onClientAbort = (): void => controller.abort()
     clientSignal.addEventListener('abort', onClientAbort, { once: true })
     const body: Record<string, unknown> = { ...request, stream: true, stream_options: { include_usage: true } }
     if (request.max_completion_tokens != null) delete body.max_tokens
+    // Counts from the request, then starts over with each event: the limit is on silence.
+    const timer = setTimeout(() => {
+      timeout.fired = true
+      controller.abort()
+    }, config.timeoutMs)
     active += 1
     try {
-      arm()
-      const response = await fetchWithRetry(`${config.url}/chat/completions`, { method: 'POST', headers: headers(), body: JSON.stringify(body) }, controller.signal)
+      const response = await fetchWithRetry(`${config.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal)
       if (!response.ok) throw await upstreamRefusal(response)
       if (response.body === null) throw new UpstreamError('upstream answered with no body')
       for await (const data of readSseData(response.body)) {
-        arm()
+        timer.refresh()
         if (data === '[DONE]') return
         const parsed = v.safeParse(ChatCompletionChunkSchema, JSON.parse(data))
         if (!parsed.success) {
@@ -140,7 +136,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
     async models(signal) {
       const timeout = AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)])
       try {
-        const response = await fetchWithRetry(`${config.url}/models`, { headers: headers() }, timeout)
+        const response = await fetchWithRetry(`${config.url}/models`, { headers }, timeout)
         if (!response.ok) throw await upstreamRefusal(response)
         const parsed = v.parse(ModelListSchema, await response.json())
         listed = new Set(parsed.data.map((model) => model.id))
