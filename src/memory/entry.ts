@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { jsonByteLength } from '../shared/encoding'
-import { nodeIdOf, signingPayload, verifySignature, type Signer } from '../shared/sign'
+import { signingPayload, verifySigned, type Signer } from '../shared/sign'
 
 export const maxTextLength = 8_000
 export const maxTags = 16
@@ -66,7 +66,6 @@ export async function verifyEntry(id: string, value: unknown): Promise<{ trust: 
   if (!parsed.success) return { trust: 'malformed' }
   const entry = parsed.output
   const { sig, ...unsigned } = entry
-  const keyIsAuthors = (await nodeIdOf(entry.publicKey)) === entry.author
-  const signed = keyIsAuthors && (await verifySignature(entry.publicKey, sig, payloadOf(id, unsigned)))
+  const signed = await verifySigned(entry.author, entry.publicKey, sig, payloadOf(id, unsigned))
   return { trust: signed ? 'trusted' : 'bad-signature', entry }
 }

@@ -62,6 +62,18 @@ export async function verifySignature(publicKey: string, signature: string, payl
   }
 }
 
+/**
+ * True only when `publicKey` belongs to node `signerId` and signed `payload` with it: the check
+ * every signed value of the shared doc gets. Never throws.
+ */
+export async function verifySigned(signerId: string, publicKey: string, signature: string, payload: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  try {
+    return (await nodeIdOf(publicKey)) === signerId && (await verifySignature(publicKey, signature, payload))
+  } catch {
+    return false
+  }
+}
+
 /** The bytes that get signed: a tagged JSON array, so the encoding has one spelling. */
 export function signingPayload(tag: string, fields: readonly unknown[]): Uint8Array<ArrayBuffer> {
   return utf8(JSON.stringify([tag, ...fields]))

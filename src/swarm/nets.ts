@@ -21,7 +21,7 @@ import type { Mlp } from '../micronets/mlp'
 import { deserializeMlp, serializeMlp } from '../micronets/serialize'
 import { jsonByteLength } from '../shared/encoding'
 import { Emitter, type Unsubscribe } from '../shared/events'
-import { nodeIdOf, signingPayload, verifySignature, type Signer } from '../shared/sign'
+import { signingPayload, verifySigned, type Signer } from '../shared/sign'
 
 export const maxNetEntryBytes = 64 * 1024
 const signingTag = 'edgeswarm/nets/v1'
@@ -180,7 +180,7 @@ export class SharedNets {
     this.#tail = this.#tail
       .then(async () => {
         const { entry } = read
-        const ok = (await nodeIdOf(entry.publicKey)) === author && (await verifySignature(entry.publicKey, entry.sig, signingPayload(signingTag, fieldsOf(entry))))
+        const ok = await verifySigned(author, entry.publicKey, entry.sig, signingPayload(signingTag, fieldsOf(entry)))
         if (this.#stopped || this.#map.get(key) !== value) return
         if (!ok) {
           this.#reject(key, 'bad signature or key')

@@ -1,4 +1,5 @@
-import { nodeIdOf, signingPayload, verifySignature, type Signer } from '../../shared/sign'
+import { utf8 } from '../../shared/encoding'
+import { signingPayload, verifySigned, type Signer } from '../../shared/sign'
 import type { Award, Bid, Cancel, Result, Spec, Vote } from './schema'
 
 const tag = (what: string): string => `edgeswarm/market/${what}/v1`
@@ -29,21 +30,14 @@ const maxVerified = 8_192
 /** True when `publicKey` signed the entry and hashes to `signerId`. Never throws. */
 export function verify<K extends Kind>(kind: K, entry: Entry<K> & { sig: string }, publicKey: string, signerId: string): Promise<boolean> {
   const fields = (fieldsOf[kind] as (e: Entry<K>) => unknown[])(entry)
-  const key = JSON.stringify([kind, publicKey, signerId, entry.sig, fields])
+  // The signed text is the cache key too: a spec or result can be 200 KB, written out once.
+  const signed = JSON.stringify([tag(kind), ...fields])
+  const key = `${signerId} ${publicKey} ${entry.sig} ${signed}`
   let check = verified.get(key)
   if (!check) {
     if (verified.size >= maxVerified) verified.clear()
-    check = checkSignature(tag(kind), fields, entry.sig, publicKey, signerId)
+    check = verifySigned(signerId, publicKey, entry.sig, utf8(signed))
     verified.set(key, check)
   }
   return check
-}
-
-async function checkSignature(what: string, fields: unknown[], sig: string, publicKey: string, signerId: string): Promise<boolean> {
-  try {
-    if ((await nodeIdOf(publicKey)) !== signerId) return false
-    return await verifySignature(publicKey, sig, signingPayload(what, fields))
-  } catch {
-    return false
-  }
 }
