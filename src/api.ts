@@ -151,12 +151,13 @@ export function createApi(node: SwarmNode, router: RouterDeps, learning: Learnin
         const { route, confidence, good, runtime, latencyMs } = await learning.router.decide(checkRequest(request), costQuality)
         return { route, confidence, good, runtime, latencyMs }
       },
-      learn: async (request, good) => {
-        if (typeof good !== 'boolean') throw new ValidationError('good must be true or false')
-        learning.router.feedback(checkRequest(request), 'api', good)
-        await Promise.resolve()
-        return netView(learning.routerNet.state())
-      },
+      // A promise either way: bad input rejects rather than throws.
+      learn: (request, good) =>
+        Promise.resolve().then(() => {
+          if (typeof good !== 'boolean') throw new ValidationError('good must be true or false')
+          learning.router.feedback(checkRequest(request), 'api', good)
+          return netView(learning.routerNet.state())
+        }),
       state: () => ({ router: netView(learning.routerNet.state()), speed: netView(learning.speedNet.state()) }),
     },
     tasks: {

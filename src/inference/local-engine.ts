@@ -37,6 +37,8 @@ interface Plan {
 }
 
 const adapterTimeoutMs = 3_000
+/** Download progress is shown at most this often unless the percent moves. */
+const progressEveryMs = 250
 
 /**
  * This node's own model: picks WebGPU when the device can run Qwen3-1.7B, else WASM, else
@@ -121,9 +123,17 @@ export class LocalEngine {
     // Ask the browser to keep the model under storage pressure; older browsers lack the call.
     void Promise.resolve().then(() => navigator.storage.persist()).catch(() => false)
     try {
+      // Status goes to the UI and every peer (awareness): a 1 GB download is ~17,000 chunks, so
+      // it is shown when the percent moves or every 250 ms, and measured on every chunk.
+      let shown = { percent: -1, atMs: 0 }
       await engine.load((progress) => {
-        if (progress.phase === 'download' && progress.totalBytes > 0 && progress.loadedBytes < progress.totalBytes) this.#set({ state: 'downloading', download: meter.update(progress.loadedBytes, progress.totalBytes) })
-        else this.#set({ state: 'loading' })
+        if (progress.phase !== 'download' || progress.totalBytes <= 0 || progress.loadedBytes >= progress.totalBytes) return this.#set({ state: 'loading' })
+        const download = meter.update(progress.loadedBytes, progress.totalBytes)
+        const percent = Math.floor(download.fraction * 100)
+        const nowMs = performance.now()
+        if (percent === shown.percent && nowMs - shown.atMs < progressEveryMs) return
+        shown = { percent, atMs: nowMs }
+        this.#set({ state: 'downloading', download })
       })
       this.#set({ state: 'ready', role: engine.role })
       if (engine.role === 'host') void this.#warmUp(engine)

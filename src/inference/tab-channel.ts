@@ -12,8 +12,10 @@ type TabEnvelope = v.InferOutput<typeof TabEnvelope>
 
 export type HostSignal = { kind: 'host-ready'; hostId: string } | { kind: 'host?' }
 
+const HostSignalSchema = v.union([v.object({ kind: v.literal('host-ready'), hostId: v.string() }), v.object({ kind: v.literal('host?') })])
+
 export function isHostSignal(body: unknown): body is HostSignal {
-  return v.is(v.union([v.object({ kind: v.literal('host-ready'), hostId: v.string() }), v.object({ kind: v.literal('host?') })]), body)
+  return v.is(HostSignalSchema, body)
 }
 
 /** The endpoint one address sees: it sends to `peer` and receives what is sent to `self`. */

@@ -1,7 +1,4 @@
-/** Lower-cased word tokens; the unit of matching. */
-export function tokenize(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
-}
+import { tokenize } from '../shared/text'
 
 export interface Searchable {
   text: string

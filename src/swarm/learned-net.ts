@@ -50,6 +50,7 @@ export class LearnedNet {
   #unpublished = false
   #publishTimer: ReturnType<typeof setTimeout> | null = null
   #saving: Promise<void> = Promise.resolve()
+  #saveQueued = false
   readonly #stopListening: Unsubscribe[]
 
   constructor(options: LearnedNetOptions) {
@@ -145,8 +146,16 @@ export class LearnedNet {
   #save(): void {
     const persistence = this.#options.persistence
     if (!persistence) return
-    // One write at a time, in order; a failed write is reported and the next one tries again.
-    this.#saving = this.#saving.then(() => persistence.save(this.online, this.#unpublished)).catch(this.#options.report)
+    // One write at a time; saves asked for while one is queued are the same write (it snapshots
+    // the state when it runs). A failed write is reported and the next one tries again.
+    if (this.#saveQueued) return
+    this.#saveQueued = true
+    this.#saving = this.#saving
+      .then(() => {
+        this.#saveQueued = false
+        return persistence.save(this.online, this.#unpublished)
+      })
+      .catch(this.#options.report)
   }
 
   #changed(): void {

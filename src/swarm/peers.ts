@@ -33,11 +33,11 @@ export interface RemoteState {
  * The live peers from the remote awareness states: valid, heard from within `peerTimeoutMs`,
  * not this node itself; one entry per node id (its freshest tab), sorted by node id.
  */
-export function derivePeers(states: Iterable<RemoteState>, selfNodeId: string, nowMs: number, peerTimeoutMs: number): Peer[] {
+export function derivePeers(states: Iterable<RemoteState>, selfNodeId: string, nowMs: number, peerTimeoutMs: number, check: (state: unknown) => StateCheck = checkState): Peer[] {
   const byNode = new Map<string, Peer>()
   for (const { state, lastSeenMs } of states) {
     if (nowMs - lastSeenMs > peerTimeoutMs) continue
-    const peer = peerOf(checkState(state), lastSeenMs)
+    const peer = peerOf(check(state), lastSeenMs)
     if (!peer || peer.nodeId === selfNodeId) continue
     const nodeId = peer.nodeId
     const known = byNode.get(nodeId)

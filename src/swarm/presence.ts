@@ -1,7 +1,7 @@
 import type { Awareness } from 'y-protocols/awareness'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { Presence } from '../shared/protocol'
-import { checkState, derivePeers, diffPeers, type Peer, type RemoteState } from './peers'
+import { checkState, derivePeers, diffPeers, type Peer, type RemoteState, type StateCheck } from './peers'
 
 export interface PresenceEvents {
   peers: readonly Peer[]
@@ -27,6 +27,13 @@ export class PresenceTracker {
   readonly #events: Emitter<PresenceEvents>
   readonly #clock: () => number
   #peers: readonly Peer[] = []
+  /** `#peers` without their times, serialized: what tells a real change from a heartbeat. */
+  #peersKey = '[]'
+  /**
+   * Checks of remote states, by state object: a peer's state object is replaced only when that
+   * peer sends an update, so each is validated once, not on every recompute (every heartbeat).
+   */
+  readonly #checks = new WeakMap<object, StateCheck>()
   #timer: ReturnType<typeof setInterval> | undefined
   #droppedCount = 0
   #local: Presence
@@ -44,7 +51,7 @@ export class PresenceTracker {
     const onChange = ({ added, updated }: { added: number[]; updated: number[] }): void => {
       for (const clientId of [...added, ...updated]) {
         if (clientId === awareness.clientID) continue
-        if (!checkState(awareness.getStates().get(clientId)).ok) {
+        if (!this.#check(awareness.getStates().get(clientId)).ok) {
           this.#droppedCount++
           this.#events.emit('dropped', { clientId, count: this.#droppedCount })
         }
@@ -88,13 +95,25 @@ export class PresenceTracker {
       if (clientId === this.awareness.clientID) continue
       remote.push({ state, lastSeenMs: this.awareness.meta.get(clientId)?.lastUpdated ?? 0 })
     }
-    const next = derivePeers(remote, this.#local.nodeId, this.#clock(), this.options.peerTimeoutMs)
+    const next = derivePeers(remote, this.#local.nodeId, this.#clock(), this.options.peerTimeoutMs, (state) => this.#check(state))
     const { joined, left } = diffPeers(this.#peers, next)
-    const changed = joined.length > 0 || left.length > 0 || JSON.stringify(next.map(withoutTime)) !== JSON.stringify(this.#peers.map(withoutTime))
+    const nextKey = JSON.stringify(next.map(withoutTime))
+    const changed = joined.length > 0 || left.length > 0 || nextKey !== this.#peersKey
     this.#peers = next
+    this.#peersKey = nextKey
     for (const peer of joined) this.#events.emit('join', peer)
     for (const peer of left) this.#events.emit('leave', peer)
     if (changed) this.#events.emit('peers', next)
+  }
+
+  #check(state: unknown): StateCheck {
+    if (typeof state !== 'object' || state === null) return checkState(state)
+    let check = this.#checks.get(state)
+    if (!check) {
+      check = checkState(state)
+      this.#checks.set(state, check)
+    }
+    return check
   }
 
   /** Says goodbye so peers drop this node at once instead of after the timeout. */

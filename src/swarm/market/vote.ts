@@ -1,15 +1,20 @@
+import { tokenize } from '../../shared/text'
 import type { Vote } from './schema'
 
-function wordCounts(text: string): Map<string, number> {
+type WordCounts = Map<string, number>
+
+function wordCounts(text: string): WordCounts {
   const counts = new Map<string, number>()
-  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1)
+  for (const word of tokenize(text)) counts.set(word, (counts.get(word) ?? 0) + 1)
   return counts
 }
 
 /** Cosine similarity of two texts' word counts, 0..1; two empty texts are equal. */
 export function similarity(a: string, b: string): number {
-  const countsA = wordCounts(a)
-  const countsB = wordCounts(b)
+  return cosine(wordCounts(a), wordCounts(b))
+}
+
+function cosine(countsA: WordCounts, countsB: WordCounts): number {
   if (countsA.size === 0 && countsB.size === 0) return 1
   let dot = 0
   let normA = 0
@@ -40,11 +45,14 @@ export interface VoteOutcome<B extends Ballot> {
  * less similar to it than `agreeAt` are outvoted. Null for no ballots.
  */
 export function vote<B extends Ballot>(ballots: readonly B[], agreeAt = 0.6): VoteOutcome<B> | null {
+  // Each answer (up to 200 KB) is counted once, not once per pair.
+  const counts = new Map(ballots.map((ballot) => [ballot, wordCounts(ballot.text)]))
+  const countsOf = (ballot: B): WordCounts => counts.get(ballot) ?? new Map<string, number>()
   let chosen: B | null = null
   let bestScore = -1
   for (const ballot of ballots) {
     let score = 0
-    for (const other of ballots) if (other !== ballot) score += similarity(ballot.text, other.text)
+    for (const other of ballots) if (other !== ballot) score += cosine(countsOf(ballot), countsOf(other))
     if (score > bestScore || (score === bestScore && chosen !== null && ballot.executor < chosen.executor)) {
       chosen = ballot
       bestScore = score
@@ -53,7 +61,8 @@ export function vote<B extends Ballot>(ballots: readonly B[], agreeAt = 0.6): Vo
   if (!chosen) return null
   const winners: string[] = []
   const outvoted: string[] = []
-  for (const ballot of ballots) (similarity(ballot.text, chosen.text) >= agreeAt ? winners : outvoted).push(ballot.executor)
+  const chosenCounts = countsOf(chosen)
+  for (const ballot of ballots) (cosine(countsOf(ballot), chosenCounts) >= agreeAt ? winners : outvoted).push(ballot.executor)
   return { chosen, winners: [...new Set(winners)].sort(), outvoted: [...new Set(outvoted)].sort() }
 }
 
