@@ -3,13 +3,12 @@
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test'
-import { chromiumLaunchOptions } from '../e2e/support/browser'
+import type { Browser, BrowserContext, CDPSession, Page } from '@playwright/test'
 import { appPath, freshRoom } from '../e2e/support/nodes'
 import { chatMlPrompt, openNativeBench, type SpeedSample } from './engine-native'
 import { startRelay, type RelayProcess } from './relay-process'
-import { fmt, median, table } from './stats'
-import { openHarness } from './harness-page'
+import { fmt, median, table, runSection } from './stats'
+import { launchMeasuringChromium, openHarness } from './harness-page'
 
 const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
 const benchModel = 'bench-qwen3.gguf'
@@ -280,13 +279,7 @@ async function memorySection(browser: Browser, relay: RelayProcess): Promise<voi
   for (const [label, m] of rows) console.log(`${label}: engine view says "${m.engineStatus}"`)
 }
 
-async function section(name: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (error) {
-    console.error(`\n(engine bench: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)})`)
-  }
-}
+const section = (name: string, run: () => Promise<void>): Promise<void> => runSection('engine', name, run)
 
 /** Prints the engine tables; each part that fails prints its error and leaves the others. */
 export async function benchEngine(): Promise<void> {
@@ -295,8 +288,7 @@ export async function benchEngine(): Promise<void> {
   let browser: Browser | null = null
   try {
     appRelay = await startRelay({ RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures' })
-    // Eager: without it Chromium answers measureUserAgentSpecificMemory only at the next GC.
-    browser = await chromium.launch({ ...chromiumLaunchOptions(), args: [...(chromiumLaunchOptions().args ?? []), '--enable-blink-features=ForceEagerMeasureMemory'] })
+    browser = await launchMeasuringChromium()
     const [chromiumBrowser, relay] = [browser, appRelay]
     console.log(`\n# engine bench — ${cpus().length} cores, threads ${threadCounts.join(', ')}, prompt ${promptTokens} tokens (${JSON.stringify(chatMlPrompt('…'))}), ${generateTokens} generated, context ${contextSize}`)
     await section('speed', () => speedSection(chromiumBrowser, harnessRelay))

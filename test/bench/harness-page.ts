@@ -1,4 +1,5 @@
-import type { Browser, BrowserContext, Page } from '@playwright/test'
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { chromiumLaunchOptions } from '../e2e/support/browser'
 import type { RelayProcess } from './relay-process'
 
 /** Opens the harness page served by `relay` in a fresh context, once it says it is ready. */
@@ -13,4 +14,10 @@ export async function openHarness(browser: Browser, relay: RelayProcess): Promis
     await context.close()
     throw error
   }
+}
+
+/** Chromium that answers measureUserAgentSpecificMemory at once (without the flag, only at the next GC). */
+export function launchMeasuringChromium(): Promise<Browser> {
+  const options = chromiumLaunchOptions()
+  return chromium.launch({ ...options, args: [...(options.args ?? []), '--enable-blink-features=ForceEagerMeasureMemory'] })
 }

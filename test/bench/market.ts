@@ -9,7 +9,7 @@ import { freshRoom } from '../e2e/support/nodes'
 import { openAppNode, timeFailover, timeTaskInPage, waitForReadyWorkers, type AppTab, type ExecutorLoss, type FailoverTiming, type PageTaskTiming, workerSpeeds } from './market-browser'
 import { decodeTokensPerS, docGrowth, inProcessLatency, linkDelayMs, taskTraffic, type TaskLatencies } from './market-inproc'
 import { startRelay } from './relay-process'
-import { fmt, median, percentile, table } from './stats'
+import { fmt, median, percentile, table, runSection } from './stats'
 
 const workerCounts = [2, 4, 8]
 const tasksPerSetting = 20
@@ -36,13 +36,7 @@ interface BrowserFigures {
   failover: FailoverTiming[]
 }
 
-async function section(name: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (error) {
-    console.error(`\n(market bench: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)})`)
-  }
-}
+const section = (name: string, run: () => Promise<void>): Promise<void> => runSection('market', name, run)
 
 const p50p95 = (values: number[]): [string, string] => [fmt(median(values), 0), fmt(percentile(values, 95), 0)]
 

@@ -11,8 +11,8 @@ import type { RuntimeSettings } from '../../src/micronets/runtime/protocol'
 import type { MemoryBench, PageMemory, RoutingBench } from '../harness/micronets-bench'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { startRelay, type RelayProcess } from './relay-process'
-import { fmt, median, percentile, table } from './stats'
-import { openHarness } from './harness-page'
+import { fmt, median, percentile, table, runSection } from './stats'
+import { launchMeasuringChromium, openHarness } from './harness-page'
 
 const decisions = Number(process.env.BENCH_MICRONET_DECISIONS ?? 2000)
 const warmupDecisions = 200
@@ -246,20 +246,13 @@ async function memorySection(browser: Browser, relay: RelayProcess): Promise<voi
   if (warm && noPool) console.log(`the pool itself (a worker with ort loaded and one session): ${mib(warm.totalBytes - noPool.totalBytes)} MiB`)
 }
 
-async function section(name: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (error) {
-    console.error(`\n(micronets bench: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)})`)
-  }
-}
+const section = (name: string, run: () => Promise<void>): Promise<void> => runSection('micronets', name, run)
 
 /** Prints the micro-net tables; each part that fails prints its error and leaves the others. */
 export async function benchMicronets(): Promise<void> {
   await buildHarness()
   const relay = await startRelay({ RELAY_STATIC_DIR: harnessDirectory })
-  // Eager: without it Chromium answers measureUserAgentSpecificMemory only at the next GC.
-  const browser = await chromium.launch({ ...chromiumLaunchOptions(), args: [...(chromiumLaunchOptions().args ?? []), '--enable-blink-features=ForceEagerMeasureMemory'] })
+  const browser = await launchMeasuringChromium()
   try {
     console.log(`\n# micronets bench — ${cpus().length} cores, Chromium ${browser.version()}, onnxruntime-web ${ortVersion()}`)
     let base: RoutingRun | null = null

@@ -22,3 +22,12 @@ export function table(title: string, header: string[], rows: string[][]): void {
   console.log(line(widths.map((width) => '-'.repeat(width))))
   for (const row of rows) console.log(line(row))
 }
+
+/** Runs one part of a bench; a failure prints its error and the other parts go on. */
+export async function runSection(bench: string, name: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run()
+  } catch (error) {
+    console.error(`\n(${bench} bench: ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)})`)
+  }
+}
