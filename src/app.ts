@@ -79,6 +79,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const market = new MarketNode({
     doc: node.room.doc,
     signer: node.signer,
+    roomId: node.roomId,
     engine: executorEngine(engine),
     livePeers: () => livePeersOf(node.peers()),
     visible: () => document.visibilityState === 'visible',

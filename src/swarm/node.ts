@@ -2,6 +2,7 @@ import { openLocalDb } from '../memory/local-db'
 import { MemoryStore, type MemoryItem } from '../memory/store'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
+import { roomIdOf } from '../shared/room-id'
 import type { Signer } from '../shared/sign'
 import { detectCapabilities } from './capabilities'
 import { loadIdentity } from './identity'
@@ -30,6 +31,8 @@ export class SwarmNode {
 
   private constructor(
     readonly config: RoomConfig,
+    /** The room's identity (name and key), bound into every signed payload. */
+    readonly roomId: string,
     readonly signer: Signer,
     readonly capabilities: Capabilities,
     readonly room: Room,
@@ -59,7 +62,7 @@ export class SwarmNode {
 
   static async start(config: RoomConfig): Promise<SwarmNode> {
     const db = await openLocalDb()
-    const [signer, capabilities] = await Promise.all([loadIdentity(db), detectCapabilities()])
+    const [signer, capabilities, roomId] = await Promise.all([loadIdentity(db), detectCapabilities(), roomIdOf(config.room, config.key)])
     db.close()
     const room = await Room.open({ room: config.room, key: config.key, signalingUrl: config.signalingUrl })
     const links = room.links()
@@ -77,9 +80,9 @@ export class SwarmNode {
         links: links.webrtc,
         joinedAt: Date.now(),
       },
-      { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs },
+      { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, signer, roomId },
     )
-    const node = new SwarmNode(config, signer, capabilities, room, presence, new MemoryStore(room.doc, signer))
+    const node = new SwarmNode(config, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer))
     presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
     return node
   }

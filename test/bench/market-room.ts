@@ -124,6 +124,7 @@ export async function openBenchRoom(options: BenchRoomOptions): Promise<BenchRoo
       new MarketNode({
         doc,
         signer,
+        roomId: 'bench-room',
         engine: engines[index] ?? null,
         livePeers: () => livePeers(index),
         ...(options.config ? { config: options.config } : {}),

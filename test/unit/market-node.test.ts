@@ -4,11 +4,11 @@ import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
 import { AbortError } from '../../src/shared/errors'
 import { TaskFailedError } from '../../src/swarm/market/errors'
-import { sign } from '../../src/swarm/market/signing'
+import { signResult } from '../../src/swarm/market/signing'
 import type { TaskEvent } from '../../src/swarm/market/types'
 import { answerOf } from './market-sim/engine'
 import { fixedSigner } from './market-sim/keys'
-import { room } from './market-sim/room'
+import { room, statusIn, testRoomId } from './market-sim/room'
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 12 }
 const answer = answerOf(request).join(' ')
@@ -53,7 +53,7 @@ describe('market node', () => {
     expect(result).toMatchObject({ text: answer, finish: 'stop', executor: executor.signer.nodeId, epoch: 1 })
     expect(events.map((event) => (event.type === 'text' ? event.text : '')).join('')).toBe(answer)
     expect(events.length).toBeLessThan(12)
-    expect(poster.doc.getMap<Y.Map<unknown>>('tasks').get(handle.id)?.get('status')).toBe('done')
+    await until(() => statusIn(poster.doc, handle.id) === 'done')
     expect(poster.doc.getArray('log').toArray()).toMatchObject([{ taskId: handle.id, status: 'done', executor: executor.signer.nodeId }])
     for (const member of members) {
       expect(member.errors).toEqual([])
@@ -69,19 +69,23 @@ describe('market node', () => {
     const done: string[] = []
     poster.market.on('done', (result) => done.push(result.text))
     const tasks = poster.doc.getMap<Y.Map<unknown>>('tasks')
-    await until(() => tasks.get(handle.id)?.get('status') === 'running')
-    const mallory = await fixedSigner(999)
-    const base = { taskId: handle.id, epoch: 1, text: 'forged', finish: 'stop' as const }
+    await until(() => statusIn(poster.doc, handle.id) === 'running')
+    const mallory = { signer: await fixedSigner(999), roomId: testRoomId }
+    const base = { taskId: handle.id, poster: poster.signer.nodeId, epoch: 1, text: 'forged', finish: 'stop' as const }
     // Claims to be the executor but is signed with Mallory's key; then Mallory as herself.
-    const posing = await sign('result', { ...base, executor: executor.signer.nodeId, publicKey: mallory.publicKey }, mallory)
-    const herself = await sign('result', { ...base, executor: mallory.nodeId, publicKey: mallory.publicKey }, mallory)
+    const posing = await signResult({ ...base, executor: executor.signer.nodeId, publicKey: mallory.signer.publicKey }, mallory)
+    const herself = await signResult({ ...base, executor: mallory.signer.nodeId, publicKey: mallory.signer.publicKey }, mallory)
+    // Names the executor and its key, signed by Mallory: only the signature check can tell.
+    const { sig } = await signResult({ ...base, executor: mallory.signer.nodeId, publicKey: mallory.signer.publicKey }, mallory)
+    const badSignature = { ...base, executor: executor.signer.nodeId, publicKey: executor.signer.publicKey, sig }
     tasks.get(handle.id)?.set('result', posing)
+    tasks.get(handle.id)?.set('result', herself)
+    tasks.get(handle.id)?.set('result', badSignature)
     // The poster checks the signature as async work: it has started, and the test waits for it to end.
     expect(poster.market.pendingWork).toBeGreaterThan(0)
-    tasks.get(handle.id)?.set('result', herself)
     await until(() => poster.market.pendingWork === 0)
     expect(done).toEqual([])
-    expect(tasks.get(handle.id)?.get('status')).toBe('running')
+    expect(statusIn(poster.doc, handle.id)).toBe('running')
     held.release()
     expect((await handle.result).text).toBe('held answer')
     await until(() => members.every((member) => member.market.pendingWork === 0))
@@ -97,7 +101,7 @@ describe('market node', () => {
     const handle = poster.market.submit({ ...request, max_tokens: 12 })
     const events = collect(handle.chunks)
     const tasks = poster.doc.getMap<Y.Map<unknown>>('tasks')
-    await until(() => tasks.get(handle.id)?.get('status') === 'running')
+    await until(() => statusIn(poster.doc, handle.id) === 'running')
     expect((tasks.get(handle.id)?.get('award') as { executor: string }).executor).toBe(first.signer.nodeId)
     first.market.destroy()
     live.delete(first.signer.nodeId)
@@ -113,12 +117,11 @@ describe('market node', () => {
     const { members } = await room([null, held])
     const [poster] = members as [(typeof members)[0]]
     const handle = poster.market.submit(request)
-    const tasks = poster.doc.getMap<Y.Map<unknown>>('tasks')
-    await until(() => tasks.get(handle.id)?.get('status') === 'running')
+    await until(() => statusIn(poster.doc, handle.id) === 'running')
     handle.cancel()
     await expect(handle.result).rejects.toThrow(AbortError)
     await until(() => held.aborted === 1)
-    expect(tasks.get(handle.id)?.get('status')).toBe('cancelled')
+    expect(statusIn(poster.doc, handle.id)).toBe('cancelled')
     for (const member of members) member.market.destroy()
   })
 

@@ -10,7 +10,7 @@ import type { LivePeer } from '../../src/swarm/market/types'
 import { reputationOf, similarity, vote } from '../../src/swarm/market/vote'
 import { fixedSigner } from './market-sim/keys'
 import { SimEngine } from './market-sim/engine'
-import { realTimers } from './market-sim/room'
+import { realTimers, testRoomId } from './market-sim/room'
 
 const ids = ['0a'.repeat(10), '0b'.repeat(10), '0c'.repeat(10), '0d'.repeat(10)] as const
 const [a, b, c, d] = ids
@@ -143,22 +143,22 @@ describe('schema', () => {
   it('a node drops and counts bad values in the doc and never throws from its observer', async () => {
     const doc = new Y.Doc()
     const errors: unknown[] = []
-    const market = new MarketNode({ doc, signer: await fixedSigner(1), engine: new SimEngine(realTimers, 100), livePeers: () => [], timers: realTimers, onError: (e) => errors.push(e) })
+    const market = new MarketNode({ doc, signer: await fixedSigner(1), roomId: testRoomId, engine: new SimEngine(realTimers, 100), livePeers: () => [], timers: realTimers, onError: (e) => errors.push(e) })
     const tasks = doc.getMap('tasks')
     tasks.set('task-junk-1', 'not a map')
     const task = new Y.Map<unknown>()
     tasks.set('task-junk-2', task)
-    task.set('spec', { v: 1, taskId: 'task-junk-2', request: { messages: 'nope' } })
+    task.set('spec', { v: 2, taskId: 'task-junk-2', request: { messages: 'nope' } })
     // A bad award is read only once the task's spec is valid and its signature checked.
     const poster = await fixedSigner(2)
-    const spec = await sign('spec', { v: 1, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 }, poster)
+    const spec = await sign('spec', { v: 2, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 }, { signer: poster, roomId: testRoomId })
     const signed = new Y.Map<unknown>()
     tasks.set('task-junk-3', signed)
     signed.set('spec', spec)
     signed.set('award', { epoch: -4 })
-    doc.getMap('votes').set('vote-junk-1', { jobId: 3 })
+    doc.getArray('ballots').push([{ jobId: 3 }])
     await until(() => market.pendingWork === 0)
-    // task-junk-1 (not a map), task-junk-2's spec, task-junk-3's award, vote-junk-1.
+    // task-junk-1 (not a map), task-junk-2's spec, task-junk-3's award, the junk ballot.
     expect(market.rejected).toBe(4)
     expect(errors).toEqual([])
     market.destroy()

@@ -165,6 +165,7 @@ async function market(speedOf: (role: 'poster' | 'fast' | 'slow') => SpeedModel 
     member.market = new MarketNode({
       doc: docs[member.index] as Y.Doc,
       signer: member.signer,
+      roomId: 'speed-room',
       engine: member.engine,
       livePeers: () => livePeers(member.signer.nodeId),
       clock: () => sched.now,

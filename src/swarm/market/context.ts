@@ -1,6 +1,9 @@
 import type * as Y from 'yjs'
 import type { Emitter } from '../../shared/events'
 import type { Signer } from '../../shared/sign'
+import type { Result } from './schema'
+import type { RoomSigner } from './signing'
+import type { Suspicion } from './suspicion'
 import type { TaskReader } from './task-doc'
 import type { LivePeer, MarketConfig, MarketEvents, SpeedModel, Timers } from './types'
 
@@ -9,6 +12,12 @@ export interface MarketContext {
   doc: Y.Doc
   tasks: Y.Map<unknown>
   signer: Signer
+  /** The room's id: bound into every record signed or verified. */
+  roomId: string
+  /** `signer` for this room, as signing.ts takes it. */
+  room: RoomSigner
+  /** Peers that claimed and did not deliver, as this node saw it. */
+  suspicion: Suspicion
   config: MarketConfig
   clock: () => number
   timers: TimerSet
@@ -22,6 +31,8 @@ export interface MarketContext {
   speed: SpeedModel
   /** Called once when a task this node posted reaches a final status. */
   taskFinished(taskId: string): void
+  /** A task this node posted accepted this signed result: a vote may cite it as evidence. */
+  accepted(result: Result): void
   report(error: unknown): void
 }
 

@@ -4,3 +4,8 @@ import { EdgeswarmError } from '../../shared/errors'
 export class TaskFailedError extends EdgeswarmError {
   override name = 'TaskFailedError'
 }
+
+/** A member of the room kept deleting (or replacing) the task; its poster gave up re-posting it. */
+export class TaskDeletedError extends TaskFailedError {
+  override name = 'TaskDeletedError'
+}

@@ -54,3 +54,23 @@ export function capableOf(engine: { kind: string; state: string; modelId: string
   if (engineKinds && !engineKinds.includes(engine.kind)) return false
   return model === undefined || model === engine.modelId
 }
+
+/**
+ * The fastest a small model plausibly runs anywhere (a 1.7B model on a data-centre GPU, with
+ * room to spare): no honest bid can promise to be faster, so a bid under this floor is a lie.
+ */
+export const fastestPrefillTokensPerS = 50_000
+export const fastestDecodeTokensPerS = 1_000
+
+/** The least time any peer could take for `request`: what a bid may not undercut. */
+export function bidFloorMs(request: ChatRequest): number {
+  const maxTokens = request.max_tokens ?? defaultMaxTokens
+  return Math.ceil((promptTokens(request) / fastestPrefillTokensPerS + maxTokens / fastestDecodeTokensPerS) * 1000)
+}
+
+/** A task's deadline when its poster set none: room for a slow peer's answer, a few minutes at most. */
+export function defaultDeadlineMs(request: ChatRequest): number {
+  const maxTokens = request.max_tokens ?? defaultMaxTokens
+  return Math.min(maxDefaultDeadlineMs, 60_000 + maxTokens * 250)
+}
+export const maxDefaultDeadlineMs = 5 * 60_000

@@ -2,9 +2,9 @@ import type * as Y from 'yjs'
 import type { Engine } from '../../inference/engine'
 import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
-import { capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
+import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
 import { Run } from './run'
-import { isTerminal, type Spec } from './schema'
+import type { Bid, Spec } from './schema'
 import { sign, verify } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
 import { writeBid } from './task-doc'
@@ -31,6 +31,11 @@ export class Executor {
   readonly #checked = new WeakMap<object, boolean>()
   readonly #checking = new WeakSet<object>()
   readonly #bidding = new Set<string>()
+  /** The bids this node signed, per task: only an award for one of them is run. */
+  readonly #myBids = new Map<string, Bid>()
+  /** Awards this node refused: nobody asked it (no bid of its own), or its queue was full. */
+  unsolicited = 0
+  overQueue = 0
   /**
    * Bids not decided yet, with when they were made. They count as load: identical peers that
    * bid on a burst of tasks at once would otherwise all quote an empty queue, tie, and the same
@@ -91,7 +96,7 @@ export class Executor {
   }
 
   onChange(taskId: string): void {
-    const { reader, tasks, signer } = this.ctx
+    const { reader, tasks, signer, roomId } = this.ctx
     const task = reader.task(tasks, taskId)
     const run = this.#runs.get(taskId)
     if (!task) {
@@ -100,28 +105,51 @@ export class Executor {
       return run?.stop()
     }
     const spec = reader.spec(task, taskId)
-    if (!spec || !this.#verified(spec, () => verify('spec', spec, spec.publicKey, spec.poster), taskId)) return
-    const cancel = reader.cancel(task, taskId)
-    if (cancel && this.#verified(cancel, () => verify('cancel', cancel, spec.publicKey, spec.poster), taskId)) return run?.stop()
-    const status = reader.status(task)
-    const award = reader.award(task, taskId)
-    if (award || isTerminal(status)) this.#openBids.delete(taskId)
-    const awardOk = award && this.#verified(award, () => verify('award', award, spec.publicKey, spec.poster), taskId)
-    if (award && awardOk) {
-      if (run && run.epoch < award.epoch) run.stop()
-      if (award.executor === signer.nodeId && award.epoch > (this.#started.get(taskId) ?? 0) && !isTerminal(status)) this.#start(task, spec, award.epoch)
+    if (!spec || !this.#verified(spec, () => verify('spec', spec, spec.publicKey, spec.poster, roomId), taskId)) return
+    // Only the poster's signed records end a task or an award; an unsigned status means nothing.
+    const close = reader.close(task, taskId)
+    const closed = close !== null && this.#verified(close, () => verify('close', close, spec.publicKey, spec.poster, roomId), taskId) === true
+    if (closed) {
+      this.#openBids.delete(taskId)
+      return run?.stop()
     }
-    const current = this.#runs.get(taskId)
-    if (current && isTerminal(status) && current.hasResult) current.stop()
-    else current?.guardResult(task.get('result'))
-    if (!isTerminal(status) && !cancel) this.#maybeBid(task, spec, status === 'open' && !award)
+    const award = reader.award(task, taskId)
+    const awardOk = award !== null && this.#verified(award, () => verify('award', award, spec.publicKey, spec.poster, roomId), taskId) === true
+    const lapse = reader.lapse(task, taskId)
+    const lapseOk = lapse !== null && this.#verified(lapse, () => verify('lapse', lapse, spec.publicKey, spec.poster, roomId), taskId) === true
+    if (awardOk) {
+      this.#openBids.delete(taskId)
+      if (run && run.epoch < award.epoch) run.stop()
+      if (award.executor === signer.nodeId && award.epoch > (this.#started.get(taskId) ?? 0) && !(lapseOk && lapse.epoch >= award.epoch)) this.#maybeStart(task, spec, award.epoch)
+    }
+    if (lapseOk && run && run.epoch <= lapse.epoch) run.stop()
+    this.#runs.get(taskId)?.guardResult(task.get('result'))
+    const reopened = !awardOk || (lapseOk && lapse.epoch >= award.epoch)
+    this.#maybeBid(task, spec, reopened)
+  }
+
+  /**
+   * Runs an award only when this node asked for it: it bid on the task (an award nobody bid
+   * for is someone spending this node's engine) and its queue has room.
+   */
+  #maybeStart(task: Y.Map<unknown>, spec: Spec, epoch: number): void {
+    const taskId = spec.taskId
+    this.#started.set(taskId, epoch)
+    if (!this.#myBids.has(taskId)) {
+      this.unsolicited++
+      return
+    }
+    if (this.queueLength() >= this.ctx.config.maxQueue) {
+      this.overQueue++
+      return
+    }
+    this.#start(task, spec, epoch)
   }
 
   #start(task: Y.Map<unknown>, spec: Spec, epoch: number): void {
-    this.#started.set(spec.taskId, epoch)
     // A lease or output of this epoch by this node, from before a restart: the run was lost
     // midway, so let the lease lapse and the poster award again.
-    const lease = this.ctx.reader.lease(task)
+    const lease = this.ctx.reader.lease(task, spec.taskId)
     if (lease && lease.epoch === epoch && lease.executor === this.ctx.signer.nodeId) return
     const basis = this.#bases.get(spec.taskId)
     if (basis) basis.awardSeenAt = this.ctx.clock()
@@ -151,14 +179,19 @@ export class Executor {
     const task = reader.task(tasks, taskId)
     const spec = task && reader.spec(task, taskId)
     if (!task || !spec || this.#checked.get(spec) !== true) return
-    const status = reader.status(task)
-    if (!isTerminal(status)) this.#maybeBid(task, spec, status === 'open' && !task.has('award'))
+    this.onChange(taskId)
   }
 
   #maybeBid(task: Y.Map<unknown>, spec: Spec, stillOpen: boolean): void {
     const { signer, config, clock, timers } = this.ctx
     const taskId = spec.taskId
-    if (this.#bidding.has(taskId) || this.ctx.reader.hasBid(task, signer.nodeId) || this.#runs.has(taskId)) return
+    if (this.#bidding.has(taskId) || this.#runs.has(taskId)) return
+    const mine = this.#myBids.get(taskId)
+    if (mine) {
+      // Someone overwrote this node's bid: put it back.
+      if ((this.ctx.reader.bidOf(task, signer.nodeId) as { sig?: string } | undefined)?.sig !== mine.sig) writeBid(task, mine)
+      return
+    }
     const self = this.self()
     if (!capableOf(self.engine, spec) || !this.#fits(spec)) return
     const wave = this.#waveOf(spec)
@@ -179,15 +212,18 @@ export class Executor {
     if (analyticMs === null || query === null) return
     const basis = { query, baseMs: analyticMs }
     const baseMs = predictedMs(this.ctx, signer.nodeId, basis)
-    const estimateMs = Math.round(baseMs * (1 + tieSpread * (fnv1a(`${taskId}:${signer.nodeId}`) / 2 ** 32)))
+    // No bid promises more than any machine could do: the poster refuses those as lies.
+    const estimateMs = Math.max(bidFloorMs(spec.request), Math.round(baseMs * (1 + tieSpread * (fnv1a(`${taskId}:${signer.nodeId}`) / 2 ** 32))))
     this.#bases.delete(taskId)
     this.#bases.set(taskId, basis)
     const oldest = this.#bases.keys().next()
     if (this.#bases.size > maxBases && !oldest.done) this.#bases.delete(oldest.value)
     this.#bidding.add(taskId)
     this.ctx.work.run(async () => {
-      const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, signer)
+      const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, this.ctx.room)
       this.#bidding.delete(taskId)
+      this.#myBids.set(taskId, bid)
+      if (this.#myBids.size > maxBases) this.#myBids.delete(this.#myBids.keys().next().value ?? '')
       writeBid(task, bid)
       this.#openBids.set(taskId, clock())
     })

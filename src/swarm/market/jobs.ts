@@ -7,7 +7,7 @@ import { vote } from './vote'
 /** What a job needs from a market node. */
 export interface JobHost {
   submit(request: ChatRequest, requirements?: Requirements, options?: { siblings?: Set<string> }): TaskHandle
-  recordVote(jobId: string, winners: string[], outvoted: string[]): void
+  recordVote(jobId: string, answers: readonly TaskResult[], winners: string[], outvoted: string[]): void
   newId(): string
 }
 
@@ -105,6 +105,6 @@ export async function redundant(host: JobHost, request: ChatRequest, k: number, 
     const first = settled.find((o) => o.status === 'rejected')
     throw new TaskFailedError(`redundant job: no answer (${first?.reason instanceof Error ? first.reason.message : 'no tasks'})`)
   }
-  if (new Set(answers.map((answer) => answer.executor)).size > 1) host.recordVote(host.newId(), outcome.winners, outcome.outvoted)
+  if (new Set(answers.map((answer) => answer.executor)).size > 1) host.recordVote(host.newId(), answers, outcome.winners, outcome.outvoted)
   return { chosen: outcome.chosen, answers, outvoted: outcome.outvoted }
 }

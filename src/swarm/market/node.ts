@@ -12,8 +12,9 @@ import { SerialWork, TimerSet, type MarketContext } from './context'
 import { Executor } from './executor'
 import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
 import { PostedTask, type Settle } from './poster'
-import { isTerminal, RequirementsSchema, type Requirements } from './schema'
+import { RequirementsSchema, type Requirements, type Result } from './schema'
 import { sign } from './signing'
+import { Suspicion } from './suspicion'
 import { createTask, TaskReader } from './task-doc'
 import { defaultConfig, identitySpeed, type LivePeer, type MarketConfig, type MarketEvents, type SpeedModel, type TaskEvent, type TaskHandle, type TaskResult, type Timers } from './types'
 import { Votes } from './votes'
@@ -21,6 +22,8 @@ import { Votes } from './votes'
 export interface MarketNodeOptions {
   doc: Y.Doc
   signer: Signer
+  /** The room's id (roomIdOf): bound into every record this node signs or accepts. */
+  roomId: string
   /** This node's engine, or null for a node that only posts. */
   engine: Engine | null
   /** Peers the room's awareness sees now (this node may be left out). */
@@ -42,6 +45,8 @@ export interface SubmitOptions {
   siblings?: Set<string>
 }
 
+const maxKeptResults = 256
+
 const realTimers: Timers = {
   setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
@@ -56,6 +61,8 @@ export class MarketNode {
   readonly #posted = new Map<string, PostedTask>()
   readonly #executor: Executor | null
   readonly #votes: Votes
+  /** Signed results this node's tasks accepted, recent ones: a vote cites them as evidence. */
+  readonly #results = new Map<string, Result>()
   readonly #newId: () => string
   readonly #observer: (events: Y.YEvent<Y.AbstractType<unknown>>[]) => void
   #destroyed = false
@@ -66,11 +73,15 @@ export class MarketNode {
     const clock = options.clock ?? Date.now
     this.#newId = options.newId ?? (() => randomId(16))
     const tasks = options.doc.getMap<unknown>('tasks')
-    this.#votes = new Votes(options.doc, options.signer, clock, () => this.#ctx.work)
+    const room = { signer: options.signer, roomId: options.roomId }
+    this.#votes = new Votes(options.doc, room, clock, () => this.#ctx.work)
     this.#ctx = {
       doc: options.doc,
       tasks,
       signer: options.signer,
+      roomId: options.roomId,
+      room,
+      suspicion: new Suspicion(clock),
       config,
       clock,
       timers: new TimerSet(options.timers ?? realTimers, report),
@@ -81,6 +92,10 @@ export class MarketNode {
       reputation: (nodeId) => this.#votes.reputation(nodeId),
       speed: options.speed ?? identitySpeed,
       taskFinished: (taskId) => this.#removeLater(taskId),
+      accepted: (result) => {
+        this.#results.set(result.taskId, result)
+        if (this.#results.size > maxKeptResults) this.#results.delete(this.#results.keys().next().value ?? '')
+      },
       report,
     }
     this.#executor = options.engine ? new Executor(this.#ctx, options.engine, options.visible ?? (() => true)) : null
@@ -119,6 +134,21 @@ export class MarketNode {
     return this.#votes.reputation(nodeId)
   }
 
+  /** Whether this node suspects a peer of claiming more than it delivers (it is passed over in awards). */
+  suspected(nodeId: string): boolean {
+    return this.#ctx.suspicion.suspected(nodeId)
+  }
+
+  /** Peers suspected now, most suspected first. */
+  suspects(): { nodeId: string; score: number }[] {
+    return this.#ctx.suspicion.suspects()
+  }
+
+  /** Awards this node refused to run: nobody asked it (it did not bid), or its queue was full. */
+  get refusedAwards(): number {
+    return (this.#executor?.unsolicited ?? 0) + (this.#executor?.overQueue ?? 0)
+  }
+
   on<K extends keyof MarketEvents>(event: K, listener: (payload: MarketEvents[K]) => void): Unsubscribe {
     return this.#ctx.events.on(event, listener)
   }
@@ -136,9 +166,8 @@ export class MarketNode {
       else if (typeof event.path[0] === 'string') changed.add(event.path[0])
     }
     for (const taskId of [...changed].sort()) {
-      const posted = this.#posted.get(taskId)
-      if (posted && !this.#ctx.tasks.has(taskId)) this.#posted.delete(taskId)
-      else posted?.onChange()
+      // A deleted task is the poster's to notice: it posts it again, or fails it.
+      this.#posted.get(taskId)?.onChange()
       this.#executor?.onChange(taskId)
     }
   }
@@ -148,8 +177,8 @@ export class MarketNode {
     const { reader, tasks } = this.#ctx
     const task = reader.task(tasks, taskId)
     const spec = task && reader.spec(task, taskId)
-    if (!task || spec?.poster !== this.nodeId) return
-    if (isTerminal(reader.status(task))) return this.#removeLater(taskId)
+    // Its own spec, byte for byte: a copy under this node's id written by someone else is not signed by it.
+    if (!task || spec?.poster !== this.nodeId || spec.publicKey !== this.#ctx.signer.publicKey) return
     const posted = new PostedTask(this.#ctx, spec, task, null, null)
     this.#posted.set(taskId, posted)
     posted.start(true)
@@ -177,9 +206,9 @@ export class MarketNode {
       settle.reject(new ValidationError('market node stopped'))
       return handle
     }
-    const unsigned = { v: 1 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: clock() }
+    const unsigned = { v: 2 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: clock() }
     this.#ctx.work.run(async () => {
-      const spec = await sign('spec', unsigned, signer)
+      const spec = await sign('spec', unsigned, this.#ctx.room)
       if (this.#destroyed) return
       const posted = new PostedTask(this.#ctx, spec, createTask(this.#ctx.tasks, spec), stream, settle, options.siblings ?? null)
       this.#posted.set(id, posted)
@@ -188,9 +217,17 @@ export class MarketNode {
     return handle
   }
 
-  /** Records a redundant job's vote in the doc, where it lowers the losers' reputation. */
-  recordVote(jobId: string, winners: string[], outvoted: string[]): void {
-    this.#votes.record(jobId, winners, outvoted)
+  /**
+   * Records a redundant job's vote in the doc, where it lowers the losers' reputation. The
+   * vote carries the signed results of `answers` as evidence: it counts only for executors
+   * that really answered this node's tasks.
+   */
+  recordVote(jobId: string, answers: readonly TaskResult[], winners: string[], outvoted: string[]): void {
+    const results = answers.flatMap((answer) => {
+      const result = this.#results.get(answer.taskId)
+      return result ? [result] : []
+    })
+    this.#votes.record(jobId, results, winners, outvoted)
   }
 
   /** Maps a long text over peers in chunks, then reduces the answers in one more task. */

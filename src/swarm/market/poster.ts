@@ -1,43 +1,66 @@
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { AsyncQueue } from '../../shared/async-queue'
 import { AbortError } from '../../shared/errors'
-import { acceptsWrite, chooseWinner, leaseLapsed } from './award'
+import { chooseWinner, leaseLapsed } from './award'
 import type { MarketContext } from './context'
-import { TaskFailedError } from './errors'
-import type { Award, Bid, LogEntry, Result, Spec, TaskStatus } from './schema'
-import { capableOf, speedQueryOf } from './estimate'
-import { sign, verify } from './signing'
+import { TaskDeletedError, TaskFailedError } from './errors'
+import { bidFloorMs, capableOf, defaultDeadlineMs, speedQueryOf } from './estimate'
+import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
+import { sign, verify, verifyResult } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
-import { appendLog } from './task-doc'
+import { appendLog, createTask } from './task-doc'
 import type { TaskEvent, TaskResult } from './types'
 
 export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Error) => void }
 
+/** How much a miss adds to a peer's suspicion: a bid under the floor is a plain lie. */
+const suspicionOf = { underFloor: 2, undelivered: 1, lapsed: 1, failed: 0.5 } as const
+
 /**
- * The poster's side of one task: collects verified bids, awards, watches the lease, re-awards
- * with epoch + 1, streams the current epoch's output, and accepts exactly one signed result.
+ * The poster's phase: restoring its award after a restart, collecting bids, signing an award,
+ * waiting on the awarded executor, or finished (exactly once).
+ */
+type Phase = 'restoring' | 'bidding' | 'awarding' | 'running' | 'finished'
+
+/** The award in force and what the poster expects of it. */
+interface Current {
+  award: Award
+  /** When this node saw the last verified renewal (its own clock: skew does not matter). */
+  renewedAt: number
+  /** The result must be in by then, or the executor claimed more than it delivers. */
+  deliverBy: number
+  awardedAt: number
+  /** The latest `until` of a verified renewal: an older signed lease put back is a replay. */
+  leaseUntil: number
+  /** What the winner was scored from: the speed model learns from it. */
+  basis: SpeedBasis | null
+}
+
+/**
+ * The poster's side of one task: collects verified bids, awards, watches the signed lease and
+ * the delivery time, re-awards with epoch + 1, streams the current executor's signed output,
+ * and accepts exactly one result signed by the awarded executor. It puts back what others
+ * overwrite (spec, award, close) and re-posts the task if someone deletes it.
  */
 export class PostedTask {
   readonly id: string
+  #phase: Phase = 'bidding'
+  #task: Y.Map<unknown>
   #epoch = 0
-  #executor: string | null = null
+  #current: Current | null = null
   #ownAward: Award | null = null
-  #restoring = false
-  #awarding = false
+  #ownClose: Close | null = null
   #windowOver = false
-  #finished = false
   #needsAwardSince: number
-  #lastRenewalSeenAt = 0
-  #lastLease: unknown = null
   #restartReason = ''
-  /** What the current award's winner was scored from, and when the award went out: the speed model learns from them. */
-  #awardBasis: SpeedBasis | null = null
-  #awardedAt = 0
+  #reposts = 0
+  readonly #deadlineAt: number
+  readonly #floorMs: number
   readonly #excluded = new Set<string>()
   readonly #bids = new Map<string, Bid>()
-  readonly #seenBids = new WeakSet<object>()
-  readonly #seenResults = new WeakSet<object>()
+  readonly #seen = new WeakSet<object>()
   #pendingChecks = 0
+  #output: unknown = null
   #outputCursor = 0
   #nextSeq = 0
   readonly #pendingBatches = new Map<number, string>()
@@ -47,89 +70,150 @@ export class PostedTask {
   constructor(
     private readonly ctx: MarketContext,
     readonly spec: Spec,
-    private readonly task: Y.Map<unknown>,
+    task: Y.Map<unknown>,
     private readonly stream: AsyncQueue<TaskEvent> | null,
     private readonly settle: Settle | null,
     /** Executors of the other tasks of a redundant job: avoided when another bid exists. */
     private readonly siblings: Set<string> | null = null,
   ) {
     this.id = spec.taskId
+    this.#task = task
     this.#needsAwardSince = ctx.clock()
+    this.#deadlineAt = spec.createdAt + (spec.requirements.deadlineMs ?? defaultDeadlineMs(spec.request))
+    this.#floorMs = bidFloorMs(spec.request)
   }
 
   get finished(): boolean {
-    return this.#finished
+    return this.#phase === 'finished'
   }
 
   /** Starts coordinating: a new task, or one found in the doc after this node restarted. */
   start(resumed: boolean): void {
     const { config, timers } = this.ctx
     if (resumed) this.#restore()
-    else this.#stopTimers.push(timers.after(config.bidWindowMs, () => ((this.#windowOver = true), this.#maybeAward())))
+    else this.#openBidWindow()
     const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3))
     const tick = () => {
       this.#tick()
-      if (!this.#finished) this.#stopTimers.push(timers.after(tickMs, tick))
+      if (this.#phase !== 'finished') this.#stopTimers.push(timers.after(tickMs, tick))
     }
     this.#stopTimers.push(timers.after(tickMs, tick))
     this.onChange()
   }
 
+  #openBidWindow(): void {
+    this.#windowOver = false
+    this.#stopTimers.push(this.ctx.timers.after(this.ctx.config.bidWindowMs, () => ((this.#windowOver = true), this.#maybeAward())))
+  }
+
   #restore(): void {
+    this.#phase = 'restoring'
     this.#windowOver = true
-    this.#lastRenewalSeenAt = this.ctx.clock()
-    const award = this.ctx.reader.award(this.task, this.id)
-    if (!award) return
-    this.#restoring = true
-    this.ctx.work.run(async () => {
-      if (await verify('award', award, this.spec.publicKey, this.spec.poster)) {
+    const { reader, work, roomId } = this.ctx
+    const award = reader.award(this.#task, this.id)
+    const close = reader.close(this.#task, this.id)
+    work.run(async () => {
+      if (close && (await verify('close', close, this.spec.publicKey, this.spec.poster, roomId))) {
+        this.#ownClose = close
+        this.#phase = 'finished'
+        for (const stop of this.#stopTimers) stop()
+        this.ctx.taskFinished(this.id)
+        return
+      }
+      const lapse = reader.lapse(this.#task, this.id)
+      if (award && (await verify('award', award, this.spec.publicKey, this.spec.poster, roomId))) {
         this.#ownAward = award
         this.#epoch = award.epoch
-        this.#executor = award.executor
+        const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
+        if (!lapsed) this.#current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + this.#deliveryBudgetMs(0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
       }
-      this.#restoring = false
+      this.#phase = this.#current ? 'running' : 'bidding'
       this.onChange()
     })
   }
 
   onChange(): void {
-    if (this.#finished || this.#restoring) return
-    const { reader, work } = this.ctx
-    for (const bid of reader.bids(this.task, this.id)) {
-      if (this.#seenBids.has(bid)) continue
-      this.#seenBids.add(bid)
+    if (this.#phase === 'finished') return this.#guardClose()
+    if (this.#phase === 'restoring') return
+    if (this.ctx.tasks.get(this.id) !== this.#task) return this.#repost()
+    this.#guardShape()
+    this.#readBids()
+    const award = this.#task.get('award')
+    if (this.#ownAward && (award as Award | undefined)?.sig !== this.#ownAward.sig) this.#task.set('award', this.#ownAward)
+    if (!this.#current) return
+    this.#readLease(this.#current)
+    this.#readOutput(this.#current)
+    this.#readFailure(this.#current)
+    this.#readResult(this.#current)
+  }
+
+  /** Puts back the spec and the task's bids map and output array when someone replaced them. */
+  #guardShape(): void {
+    const task = this.#task
+    if (task.get('spec') !== this.spec) task.set('spec', this.spec)
+    if (!(task.get('bids') instanceof Y.Map)) task.set('bids', new Y.Map())
+    let output = task.get('output')
+    if (!(output instanceof Y.Array)) task.set('output', (output = new Y.Array()))
+    if (output !== this.#output) {
+      this.#output = output
+      this.#outputCursor = 0
+    }
+  }
+
+  #readBids(): void {
+    const { reader, work, roomId } = this.ctx
+    for (const bid of reader.bids(this.#task, this.id)) {
+      if (this.#seen.has(bid)) continue
+      this.#seen.add(bid)
       this.#pendingChecks++
       work.run(async () => {
-        const ok = await verify('bid', bid, bid.publicKey, bid.bidder)
+        const ok = await verify('bid', bid, bid.publicKey, bid.bidder, roomId)
         this.#pendingChecks--
-        if (ok) this.#bids.set(bid.bidder, bid)
+        if (ok && bid.estimateMs < this.#floorMs) {
+          // Faster than any machine runs: a lie meant to win every award.
+          this.ctx.suspicion.add(bid.bidder, suspicionOf.underFloor)
+          this.ctx.reader.rejected++
+        } else if (ok) this.#bids.set(bid.bidder, bid)
         this.#maybeAward()
-      })
-    }
-    const award = this.task.get('award')
-    if (this.#ownAward && award !== this.#ownAward && (award as Award | undefined)?.sig !== this.#ownAward.sig) this.task.set('award', this.#ownAward)
-    const current = this.#executor === null ? null : { epoch: this.#epoch, executor: this.#executor }
-    const lease = reader.lease(this.task)
-    if (lease && lease !== this.#lastLease && acceptsWrite(current, lease)) {
-      this.#lastLease = lease
-      this.#lastRenewalSeenAt = this.ctx.clock()
-      if (reader.status(this.task) === 'awarded') this.task.set('status', 'running')
-    }
-    if (current) this.#readOutput()
-    const result = reader.result(this.task, this.id)
-    if (result && !this.#seenResults.has(result) && acceptsWrite(current, result)) {
-      this.#seenResults.add(result)
-      work.run(async () => {
-        if (!(await verify('result', result, result.publicKey, result.executor))) return
-        if (!this.#finished && acceptsWrite({ epoch: this.#epoch, executor: this.#executor ?? '' }, result)) this.#accept(result)
       })
     }
   }
 
-  #readOutput(): void {
-    const { batches, next } = this.ctx.reader.batches(this.task, this.#outputCursor)
+  /** A verified value of the current award's executor and epoch, checked once per stored object. */
+  #checkOnce<T extends object>(value: T | null, current: Current, check: (value: T) => Promise<boolean>, use: (value: T) => void): void {
+    if (!value || this.#seen.has(value)) return
+    this.#seen.add(value)
+    this.ctx.work.run(async () => {
+      if (!(await check(value)) || this.#current !== current || this.#phase === 'finished') return
+      use(value)
+    })
+  }
+
+  #readLease(current: Current): void {
+    const { award } = current
+    const lease = this.ctx.reader.lease(this.#task, this.id)
+    if (!lease || lease.epoch !== award.epoch || lease.executor !== award.executor) return
+    this.#checkOnce(lease, current, (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId), (l) => {
+      if (l.until <= current.leaseUntil) return
+      current.leaseUntil = l.until
+      current.renewedAt = this.ctx.clock()
+    })
+  }
+
+  #readOutput(current: Current): void {
+    const { award } = current
+    const { batches, next } = this.ctx.reader.batches(this.#task, this.#outputCursor)
     this.#outputCursor = next
-    for (const batch of batches) if (batch.epoch === this.#epoch) this.#pendingBatches.set(batch.seq, batch.text)
+    for (const batch of batches) {
+      if (batch.epoch !== award.epoch) continue
+      this.#checkOnce(batch, current, (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId), (b) => {
+        if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
+        this.#drainOutput()
+      })
+    }
+  }
+
+  #drainOutput(): void {
     let text = this.#pendingBatches.get(this.#nextSeq)
     while (text !== undefined) {
       this.#pendingBatches.delete(this.#nextSeq++)
@@ -139,34 +223,60 @@ export class PostedTask {
   }
 
   #emitText(text: string): void {
-    if (!text || this.#executor === null) return
+    if (!text || !this.#current) return
     this.#streamed += text
-    this.stream?.push({ type: 'text', text, epoch: this.#epoch, executor: this.#executor })
+    this.stream?.push({ type: 'text', text, epoch: this.#current.award.epoch, executor: this.#current.award.executor })
+  }
+
+  #readFailure(current: Current): void {
+    const { award } = current
+    const failure = this.ctx.reader.failure(this.#task, this.id)
+    if (!failure || failure.epoch !== award.epoch || failure.executor !== award.executor) return
+    this.#checkOnce(failure, current, (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId), (f) => {
+      this.#lapse(`executor failed: ${f.reason}`, suspicionOf.failed)
+    })
+  }
+
+  #readResult(current: Current): void {
+    const { award } = current
+    const result = this.ctx.reader.result(this.#task, this.id)
+    if (!result || result.epoch !== award.epoch || result.executor !== award.executor || result.publicKey !== award.executorKey || result.poster !== this.spec.poster) return
+    this.#checkOnce(result, current, (r) => verifyResult(r, this.ctx.roomId), (r) => this.#accept(r, current))
   }
 
   #tick(): void {
-    if (this.#finished || this.#restoring) return
+    if (this.#phase === 'finished' || this.#phase === 'restoring') return
     const now = this.ctx.clock()
-    const deadlineMs = this.spec.requirements.deadlineMs
-    if (deadlineMs !== undefined && now - this.spec.createdAt > deadlineMs) return this.fail(`deadline of ${deadlineMs} ms passed`)
-    if (this.#executor !== null && !this.#awarding) {
-      if (leaseLapsed(this.#lastRenewalSeenAt, this.ctx.config.leaseMs, now)) this.#lapse('lease lapsed')
-      else if (!this.ctx.livePeers().some((peer) => peer.nodeId === this.#executor)) this.#lapse('executor left')
+    if (now > this.#deadlineAt) return this.fail(`deadline of ${this.#deadlineAt - this.spec.createdAt} ms passed`)
+    const current = this.#current
+    if (current && this.#phase === 'running') {
+      if (leaseLapsed(current.renewedAt, this.ctx.config.leaseMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)
+      else if (now > current.deliverBy) this.#lapse('no answer in the time it promised', suspicionOf.undelivered)
+      else if (!this.ctx.livePeers().some((peer) => peer.nodeId === current.award.executor)) this.#lapse('executor left', 0)
     }
-    if (this.#executor === null && !this.#awarding) {
+    if (!this.#current && this.#phase === 'bidding') {
       const timeoutMs = this.ctx.config.noBidTimeoutMs
       if (now - this.#needsAwardSince > timeoutMs) return this.fail(`no capable peer bid within ${timeoutMs} ms`)
       this.#maybeAward()
     }
   }
 
-  #lapse(reason: string): void {
-    if (this.#executor !== null) this.#excluded.add(this.#executor)
-    this.#executor = null
-    this.#awardBasis = null
+  /** The current award is over: its executor is told to stop (signed lapse), bids are welcome again. */
+  #lapse(reason: string, suspicion: number): void {
+    const current = this.#current
+    if (!current) return
+    const { executor, epoch } = current.award
+    if (suspicion > 0) this.ctx.suspicion.add(executor, suspicion)
+    this.#excluded.add(executor)
+    this.#current = null
+    this.#phase = 'bidding'
     this.#restartReason = reason
     this.#needsAwardSince = this.ctx.clock()
-    this.task.set('status', 'open')
+    if (epoch >= this.ctx.config.maxEpochs) return this.fail(`no executor delivered in ${epoch} awards (last: ${reason})`)
+    this.ctx.work.run(async () => {
+      const lapse = await sign('lapse', { taskId: this.id, epoch, reason: reason.slice(0, 500), at: this.ctx.clock() }, this.ctx.room)
+      if (this.#phase !== 'finished') this.#task.set('lapse', lapse)
+    })
   }
 
   #allCapableBid(): boolean {
@@ -175,44 +285,51 @@ export class PostedTask {
   }
 
   #maybeAward(): void {
-    if (this.#finished || this.#restoring || this.#awarding || this.#executor !== null || this.#pendingChecks > 0) return
+    if (this.#phase !== 'bidding' || this.#current || this.#pendingChecks > 0) return
     if (!this.#windowOver && !this.#allCapableBid()) return
     const live = new Set(this.ctx.livePeers().map((peer) => peer.nodeId))
     const candidates = [...this.#bids.values()].filter((bid) => live.has(bid.bidder))
-    const avoid = new Set([...this.#excluded, ...(this.siblings ?? [])])
+    const suspected = new Set(candidates.filter((bid) => this.ctx.suspicion.suspected(bid.bidder)).map((bid) => bid.bidder))
     const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
     const scored = this.#scoreBids(candidates)
     const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
-    const winner =
-      chooseWinner(candidates, avoid, reputation, estimateOf) ??
-      chooseWinner(candidates, this.#excluded, reputation, estimateOf) ??
-      chooseWinner(candidates, new Set(), reputation, estimateOf)
+    // Each tier gives up one preference: siblings of the job, then suspects, then peers that already failed this task.
+    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), this.#excluded, new Set<string>()]
+    let winner: Bid | null = null
+    for (const avoid of tiers) if ((winner = chooseWinner(candidates, avoid, reputation, estimateOf))) break
     if (!winner) return
-    const basis = scored.get(winner.bidder)?.basis ?? null
-    this.#awarding = true
-    this.siblings?.add(winner.bidder)
+    const chosen = winner
+    const basis = scored.get(chosen.bidder)?.basis ?? null
+    const estimateMs = estimateOf(chosen)
+    this.#phase = 'awarding'
+    this.siblings?.add(chosen.bidder)
     const epoch = this.#epoch + 1
     this.ctx.work.run(async () => {
-      const award = await sign('award', { taskId: this.id, epoch, executor: winner.bidder, at: this.ctx.clock() }, this.ctx.signer)
-      this.#awarding = false
-      if (this.#finished) return
+      const award = await sign('award', { taskId: this.id, epoch, executor: chosen.bidder, executorKey: chosen.publicKey, at: this.ctx.clock() }, this.ctx.room)
+      if (this.#phase !== 'awarding') return
+      const now = this.ctx.clock()
       this.#ownAward = award
       this.#epoch = epoch
-      this.#executor = winner.bidder
-      this.#lastRenewalSeenAt = this.ctx.clock()
-      this.#awardBasis = basis
-      this.#awardedAt = this.ctx.clock()
+      this.#current = { award, renewedAt: now, deliverBy: now + this.#deliveryBudgetMs(estimateMs), awardedAt: now, leaseUntil: 0, basis }
+      this.#phase = 'running'
       this.#nextSeq = 0
       this.#pendingBatches.clear()
-      this.ctx.doc.transact(() => {
-        this.task.set('award', award)
-        this.task.set('status', 'awarded')
-      })
-      if (epoch > 1) {
-        this.#streamed = ''
-        this.stream?.push({ type: 'restart', epoch, executor: winner.bidder, reason: this.#restartReason })
-      }
+      this.#task.set('award', award)
+      if (this.#streamed || epoch > 1) this.#restart(this.#restartReason || 'a new executor')
+      this.onChange()
     })
+  }
+
+  /** Text shown so far is void: a new executor starts over, or the signed answer replaces it. */
+  #restart(reason: string): void {
+    this.#streamed = ''
+    const current = this.#current
+    if (current) this.stream?.push({ type: 'restart', epoch: current.award.epoch, executor: current.award.executor, reason })
+  }
+
+  #deliveryBudgetMs(estimateMs: number): number {
+    const { deliveryFactor, deliveryGraceMs } = this.ctx.config
+    return Math.max(deliveryFactor * estimateMs, estimateMs + deliveryGraceMs)
   }
 
   /**
@@ -234,55 +351,83 @@ export class PostedTask {
     return scored
   }
 
-  #accept(result: Result): void {
+  /** Someone deleted or replaced the task: write it again, and award again from fresh bids. */
+  #repost(): void {
+    if (this.#reposts >= this.ctx.config.maxReposts) {
+      return this.fail(`the task was deleted ${this.#reposts + 1} times by a member of the room`, TaskDeletedError)
+    }
+    this.#reposts++
+    this.#task = createTask(this.ctx.tasks, this.spec)
+    if (this.#ownAward) this.#task.set('award', this.#ownAward)
+    const current = this.#current
+    if (current) this.#lapse('the task was deleted', 0)
+    this.#bids.clear()
+    this.#outputCursor = 0
+    this.#phase = 'bidding'
+    this.#needsAwardSince = this.ctx.clock()
+    this.#restartReason = 'the task was deleted and posted again'
+    this.#openBidWindow()
+  }
+
+  #accept(result: Result, current: Current): void {
     // A result from an aborted engine says nothing about how fast the peer answers.
-    if (this.#awardBasis && result.finish !== 'abort') observeSpeed(this.ctx, result.executor, this.#awardBasis, this.ctx.clock() - this.#awardedAt)
+    if (current.basis && result.finish !== 'abort') observeSpeed(this.ctx, result.executor, current.basis, this.ctx.clock() - current.awardedAt)
+    this.#pendingBatches.clear()
     if (result.text.startsWith(this.#streamed)) this.#emitText(result.text.slice(this.#streamed.length))
+    else {
+      this.#restart('the signed answer replaces the streamed text')
+      this.#emitText(result.text)
+    }
     const accepted: TaskResult = { taskId: this.id, text: result.text, finish: result.finish, executor: result.executor, epoch: result.epoch }
     if (result.usage) accepted.usage = result.usage
     this.#finish('done', result.text.length, '')
+    this.ctx.accepted(result)
     this.settle?.resolve(accepted)
     this.stream?.end()
     this.ctx.events.emit('done', accepted)
   }
 
-  fail(reason: string): void {
-    if (this.#finished) return
+  fail(reason: string, ErrorClass: typeof TaskFailedError = TaskFailedError): void {
+    if (this.#phase === 'finished') return
     this.#finish('failed', 0, reason)
-    const error = new TaskFailedError(`task ${this.id} failed: ${reason}`)
+    const error = new ErrorClass(`task ${this.id} failed: ${reason}`)
     this.settle?.reject(error)
     this.stream?.fail(error)
     this.ctx.events.emit('failed', { taskId: this.id, reason })
   }
 
   cancel(): void {
-    if (this.#finished) return
+    if (this.#phase === 'finished') return
     this.#finish('cancelled', 0, 'cancelled by its poster')
-    this.ctx.work.run(async () => {
-      this.task.set('cancel', await sign('cancel', { taskId: this.id, at: this.ctx.clock() }, this.ctx.signer))
-    })
     const error = new AbortError(`task ${this.id} cancelled`)
     this.settle?.reject(error)
     this.stream?.fail(error)
   }
 
-  #finish(status: TaskStatus & LogEntry['status'], chars: number, reason: string): void {
-    this.#finished = true
+  /** Puts back this poster's close when someone overwrote it, while the task stays in the doc. */
+  #guardClose(): void {
+    const close = this.#ownClose
+    const task = this.ctx.tasks.get(this.id)
+    if (close && task === this.#task && (this.#task.get('close') as Close | undefined)?.sig !== close.sig) this.#task.set('close', close)
+  }
+
+  #finish(status: LogEntry['status'], chars: number, reason: string): void {
+    this.#phase = 'finished'
     for (const stop of this.#stopTimers) stop()
     const entry: LogEntry = {
       taskId: this.id,
       poster: this.spec.poster,
-      executor: this.#executor,
+      executor: this.#current?.award.executor ?? this.#ownAward?.executor ?? null,
       epoch: this.#epoch,
       status,
       chars,
       createdAt: this.spec.createdAt,
       finishedAt: this.ctx.clock(),
     }
-    this.ctx.doc.transact(() => {
-      this.task.set('status', status)
-      if (reason) this.task.set('reason', reason.slice(0, 500))
-      appendLog(this.ctx.doc, entry, this.ctx.config.maxLog)
+    appendLog(this.ctx.doc, entry, this.ctx.config.maxLog)
+    this.ctx.work.run(async () => {
+      this.#ownClose = await sign('close', { taskId: this.id, status, reason: reason.slice(0, 500), at: this.ctx.clock() }, this.ctx.room)
+      if (this.ctx.tasks.get(this.id) === this.#task) this.#task.set('close', this.#ownClose)
     })
     this.ctx.taskFinished(this.id)
   }

@@ -2,7 +2,7 @@ import type * as Y from 'yjs'
 import type { Engine } from '../../inference/engine'
 import type { MarketContext } from './context'
 import { type Result, type Spec } from './schema'
-import { sign } from './signing'
+import { sign, signResult } from './signing'
 import { appendBatch } from './task-doc'
 
 /** How long an executor keeps its lease alive after writing its result, for the poster to see it. */
@@ -57,9 +57,13 @@ export class Run {
 
   #renew(): void {
     if (this.#stopped) return
-    const { clock, config, signer, timers } = this.ctx
+    const { clock, config, signer, timers, work, room } = this.ctx
     if (this.#result && clock() - this.#resultAt > holdAfterResultLeases * config.leaseMs) return this.stop()
-    this.task.set('lease', { epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs })
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs }
+    work.run(async () => {
+      const lease = await sign('lease', unsigned, room)
+      if (!this.#halted()) this.task.set('lease', lease)
+    })
     this.#stopRenew = timers.after(config.leaseMs / 3, () => this.#renew())
   }
 
@@ -79,7 +83,10 @@ export class Run {
         if (chunk.usage) usage = chunk.usage
       }
     } catch (error) {
-      if (!this.#halted()) this.ctx.report(error)
+      if (!this.#halted()) {
+        this.ctx.report(error)
+        this.#writeFailure(error)
+      }
       this.stop()
       return
     }
@@ -87,8 +94,9 @@ export class Run {
     this.#finishedAt = this.ctx.clock()
     this.#flush()
     this.ctx.work.run(async () => {
-      const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: this.ctx.signer.nodeId, publicKey: this.ctx.signer.publicKey, text, finish }
-      const result = await sign('result', usage ? { ...unsigned, usage } : unsigned, this.ctx.signer)
+      const { signer, room } = this.ctx
+      const unsigned = { taskId: this.spec.taskId, poster: this.spec.poster, epoch: this.epoch, executor: signer.nodeId, publicKey: signer.publicKey, text, finish }
+      const result = await signResult(usage ? { ...unsigned, usage } : unsigned, room)
       if (this.#halted()) return
       this.#result = result
       this.#resultAt = this.ctx.clock()
@@ -114,8 +122,21 @@ export class Run {
     this.#stopFlush?.()
     this.#stopFlush = null
     if (!this.#buffer || this.#stopped) return
-    appendBatch(this.task, { epoch: this.epoch, seq: this.#seq++, text: this.#buffer })
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, seq: this.#seq++, text: this.#buffer }
     this.#buffer = ''
+    this.ctx.work.run(async () => {
+      const { taskId: _taskId, ...batch } = await sign('batch', unsigned, this.ctx.room)
+      if (!this.#halted()) appendBatch(this.task, batch)
+    })
+  }
+
+  /** Tells the poster at once that this executor cannot answer, so it re-awards instead of waiting. */
+  #writeFailure(error: unknown): void {
+    const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500)
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: this.ctx.signer.nodeId, reason }
+    this.ctx.work.run(async () => {
+      this.task.set('failure', await sign('failure', unsigned, this.ctx.room))
+    })
   }
 
   stop(): void {

@@ -4,7 +4,9 @@ import {
   AwardSchema,
   BatchSchema,
   BidSchema,
-  CancelSchema,
+  CloseSchema,
+  FailureSchema,
+  LapseSchema,
   LeaseSchema,
   maxBatchBytes,
   maxBids,
@@ -15,11 +17,12 @@ import {
   readValue,
   ResultSchema,
   SpecSchema,
-  StatusSchema,
   type Award,
   type Batch,
   type Bid,
-  type Cancel,
+  type Close,
+  type Failure,
+  type Lapse,
   type Lease,
   type LogEntry,
   type Result,
@@ -70,20 +73,24 @@ export class TaskReader {
     return this.#own(task, taskId, 'award', AwardSchema, maxSmallBytes)
   }
 
-  lease(task: Y.Map<unknown>): Lease | null {
-    return this.read(LeaseSchema, task.get('lease'), maxSmallBytes)
+  lease(task: Y.Map<unknown>, taskId: string): Lease | null {
+    return this.#own(task, taskId, 'lease', LeaseSchema, maxSmallBytes)
   }
 
   result(task: Y.Map<unknown>, taskId: string): Result | null {
     return this.#own(task, taskId, 'result', ResultSchema, maxResultBytes)
   }
 
-  cancel(task: Y.Map<unknown>, taskId: string): Cancel | null {
-    return this.#own(task, taskId, 'cancel', CancelSchema, maxSmallBytes)
+  failure(task: Y.Map<unknown>, taskId: string): Failure | null {
+    return this.#own(task, taskId, 'failure', FailureSchema, maxSmallBytes)
   }
 
-  status(task: Y.Map<unknown>): TaskStatus | null {
-    return this.read(StatusSchema, task.get('status'), 64)
+  lapse(task: Y.Map<unknown>, taskId: string): Lapse | null {
+    return this.#own(task, taskId, 'lapse', LapseSchema, maxSmallBytes)
+  }
+
+  close(task: Y.Map<unknown>, taskId: string): Close | null {
+    return this.#own(task, taskId, 'close', CloseSchema, maxSmallBytes)
   }
 
   bids(task: Y.Map<unknown>, taskId: string): Bid[] {
@@ -98,9 +105,10 @@ export class TaskReader {
     return valid
   }
 
-  hasBid(task: Y.Map<unknown>, nodeId: string): boolean {
+  /** What is stored under `nodeId` in the task's bids, unchecked. */
+  bidOf(task: Y.Map<unknown>, nodeId: string): unknown {
     const bids = task.get('bids')
-    return bids instanceof Y.Map && bids.has(nodeId)
+    return bids instanceof Y.Map ? bids.get(nodeId) : undefined
   }
 
   /** Valid output batches from index `from` on, with the index to read from next time. */
@@ -117,7 +125,7 @@ export class TaskReader {
   }
 }
 
-/** Writes a new task as its poster: the spec, empty bids and output, status open. */
+/** Writes a new task as its poster: the spec, empty bids and output. */
 export function createTask(tasks: Y.Map<unknown>, spec: Spec): Y.Map<unknown> {
   const task = new Y.Map<unknown>()
   const write = () => {
@@ -125,7 +133,6 @@ export function createTask(tasks: Y.Map<unknown>, spec: Spec): Y.Map<unknown> {
     task.set('spec', spec)
     task.set('bids', new Y.Map())
     task.set('output', new Y.Array())
-    task.set('status', 'open')
   }
   if (tasks.doc) tasks.doc.transact(write)
   else write()
@@ -148,4 +155,19 @@ export function appendLog(doc: Y.Doc, entry: LogEntry, maxLog: number): void {
   log.push([entry])
   const excess = log.length - maxLog
   if (excess > 0) log.delete(0, excess)
+}
+
+/**
+ * A task's status as its records say, unverified: for display and tests. The market itself
+ * never decides on it; it verifies the poster's signed award, lapse and close.
+ */
+export function statusOf(reader: TaskReader, task: Y.Map<unknown>, taskId: string): TaskStatus {
+  const close = reader.close(task, taskId)
+  if (close) return close.status
+  const award = reader.award(task, taskId)
+  if (!award) return 'open'
+  const lapse = reader.lapse(task, taskId)
+  if (lapse && lapse.epoch >= award.epoch) return 'open'
+  const lease = reader.lease(task, taskId)
+  return lease && lease.epoch === award.epoch ? 'running' : 'awarded'
 }

@@ -52,6 +52,16 @@ export interface MarketConfig {
   maxLog: number
   /** At most this many peers (picked by rendezvous hash) bid at once; others join later. */
   maxBidders: number
+  /** Awards per task at most (a re-award is epoch + 1); past it the task fails. */
+  maxEpochs: number
+  /** Times a poster re-posts a task someone deleted, before it fails with TaskDeletedError. */
+  maxReposts: number
+  /**
+   * An executor must deliver its result within max(factor × its estimate, estimate + graceMs)
+   * of the award, or the award lapses and the executor is suspected.
+   */
+  deliveryFactor: number
+  deliveryGraceMs: number
 }
 
 export const defaultConfig: MarketConfig = {
@@ -63,6 +73,10 @@ export const defaultConfig: MarketConfig = {
   retainMs: 60_000,
   maxLog: 200,
   maxBidders: 16,
+  maxEpochs: 8,
+  maxReposts: 3,
+  deliveryFactor: 4,
+  deliveryGraceMs: 15_000,
 }
 
 export type TaskEvent =

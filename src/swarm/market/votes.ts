@@ -1,39 +1,44 @@
 import * as Y from 'yjs'
-import type { Signer } from '../../shared/sign'
 import type { SerialWork } from './context'
-import { maxSmallBytes, readValue, VoteSchema, type Vote } from './schema'
-import { sign, verify } from './signing'
+import { maxEvidence, maxSmallBytes, readValue, VoteSchema, type Result, type Vote } from './schema'
+import { evidenceOf, sign, verify, verifyEvidence, type RoomSigner } from './signing'
 import { reputationOf } from './vote'
 
 export const maxVotes = 512
+const maxVoteBytes = maxSmallBytes * (2 + maxEvidence)
 
-/** The room's signed votes (doc map `votes`) and the reputation every node derives from them. */
+/**
+ * The room's signed votes (doc array `ballots`) and the reputation every node derives from
+ * them. A vote counts only when its poster signed it and every executor it names returned a
+ * signed result of that poster's task (the evidence it carries); of one poster's votes about
+ * one executor only the latest counts, so a poster cannot drag a peer down by voting often.
+ * The newest `maxVotes` count, by position in the array, never by the voter's own timestamps.
+ */
 export class Votes {
   rejected = 0
-  readonly #map: Y.Map<unknown>
-  readonly #verified = new Map<string, Vote>()
-  readonly #seen = new WeakSet<object>()
+  readonly #ballots: Y.Array<unknown>
+  /** Verification per stored value: the vote when it counts, false when it does not. */
+  readonly #checked = new WeakMap<object, Vote | false>()
+  readonly #checking = new WeakSet<object>()
   #reputation = new Map<string, number>()
-  readonly #observer = (event: Y.YMapEvent<unknown>) => {
-    for (const key of [...event.changes.keys.keys()].sort()) this.#check(key)
-  }
+  readonly #observer = () => this.#checkAll()
 
   constructor(
     doc: Y.Doc,
-    private readonly signer: Signer,
+    private readonly room: RoomSigner,
     private readonly clock: () => number,
     private readonly work: () => SerialWork,
   ) {
-    this.#map = doc.getMap('votes')
+    this.#ballots = doc.getArray('ballots')
   }
 
   start(): void {
-    this.#map.observe(this.#observer)
-    for (const key of [...this.#map.keys()].sort()) this.#check(key)
+    this.#ballots.observe(this.#observer)
+    this.#checkAll()
   }
 
   stop(): void {
-    this.#map.unobserve(this.#observer)
+    this.#ballots.unobserve(this.#observer)
   }
 
   /** 1 for a node never outvoted, lower the more it lost. */
@@ -41,49 +46,67 @@ export class Votes {
     return this.#reputation.get(nodeId) ?? 1
   }
 
-  #check(jobId: string): void {
-    const value = this.#map.get(jobId)
-    if (value === undefined) {
-      if (this.#verified.delete(jobId)) this.#recompute()
-      return
+  #newest(): unknown[] {
+    const length = this.#ballots.length
+    return this.#ballots.slice(Math.max(0, length - maxVotes), length)
+  }
+
+  #checkAll(): void {
+    let pending = false
+    for (const value of this.#newest()) {
+      if (typeof value !== 'object' || value === null) {
+        this.rejected++
+        continue
+      }
+      if (this.#checked.has(value) || this.#checking.has(value)) continue
+      this.#checking.add(value)
+      pending = true
+      this.work().run(async () => {
+        const vote = await this.#verify(value)
+        if (!vote) this.rejected++
+        this.#checked.set(value, vote)
+      })
     }
-    if (typeof value === 'object' && value !== null) {
-      if (this.#seen.has(value)) return
-      this.#seen.add(value)
+    if (pending) this.work().run(() => this.#recompute())
+    else this.#recompute()
+  }
+
+  async #verify(value: object): Promise<Vote | false> {
+    const vote = readValue(VoteSchema, value, maxVoteBytes)
+    if (!vote) return false
+    const { roomId } = this.room
+    if (!(await verify('vote', vote, vote.publicKey, vote.poster, roomId))) return false
+    const answered = new Set<string>()
+    for (const evidence of vote.evidence) {
+      if (!(await verifyEvidence(evidence, vote.poster, roomId))) return false
+      answered.add(evidence.executor)
     }
-    const vote = readValue(VoteSchema, value, maxSmallBytes * 2)
-    if (!vote || vote.jobId !== jobId) {
-      this.rejected++
-      return
-    }
-    this.work().run(async () => {
-      if (!(await verify('vote', vote, vote.publicKey, vote.poster)) || this.#map.get(jobId) !== value) return
-      this.#verified.set(jobId, vote)
-      this.#recompute()
-    })
+    const named = [...vote.winners, ...vote.outvoted]
+    return named.length > 0 && named.every((nodeId) => answered.has(nodeId)) ? vote : false
   }
 
   #recompute(): void {
-    this.#reputation = reputationOf(this.#verified.values())
+    const latest = new Map<string, { winners: string[]; outvoted: string[] }>()
+    for (const value of this.#newest()) {
+      const vote = typeof value === 'object' && value !== null ? this.#checked.get(value) : undefined
+      if (!vote) continue
+      for (const nodeId of vote.winners) latest.set(`${vote.poster} ${nodeId}`, { winners: [nodeId], outvoted: [] })
+      for (const nodeId of vote.outvoted) latest.set(`${vote.poster} ${nodeId}`, { winners: [], outvoted: [nodeId] })
+    }
+    this.#reputation = reputationOf(latest.values())
   }
 
-  record(jobId: string, winners: string[], outvoted: string[]): void {
-    const { signer } = this
+  record(jobId: string, results: readonly Result[], winners: string[], outvoted: string[]): void {
+    const { signer } = this.room
     this.work().run(async () => {
-      const unsigned = { jobId, poster: signer.nodeId, publicKey: signer.publicKey, winners, outvoted, at: this.clock() }
-      const vote = await sign('vote', unsigned, signer)
-      this.#map.doc?.transact(() => {
-        this.#map.set(jobId, vote)
-        this.#trim()
+      const evidence = await Promise.all(results.slice(0, maxEvidence).map((result) => evidenceOf(result)))
+      const unsigned = { jobId, poster: signer.nodeId, publicKey: signer.publicKey, winners, outvoted, evidence, at: this.clock() }
+      const vote = await sign('vote', unsigned, this.room)
+      this.#ballots.doc?.transact(() => {
+        this.#ballots.push([vote])
+        const excess = this.#ballots.length - maxVotes
+        if (excess > 0) this.#ballots.delete(0, excess)
       })
     })
-  }
-
-  /** Keeps the newest `maxVotes`; every node picks the same oldest ones to drop. */
-  #trim(): void {
-    if (this.#map.size <= maxVotes) return
-    const byAge = [...this.#map.entries()].map(([jobId, value]) => ({ jobId, at: readValue(VoteSchema, value, maxSmallBytes * 2)?.at ?? -1 }))
-    byAge.sort((a, b) => a.at - b.at || a.jobId.localeCompare(b.jobId))
-    for (const { jobId } of byAge.slice(0, byAge.length - maxVotes)) this.#map.delete(jobId)
   }
 }

@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import type { Engine } from '../../../src/inference/engine'
 import type { Signer } from '../../../src/shared/sign'
 import { MarketNode } from '../../../src/swarm/market/node'
+import { statusOf, TaskReader } from '../../../src/swarm/market/task-doc'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
 import { SimEngine } from './engine'
 import { fixedSigner } from './keys'
@@ -17,6 +18,15 @@ export interface RoomMember {
   market: MarketNode
   engine: Engine | null
   errors: unknown[]
+}
+
+/** The room id every test room signs for. */
+export const testRoomId = 'room-under-test'
+
+/** A task's status as its records say (unverified), or null when the task is gone. */
+export function statusIn(doc: Y.Doc, taskId: string): string | null {
+  const task = doc.getMap<unknown>('tasks').get(taskId)
+  return task instanceof Y.Map ? statusOf(new TaskReader(), task, taskId) : null
 }
 
 export const fastConfig: Partial<MarketConfig> = { bidWindowMs: 30, leaseMs: 300, outputBatchMs: 10, noBidTimeoutMs: 2_000, retainMs: 60_000 }
@@ -54,6 +64,7 @@ export async function room(engines: (number | 'faulty' | Engine | null)[], confi
     member.market = new MarketNode({
       doc: member.doc,
       signer: member.signer,
+      roomId: testRoomId,
       engine: member.engine,
       livePeers: () => peersOf(member.signer.nodeId),
       timers: realTimers,

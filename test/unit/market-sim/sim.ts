@@ -4,6 +4,7 @@ import { MarketNode } from '../../../src/swarm/market/node'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
 import { SimEngine } from './engine'
 import { fixedSigner } from './keys'
+import { testRoomId } from './room'
 import { Network, type NetworkFaults } from './network'
 import { rng, Scheduler, type SimEvent } from './scheduler'
 
@@ -80,6 +81,7 @@ export class MarketSim {
     node.market = new MarketNode({
       doc,
       signer: node.signer,
+      roomId: testRoomId,
       engine: node.speed === null ? null : new SimEngine(timers, node.speed),
       livePeers: () => this.livePeers(node.index),
       clock: () => this.sched.now,
