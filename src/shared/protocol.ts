@@ -1,7 +1,10 @@
 import * as v from 'valibot'
 
-/** Bumped on any change that older nodes would misread; peers of another version are ignored. */
-export const PROTOCOL_VERSION = 1
+/**
+ * Bumped on any change that older nodes would misread; peers of another version are ignored.
+ * 2: presence states are signed (`at`, `sig`), bound to the room and the awareness client.
+ */
+export const PROTOCOL_VERSION = 2
 
 export const maxAwarenessBytes = 8 * 1024
 
@@ -51,6 +54,19 @@ export const PresenceSchema = v.object({
   queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
+
+/**
+ * A presence as it travels in the awareness: the node's fields, the signer's clock when it
+ * signed them (`at`, ms since the epoch) and its Ed25519 signature (`sig`, base64url) of
+ * `["edgeswarm/presence/v2", roomId, clientId, fields]`, where `fields` is every field but
+ * `sig` with object keys sorted (see src/swarm/presence-sign.ts).
+ */
+export const SignedPresenceSchema = v.object({
+  ...PresenceSchema.entries,
+  at: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/)),
+})
+export type SignedPresence = v.InferOutput<typeof SignedPresenceSchema>
 
 /** The least a state must have to be shown at all, even from another protocol version. */
 export const AnyVersionPresenceSchema = v.object({ proto: v.number(), nodeId })

@@ -34,7 +34,11 @@ function readyKind(local: LocalEngine): 'webgpu' | 'wasm' | null {
   return (state === 'ready' || state === 'busy') && kind !== 'none' ? kind : null
 }
 
-/** The room's peers as the market needs them, from their (validated) presence. */
+/**
+ * The room's peers as the market needs them (bidding waves, "every capable peer has bid", the
+ * gateway's ready-peer wait): only verified peers, those whose presence is signed by their own
+ * key for this room and live (`compatible`); refused and unverified states never count.
+ */
 export function livePeersOf(peers: readonly Peer[]): LivePeer[] {
   return peers.flatMap((peer) =>
     peer.compatible && peer.presence
