@@ -1,6 +1,7 @@
 // Entry point: `node --import tsx src/relay/main.ts`. Configuration comes from the environment.
 import { loadConfig, RelayConfigError, type RelayConfig } from './config'
 import { readPackageVersion } from './health'
+import { installLastResort } from './last-resort'
 import { createLogger } from './log'
 import { createRelay } from './server'
 import { loadV1Config, type V1Config } from './v1/config'
@@ -22,7 +23,9 @@ function readConfigOrExit(): { config: RelayConfig; v1: V1Config } {
 
 const { config, v1 } = readConfigOrExit()
 const log = createLogger(config.logLevel)
-const relay = createRelay(config, { log, v1 })
+// Before anything runs: whatever escapes every handler is counted, and the relay keeps serving.
+const lastResort = installLastResort(log)
+const relay = createRelay(config, { log, v1, faults: () => lastResort.counts() })
 
 try {
   const { host, port } = await relay.listen()

@@ -7,12 +7,12 @@ export interface RoomMember {
   readonly topics: Set<string>
 }
 
-export type ApplyResult = 'ok' | 'too-many-topics'
+export type ApplyResult = 'ok' | 'too-many-topics' | 'topic-full'
 
 export interface Rooms<Member extends RoomMember> {
   /**
    * Applies one valid frame from `member`. A subscribe that would take the member past its
-   * topic cap changes nothing and returns 'too-many-topics'.
+   * topic cap, or a topic past its subscriber cap, changes nothing and says which.
    */
   apply(member: Member, frame: SignalingFrame): ApplyResult
   /** Unsubscribes `member` from everything (its socket closed). */
@@ -30,9 +30,10 @@ const pongText = JSON.stringify({ type: 'pong' })
  * topic, the sender included, with `clients` set to their number; a ping is answered `pong`.
  */
 export function createRooms<Member extends RoomMember>(
-  maxTopicsPerMember: number,
+  limits: { maxTopicsPerMember: number; maxSubscribersPerTopic: number },
   send: (member: Member, text: string) => void,
 ): Rooms<Member> {
+  const { maxTopicsPerMember, maxSubscribersPerTopic } = limits
   const registry = createTopicRegistry<Member>()
   let publishedFrames = 0
 
@@ -41,6 +42,7 @@ export function createRooms<Member extends RoomMember>(
       case 'subscribe': {
         const fresh = new Set(frame.topics.filter((topic) => !member.topics.has(topic)))
         if (member.topics.size + fresh.size > maxTopicsPerMember) return 'too-many-topics'
+        for (const topic of fresh) if ((registry.subscribers(topic)?.size ?? 0) >= maxSubscribersPerTopic) return 'topic-full'
         for (const topic of fresh) {
           member.topics.add(topic)
           registry.add(topic, member)

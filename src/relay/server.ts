@@ -2,15 +2,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { addressGroup, clientAddressOf, parseTrustedProxies } from './address'
 import { RelayConfigError, type RelayConfig } from './config'
 import { handleHealth, readPackageVersion } from './health'
-import { sendText } from './http-response'
+import { hostAllowed, upgradeOriginAllowed, type HostRules } from './host-check'
+import { sendJson, sendText } from './http-response'
+import type { FaultCounts } from './last-resort'
 import { createLogger, type Logger } from './log'
 import { measureMemory, type MemoryUsage } from './memory'
 import { createSignalingHub, type SignalingStats } from './signaling'
 import { createStaticHandler } from './static'
 import { createV1Api } from './v1/api'
-import { exposureProblem, loadV1Config, type V1Config } from './v1/config'
+import { exposureProblem, loadV1Config, trustProxyProblem, type V1Config } from './v1/config'
 
 export interface RelayAddress {
   port: number
@@ -35,6 +38,8 @@ export interface RelayOptions {
   shutdownGraceMs?: number
   /** /v1 and its backends; default: none configured, loopback only. */
   v1?: V1Config
+  /** The process's last-resort counts (main.ts installs the hooks); default: none kept. */
+  faults?: () => FaultCounts
 }
 
 export class RelayListenError extends Error {
@@ -52,6 +57,16 @@ function pathnameOf(target: string | undefined): string {
   }
 }
 
+/** 403 for a Host this relay is not known by (a DNS-rebinding page): /v1 in OpenAI's error shape. */
+function refuseHost(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+  const message = 'this relay does not serve that host name; its operator can add it to RELAY_PUBLIC_HOSTS'
+  if (pathname === '/v1' || pathname.startsWith('/v1/')) {
+    sendJson(req, res, 403, { error: { message, type: 'invalid_request_error', param: null, code: 'host_not_allowed' } })
+  } else {
+    sendText(req, res, 403, message)
+  }
+}
+
 function rejectUpgrade(socket: Duplex, statusLine: string): void {
   socket.end(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
@@ -65,22 +80,37 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const shutdownGraceMs = options.shutdownGraceMs ?? 2_000
   const version = readPackageVersion()
   const startedAtMs = Date.now()
-  const hub = createSignalingHub(config, log)
+  const trustedProxies = parseTrustedProxies(config.trustProxy)
+  const hostRules: HostRules = { publicHosts: config.publicHosts, bindHost: config.host }
+  const clientAddress = (req: IncomingMessage): string => clientAddressOf(req, trustedProxies)
+  const hub = createSignalingHub(config, log, {
+    clientAddress,
+    addressGroup,
+    hostAllowed: (req) => hostAllowed(req.headers.host, hostRules),
+    originAllowed: (req) => upgradeOriginAllowed(req.headers.origin, req.headers.host, config.signalOrigins),
+  })
   const serveStatic = createStaticHandler(config.staticDir, log)
   const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
   const v1Config = options.v1 ?? loadV1Config({})
   const v1 = createV1Api(v1Config, log)
+  const faults = options.faults ?? ((): FaultCounts => ({ unhandledRejections: 0, uncaughtExceptions: 0 }))
   let closePromise: Promise<void> | undefined
 
   const uptimeS = (): number => Math.floor((Date.now() - startedAtMs) / 1000)
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const pathname = pathnameOf(req.url)
-    if (pathname === '/healthz') {
+    if (!hostAllowed(req.headers.host, hostRules)) {
+      refuseHost(req, res, pathname)
+    } else if (pathname === '/healthz') {
+      if (!v1.authorized(req)) {
+        handleHealth(req, res, { ok: true, status: 'ok', version })
+        return
+      }
       const { rooms, connections, dropped } = hub.stats()
-      handleHealth(req, res, { status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, ...v1.health() })
+      handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), ...v1.health() })
     } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
-      await v1.handle(req, res, pathname)
+      await v1.handle(req, res, pathname, addressGroup(clientAddress(req)))
     } else if (pathname === '/signal') {
       sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })
     } else if (serveModels && pathname.startsWith('/models/')) {
@@ -113,8 +143,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
 
   return {
     async listen() {
-      const exposure = exposureProblem(config.host, v1Config.tokens)
-      if (exposure !== null) throw new RelayConfigError([exposure])
+      const problems = [exposureProblem(config.host, v1Config.tokens), trustProxyProblem(config.trustProxy, v1Config.tokens)].filter((problem) => problem !== null)
+      if (problems.length > 0) throw new RelayConfigError(problems)
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => {
           reject(new RelayListenError(`cannot listen on ${config.host}:${config.port}: ${error.message}`, { cause: error }))

@@ -7,12 +7,31 @@ import { createDropCounts, type DropCounts, type DropReason } from './drops'
 import { createConnectionLimiter } from './ip-limit'
 import type { Logger } from './log'
 import { createRooms } from './rooms'
+import { createTokenBucket, type TokenBucket } from './token-bucket'
 
 export interface SignalingLimits {
   maxFrameBytes: number
   maxTopicsPerConn: number
   maxConnPerIp: number
+  maxConnections: number
+  maxTopicSubscribers: number
   idleTimeoutMs: number
+  signalFramesPerS: number
+  signalFrameBurst: number
+  signalBytesPerS: number
+  signalByteBurst: number
+}
+
+/** What the hub asks of an upgrade request before it becomes a socket. */
+export interface UpgradeChecks {
+  /** The client's address (behind a trusted proxy, from X-Forwarded-For). */
+  clientAddress(req: IncomingMessage): string
+  /** The key its per-address limit counts in (IPv6: the /64). */
+  addressGroup(address: string): string
+  /** Whether the Host header names this relay (DNS rebinding). */
+  hostAllowed(req: IncomingMessage): boolean
+  /** Whether a browser page of this Origin may signal here. */
+  originAllowed(req: IncomingMessage): boolean
 }
 
 export interface SignalingStats {
@@ -39,10 +58,17 @@ const closeCode = {
   tryAgainLater: 1013,
 } as const
 
+/** How long a socket the relay closed gets to answer the close before it is cut. */
+const closeGraceMs = 2_000
+
 interface Peer {
   id: number
   ws: WebSocket
   ip: string
+  /** The per-address limit's key. */
+  group: string
+  frames: TokenBucket
+  bytes: TokenBucket
   topics: Set<string>
   openedAtMs: number
   lastSeenAtMs: number
@@ -60,8 +86,19 @@ function errorCode(error: Error): unknown {
   return 'code' in error ? error.code : undefined
 }
 
+function rawDataLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.byteLength, 0)
+  return data.byteLength
+}
+
+function rejectUpgrade(socket: Duplex, status: string, text: string): void {
+  socket.on('error', () => socket.destroy())
+  const body = `${text}\n`
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+}
+
 /** Creates the signaling hub; `createRelay` routes `/signal` upgrades to it. */
-export function createSignalingHub(limits: SignalingLimits, log: Logger): SignalingHub {
+export function createSignalingHub(limits: SignalingLimits, log: Logger, checks: UpgradeChecks): SignalingHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false })
   const peers = new Set<Peer>()
   const connections = createConnectionLimiter(limits.maxConnPerIp)
@@ -78,6 +115,10 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
     peer.closeReason = reason
     log.debug('signaling frame dropped', { id: peer.id, reason, detail: detail?.slice(0, 200) })
     peer.ws.close(code, reason)
+    // A client that goes on sending instead of answering the close is cut.
+    const cutTimer = setTimeout(() => peer.ws.terminate(), closeGraceMs)
+    cutTimer.unref()
+    peer.ws.once('close', () => clearTimeout(cutTimer))
   }
 
   const cut = (peer: Peer, reason: DropReason): void => {
@@ -98,12 +139,18 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
     })
   }
 
-  const rooms = createRooms<Peer>(limits.maxTopicsPerConn, sendTo)
+  const rooms = createRooms<Peer>({ maxTopicsPerMember: limits.maxTopicsPerConn, maxSubscribersPerTopic: limits.maxTopicSubscribers }, sendTo)
 
   const onMessage = (peer: Peer, data: RawData, isBinary: boolean): void => {
     if (peer.closeReason !== undefined) return
     peer.lastSeenAtMs = Date.now()
     try {
+      // Before parsing: a flood costs the relay as little as possible.
+      const nowMs = peer.lastSeenAtMs
+      if (!peer.frames.take(1, nowMs) || !peer.bytes.take(rawDataLength(data), nowMs)) {
+        drop(peer, 'rate-limited', closeCode.policyViolation)
+        return
+      }
       if (isBinary) {
         drop(peer, 'binary', closeCode.unsupportedData)
         return
@@ -113,7 +160,9 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
         drop(peer, frame.reason, closeCode.policyViolation, frame.message)
         return
       }
-      if (rooms.apply(peer, frame) === 'too-many-topics') drop(peer, 'too-many-topics', closeCode.policyViolation)
+      const applied = rooms.apply(peer, frame)
+      if (applied === 'too-many-topics') drop(peer, 'too-many-topics', closeCode.policyViolation)
+      else if (applied === 'topic-full') drop(peer, 'topic-full', closeCode.tryAgainLater)
     } catch (error) {
       log.error('signaling handler failed', { id: peer.id, error })
       drop(peer, 'internal', closeCode.internalError)
@@ -123,7 +172,7 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
   const onClose = (peer: Peer, code: number, reason: Buffer): void => {
     rooms.leave(peer)
     peers.delete(peer)
-    connections.release(peer.ip)
+    connections.release(peer.group)
     log.info('signaling connection closed', {
       id: peer.id,
       ip: peer.ip,
@@ -133,17 +182,37 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
     })
   }
 
+  const refuse = (ws: WebSocket, reason: DropReason, text: string, detail: Record<string, unknown>): void => {
+    dropped[reason] += 1
+    ws.on('error', () => undefined)
+    ws.close(closeCode.tryAgainLater, text)
+    log.info('signaling connection refused', { reason, ...detail })
+  }
+
   const onConnection = (ws: WebSocket, req: IncomingMessage): void => {
-    const ip = req.socket.remoteAddress ?? 'unknown'
-    if (!connections.tryAcquire(ip)) {
-      dropped['conn-limit'] += 1
-      ws.on('error', () => undefined)
-      ws.close(closeCode.tryAgainLater, 'too many connections from this address')
-      log.info('signaling connection refused', { ip, reason: 'conn-limit', openCount: connections.openCount(ip) })
+    const ip = checks.clientAddress(req)
+    const group = checks.addressGroup(ip)
+    if (peers.size >= limits.maxConnections) {
+      refuse(ws, 'server-full', 'the relay has all the signaling connections it takes', { ip, open: peers.size })
+      return
+    }
+    if (!connections.tryAcquire(group)) {
+      refuse(ws, 'conn-limit', 'too many connections from this address', { ip, group, openCount: connections.openCount(group) })
       return
     }
     const nowMs = Date.now()
-    const peer: Peer = { id: nextPeerId++, ws, ip, topics: new Set(), openedAtMs: nowMs, lastSeenAtMs: nowMs, closeReason: undefined }
+    const peer: Peer = {
+      id: nextPeerId++,
+      ws,
+      ip,
+      group,
+      frames: createTokenBucket({ ratePerS: limits.signalFramesPerS, burst: limits.signalFrameBurst }, nowMs),
+      bytes: createTokenBucket({ ratePerS: limits.signalBytesPerS, burst: limits.signalByteBurst }, nowMs),
+      topics: new Set(),
+      openedAtMs: nowMs,
+      lastSeenAtMs: nowMs,
+      closeReason: undefined,
+    }
     peers.add(peer)
     ws.on('message', (data, isBinary) => onMessage(peer, data, isBinary))
     const markSeen = (): void => {
@@ -176,7 +245,19 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger): Signal
   return {
     handleUpgrade(req, socket, head) {
       if (closing) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+        rejectUpgrade(socket, '503 Service Unavailable', 'the relay is shutting down')
+        return
+      }
+      if (!checks.hostAllowed(req)) {
+        dropped.host += 1
+        log.debug('signaling upgrade refused', { reason: 'host', host: req.headers.host?.slice(0, 200) })
+        rejectUpgrade(socket, '403 Forbidden', 'this relay does not serve that host name (RELAY_PUBLIC_HOSTS)')
+        return
+      }
+      if (!checks.originAllowed(req)) {
+        dropped.origin += 1
+        log.debug('signaling upgrade refused', { reason: 'origin', origin: req.headers.origin?.slice(0, 200) })
+        rejectUpgrade(socket, '403 Forbidden', 'pages of this origin may not signal through this relay (RELAY_SIGNAL_ORIGINS)')
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req))

@@ -10,7 +10,7 @@ import type { Backend, BackendRequest } from '../../src/relay/v1/backend'
 import type { ChatCompletionChunk } from '../../src/shared/openai'
 import type { LivePeer } from '../../src/swarm/market'
 import { AbortError } from '../../src/shared/errors'
-import { room, type RoomMember } from './market-sim/room'
+import { room, statusIn, type RoomMember } from './market-sim/room'
 import { closedPort, startRelay, type StartedRelay } from './relay-v1/start'
 
 const log = createLogger('silent')
@@ -109,8 +109,8 @@ describe('swarm backend', () => {
     expect(first.done).toBe(false)
     client.abort()
     await expect(chunks.next()).rejects.toBeInstanceOf(AbortError)
-    const tasks = poster.doc.getMap<{ get(key: string): unknown }>('tasks')
-    await expect.poll(() => [...tasks.values()].map((task) => task.get('status'))).toEqual(['cancelled'])
+    const tasks = poster.doc.getMap<unknown>('tasks')
+    await expect.poll(() => [...tasks.keys()].map((taskId) => statusIn(poster.doc, taskId))).toEqual(['cancelled'])
   })
 
   it('fails with the reason when WebRTC cannot load, and says so in its state', async () => {
@@ -153,6 +153,18 @@ describe('swarm gateway in a relay, with real WebRTC and no peers', () => {
     expect(answer.headers.get('retry-after')).toBe('5')
     expect(((await answer.json()) as { error: { message: string } }).error.message).toMatch(/no node with a ready model is in room team/)
     const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends: unknown[] }
-    expect(health.backends).toEqual([{ name: 'swarm', state: { state: 'ready', active: 0, queued: 0 } }])
+    const noDrops = { peer: 0, signaling: 0, broadcast: 0, oversized: 0, flood: 0, 'stale-link': 0 }
+    expect(health.backends).toEqual([
+      {
+        name: 'swarm',
+        state: { state: 'ready', active: 0, queued: 0 },
+        details: {
+          rooms: [
+            { room: 'lobby', peers: 0, ready: 0, links: 0, dropped: noDrops },
+            { room: 'team', peers: 0, ready: 0, links: 0, dropped: noDrops },
+          ],
+        },
+      },
+    ])
   })
 })

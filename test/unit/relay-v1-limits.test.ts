@@ -21,13 +21,18 @@ const fakeRequest = (authorization?: string): IncomingMessage =>
   ({ headers: authorization === undefined ? {} : { authorization }, socket: { remoteAddress: '10.0.0.1' } }) as unknown as IncomingMessage
 
 describe('access', () => {
-  it('keys callers by token, or by address when no tokens are set', () => {
+  it('keys callers by token, or by address group when no tokens are set', () => {
     const open = createAccess({ tokens: [], ratePerMin: 5, dailyTokens: 0 })
-    expect(open.authenticate(fakeRequest())).toBe('address:10.0.0.1')
+    expect(open.authenticate(fakeRequest(), '10.0.0.1')).toBe('address:10.0.0.1')
+    expect(open.authorized(fakeRequest())).toBe(true)
     const closed = createAccess({ tokens: ['a', 'b'], ratePerMin: 5, dailyTokens: 0 })
-    expect(closed.authenticate(fakeRequest('Bearer a'))).not.toBe(closed.authenticate(fakeRequest('bearer b')))
-    expect(catchApiError(() => closed.authenticate(fakeRequest('Bearer c'))).status).toBe(401)
-    expect(catchApiError(() => closed.authenticate(fakeRequest())).code).toBe('missing_api_key')
+    expect(closed.authenticate(fakeRequest('Bearer a'), 'x')).not.toBe(closed.authenticate(fakeRequest('bearer b'), 'x'))
+    expect(closed.authenticate(fakeRequest('Bearer a'), 'x')).toBe(closed.authenticate(fakeRequest('Bearer a'), 'y'))
+    expect(catchApiError(() => closed.authenticate(fakeRequest('Bearer c'), 'x')).status).toBe(401)
+    expect(catchApiError(() => closed.authenticate(fakeRequest(), 'x')).code).toBe('missing_api_key')
+    expect(closed.authorized(fakeRequest('Bearer b'))).toBe(true)
+    expect(closed.authorized(fakeRequest('Bearer c'))).toBe(false)
+    expect(closed.authorized(fakeRequest())).toBe(false)
   })
 
   it('limits the rate over a sliding minute and says when to retry', () => {
@@ -53,6 +58,29 @@ describe('access', () => {
     expect(Number(spent.headers['Retry-After'])).toBe(12 * 3600)
     expect(access.tokensToday('x', noon + 2)).toBe(120)
     access.admit('x', Date.UTC(2026, 0, 2, 0, 0, 1))
+  })
+
+  it('reserves the most a request may cost at admission and settles at what it cost', () => {
+    const access = createAccess({ tokens: [], ratePerMin: 1000, dailyTokens: 100 })
+    const noon = Date.UTC(2026, 0, 1, 12)
+    const first = access.reserve('x', 60, noon)
+    expect(access.reservedTokens('x')).toBe(60)
+    // A second request that could take the day past its budget waits for the first to end.
+    const held = catchApiError(() => access.reserve('x', 60, noon))
+    expect(held).toMatchObject({ status: 429, code: 'daily_budget_reserved', headers: { 'Retry-After': '5' } })
+    access.reserve('y', 60, noon).settle(0, noon)
+    first.settle(25, noon)
+    first.settle(1000, noon)
+    expect(access.tokensToday('x', noon)).toBe(25)
+    expect(access.reservedTokens('x')).toBe(0)
+    const second = access.reserve('x', 75, noon)
+    // More than is left today, whatever runs: refused until midnight, saying how to fit.
+    const tooBig = catchApiError(() => access.reserve('z', 101, noon))
+    expect(tooBig).toMatchObject({ status: 429, code: 'daily_budget_exceeded' })
+    expect(tooBig.message).toMatch(/lower max_tokens/)
+    second.settle(75, noon)
+    expect(catchApiError(() => access.reserve('x', 1, noon)).code).toBe('daily_budget_exceeded')
+    expect(createAccess({ tokens: [], ratePerMin: 1, dailyTokens: 0 }).reserve('x', 1e9).tokens).toBe(0)
   })
 })
 

@@ -162,8 +162,11 @@ async function subscribedPair(signalUrl: string, topic: string): Promise<[TestCl
   return [a, b]
 }
 
+/** An open room's y-webrtc announce, whose sender id serves as a marker. */
+const announce = (marker: string): Message => ({ type: 'announce', from: marker })
+
 const isPublish = (marker: string) => (message: Message) =>
-  message.type === 'publish' && (message.data as Message | undefined)?.marker === marker
+  message.type === 'publish' && (message.data as Message | undefined)?.from === marker
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -176,7 +179,16 @@ describe('config', () => {
       maxFrameBytes: 65_536,
       maxTopicsPerConn: 32,
       maxConnPerIp: 64,
+      maxConnections: 4096,
+      maxTopicSubscribers: 256,
       idleTimeoutMs: 60_000,
+      signalFramesPerS: 50,
+      signalFrameBurst: 200,
+      signalBytesPerS: 262_144,
+      signalByteBurst: 1_048_576,
+      publicHosts: [],
+      signalOrigins: [],
+      trustProxy: [],
     })
   })
 
@@ -192,6 +204,15 @@ describe('config', () => {
         RELAY_MAX_CONN_PER_IP: '5',
         RELAY_IDLE_TIMEOUT_MS: '1500',
         RELAY_MODELS_DIR: 'models',
+        RELAY_MAX_CONNECTIONS: '100',
+        RELAY_MAX_TOPIC_SUBSCRIBERS: '7',
+        RELAY_SIGNAL_FRAMES_PER_S: '10',
+        RELAY_SIGNAL_FRAME_BURST: '20',
+        RELAY_SIGNAL_BYTES_PER_S: '4096',
+        RELAY_SIGNAL_BYTE_BURST: '8192',
+        RELAY_PUBLIC_HOSTS: 'relay.example.org, .swarm.example',
+        RELAY_SIGNAL_ORIGINS: 'https://app.example.org',
+        RELAY_TRUST_PROXY: '10.0.0.1, fd00::/8',
       },
       '/srv/app',
     )
@@ -204,12 +225,31 @@ describe('config', () => {
       maxFrameBytes: 2048,
       maxTopicsPerConn: 3,
       maxConnPerIp: 5,
+      maxConnections: 100,
+      maxTopicSubscribers: 7,
       idleTimeoutMs: 1500,
+      signalFramesPerS: 10,
+      signalFrameBurst: 20,
+      signalBytesPerS: 4096,
+      signalByteBurst: 8192,
+      publicHosts: ['relay.example.org', '.swarm.example'],
+      signalOrigins: ['https://app.example.org'],
+      trustProxy: ['10.0.0.1', 'fd00::/8'],
     })
   })
 
   it('lists every invalid value in one RelayConfigError', () => {
-    const env = { PORT: '70000', RELAY_LOG: 'loud', RELAY_MAX_TOPICS: '0', RELAY_IDLE_TIMEOUT_MS: '1e3', RELAY_MAX_FRAME_BYTES: '-1' }
+    const env = {
+      PORT: '70000',
+      RELAY_LOG: 'loud',
+      RELAY_MAX_TOPICS: '0',
+      RELAY_IDLE_TIMEOUT_MS: '1e3',
+      RELAY_MAX_FRAME_BYTES: '-1',
+      RELAY_SIGNAL_BYTE_BURST: '1000',
+      RELAY_PUBLIC_HOSTS: 'http://x.example',
+      RELAY_SIGNAL_ORIGINS: 'x.example',
+      RELAY_TRUST_PROXY: '10.0.0.0/40',
+    }
     expect(() => loadConfig(env)).toThrow(RelayConfigError)
     try {
       loadConfig(env)
@@ -217,12 +257,16 @@ describe('config', () => {
       expect(error).toBeInstanceOf(RelayConfigError)
       const { problems, name } = error as RelayConfigError
       expect(name).toBe('RelayConfigError')
-      expect(problems.map((problem) => problem.split('=')[0])).toEqual([
+      expect(problems.map((problem) => /^[A-Z0-9_]+/.exec(problem)?.[0])).toEqual([
         'PORT',
         'RELAY_LOG',
         'RELAY_MAX_FRAME_BYTES',
         'RELAY_MAX_TOPICS',
         'RELAY_IDLE_TIMEOUT_MS',
+        'RELAY_SIGNAL_BYTE_BURST',
+        'RELAY_PUBLIC_HOSTS',
+        'RELAY_SIGNAL_ORIGINS',
+        'RELAY_TRUST_PROXY',
       ])
     }
   })
@@ -456,8 +500,8 @@ describe('healthz', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
     const health = (await response.json()) as Message
     const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
-    expect(Object.keys(health).sort()).toEqual(['backends', 'connections', 'dropped', 'rooms', 'status', 'uptimeS', 'v1', 'version'])
-    expect(health).toMatchObject({ status: 'ok', version, rooms: 1, connections: 2 })
+    expect(Object.keys(health).sort()).toEqual(['backends', 'connections', 'dropped', 'faults', 'ok', 'rooms', 'status', 'uptimeS', 'v1', 'version'])
+    expect(health).toMatchObject({ ok: true, status: 'ok', version, rooms: 1, connections: 2, faults: { unhandledRejections: 0, uncaughtExceptions: 0 } })
     expect(typeof health.uptimeS).toBe('number')
     expect(health.dropped).toMatchObject({ 'invalid-json': 0, binary: 0, oversized: 0 })
     const stats = relay.stats()
@@ -472,14 +516,14 @@ describe('signaling', () => {
   it('delivers a publish to every subscriber, the sender included, with the number of clients', async () => {
     const { signalUrl } = await startRelay()
     const [a, b] = await subscribedPair(signalUrl, 'room-1')
-    a.send({ type: 'publish', topic: 'room-1', data: { marker: 'hello', from: 'a' } })
+    a.send({ type: 'publish', topic: 'room-1', data: announce('hello'), extra: 'not forwarded' })
     const atB = await b.waitFor(isPublish('hello'))
     const atA = await a.waitFor(isPublish('hello'))
     for (const message of [atA, atB]) {
-      expect(message).toEqual({ type: 'publish', topic: 'room-1', data: { marker: 'hello', from: 'a' }, clients: 2 })
+      expect(message).toEqual({ type: 'publish', topic: 'room-1', data: announce('hello'), clients: 2 })
     }
     const outsider = await connect(signalUrl)
-    outsider.send({ type: 'publish', topic: 'room-1', data: { marker: 'from-outside' } })
+    outsider.send({ type: 'publish', topic: 'room-1', data: announce('from-outside') })
     await outsider.sync()
     expect(await b.waitFor(isPublish('from-outside'))).toMatchObject({ clients: 2 })
     expect(outsider.messages.filter((message) => message.type === 'publish')).toEqual([])
@@ -490,7 +534,7 @@ describe('signaling', () => {
     const [a, b] = await subscribedPair(signalUrl, 'room-2')
     b.send({ type: 'unsubscribe', topics: ['room-2'] })
     await b.sync()
-    a.send({ type: 'publish', topic: 'room-2', data: { marker: 'after' } })
+    a.send({ type: 'publish', topic: 'room-2', data: announce('after') })
     expect(await a.waitFor(isPublish('after'))).toMatchObject({ clients: 1 })
     await b.sync()
     expect(b.messages.filter((message) => message.type === 'publish')).toEqual([])
@@ -527,7 +571,7 @@ describe('signaling', () => {
     act(bad)
     expect((await bad.closed).code).toBe(code)
     await waitUntil(() => relay.stats().connections === 2)
-    a.send({ type: 'publish', topic: 'room-3', data: { marker: 'still-here' } })
+    a.send({ type: 'publish', topic: 'room-3', data: announce('still-here') })
     expect(await b.waitFor(isPublish('still-here'))).toMatchObject({ clients: 2 })
     expect(a.ws.readyState).toBe(WebSocket.OPEN)
     expect(relay.stats().dropped).toMatchObject({ [reason]: 1 })

@@ -3,46 +3,49 @@
 // back the answer of the browser node that wins it.
 import type { ChatCompletionChunk, ModelInfo } from '../../shared/openai'
 import { AbortError, ValidationError } from '../../shared/errors'
+import { roomIdOf } from '../../shared/room-id'
 import type { Signer } from '../../shared/sign'
 import { readPackageVersion } from '../health'
 import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
-import { roomOfModel, type SwarmConfig } from './config'
+import { roomOfModel, type RoomSpec, type SwarmConfig } from './config'
 import { loadRelaySigner } from './identity'
-import { guardUndecryptable, loadWebrtc, type Wrtc } from './node-webrtc'
-import { RoomPeer } from './room-peer'
+import { loadWebrtc, type Wrtc } from './node-webrtc'
+import { RoomPeer, type RoomSummary } from './room-peer'
 import { chunksOfTask, toTaskRequest } from './translate'
+
+/** What the backend needs of a joined room. */
+export type JoinedRoom = Pick<RoomPeer, 'name' | 'market' | 'readyPeers' | 'livePeers' | 'waitForReadyPeer' | 'close'> & Partial<Pick<RoomPeer, 'summary'>>
 
 /** How the backend reaches WebRTC and its identity; tests replace them. */
 export interface SwarmDeps {
   loadWebrtc: () => Promise<Wrtc>
   loadSigner: (keyFile: string | null) => Promise<Signer>
-  /** Joins one room; the default is a y-webrtc peer. */
-  joinRoom: (spec: SwarmConfig['rooms'][number], signer: Signer, wrtc: Wrtc) => Pick<RoomPeer, 'name' | 'market' | 'readyPeers' | 'livePeers' | 'waitForReadyPeer' | 'close'>
+  /** Joins one room whose identity is `roomId` (roomIdOf); the default is a y-webrtc peer. */
+  joinRoom: (spec: RoomSpec, signer: Signer, wrtc: Wrtc, roomId: string) => JoinedRoom
 }
 
-type JoinedRoom = ReturnType<SwarmDeps['joinRoom']>
+/** What /healthz shows of the gateway: each room, its peers and what it dropped. */
+export type SwarmDetails = { rooms: RoomSummary[] }
 
 export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Partial<SwarmDeps> = {}): Backend {
   const createdS = Math.floor(Date.now() / 1000)
   const joined = new Map<string, JoinedRoom>()
-  let undecryptable = 0
-  const unguard = guardUndecryptable(() => {
-    undecryptable++
-    // Once, then every 100th: a peer with another key keeps announcing itself.
-    if (undecryptable % 100 === 1) log.warn('swarm: a signaling message could not be decrypted: a node of a joined room uses another key', { count: undecryptable })
-  })
   const joinRoom: SwarmDeps['joinRoom'] =
-    deps.joinRoom ?? ((spec, signer, wrtc) => new RoomPeer({ spec, signer, wrtc, signalingUrl: config.signalingUrl, version: readPackageVersion(), log }))
+    deps.joinRoom ?? ((spec, signer, wrtc, roomId) => new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, version: readPackageVersion(), log }))
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0
 
   const started = (async () => {
-    const [wrtc, signer] = await Promise.all([(deps.loadWebrtc ?? loadWebrtc)(), (deps.loadSigner ?? loadRelaySigner)(config.keyFile)])
+    const [wrtc, signer, roomIds] = await Promise.all([
+      (deps.loadWebrtc ?? loadWebrtc)(),
+      (deps.loadSigner ?? loadRelaySigner)(config.keyFile),
+      Promise.all(config.rooms.map((spec) => roomIdOf(spec.name, spec.key))),
+    ])
     if (lifecycle.closed) return
-    for (const spec of config.rooms) joined.set(spec.name, joinRoom(spec, signer, wrtc))
+    config.rooms.forEach((spec, index) => joined.set(spec.name, joinRoom(spec, signer, wrtc, roomIds[index] ?? '')))
     state = { state: 'ready', active: 0, queued: 0 }
     log.info('swarm gateway joined its rooms', { rooms: config.rooms.map((room) => room.name), nodeId: signer.nodeId, signaling: config.signalingUrl })
   })()
@@ -103,12 +106,12 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     models: () => Promise.resolve(config.rooms.map((room): ModelInfo => ({ id: `swarm/${room.name}`, object: 'model', created: createdS, owned_by: 'edgeswarm-swarm' }))),
     chat,
     state: () => (state.state === 'ready' ? { state: 'ready', active, queued: 0 } : state),
+    details: (): SwarmDetails => ({ rooms: [...joined.values()].flatMap((room) => (room.summary === undefined ? [] : [room.summary()])) }),
     async close() {
       lifecycle.closed = true
       await started.catch(() => undefined)
       for (const room of joined.values()) room.close()
       joined.clear()
-      unguard()
       if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
     },
   }

@@ -16,12 +16,40 @@ export class WebrtcUnavailableError extends Error {
 
 let loaded: Promise<Wrtc> | undefined
 
+/**
+ * ws's WebSocket, except that a throwing message listener does not escape into the socket's
+ * data event (where it would end the process): lib0's signaling client parses every frame with
+ * JSON.parse in its `onmessage`, and a signaling server other than this relay may send anything.
+ * ws's `onmessage` setter registers through `addEventListener`, so this covers both.
+ */
+export class GuardedWebSocket extends NodeWebSocket {
+  override addEventListener<K extends keyof NodeWebSocket.WebSocketEventMap>(
+    type: K,
+    listener: ((event: NodeWebSocket.WebSocketEventMap[K]) => void) | { handleEvent(event: NodeWebSocket.WebSocketEventMap[K]): void },
+    options?: NodeWebSocket.EventListenerOptions,
+  ): void {
+    if (type !== 'message') {
+      super.addEventListener(type, listener, options)
+      return
+    }
+    const guarded = (event: NodeWebSocket.WebSocketEventMap[K]): void => {
+      try {
+        if (typeof listener === 'function') listener.call(this, event)
+        else listener.handleEvent(event)
+      } catch {
+        // A frame the client could not read is dropped, as the relay's own hub would drop it.
+      }
+    }
+    super.addEventListener(type, guarded, options)
+  }
+}
+
 /** Loads @roamhq/wrtc once and makes sure `globalThis.WebSocket` exists. */
 export function loadWebrtc(): Promise<Wrtc> {
   loaded ??= (async () => {
     if (typeof globalThis.WebSocket === 'undefined') {
       // ws implements the browser's WebSocket API lib0 uses (binaryType, onmessage, close).
-      Object.defineProperty(globalThis, 'WebSocket', { value: NodeWebSocket, configurable: true, writable: true })
+      Object.defineProperty(globalThis, 'WebSocket', { value: GuardedWebSocket, configurable: true, writable: true })
     }
     try {
       const module = (await import('@roamhq/wrtc')) as { default?: Wrtc } & Partial<Wrtc>
@@ -34,21 +62,4 @@ export function loadWebrtc(): Promise<Wrtc> {
   })()
   loaded.catch(() => (loaded = undefined))
   return loaded
-}
-
-/**
- * y-webrtc decrypts signaling messages without catching, so a peer of the room with another key
- * rejects a promise nobody handles, which would end the relay process. Such rejections (a
- * DOMException named OperationError) are counted; any other keeps Node's default: a crash.
- */
-export function guardUndecryptable(onDropped: () => void): () => void {
-  const listener = (reason: unknown): void => {
-    if (reason instanceof DOMException && reason.name === 'OperationError') {
-      onDropped()
-      return
-    }
-    throw reason
-  }
-  process.on('unhandledRejection', listener)
-  return () => process.off('unhandledRejection', listener)
 }

@@ -11,14 +11,31 @@ import { livePeersOf } from '../../swarm/swarm-engine'
 import { AbortError } from '../../shared/errors'
 import type { Logger } from '../log'
 import type { RoomSpec } from './config'
+import { createGatewayGuard, type GatewayDrops, type GatewayGuard } from './guard'
 import type { Wrtc } from './node-webrtc'
 
 /** Browsers may drop a peer after 1 s of silence (their minimum); most wait 15 s. */
 const heartbeatMs = 2_000
 const peerTimeoutMs = 15_000
+/**
+ * A link that has not connected this long is closed: an announce (or an offer) that nobody
+ * follows up would otherwise hold one of y-webrtc's few connection slots for good.
+ */
+const linkConnectTimeoutMs = 15_000
+
+/** What /healthz shows of a room. */
+export interface RoomSummary {
+  room: string
+  peers: number
+  ready: number
+  links: number
+  dropped: GatewayDrops
+}
 
 export interface RoomPeerOptions {
   spec: RoomSpec
+  /** The room's identity (`roomIdOf(spec.name, spec.key)`), bound into every signed payload. */
+  roomId: string
   signer: Signer
   signalingUrl: string
   wrtc: Wrtc
@@ -56,29 +73,45 @@ export class RoomPeer {
   readonly #provider: WebrtcProvider
   readonly #presence: PresenceTracker
   readonly #log: Logger
+  readonly #guard: GatewayGuard
+  readonly #linkTimers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #cleanups: (() => void)[] = []
 
   constructor(options: RoomPeerOptions) {
     const { spec, signer, log } = options
     this.name = spec.name
     this.#log = log
+    this.#guard = createGatewayGuard((kind, error) => {
+      const count = this.#guard.drops()[kind]
+      // Once, then every 100th: a flood must not become a flood of log lines.
+      if (count % 100 === 1) log.info('swarm: dropped what a peer or the signaling sent', { room: spec.name, kind, count, error })
+    })
     this.#provider = new WebrtcProvider(spec.name, this.#doc, {
       signaling: [options.signalingUrl],
       ...(spec.key === null ? {} : { password: spec.key }),
       // No STUN: the relay is reached on the addresses it has; a STUN server may be unreachable.
       peerOpts: { wrtc: options.wrtc, config: { iceServers: [] } },
+      guard: this.#guard,
     })
     this.#presence = new PresenceTracker(this.#provider.awareness, relayPresence(signer, options.version), {
       heartbeatMs,
       peerTimeoutMs,
+      signer,
+      roomId: options.roomId,
       onError: (error) => log.warn('swarm presence listener failed', { room: spec.name, error }),
     })
-    const onPeers = ({ webrtcPeers }: { webrtcPeers: string[] }): void => {
+    const onPeers = ({ added, removed, webrtcPeers }: { added: string[]; removed: string[]; webrtcPeers: string[] }): void => {
+      for (const remotePeerId of added) this.#watchLink(remotePeerId)
+      for (const remotePeerId of removed) this.#forgetLink(remotePeerId)
       this.#presence.update({ linkId: this.#provider.room?.peerId ?? '', links: [...webrtcPeers].sort().slice(0, 256) })
     }
     this.#provider.on('peers', onPeers)
     this.#cleanups.push(
       () => this.#provider.off('peers', onPeers),
+      () => {
+        for (const timer of this.#linkTimers.values()) clearTimeout(timer)
+        this.#linkTimers.clear()
+      },
       this.#presence.on('join', (peer) => log.info('swarm peer joined', { room: spec.name, nodeId: peer.nodeId })),
       this.#presence.on('leave', (peer) => log.info('swarm peer left', { room: spec.name, nodeId: peer.nodeId })),
       this.#presence.on('dropped', ({ count }) => log.debug('swarm peer state dropped', { room: spec.name, count })),
@@ -86,10 +119,36 @@ export class RoomPeer {
     this.market = new MarketNode({
       doc: this.#doc,
       signer,
+      roomId: options.roomId,
       engine: null,
       livePeers: () => this.livePeers(),
       onError: (error) => log.warn('swarm market error', { room: spec.name, error }),
     })
+  }
+
+  /** Closes the link to `remotePeerId` if it has not connected within the timeout. */
+  #watchLink(remotePeerId: string): void {
+    const conn = this.#provider.room?.webrtcConns.get(remotePeerId)
+    if (conn === undefined || this.#linkTimers.has(remotePeerId)) return
+    const timer = setTimeout(() => {
+      this.#linkTimers.delete(remotePeerId)
+      if (this.#provider.room?.webrtcConns.get(remotePeerId) !== conn || conn.connected) return
+      this.#guard.count('stale-link')
+      try {
+        conn.destroy()
+      } catch (error) {
+        this.#log.debug('swarm: closing a stale link failed', { room: this.name, error })
+      }
+    }, linkConnectTimeoutMs)
+    timer.unref()
+    this.#linkTimers.set(remotePeerId, timer)
+  }
+
+  #forgetLink(remotePeerId: string): void {
+    const timer = this.#linkTimers.get(remotePeerId)
+    if (timer !== undefined) clearTimeout(timer)
+    this.#linkTimers.delete(remotePeerId)
+    this.#guard.forget(remotePeerId)
   }
 
   livePeers(): LivePeer[] {
@@ -123,8 +182,14 @@ export class RoomPeer {
   }
 
   /** What /healthz shows of the room. */
-  summary(): { room: string; peers: number; ready: number; links: number } {
-    return { room: this.name, peers: this.#presence.peers().length, ready: this.readyPeers().length, links: this.#provider.room?.webrtcConns.size ?? 0 }
+  summary(): RoomSummary {
+    return {
+      room: this.name,
+      peers: this.#presence.peers().length,
+      ready: this.readyPeers().length,
+      links: this.#provider.room?.webrtcConns.size ?? 0,
+      dropped: this.#guard.drops(),
+    }
   }
 
   /** Says goodbye, closes the WebRTC links and the signaling socket, stops every timer. */

@@ -28,14 +28,34 @@ export function toTaskRequest(request: BackendRequest): ChatRequest {
   return parsed.output
 }
 
-/** A rough count where the executor reported none. */
-function estimatedUsage(request: ChatRequest, completionChars: number): Usage {
-  return roughUsage(request.messages.reduce((sum, message) => sum + message.content.length, 0), completionChars)
+const promptChars = (request: ChatRequest): number => request.messages.reduce((sum, message) => sum + message.content.length, 0)
+
+/** Template markup a prompt's bytes might not cover (role markers, a generation prompt). */
+const templateTokensPerMessage = 8
+
+/**
+ * The usage to charge for a task. The executor is a peer of the room and may lie, so what it
+ * reports is held to what can be checked: no tokenizer makes more tokens than the bytes it
+ * reads, so completion tokens are at most the bytes streamed (and max_tokens), and prompt
+ * tokens at most the prompt's bytes and its template. Without a report: a rough estimate.
+ */
+export function clampedUsage(reported: Usage | null | undefined, request: ChatRequest, streamedText: { chars: number; bytes: number }): Usage {
+  if (reported == null) return roughUsage(promptChars(request), streamedText.chars)
+  const promptBound = request.messages.reduce((sum, message) => sum + new TextEncoder().encode(message.content).byteLength + templateTokensPerMessage, templateTokensPerMessage)
+  const whole = (value: number): number => (Number.isFinite(value) && value > 0 ? Math.floor(value) : 0)
+  const prompt_tokens = Math.min(whole(reported.prompt_tokens), promptBound)
+  const completion_tokens = Math.min(whole(reported.completion_tokens), streamedText.bytes, request.max_tokens ?? Number.POSITIVE_INFINITY)
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
 }
 
-/** The task failed in the room (no bid in time, its executors all gone): the client's 503. */
+/**
+ * The task failed in the room (no bid in time, its executors all gone): the client's 503. The
+ * error's own words may carry a peer's reason, so they go to the log, not to the client.
+ */
 export function taskFailed(error: Error): ApiError {
-  return new ApiError(503, `the swarm could not answer: ${error.message}`, 'server_error', 'swarm_task_failed')
+  const failure = new ApiError(503, `the swarm could not answer (${error.name}); the relay's log has the details`, 'server_error', 'swarm_task_failed')
+  failure.detail = error.message
+  return failure
 }
 
 /**
@@ -54,7 +74,8 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
   })
   aborted.catch(() => undefined)
   let finished = false
-  let completionChars = 0
+  const streamed = { chars: 0, bytes: 0 }
+  const encoder = new TextEncoder()
   try {
     // No chunk before the first text: a failure until then is still an HTTP status, not SSE.
     let first = true
@@ -68,7 +89,8 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
       if (next.done) break
       const event = next.value
       const text = taskEventText(event)
-      completionChars += text.length
+      streamed.chars += text.length
+      streamed.bytes += encoder.encode(text).byteLength
       yield chunks.content(text, first)
       first = false
     }
@@ -78,7 +100,7 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
     })
     finished = true
     yield chunks.finish(result.finish === 'length' ? 'length' : 'stop')
-    yield chunks.usage(result.usage ?? estimatedUsage(request, completionChars))
+    yield chunks.usage(clampedUsage(result.usage, request, streamed))
   } finally {
     signal.removeEventListener('abort', onAbort)
     // A consumer that stops early (the client went away, a write failed) calls the task off.

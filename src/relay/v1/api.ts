@@ -5,25 +5,30 @@ import { AbortError } from '../../shared/errors'
 import type { ModelList } from '../../shared/openai'
 import { createSwarmBackend } from '../gateway/backend'
 import type { Logger } from '../log'
-import { createAccess } from './access'
-import type { Backend, BackendName, BackendState } from './backend'
+import { createAccess, type Reservation } from './access'
+import type { Backend, BackendDetails, BackendName, BackendState } from './backend'
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
 import { ApiError, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
-import { parseChatRequest } from './request'
-import { respond } from './respond'
+import { parseChatRequest, promptTokenBound } from './request'
+import { chargedUsage, createMeter, respond } from './respond'
 import { createUpstreamBackend } from './upstream'
 
 export interface V1Health {
-  backends: { name: BackendName; state: BackendState }[]
+  backends: { name: BackendName; state: BackendState; details?: BackendDetails }[]
   v1: V1Counters
 }
 
 export interface V1Api {
-  /** Answers a request whose path starts with `/v1/` (or is `/v1`). */
-  handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>
+  /**
+   * Answers a request whose path starts with `/v1/` (or is `/v1`); `clientGroup` is the
+   * client's address group, the key of its limits when no tokens are set.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, pathname: string, clientGroup: string): Promise<void>
+  /** Whether `req` may read the relay's details: a valid token, or no tokens set. */
+  authorized(req: IncomingMessage): boolean
   health(): V1Health
   close(): Promise<void>
 }
@@ -64,7 +69,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     sendV1Json(req, res, 200, body, headers)
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, clientGroup: string): Promise<void> {
     const startedMs = Date.now()
     const headers = v1Headers(req, config.corsOrigins)
     const controller = new AbortController()
@@ -77,6 +82,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     let usage = { prompt_tokens: 0, completion_tokens: 0 }
     let firstChunkMs: number | null = null
     let caller: string | null = null
+    let reservation: Reservation | null = null
     try {
       if (req.method === 'OPTIONS') {
         answerPreflight(req, res, config.corsOrigins)
@@ -85,21 +91,29 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
       if (!originAllowed(req, config.corsOrigins)) {
         throw new ApiError(403, `origin ${req.headers.origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
       }
-      caller = access.authenticate(req)
+      caller = access.authenticate(req, clientGroup)
       const route = `${req.method ?? ''} ${pathname.replace(/\/+$/, '')}`
       if (route === 'GET /v1/models' || route === 'HEAD /v1/models') {
         access.admit(caller)
         await listModels(req, res, headers, controller.signal)
       } else if (route === 'POST /v1/chat/completions') {
         access.admit(caller)
-        const request = parseChatRequest(await readBody(req, config.maxBodyBytes), config)
+        const body = await readBody(req, config.maxBodyBytes)
+        const request = parseChatRequest(body, config)
         entry.model = request.model
         entry.stream = request.stream === true
         const backend = pick(request.model)
         entry.backend = backend.name
-        const answered = await respond(req, res, request, backend.chat(request, controller.signal), headers)
-        usage = answered.usage
-        firstChunkMs = answered.firstChunkMs
+        // The most this request may cost, held against the day's budget until it ends.
+        reservation = access.reserve(caller, promptTokenBound(body, request) + request.max_tokens)
+        const meter = createMeter()
+        try {
+          const answered = await respond(req, res, request, backend.chat(request, controller.signal), headers, meter)
+          firstChunkMs = answered.firstChunkMs
+        } finally {
+          // Whatever ended it (the answer, the client leaving, the backend failing): what was served.
+          usage = chargedUsage(request, meter)
+        }
       } else if (pathname === '/v1/models' || pathname === '/v1/chat/completions') {
         throw new ApiError(405, `method ${req.method ?? ''} is not allowed on ${pathname}`, 'invalid_request_error', 'method_not_allowed', null, {
           Allow: pathname === '/v1/models' ? 'GET, HEAD' : 'POST',
@@ -112,13 +126,15 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
         entry.aborted = true
       } else {
         const apiError = toApiError(error)
-        if (apiError.status >= 500) log.warn('v1 request failed', { path: pathname, error })
+        if (apiError.status >= 500 || apiError.detail !== null) log.warn('v1 request failed', { path: pathname, error, detail: apiError.detail })
         entry.error = apiError.code
         if (!res.headersSent) sendApiError(req, res, apiError, headers)
       }
     } finally {
       if (controller.signal.aborted) entry.aborted = true
-      if (caller !== null) access.spend(caller, usage.prompt_tokens + usage.completion_tokens)
+      const spent = usage.prompt_tokens + usage.completion_tokens
+      if (reservation !== null) reservation.settle(spent)
+      else if (caller !== null) access.spend(caller, spent)
       // Aborted streams finish with the status written; one never answered counts as 499.
       const status = res.headersSent ? res.statusCode : 499
       const latencyMs = Date.now() - startedMs
@@ -131,7 +147,14 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
 
   return {
     handle,
-    health: () => ({ backends: all.map((backend) => ({ name: backend.name, state: backend.state() })), v1: metrics.counters() }),
+    authorized: (req) => access.authorized(req),
+    health: () => ({
+      backends: all.map((backend) => {
+        const details = backend.details?.()
+        return details === undefined ? { name: backend.name, state: backend.state() } : { name: backend.name, state: backend.state(), details }
+      }),
+      v1: metrics.counters(),
+    }),
     async close() {
       await Promise.all(all.map((backend) => backend.close()))
     },

@@ -11,6 +11,9 @@ export type BackendState =
 /** A request as a backend gets it: validated, caps applied, `max_tokens` always set. */
 export type BackendRequest = ChatCompletionRequest & { max_tokens: number }
 
+/** What /healthz shows of a backend besides its state (the gateway's rooms and drops). */
+export type BackendDetails = Readonly<Record<string, unknown>>
+
 /**
  * One way the relay answers chat requests. `chat` yields content chunks, then one chunk with
  * a finish reason, then one usage chunk (no choices); it throws ApiError for what the client
@@ -23,5 +26,6 @@ export interface Backend {
   models(signal: AbortSignal): Promise<ModelInfo[]>
   chat(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>
   state(): BackendState
+  details?(): BackendDetails
   close(): Promise<void>
 }

@@ -1,6 +1,7 @@
 // Configuration of /v1 and its backends, from the environment:
 //
 //   RELAY_TOKENS              comma-separated bearer tokens for /v1; required on a non-loopback HOST
+//                             and with RELAY_TRUST_PROXY; with tokens, /healthz details need one
 //   RELAY_RATE_PER_MIN        requests per minute per token (per address without tokens); 60
 //   RELAY_DAILY_TOKENS        prompt + completion tokens per token per UTC day; 0: no cap; 1000000
 //   RELAY_MAX_BODY_BYTES      request body cap (413 above); 1 MiB
@@ -73,6 +74,15 @@ export function exposureProblem(host: string, tokens: readonly string[]): string
 }
 
 /**
+ * The refusal for RELAY_TRUST_PROXY without tokens: behind a proxy every client comes from the
+ * proxy's address, so without tokens nothing but a forgeable header would tell callers apart.
+ */
+export function trustProxyProblem(trustProxy: readonly string[], tokens: readonly string[]): string | null {
+  if (trustProxy.length === 0 || tokens.length > 0) return null
+  return 'RELAY_TRUST_PROXY is set but RELAY_TOKENS is not: a relay behind a proxy must require bearer tokens for /v1'
+}
+
+/**
  * Reads /v1's configuration. Throws a RelayConfigError listing every problem, including a
  * non-loopback `host` without RELAY_TOKENS.
  */
@@ -81,6 +91,8 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
   const tokens = readList(env, 'RELAY_TOKENS')
   const exposure = exposureProblem(host, tokens)
   if (exposure !== null) problems.push(exposure)
+  const proxied = trustProxyProblem(readList(env, 'RELAY_TRUST_PROXY'), tokens)
+  if (proxied !== null) problems.push(proxied)
   const ratePerMin = readInteger(env, 'RELAY_RATE_PER_MIN', { fallback: 60, min: 1, max: 1_000_000 }, problems)
   const dailyTokens = readInteger(env, 'RELAY_DAILY_TOKENS', { fallback: 1_000_000, min: 0, max: 1e12 }, problems)
   const maxBodyBytes = readInteger(env, 'RELAY_MAX_BODY_BYTES', { fallback: 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }, problems)

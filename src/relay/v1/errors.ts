@@ -3,6 +3,8 @@ import type { ErrorBody, ErrorType } from '../../shared/openai'
 /** A /v1 failure that becomes an HTTP status and OpenAI's error shape. */
 export class ApiError extends Error {
   override readonly name = 'ApiError'
+  /** What only the relay's log may say (an upstream's own words, a peer's reason); null: none. */
+  detail: string | null = null
 
   constructor(
     readonly status: number,
@@ -20,10 +22,14 @@ export class ApiError extends Error {
   }
 }
 
-/** The backend could not be reached or failed before answering (connect error, timeout, 5xx). */
+/**
+ * The backend could not be reached or failed (connect error, timeout, 5xx). `message` is what
+ * the client reads, so it says what failed and no more; `detail` goes to the log only.
+ */
 export class UpstreamError extends ApiError {
-  constructor(message: string, code = 'upstream_error', status = 502) {
+  constructor(message: string, code = 'upstream_error', status = 502, detail: string | null = null) {
     super(status, message, 'server_error', code)
+    this.detail = detail
   }
 }
 

@@ -37,3 +37,15 @@ export function parseChatRequest(body: string, caps: RequestCaps): BackendReques
   }
   return { ...request, max_tokens: request.max_tokens ?? request.max_completion_tokens ?? caps.maxTokens }
 }
+
+/** Tokens of chat-template markup a body's bytes might not cover (a generation prompt, a BOS). */
+const templateSlackTokens = 32
+
+/**
+ * An upper bound of the prompt's tokens, for the budget's reservation: no tokenizer makes more
+ * tokens than the bytes it reads, and the body's JSON spends more bytes on each message than a
+ * chat template spends tokens on it.
+ */
+export function promptTokenBound(body: string, request: BackendRequest): number {
+  return Buffer.byteLength(body, 'utf8') + templateSlackTokens + request.messages.length
+}

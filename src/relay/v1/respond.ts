@@ -13,9 +13,40 @@ export interface Answered {
   firstChunkMs: number | null
 }
 
+/**
+ * What a request was served, counted chunk by chunk as they come from the backend (and go to
+ * the client), so a stream the client aborts or the backend breaks is still charged.
+ */
+export interface Meter {
+  /** Chunks the backend sent. */
+  chunks: number
+  /** Those that carried text. */
+  textChunks: number
+  completionChars: number
+  /** The backend's own count, from its usage chunk; null until (or unless) it came. */
+  reported: Usage | null
+}
+
+export function createMeter(): Meter {
+  return { chunks: 0, textChunks: 0, completionChars: 0, reported: null }
+}
+
 /** A rough count where the backend said none. */
 function estimateUsage(request: BackendRequest, completionChars: number): Usage {
   return roughUsage(request.messages.reduce((sum, message) => sum + messageText(message).length, 0), completionChars)
+}
+
+/**
+ * What to charge for a request: the backend's count when it gave one, else an estimate of the
+ * prompt and of the text served (at least a token per text chunk); nothing when no chunk came
+ * (the backend never started).
+ */
+export function chargedUsage(request: BackendRequest, meter: Meter): Usage {
+  if (meter.reported !== null) return meter.reported
+  if (meter.chunks === 0) return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+  const estimate = estimateUsage(request, meter.completionChars)
+  const completion = Math.max(estimate.completion_tokens, meter.textChunks)
+  return { prompt_tokens: estimate.prompt_tokens, completion_tokens: completion, total_tokens: estimate.prompt_tokens + completion }
 }
 
 async function write(res: ServerResponse, text: string): Promise<void> {
@@ -33,13 +64,12 @@ export async function respond(
   request: BackendRequest,
   chunks: AsyncIterable<ChatCompletionChunk>,
   headers: OutgoingHttpHeaders,
+  meter: Meter = createMeter(),
 ): Promise<Answered> {
   const startedMs = Date.now()
   const iterator = chunks[Symbol.asyncIterator]()
   const first = await iterator.next()
   const streaming = request.stream === true
-  const seen: { usage: Usage | null } = { usage: null }
-  let completionChars = 0
   // Only a single chat.completion needs the whole text; a stream's text goes out as it comes.
   let content = ''
   let finishReason: FinishReason = 'stop'
@@ -48,10 +78,12 @@ export async function respond(
   const take = (chunk: ChatCompletionChunk): boolean => {
     id = chunk.id
     created = chunk.created
-    if (chunk.usage) seen.usage = chunk.usage
+    meter.chunks += 1
+    if (chunk.usage) meter.reported = chunk.usage
     for (const choice of chunk.choices) {
       const text = choice.delta.content ?? ''
-      completionChars += text.length
+      meter.completionChars += text.length
+      if (text !== '') meter.textChunks += 1
       if (!streaming) content += text
       if (choice.finish_reason !== null) finishReason = choice.finish_reason === 'length' ? 'length' : 'stop'
     }
@@ -60,7 +92,7 @@ export async function respond(
 
   if (!streaming) {
     for (let step = first; step.done !== true; step = await iterator.next()) take(step.value)
-    const finalUsage = seen.usage ?? estimateUsage(request, completionChars)
+    const finalUsage = meter.reported ?? estimateUsage(request, meter.completionChars)
     const completion: ChatCompletion = {
       id,
       object: 'chat.completion',
@@ -89,7 +121,7 @@ export async function respond(
     res.end()
     throw error
   }
-  const finalUsage = seen.usage ?? estimateUsage(request, completionChars)
+  const finalUsage = meter.reported ?? estimateUsage(request, meter.completionChars)
   if (includeUsage) await write(res, sseEvent(JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: finalUsage })))
   await write(res, sseEvent('[DONE]'))
   res.end()

@@ -36,24 +36,43 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** Said to clients instead of the upstream's own words, which stay in the relay's log. */
+const seeTheLog = "the relay's log has the details"
+
 /** An upstream answer that is not 2xx, as the error our client sees. */
 async function upstreamRefusal(response: Response): Promise<ApiError> {
   const text = (await response.text().catch(() => '')).slice(0, maxErrorBodyChars)
   let detail = text.trim()
+  let upstreamCode: string | null = null
   try {
     const parsed = v.safeParse(ErrorBodySchema, JSON.parse(text))
-    if (parsed.success) detail = parsed.output.error.message
+    if (parsed.success) {
+      detail = parsed.output.error.message
+      const code: unknown = parsed.output.error.code
+      // A machine-readable code (context_length_exceeded) tells the client what to change.
+      if (typeof code === 'string' && /^[a-z0-9_]{1,64}$/.test(code)) upstreamCode = code
+    }
   } catch {
     // Not JSON: the text itself says what went wrong.
   }
-  const message = `upstream answered ${response.status}: ${detail || response.statusText}`
+  const fullDetail = `upstream answered ${response.status}: ${detail || response.statusText}`
   // The client's request was at fault: it gets the upstream's status. Anything else (our key,
   // the upstream's own failure) is a bad gateway for the client.
   if ([400, 404, 413, 422, 429].includes(response.status)) {
     const retryAfter = response.headers.get('retry-after')
-    return new ApiError(response.status, message, response.status === 429 ? 'rate_limit_error' : 'invalid_request_error', 'upstream_refused', null, retryAfter ? { 'Retry-After': retryAfter } : {})
+    const what = upstreamCode === null ? String(response.status) : `${response.status} ${upstreamCode}`
+    const refusal = new ApiError(
+      response.status,
+      `the upstream model server refused this request (${what}); ${seeTheLog}`,
+      response.status === 429 ? 'rate_limit_error' : 'invalid_request_error',
+      'upstream_refused',
+      null,
+      retryAfter ? { 'Retry-After': retryAfter } : {},
+    )
+    refusal.detail = fullDetail
+    return refusal
   }
-  return new UpstreamError(message)
+  return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail)
 }
 
 export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Backend {
@@ -79,7 +98,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
         const reason = `cannot reach the upstream ${config.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
         if (code === null || !connectErrorCodes.has(code) || attempt >= config.retries) {
           lastFailure = reason
-          throw new UpstreamError(reason, 'upstream_unreachable')
+          throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason)
         }
         log.warn('upstream connect failed, retrying', { code, attempt: attempt + 1 })
         await sleep(retryDelayMs * (attempt + 1), signal)
@@ -103,24 +122,29 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
     try {
       const response = await fetchWithRetry(`${config.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal)
       if (!response.ok) throw await upstreamRefusal(response)
-      if (response.body === null) throw new UpstreamError('upstream answered with no body')
+      if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`)
       for await (const data of readSseData(response.body)) {
         timer.refresh()
         if (data === '[DONE]') return
         const parsed = v.safeParse(ChatCompletionChunkSchema, JSON.parse(data))
         if (!parsed.success) {
           const failure = v.safeParse(ErrorBodySchema, JSON.parse(data))
-          throw new UpstreamError(failure.success ? `upstream failed: ${failure.output.error.message}` : 'upstream sent a chunk that is not a chat.completion.chunk')
+          throw new UpstreamError(
+            `the upstream model server failed mid-answer; ${seeTheLog}`,
+            'upstream_error',
+            502,
+            failure.success ? `upstream failed: ${failure.output.error.message}` : `upstream sent a chunk that is not a chat.completion.chunk: ${data.slice(0, 200)}`,
+          )
         }
         // Unknown fields (reasoning_content, system_fingerprint) pass through as they came.
         yield parsed.output as ChatCompletionChunk
       }
     } catch (error) {
       if (clientSignal.aborted) throw new AbortError('client went away')
-      if (timeout.fired) throw new UpstreamError(`upstream sent nothing for ${config.timeoutMs} ms`, 'upstream_timeout', 504)
+      if (timeout.fired) throw new UpstreamError(`the upstream model server sent nothing for ${config.timeoutMs} ms`, 'upstream_timeout', 504)
       if (error instanceof ApiError) throw error
-      if (error instanceof SyntaxError) throw new UpstreamError('upstream sent data that is not JSON')
-      throw new UpstreamError(`upstream stream broke: ${error instanceof Error ? error.message : String(error)}`)
+      if (error instanceof SyntaxError) throw new UpstreamError(`the upstream model server sent data that is not JSON; ${seeTheLog}`, 'upstream_error', 502, error.message)
+      throw new UpstreamError(`the upstream model server's stream broke; ${seeTheLog}`, 'upstream_error', 502, `upstream stream broke: ${error instanceof Error ? error.message : String(error)}`)
     } finally {
       active -= 1
       clearTimeout(timer)
