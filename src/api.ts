@@ -65,8 +65,10 @@ export interface EdgeswarmApi {
   }
   readonly memory: {
     add(text: string, tags?: string[]): Promise<string>
-    update(id: string, text: string, tags?: string[]): Promise<void>
-    remove(id: string): boolean
+    /** → the id written: the same for an entry of this node's, a new entry's for another node's (only its author may change it). */
+    update(id: string, text: string, tags?: string[]): Promise<string>
+    /** Deletes this node's entry (a signed tombstone) or an unverifiable value; false for another node's entry. */
+    remove(id: string): Promise<boolean>
     list(): Promise<MemoryItem[]>
     search(query: string): Promise<MemoryItem[]>
   }

@@ -69,6 +69,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const learning = await Learning.open({
     doc: node.room.doc,
     signer: node.signer,
+    roomId: node.roomId, marks: node.room.marks, notify: report,
     db,
     workerScorer: (net) => pooledScorer(pool, 'router', net),
     ...(await routerSettings.load(db)),

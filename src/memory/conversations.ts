@@ -1,5 +1,6 @@
 import { randomId } from '../shared/ids'
 import type { LocalDb, StoredConversation, StoredMessage } from './local-db'
+import { savingOrSay } from './storage-full'
 
 const titleLength = 60
 
@@ -21,11 +22,16 @@ export class Conversations {
     return { id: randomId(), title: 'New chat', createdAt: now, updatedAt: now, messages: [] }
   }
 
-  /** Saves the conversation as it is now; called after every message and every few chunks. */
+  /**
+   * Saves the conversation as it is now; called after every message and every few chunks. When
+   * the browser's storage is full it fails with a StorageFullError: the conversation stays open
+   * in the page, and the next save tries again.
+   */
   async save(conversation: StoredConversation): Promise<void> {
     const firstUser = conversation.messages.find((message) => message.role === 'user')
     const title = firstUser ? firstUser.content.slice(0, titleLength) : conversation.title
-    await this.db.put('conversations', { ...conversation, title, updatedAt: Date.now(), messages: conversation.messages.map((message): StoredMessage => ({ ...message })) })
+    const stored = { ...conversation, title, updatedAt: Date.now(), messages: conversation.messages.map((message): StoredMessage => ({ ...message })) }
+    await savingOrSay('this conversation (it stays open in this tab; copy what you need before closing it)', () => this.db.put('conversations', stored))
   }
 
   async remove(id: string): Promise<void> {

@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import type { OnlineNetSnapshot } from '../micronets/learner'
 import { deserializeMlp, serializeMlp } from '../micronets/serialize'
 import type { LocalDb } from './local-db'
+import { savingOrSay } from './storage-full'
 
 const maxReplay = 1_024
 const maxHistory = 1_024
@@ -53,5 +54,5 @@ export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnap
     history: snapshot.history.slice(-maxHistory),
     ...(extra === undefined ? {} : { extra }),
   }
-  await db.put('nets', value, name)
+  await savingOrSay(`what the ${name} micro-net learned`, () => db.put('nets', value, name))
 }

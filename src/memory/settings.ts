@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import type { LocalDb } from './local-db'
+import { savingOrSay } from './storage-full'
 
 type ObjectSchema = v.ObjectSchema<v.ObjectEntries, undefined>
 
@@ -11,7 +12,8 @@ function settingsGroup<S extends ObjectSchema>(schema: S, key: string): { load(d
       return parsed.success ? parsed.output : {}
     },
     save: async (db, settings) => {
-      await db.put('settings', v.parse(schema, settings), key)
+      const value = v.parse(schema, settings)
+      await savingOrSay(`the ${key} settings`, () => db.put('settings', value, key))
     },
   }
 }

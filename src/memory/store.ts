@@ -2,9 +2,26 @@ import * as v from 'valibot'
 import type * as Y from 'yjs'
 import { ValidationError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
-import { randomId } from '../shared/ids'
 import type { Signer } from '../shared/sign'
-import { EntryDraftSchema, signEntry, verifyEntry, type EntryDraft, type MemoryEntry, type Trust } from './entry'
+import {
+  authorOfId,
+  EntryDraftSchema,
+  isNewer,
+  isTombstone,
+  maxMemoryEntries,
+  newEntryId,
+  signEntry,
+  signTombstone,
+  verifyVersion,
+  type EntryDraft,
+  type MemoryEntry,
+  type MemoryVersion,
+  type Refusal,
+  type Trust,
+} from './entry'
+import { MemoryMarks, type Marks } from './marks'
+import { admittedKeys } from './cap'
+import { Restorer } from './restorer'
 import { search } from './search'
 
 /** An entry as readers see it: what it says, who wrote it, and whether to trust it. */
@@ -18,66 +35,105 @@ export interface MemoryItem {
   trust: Trust
 }
 
+export interface MemoryRefused {
+  id: string
+  refusal: Refusal
+}
+
 interface MemoryEvents {
   change: readonly MemoryItem[]
+  refused: MemoryRefused
+}
+
+export interface MemoryStoreOptions {
+  clock?: () => number
+  /** Where a listener's throw or a background failure goes. */
+  onError?: (error: unknown) => void
+  /** High-water marks kept across reloads (the room's); in this page only when left out. */
+  marks?: Marks
+  /** A verified version is put back after a random delay up to this, so one reader does it rather than all. */
+  restoreDelayMs?: number
+  maxEntries?: number
 }
 
 const memoryMapName = 'memory'
+const defaultRestoreDelayMs = 1_500
 
-function leniently(id: string, value: unknown, trust: Trust, entry?: MemoryEntry): MemoryItem {
-  if (entry) return { id, text: entry.text, tags: entry.tags, author: entry.author, createdAt: entry.createdAt, updatedAt: entry.updatedAt, trust }
+function itemOf(id: string, entry: MemoryEntry, trust: Trust): MemoryItem {
+  return { id, text: entry.text, tags: entry.tags, author: entry.author, createdAt: entry.createdAt, updatedAt: entry.updatedAt, trust }
+}
+
+/** A value nobody verifiable wrote, shown for what it says and flagged. */
+function leniently(id: string, value: unknown, trust: Trust): MemoryItem {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
-  const text = typeof record.text === 'string' ? record.text.slice(0, 500) : JSON.stringify(value).slice(0, 200)
+  let text: string
+  try {
+    text = typeof record.text === 'string' ? record.text.slice(0, 500) : JSON.stringify(value).slice(0, 200)
+  } catch {
+    text = '(unreadable)'
+  }
   const author = typeof record.author === 'string' ? record.author.slice(0, 40) : 'unknown'
   return { id, text, tags: [], author, createdAt: 0, updatedAt: 0, trust }
 }
 
+const trustOf: Record<Refusal, Trust> = {
+  malformed: 'malformed',
+  future: 'malformed',
+  'over-cap': 'malformed',
+  'bad-signature': 'bad-signature',
+  'other-room': 'bad-signature',
+  'wrong-author': 'bad-signature',
+  replay: 'bad-signature',
+}
+
+const noRefusals = (): Record<Refusal, number> => ({ malformed: 0, 'bad-signature': 0, 'other-room': 0, 'wrong-author': 0, future: 0, replay: 0, 'over-cap': 0 })
+
 /**
- * The room's shared memory: signed entries in the doc's `memory` map. Readers verify every
- * entry; an entry that fails is listed with its trust flag and never counted as trusted.
+ * The room's shared memory: signed entries in the doc's `memory` map (the contract is in
+ * entry.ts). Readers verify every version, refuse replays and copies from other rooms, and put
+ * back what an unsigned or forged write removed; only an entry's author edits or deletes it.
  */
 export class MemoryStore {
   readonly #map: Y.Map<unknown>
+  readonly #clock: () => number
+  readonly #onError: (error: unknown) => void
+  readonly #marks: Marks
+  readonly #maxEntries: number
+  /** What is listed: trusted entries, and flagged values that nobody verifiable wrote. */
   readonly #items = new Map<string, MemoryItem>()
+  /** The last verified version of each id (an entry or a tombstone). */
+  readonly #held = new Map<string, MemoryVersion>()
   readonly #pending = new Map<string, Promise<void>>()
-  /** Entries this node signed itself: trusted without checking its own signature again. */
-  readonly #ownWrites = new WeakSet<MemoryEntry>()
+  /** Values known verified (this node's writes, versions it put back): not checked again. */
+  readonly #verified = new WeakSet<object>()
+  readonly #restorer: Restorer
   readonly #events: Emitter<MemoryEvents>
+  readonly #refused = noRefusals()
+  /** Keys over the cap are ignored; null while the map is under it. */
+  #admitted: Set<string> | null = null
+  readonly #observer = (event: Y.YMapEvent<unknown>): void => {
+    const changed = event.keysChanged as Set<string>
+    for (const id of this.#recount()) changed.add(id)
+    for (const id of changed) this.#refresh(id)
+  }
 
   constructor(
     doc: Y.Doc,
     private readonly signer: Signer,
-    private readonly clock: () => number = Date.now,
-    onError?: (error: unknown) => void,
+    /** The room id (roomIdOf): bound into every version signed or accepted here. */
+    readonly roomId: string,
+    options: MemoryStoreOptions = {},
   ) {
-    this.#events = new Emitter(onError)
+    this.#clock = options.clock ?? Date.now
+    this.#onError = options.onError ?? ((error) => console.error(error))
+    this.#marks = options.marks ?? new MemoryMarks()
+    this.#maxEntries = options.maxEntries ?? maxMemoryEntries
+    this.#events = new Emitter(options.onError)
     this.#map = doc.getMap(memoryMapName)
-    this.#map.observe((event) => {
-      for (const id of event.keysChanged as Set<string>) this.#refresh(id)
-    })
+    this.#restorer = new Restorer(this.#map, options.restoreDelayMs ?? defaultRestoreDelayMs, this.#onError)
+    this.#map.observe(this.#observer)
+    this.#recount()
     for (const id of this.#map.keys()) this.#refresh(id)
-  }
-
-  #refresh(id: string): void {
-    const value = this.#map.get(id)
-    if (value === undefined) {
-      this.#pending.delete(id)
-      if (this.#items.delete(id)) this.#events.emit('change', this.items())
-      return
-    }
-    if (typeof value === 'object' && value !== null && this.#ownWrites.has(value as MemoryEntry)) {
-      this.#pending.delete(id)
-      this.#items.set(id, leniently(id, value, 'trusted', value as MemoryEntry))
-      this.#events.emit('change', this.items())
-      return
-    }
-    const check = verifyEntry(id, value).then(({ trust, entry }) => {
-      if (this.#pending.get(id) !== check || this.#map.get(id) !== value) return
-      this.#pending.delete(id)
-      this.#items.set(id, leniently(id, value, trust, entry))
-      this.#events.emit('change', this.items())
-    })
-    this.#pending.set(id, check)
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): Unsubscribe {
@@ -89,9 +145,21 @@ export class MemoryStore {
     return [...this.#items.values()].sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id))
   }
 
-  /** Waits for the verification of every entry that has arrived. */
+  /** Versions refused so far, by reason. */
+  refusals(): Readonly<Record<Refusal, number>> {
+    return { ...this.#refused }
+  }
+
+  /** Verified versions this node put back after an unsigned or forged write removed them. */
+  get restored(): number {
+    return this.#restorer.restored
+  }
+
+  /** Waits for the verification of every version that has arrived, and for the put-backs it asked for. */
   async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all(this.#pending.values())
+    while (this.#pending.size > 0 || this.#restorer.busy) {
+      await Promise.all([...this.#pending.values(), this.#restorer.settled()])
+    }
   }
 
   async list(): Promise<MemoryItem[]> {
@@ -103,31 +171,154 @@ export class MemoryStore {
     return search(await this.list(), query)
   }
 
+  /** Signs and writes a new entry of this node's; returns its id. */
   async add(draft: EntryDraft): Promise<string> {
-    const id = randomId()
-    this.#write(id, await signEntry(id, parseDraft(draft), this.signer, this.clock()))
+    const id = newEntryId(this.signer.nodeId)
+    const now = this.#clock()
+    this.#write(id, await signEntry(id, this.roomId, parseDraft(draft), this.signer, now))
     return id
   }
 
-  /** Replaces an entry's text and tags; the new version is signed by this node. */
-  async update(id: string, draft: EntryDraft): Promise<void> {
-    const current = this.#map.get(id)
-    if (current === undefined) throw new ValidationError(`no memory entry ${id}`)
-    const { entry } = await verifyEntry(id, current)
-    this.#write(id, await signEntry(id, parseDraft(draft), this.signer, this.clock(), entry))
+  /**
+   * A new version of one of this node's entries; for an entry of another node (only its author
+   * may write it) a new entry of this node's with the edited text. Returns the id written. The
+   * creation time carried over is the last verified version's, never a forged value's.
+   */
+  async update(id: string, draft: EntryDraft): Promise<string> {
+    const parsed = parseDraft(draft)
+    const held = this.#held.get(id)
+    if (held === undefined && !this.#map.has(id)) throw new ValidationError(`no memory entry ${id}`)
+    if (held && isTombstone(held)) throw new ValidationError(`memory entry ${id} was deleted`)
+    if (authorOfId(id) !== this.signer.nodeId) return this.add(parsed)
+    const updatedAt = Math.max(this.#clock(), (held?.updatedAt ?? 0) + 1)
+    this.#write(id, await signEntry(id, this.roomId, parsed, this.signer, updatedAt, held?.createdAt ?? updatedAt))
+    return id
   }
 
-  #write(id: string, entry: MemoryEntry): void {
-    this.#ownWrites.add(entry)
-    this.#map.set(id, entry)
-  }
-
-  remove(id: string): boolean {
-    if (!this.#map.has(id)) return false
-    this.#map.delete(id)
+  /**
+   * Deletes an entry: this node's own with a signed tombstone; a value nobody verifiable wrote
+   * by taking it out. Another node's verified entry is its author's to delete: false.
+   */
+  async remove(id: string): Promise<boolean> {
+    const held = this.#held.get(id)
+    if (held === undefined) {
+      if (!this.#map.has(id)) return false
+      this.#map.delete(id)
+      return true
+    }
+    if (isTombstone(held) || held.author !== this.signer.nodeId) return false
+    const updatedAt = Math.max(this.#clock(), held.updatedAt + 1)
+    this.#write(id, await signTombstone(id, this.roomId, this.signer, updatedAt))
     return true
   }
+
+  stop(): void {
+    this.#map.unobserve(this.#observer)
+    this.#restorer.stop()
+    this.#events.clear()
+  }
+
+  #write(id: string, version: MemoryVersion): void {
+    this.#verified.add(version)
+    this.#map.set(id, version)
+  }
+
+  /** Recomputes which keys are within the cap; returns the keys that came in or went out. */
+  #recount(): string[] {
+    const before = this.#admitted
+    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
+    if (before === this.#admitted || (before === null && this.#admitted === null)) return []
+    const moved: string[] = []
+    const was = (id: string): boolean => before === null || before.has(id)
+    const is = (id: string): boolean => this.#admitted === null || this.#admitted.has(id)
+    for (const id of this.#map.keys()) if (was(id) !== is(id)) moved.push(id)
+    return moved
+  }
+
+  #refresh(id: string): void {
+    this.#pending.delete(id)
+    if (this.#admitted !== null && !this.#admitted.has(id)) {
+      if (this.#items.delete(id)) this.#changed()
+      if (this.#map.has(id)) this.#refuse(id, 'over-cap')
+      return
+    }
+    const value = this.#map.get(id)
+    if (value === undefined) {
+      // A deletion: honoured for what nobody verifiable wrote; a verified version is put back.
+      if (this.#held.has(id)) this.#restorer.schedule(id, value, () => this.#putBack(id))
+      else if (this.#items.delete(id)) this.#changed()
+      return
+    }
+    if (typeof value === 'object' && value !== null && this.#verified.has(value)) {
+      this.#accept(id, value as MemoryVersion)
+      return
+    }
+    const check = verifyVersion(id, value, this.roomId, this.#clock()).then(
+      (verdict) => {
+        if (this.#pending.get(id) !== check || this.#map.get(id) !== value) return
+        this.#pending.delete(id)
+        if (!verdict.ok) {
+          this.#refuse(id, verdict.refusal)
+          this.#insist(id, value, trustOf[verdict.refusal])
+          return
+        }
+        const held = this.#held.get(id)
+        const mark = this.#marks.get(markOf(id))
+        const older = held ? verdict.version.sig !== held.sig && !isNewer(verdict.version, held) : mark !== undefined && verdict.version.updatedAt < mark
+        if (older) {
+          this.#refuse(id, 'replay')
+          if (held) this.#restorer.schedule(id, value, () => this.#putBack(id))
+          else if (this.#items.delete(id)) this.#changed()
+          return
+        }
+        this.#accept(id, verdict.version)
+      },
+      (error: unknown) => {
+        if (this.#pending.get(id) === check) this.#pending.delete(id)
+        this.#onError(error)
+      },
+    )
+    this.#pending.set(id, check)
+  }
+
+  /** A refused value: the verified version stays (and goes back in); with none, the value is listed flagged. */
+  #insist(id: string, value: unknown, trust: Trust): void {
+    if (this.#held.has(id)) {
+      this.#restorer.schedule(id, value, () => this.#putBack(id))
+      return
+    }
+    this.#items.set(id, leniently(id, value, trust))
+    this.#changed()
+  }
+
+  #putBack(id: string): MemoryVersion | undefined {
+    const held = this.#held.get(id)
+    if (held) this.#verified.add(held)
+    return held
+  }
+
+  #accept(id: string, version: MemoryVersion): void {
+    const held = this.#held.get(id)
+    this.#restorer.cancel(id)
+    if (held && held.sig === version.sig && (isTombstone(version) || this.#items.has(id))) return
+    this.#held.set(id, version)
+    this.#marks.raise(markOf(id), version.updatedAt)
+    if (isTombstone(version)) this.#items.delete(id)
+    else this.#items.set(id, itemOf(id, version, 'trusted'))
+    this.#changed()
+  }
+
+  #refuse(id: string, refusal: Refusal): void {
+    this.#refused[refusal]++
+    this.#events.emit('refused', { id, refusal })
+  }
+
+  #changed(): void {
+    this.#events.emit('change', this.items())
+  }
 }
+
+const markOf = (id: string): string => `memory/${id}`
 
 function parseDraft(draft: EntryDraft): v.InferOutput<typeof EntryDraftSchema> {
   const parsed = v.safeParse(EntryDraftSchema, draft)

@@ -7,10 +7,36 @@ export interface Contribution {
   readonly net: Mlp
 }
 
+/** A contribution counts for at most this many times the (lower) median sample count… */
+export const clipFactor = 2
+/** …and never for more than this many samples, whatever it claims. */
+export const maxCountedSamples = 10_000
+
 /**
- * Federated averaging: every weight is the sample-weighted mean of the contributions'. The
- * contributions are taken in author order and summed in doubles, so every node that sees the
- * same set computes the same weights, bit for bit. Contributions of another shape than the
+ * The weight each sample count gets in the average: the claim, clipped to `clipFactor` × the
+ * lower median of all claims and to `maxCountedSamples`. A member that claims 1e9 samples counts
+ * as a few honest ones, not as the whole room.
+ */
+export function clippedWeights(samples: readonly number[]): number[] {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0
+  const cap = Math.min(maxCountedSamples, clipFactor * median)
+  return samples.map((count) => Math.min(count, cap))
+}
+
+/** How many values are trimmed from each end of every coordinate: the most hostile members f < n/3 allows. */
+export function trimmedPerSide(count: number): number {
+  return Math.max(0, Math.ceil(count / 3) - 1)
+}
+
+/**
+ * Robust federated averaging. Each contribution's weight is its sample count, clipped
+ * (clippedWeights); each coordinate is a trimmed mean: the `trimmedPerSide(n)` lowest and
+ * highest values are dropped, the rest averaged by weight. With f < n/3 hostile contributions
+ * every coordinate stays within the range of the honest ones'. With three contributions or
+ * fewer nothing is trimmed: the plain weighted mean. Contributions are ordered by author (ties
+ * of a coordinate's sort broken the same way) and summed in doubles, so every node that sees
+ * the same set computes the same weights, bit for bit. Contributions of another shape than the
  * first, or with no samples, are left out; null when none is left.
  */
 export function federatedAverage(contributions: readonly Contribution[]): Mlp | null {
@@ -19,15 +45,22 @@ export function federatedAverage(contributions: readonly Contribution[]): Mlp | 
   if (!first) return null
   const shape = shapeOf(first.net)
   const same = usable.filter((entry) => shapeOf(entry.net) === shape)
-  const total = same.reduce((sum, entry) => sum + entry.samples, 0)
+  const weights = clippedWeights(same.map((entry) => entry.samples))
+  const trim = trimmedPerSide(same.length)
+  const order = same.map((_, index) => index)
   const average = (pick: (layer: DenseLayer) => Float32Array, layerIndex: number): Float32Array => {
-    const length = pick(first.net.layers[layerIndex] as DenseLayer).length
-    const sums = new Float64Array(length)
-    for (const entry of same) {
-      const values = pick(entry.net.layers[layerIndex] as DenseLayer)
-      for (let i = 0; i < length; i++) sums[i] = (sums[i] ?? 0) + (entry.samples / total) * (values[i] ?? 0)
+    const columns = same.map((entry) => pick(entry.net.layers[layerIndex] as DenseLayer))
+    const length = columns[0]?.length ?? 0
+    const out = new Float32Array(length)
+    for (let i = 0; i < length; i++) {
+      const kept = trim === 0 ? order : [...order].sort((a, b) => (columns[a]?.[i] ?? 0) - (columns[b]?.[i] ?? 0) || a - b).slice(trim, same.length - trim)
+      let total = 0
+      for (const index of kept) total += weights[index] ?? 0
+      let sum = 0
+      for (const index of kept) sum += ((weights[index] ?? 0) / total) * (columns[index]?.[i] ?? 0)
+      out[i] = sum
     }
-    return Float32Array.from(sums)
+    return out
   }
   return {
     inputs: first.net.inputs,

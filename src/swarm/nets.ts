@@ -1,22 +1,34 @@
 /*
- * The room's shared micro-net weights (a public contract, like `memory` and `tasks`):
+ * The room's shared micro-net weights (a public contract, like `memory` and `tasks`). Every
+ * peer may be hostile: a contribution has one writer, its author, and no one member can
+ * capture the room's learning.
  *
  * doc.getMap('nets'): `${net}/${author}` → one node's contribution to one net, signed:
- *   { v: 1, net, shape, author, publicKey, samples, at, weights, sig }
+ *   { v: 2, room, net, shape, author, publicKey, samples, at, weights, sig }
+ *   room     the room id (src/shared/room-id.ts: a digest of room name and key, 32 hex)
  *   net      the net's name ('router', 'speed')
  *   shape    its shape as micronets' shapeOf writes it ('16-16relu-8tanh-1sigmoid')
- *   samples  how many samples the author has learned from: its weight in the average
+ *   samples  how many samples the author has learned from: its weight in the average (clipped)
+ *   at       when it was published, epoch ms: ≤ the reader's clock + maxClockSkewMs; a
+ *            contribution older than maxContributionAgeMs no longer counts
  *   weights  the net as serializeMlp writes it ({ format: 'edgeswarm-mlp', version: 1, … })
  *   sig      Ed25519 by the author's key over UTF-8 JSON
- *            ['edgeswarm/nets/v1', v, net, shape, author, publicKey, samples, at, weights]
+ *            ['edgeswarm/nets/v2', room, net, shape, author, publicKey, samples, at, weights]
  *   author   the node id: SHA-256 of the raw public key, first 10 bytes, hex
- * Each node averages the contributions it can verify, weighted by samples (federated
- * averaging). A contribution of the wrong shape, with NaN, infinite or huge weights, too big,
- * under another node's key or a bad signature is ignored and counted.
+ * Each node combines the contributions it can verify with micronets' federatedAverage: sample
+ * counts clipped to 2× the lower median (and 10 000), each coordinate a trimmed mean. A contribution
+ * of the wrong shape, with NaN, infinite or huge weights, too big, under another node's key, of
+ * another room, dated ahead, older than one already seen from its author, or badly signed is
+ * ignored and counted; it never removes the author's last verified contribution, which readers
+ * put back into the map. Readers consider at most maxNetEntries keys, the first in key order.
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { federatedAverage, fingerprintOf, type Contribution } from '../micronets/federated'
+import { admittedKeys } from '../memory/cap'
+import { maxClockSkewMs } from '../memory/entry'
+import { MemoryMarks, type Marks } from '../memory/marks'
+import { Restorer } from '../memory/restorer'
+import { clippedWeights, federatedAverage, fingerprintOf, type Contribution } from '../micronets/federated'
 import type { Mlp } from '../micronets/mlp'
 import { deserializeMlp, serializeMlp } from '../micronets/serialize'
 import { jsonByteLength } from '../shared/encoding'
@@ -24,27 +36,38 @@ import { Emitter, type Unsubscribe } from '../shared/events'
 import { signingPayload, verifySigned, type Signer } from '../shared/sign'
 
 export const maxNetEntryBytes = 64 * 1024
-const signingTag = 'edgeswarm/nets/v1'
+/** Past this age a contribution no longer counts (its author has not learned or been back since). */
+export const maxContributionAgeMs = 14 * 24 * 60 * 60_000
+/** Keys of the nets map a reader considers: the first ones in key order. */
+export const maxNetEntries = 512
+const signingTag = 'edgeswarm/nets/v2'
+const defaultRestoreDelayMs = 1_500
 
 const NetEntrySchema = v.object({
-  v: v.literal(1),
+  v: v.literal(2),
+  room: v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/)),
   net: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/)),
   shape: v.pipe(v.string(), v.maxLength(256)),
   author: v.pipe(v.string(), v.regex(/^[0-9a-f]{20}$/)),
   publicKey: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)),
-  samples: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1e9)),
+  samples: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1e12)),
   at: v.pipe(v.number(), v.integer(), v.minValue(0)),
   weights: v.unknown(),
   sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/)),
 })
 type NetEntry = v.InferOutput<typeof NetEntrySchema>
 
-const fieldsOf = (entry: Omit<NetEntry, 'sig'>): unknown[] => [entry.v, entry.net, entry.shape, entry.author, entry.publicKey, entry.samples, entry.at, entry.weights]
+/** The signed bytes of a contribution (a public contract: see the header). */
+export function netPayload(entry: Omit<NetEntry, 'sig' | 'v'>): Uint8Array<ArrayBuffer> {
+  return signingPayload(signingTag, [entry.room, entry.net, entry.shape, entry.author, entry.publicKey, entry.samples, entry.at, entry.weights])
+}
 
 /** A verified contribution as the dashboard shows it. */
 export interface ContributorView {
   author: string
   samples: number
+  /** What it counts for in the average: its samples, clipped. */
+  weight: number
   at: number
 }
 
@@ -66,8 +89,21 @@ export interface SharedNetsEvents {
   rejected: Rejection
 }
 
+export interface SharedNetsOptions {
+  clock?: () => number
+  /** High-water marks of contributions (in this page only when left out). */
+  marks?: Marks
+  /** A verified contribution is put back after a random delay up to this. */
+  restoreDelayMs?: number
+  maxAgeMs?: number
+  maxEntries?: number
+}
+
 interface Verified extends Contribution {
   at: number
+  sig: string
+  /** The signed value as it was in the map: what goes back when something else replaces it. */
+  value: NetEntry
 }
 
 /**
@@ -81,24 +117,45 @@ export class SharedNets {
   readonly #events: Emitter<SharedNetsEvents>
   readonly #rejections: Rejection[] = []
   readonly #rejectedByNet = new Map<string, number>()
+  readonly #clock: () => number
+  readonly #marks: Marks
+  readonly #maxAgeMs: number
+  readonly #maxEntries: number
+  readonly #restorer: Restorer
+  /** Values this node wrote or put back: not checked again. */
+  readonly #known = new WeakSet<object>()
+  #admitted: Set<string> | null = null
   #rejected = 0
   #tail: Promise<void> = Promise.resolve()
+  #ageTimer: ReturnType<typeof setTimeout> | null = null
   #stopped = false
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
-    for (const key of [...event.changes.keys.keys()].sort()) this.#check(key)
+    const keys = new Set(event.keysChanged as Set<string>)
+    const before = this.#admitted
+    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
+    if (before !== null || this.#admitted !== null) for (const key of this.#map.keys()) if ((before?.has(key) ?? true) !== (this.#admitted?.has(key) ?? true)) keys.add(key)
+    for (const key of [...keys].sort()) this.#check(key)
   }
 
   constructor(
     doc: Y.Doc,
     private readonly signer: Signer,
+    /** The room id (roomIdOf): bound into every contribution signed or accepted here. */
+    readonly roomId: string,
     private readonly shapes: Readonly<Record<string, string>>,
     report: (error: unknown) => void,
-    private readonly clock: () => number = Date.now,
+    options: SharedNetsOptions = {},
   ) {
+    this.#clock = options.clock ?? Date.now
+    this.#marks = options.marks ?? new MemoryMarks()
+    this.#maxAgeMs = options.maxAgeMs ?? maxContributionAgeMs
+    this.#maxEntries = options.maxEntries ?? maxNetEntries
     this.#map = doc.getMap('nets')
     this.#events = new Emitter<SharedNetsEvents>(report)
+    this.#restorer = new Restorer(this.#map, options.restoreDelayMs ?? defaultRestoreDelayMs, report)
     for (const net of Object.keys(shapes)) this.#verified.set(net, new Map())
     this.#map.observe(this.#observer)
+    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
     for (const key of [...this.#map.keys()].sort()) this.#check(key)
   }
 
@@ -106,7 +163,7 @@ export class SharedNets {
     return this.#events.on(event, listener)
   }
 
-  /** Contributions refused so far (bad shape, values, size or signature). */
+  /** Contributions refused so far (bad shape, values, size, room, age or signature). */
   get rejected(): number {
     return this.#rejected
   }
@@ -121,19 +178,27 @@ export class SharedNets {
     return this.#rejections
   }
 
-  /** Resolves once every check queued so far has run (tests, benchmarks). */
-  settled(): Promise<void> {
-    return this.#tail
+  /** Verified contributions this node put back after an invalid write replaced or removed them. */
+  get restored(): number {
+    return this.#restorer.restored
+  }
+
+  /** Resolves once every check queued so far has run, and the put-backs they asked for (tests, benchmarks). */
+  async settled(): Promise<void> {
+    do await Promise.all([this.#tail, this.#restorer.settled()])
+    while (this.#restorer.busy)
   }
 
   merged(net: string): MergedNet {
-    const entries = [...(this.#verified.get(net)?.values() ?? [])]
+    const oldest = this.#clock() - this.#maxAgeMs
+    const entries = [...(this.#verified.get(net)?.values() ?? [])].filter((entry) => entry.at >= oldest).sort((a, b) => (a.author < b.author ? -1 : 1))
     const merged = federatedAverage(entries)
+    const weights = clippedWeights(entries.map((entry) => entry.samples))
     return {
       net,
       merged,
       fingerprint: merged ? fingerprintOf(merged) : null,
-      contributors: entries.map(({ author, samples, at }) => ({ author, samples, at })).sort((a, b) => (a.author < b.author ? -1 : 1)),
+      contributors: entries.map(({ author, samples, at }, index) => ({ author, samples, weight: weights[index] ?? 0, at })),
     }
   }
 
@@ -141,15 +206,22 @@ export class SharedNets {
   async publish(net: string, weights: Mlp, samples: number): Promise<void> {
     const shape = this.shapes[net]
     if (shape === undefined) throw new RangeError(`unknown net ${net}`)
-    const unsigned = { v: 1 as const, net, shape, author: this.signer.nodeId, publicKey: this.signer.publicKey, samples: Math.max(1, Math.round(samples)), at: Math.round(this.clock()), weights: serializeMlp(weights) }
-    const sig = await this.signer.sign(signingPayload(signingTag, fieldsOf(unsigned)))
+    const key = `${net}/${this.signer.nodeId}`
+    // Never older than our own last contribution, whatever the clock did.
+    const at = Math.max(Math.round(this.#clock()), (this.#verified.get(net)?.get(this.signer.nodeId)?.at ?? -1) + 1, (this.#marks.get(key) ?? -1) + 1)
+    const unsigned = { room: this.roomId, net, shape, author: this.signer.nodeId, publicKey: this.signer.publicKey, samples: Math.max(1, Math.round(samples)), at, weights: serializeMlp(weights) }
+    const sig = await this.signer.sign(netPayload(unsigned))
     if (this.#stopped) return
-    this.#map.set(`${net}/${this.signer.nodeId}`, { ...unsigned, sig })
+    const value = { v: 2 as const, ...unsigned, sig }
+    this.#known.add(value)
+    this.#map.set(key, value)
   }
 
   stop(): void {
     this.#stopped = true
     this.#map.unobserve(this.#observer)
+    this.#restorer.stop()
+    if (this.#ageTimer !== null) clearTimeout(this.#ageTimer)
     this.#events.clear()
   }
 
@@ -162,38 +234,66 @@ export class SharedNets {
     this.#events.emit('rejected', { key, reason })
   }
 
+  /** The author's last verified contribution stays; it goes back into the map in a moment. */
+  #keepVerified(key: string, author: string, verified: Map<string, Verified>, trigger: unknown): void {
+    if (!verified.has(author)) return
+    this.#restorer.schedule(key, trigger, () => {
+      const held = verified.get(author)?.value
+      if (held) this.#known.add(held)
+      return held
+    })
+  }
+
   #check(key: string): void {
     const [net, author] = key.split('/')
     const verified = net === undefined ? undefined : this.#verified.get(net)
-    if (!verified || author === undefined) return
+    if (!verified || author === undefined || net === undefined) return
+    if (this.#admitted !== null && !this.#admitted.has(key)) {
+      if (verified.delete(author)) this.#emit(net)
+      if (this.#map.has(key)) this.#reject(key, `past the cap of ${this.#maxEntries} entries`)
+      return
+    }
     const value = this.#map.get(key)
     if (value === undefined) {
-      if (verified.delete(author)) this.#emit(net as string)
+      this.#keepVerified(key, author, verified, value)
       return
     }
-    const read = this.#read(key, net as string, author, value)
+    const read = this.#read(key, net, author, value)
     if (!read) {
-      // A bad update takes the author's earlier contribution out too: its weights are suspect.
-      if (verified.delete(author)) this.#emit(net as string)
+      this.#keepVerified(key, author, verified, value)
       return
     }
+    const known = typeof value === 'object' && value !== null && this.#known.has(value)
     this.#tail = this.#tail
       .then(async () => {
         const { entry } = read
-        const ok = await verifySigned(author, entry.publicKey, entry.sig, signingPayload(signingTag, fieldsOf(entry)))
+        const ok = known || (await verifySigned(author, entry.publicKey, entry.sig, netPayload(entry)))
         if (this.#stopped || this.#map.get(key) !== value) return
         if (!ok) {
           this.#reject(key, 'bad signature or key')
-          if (verified.delete(author)) this.#emit(net as string)
+          this.#keepVerified(key, author, verified, value)
           return
         }
-        verified.set(author, { author, samples: entry.samples, at: entry.at, net: read.net })
-        this.#emit(net as string)
+        const held = verified.get(author)
+        const mark = this.#marks.get(key)
+        if (held?.sig === entry.sig) {
+          this.#restorer.cancel(key)
+          return
+        }
+        if ((held && (entry.at < held.at || (entry.at === held.at && entry.sig < held.sig))) || (!held && mark !== undefined && entry.at < mark)) {
+          this.#reject(key, 'older than a contribution already seen from its author')
+          this.#keepVerified(key, author, verified, value)
+          return
+        }
+        this.#restorer.cancel(key)
+        verified.set(author, { author, samples: entry.samples, at: entry.at, net: read.net, sig: entry.sig, value: entry })
+        this.#marks.raise(key, entry.at)
+        this.#emit(net)
       })
       .catch((error: unknown) => this.#reject(key, error instanceof Error ? error.message : String(error)))
   }
 
-  /** Schema, size, author, shape and values; null (and counted) when any is wrong. */
+  /** Schema, size, room, author, clock, shape and values; null (and counted) when any is wrong. */
   #read(key: string, net: string, author: string, value: unknown): { entry: NetEntry; net: Mlp } | null {
     let size: number
     try {
@@ -205,7 +305,9 @@ export class SharedNets {
     const parsed = v.safeParse(NetEntrySchema, value)
     if (!parsed.success) return this.#refuse(key, `bad entry: ${v.summarize(parsed.issues).slice(0, 200)}`)
     const entry = parsed.output
+    if (entry.room !== this.roomId) return this.#refuse(key, 'signed for another room')
     if (entry.net !== net || entry.author !== author) return this.#refuse(key, 'entry filed under another key')
+    if (entry.at > this.#clock() + maxClockSkewMs) return this.#refuse(key, 'dated ahead of this clock')
     const shape = this.shapes[net]
     if (entry.shape !== shape) return this.#refuse(key, `shape ${entry.shape.slice(0, 64)} where ${shape ?? '?'} is expected`)
     try {
@@ -222,5 +324,23 @@ export class SharedNets {
 
   #emit(net: string): void {
     this.#events.emit('merged', this.merged(net))
+    this.#scheduleAgeOut()
+  }
+
+  /** When the oldest counted contribution ages out, the average changes: say so then. */
+  #scheduleAgeOut(): void {
+    if (this.#ageTimer !== null) clearTimeout(this.#ageTimer)
+    this.#ageTimer = null
+    if (this.#stopped) return
+    const now = this.#clock()
+    let next = Infinity
+    for (const contributions of this.#verified.values()) for (const { at } of contributions.values()) if (at + this.#maxAgeMs > now) next = Math.min(next, at + this.#maxAgeMs)
+    if (!Number.isFinite(next)) return
+    this.#ageTimer = setTimeout(() => {
+      this.#ageTimer = null
+      for (const net of this.#verified.keys()) this.#emit(net)
+    }, Math.min(2 ** 31 - 1, Math.max(0, next - now + 1)))
+    const timer = this.#ageTimer as { unref?: () => void }
+    timer.unref?.()
   }
 }

@@ -82,7 +82,7 @@ export class SwarmNode {
       },
       { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, signer, roomId },
     )
-    const node = new SwarmNode(config, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer))
+    const node = new SwarmNode(config, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer, roomId, { marks: room.marks }))
     presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
     return node
   }

@@ -28,7 +28,22 @@ function parseTags(text: string): string[] {
   return text.split(',').map((tag) => tag.trim()).filter(Boolean)
 }
 
-/** The shared memory: add, search, edit and delete entries; untrusted ones are flagged. */
+const storageFullNote = "Shared with the room, but this browser's storage is full: it is not saved on this device. Your text is kept here; free some space and remember it again."
+
+/** One line on what the room's readers refused and put back, and what peers sent past their budget. */
+function refusalsText(node: SwarmNode): string {
+  const refused = Object.values(node.memory.refusals()).reduce((sum, count) => sum + count, 0)
+  const drops = node.room.drops()
+  const dropped = drops.oversized + drops.overBudget + drops.malformed
+  if (refused === 0 && dropped === 0 && node.memory.restored === 0) return ''
+  return `Refused ${refused} entries (forged, replayed, from another room, dated ahead), put back ${node.memory.restored}; dropped ${dropped} peer messages (too big, over budget, malformed).`
+}
+
+/**
+ * The shared memory: add, search, edit and delete entries; untrusted ones are flagged. Only an
+ * entry's author edits or deletes it: editing another node's entry makes a new entry of this
+ * node's (the original stays, under its author's name).
+ */
 export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (error: unknown) => void): () => void {
   const text = h('textarea', { rows: 2, placeholder: 'A fact, a note, anything the swarm should remember', 'data-testid': 'memory-text', maxlength: 8000 })
   const tags = h('input', { placeholder: 'tags, comma separated', 'data-testid': 'memory-tags' })
@@ -42,21 +57,32 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
   )
   const query = h('input', { type: 'search', placeholder: 'Search memory', 'data-testid': 'memory-search' })
   const list = h('ul', { class: 'memory-list', 'data-testid': 'memory-list' })
-  root.append(h('h2', {}, 'Shared memory'), form, query, list)
+  const refusals = h('p', { class: 'memory-refusals', 'data-testid': 'memory-refusals' })
+  root.append(h('h2', {}, 'Shared memory'), form, query, list, refusals)
 
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     formError.textContent = ''
-    node.memory.add({ text: text.value, tags: parseTags(tags.value) }).then(
-      () => {
-        text.value = ''
-        tags.value = ''
-      },
-      (error: unknown) => {
-        formError.textContent = error instanceof Error ? error.message : String(error)
-      },
-    )
+    const written = { text: text.value, tags: tags.value }
+    node.memory
+      .add({ text: written.text, tags: parseTags(written.tags) })
+      .then(() => node.room.whenStored())
+      .then(
+        (stored) => {
+          // Nothing the user wrote goes unsaved in silence: the text stays until it is kept.
+          if (!stored) {
+            formError.textContent = storageFullNote
+            return
+          }
+          if (text.value === written.text) text.value = ''
+          if (tags.value === written.tags) tags.value = ''
+        },
+        (error: unknown) => {
+          formError.textContent = error instanceof Error ? error.message : String(error)
+        },
+      )
   })
+  const stopStorage = node.room.on('storage-full', report)
 
   let editing: string | null = null
   const stopEditing = (): void => {
@@ -72,7 +98,13 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     const editForm = h('form', { class: 'memory-edit' }, editText, h('div', { class: 'row' }, editTags, save, cancel))
     editForm.addEventListener('submit', (event) => {
       event.preventDefault()
-      node.memory.update(item.id, { text: editText.value, tags: parseTags(editTags.value) }).then(stopEditing, report)
+      node.memory
+        .update(item.id, { text: editText.value, tags: parseTags(editTags.value) })
+        .then(() => node.room.whenStored())
+        .then((stored) => {
+          if (stored) stopEditing()
+          else editForm.append(h('div', { class: 'form-error', role: 'alert' }, storageFullNote))
+        }, report)
     })
     row.replaceChildren(editForm)
     editText.focus()
@@ -81,6 +113,10 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
   const itemRow = (item: MemoryItem): HTMLElement => {
     const row = h('li', { class: `memory-item ${item.trust}`, 'data-testid': 'memory-item', 'data-id': item.id, 'data-trust': item.trust })
     const mine = item.author === node.nodeId
+    // Another node's verified entry is its author's: an edit here is a new entry of ours, and
+    // only the author can delete it. A value nobody verifiable wrote anyone may clear away.
+    const ours = mine && item.trust === 'trusted'
+    const removable = ours || item.trust !== 'trusted'
     row.append(
       h('div', { class: 'memory-text', 'data-testid': 'memory-item-text' }, item.text),
       h(
@@ -90,8 +126,8 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
         h('span', { class: 'author', style: `color:${colorOf(item.author)}`, title: item.author }, mine ? 'me' : shortId(item.author)),
         item.updatedAt ? h('time', {}, timeAgo(item.updatedAt)) : null,
         item.trust !== 'trusted' ? h('span', { class: 'untrusted', 'data-testid': 'memory-untrusted' }, `⚠ ${trustLabels[item.trust]}`) : null,
-        h('button', { type: 'button', class: 'link', 'data-testid': 'memory-edit', onclick: () => editor(item, row) }, 'Edit'),
-        h('button', { type: 'button', class: 'link danger', 'data-testid': 'memory-delete', onclick: () => node.memory.remove(item.id) }, 'Delete'),
+        h('button', { type: 'button', class: 'link', 'data-testid': 'memory-edit', title: ours ? 'Edit this entry' : 'Write an edited copy as a new entry of yours (the original stays)', onclick: () => editor(item, row) }, ours ? 'Edit' : 'Edit as mine'),
+        removable ? h('button', { type: 'button', class: 'link danger', 'data-testid': 'memory-delete', onclick: () => void node.memory.remove(item.id).catch(report) }, 'Delete') : null,
       ),
     )
     return row
@@ -108,6 +144,7 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     return row
   }
   const render = (): void => {
+    refusals.textContent = refusalsText(node)
     if (editing !== null && node.memory.items().some((item) => item.id === editing)) return
     const all = node.memory.items()
     const shown = query.value.trim() ? search(all, query.value) : all
@@ -123,7 +160,10 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     reconcile(list, wanted)
   }
   query.addEventListener('input', render)
-  const unsubscribe = node.on('memory', onNextFrame(render))
+  const rerender = onNextFrame(render)
+  const stops = [node.on('memory', rerender), node.memory.on('refused', rerender), node.room.on('drop', rerender), stopStorage]
   render()
-  return unsubscribe
+  return () => {
+    for (const stop of stops) stop()
+  }
 }

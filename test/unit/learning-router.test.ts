@@ -12,7 +12,7 @@ import { SharedNets } from '../../src/swarm/nets'
 async function router(workerScorer: LearningRouterOptions['workerScorer']): Promise<{ router: LearningRouter; learned: LearnedNet; errors: unknown[] }> {
   const errors: unknown[] = []
   const report = (error: unknown): void => void errors.push(error)
-  const shared = new SharedNets(new Y.Doc(), await signerFromKeyPair(await generateKeyPair(false)), { router: routerShape }, report)
+  const shared = new SharedNets(new Y.Doc(), await signerFromKeyPair(await generateKeyPair(false)), 'f'.repeat(32), { router: routerShape }, report)
   const learned = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }), shared, persistence: null, publishDelayMs: 60_000, report })
   return { router: new LearningRouter(learned, { workerScorer, report }), learned, errors }
 }

@@ -1,16 +1,17 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
 import * as Y from 'yjs'
 import { generateRouterSet } from '../../src/micronets/data/router-rules'
-import { federatedAverage, fingerprintOf } from '../../src/micronets/federated'
+import { clippedWeights, federatedAverage, fingerprintOf, maxCountedSamples } from '../../src/micronets/federated'
 import { OnlineNet, type OnlineNetSnapshot } from '../../src/micronets/learner'
 import { cloneMlp, createMlp, shapeOf, type Mlp } from '../../src/micronets/mlp'
 import { initialRouterNet, routerShape } from '../../src/micronets/router'
 import { exampleSamples, routerSpec } from '../../src/micronets/router-training'
 import { serializeMlp } from '../../src/micronets/serialize'
 import { lossOf } from '../../src/micronets/train'
+import { roomIdOf } from '../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair, signingPayload, type Signer } from '../../src/shared/sign'
 import { LearnedNet } from '../../src/swarm/learned-net'
-import { SharedNets } from '../../src/swarm/nets'
+import { SharedNets, type SharedNetsOptions } from '../../src/swarm/nets'
 
 const spec = { inputs: 3, layers: [{ units: 2, activation: 'tanh' as const }, { units: 1, activation: 'sigmoid' as const }] }
 
@@ -26,6 +27,9 @@ function meshed(count: number): Y.Doc[] {
 }
 
 const newSigner = async (): Promise<Signer> => signerFromKeyPair(await generateKeyPair(false))
+const roomId = await roomIdOf('lab', 'secret')
+/** Put-backs run at once in tests (the app waits a random moment, so that one reader does it). */
+const fast: SharedNetsOptions = { restoreDelayMs: 0 }
 const report = (error: unknown): void => {
   throw error
 }
@@ -35,22 +39,22 @@ async function settle(nets: SharedNets[]): Promise<void> {
 }
 
 describe('federated averaging', () => {
-  test('each weight is the sample-weighted mean, whatever the order of the contributions', () => {
+  test('each weight is the sample-weighted mean (within the clip), whatever the order of the contributions', () => {
     const a = createMlp(spec, 1)
     const b = createMlp(spec, 2)
     const merged = federatedAverage([
       { author: 'b', samples: 3, net: b },
-      { author: 'a', samples: 1, net: a },
+      { author: 'a', samples: 2, net: a },
     ])
     const reversed = federatedAverage([
-      { author: 'a', samples: 1, net: a },
+      { author: 'a', samples: 2, net: a },
       { author: 'b', samples: 3, net: b },
     ])
     expect(merged).not.toBeNull()
     if (!merged || !reversed) return
     expect(fingerprintOf(merged)).toBe(fingerprintOf(reversed))
     merged.layers.forEach((layer, l) => {
-      layer.weights.forEach((value, i) => expect(value).toBeCloseTo(0.25 * (a.layers[l]?.weights[i] ?? 0) + 0.75 * (b.layers[l]?.weights[i] ?? 0), 6))
+      layer.weights.forEach((value, i) => expect(value).toBeCloseTo(0.4 * (a.layers[l]?.weights[i] ?? 0) + 0.6 * (b.layers[l]?.weights[i] ?? 0), 6))
     })
   })
 
@@ -101,7 +105,7 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
   async function room(count: number): Promise<{ docs: Y.Doc[]; signers: Signer[]; shared: SharedNets[]; learned: LearnedNet[] }> {
     const docs = meshed(count)
     const signers = await Promise.all(docs.map(() => newSigner()))
-    const shared = docs.map((doc, index) => new SharedNets(doc, signers[index] as Signer, { router: routerShape }, report))
+    const shared = docs.map((doc, index) => new SharedNets(doc, signers[index] as Signer, roomId, { router: routerShape }, report, fast))
     const learned = shared.map((nets) => new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }), shared: nets, persistence: null, publishDelayMs: 10_000, report }))
     return { docs, signers, shared, learned }
   }
@@ -141,8 +145,8 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     const write = async (mutate: (weights: ReturnType<typeof serializeMlp>) => void, overrides: Record<string, unknown> = {}, signer: Signer = mallory, key = `router/${mallory.nodeId}`): Promise<void> => {
       const weights = serializeMlp(initialRouterNet())
       mutate(weights)
-      const unsigned = { v: 1, net: 'router', shape: routerShape, author: signer.nodeId, publicKey: signer.publicKey, samples: 1_000_000, at: 1, weights, ...overrides }
-      const sig = await signer.sign(signingPayload('edgeswarm/nets/v1', [unsigned.v, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
+      const unsigned = { v: 2, room: roomId, net: 'router', shape: routerShape, author: signer.nodeId, publicKey: signer.publicKey, samples: 1_000_000, at: Date.now(), weights, ...overrides }
+      const sig = await signer.sign(signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
       doc.getMap('nets').set(key, { ...unsigned, sig })
       await settle(shared)
     }
@@ -152,7 +156,7 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     await write((weights) => weights.layers.pop(), { shape: shapeOf(createMlp({ ...routerSpec, layers: routerSpec.layers.slice(0, -1) })) })
     await write(() => undefined, {}, mallory, `router/${'0'.repeat(20)}`)
     const signed = serializeMlp(initialRouterNet())
-    doc.getMap('nets').set(`router/${mallory.nodeId}`, { v: 1, net: 'router', shape: routerShape, author: mallory.nodeId, publicKey: mallory.publicKey, samples: 5, at: 1, weights: signed, sig: 'A'.repeat(86) })
+    doc.getMap('nets').set(`router/${mallory.nodeId}`, { v: 2, room: roomId, net: 'router', shape: routerShape, author: mallory.nodeId, publicKey: mallory.publicKey, samples: 5, at: Date.now(), weights: signed, sig: 'A'.repeat(86) })
     await settle(shared)
     for (const node of learned) {
       const state = node.state()
@@ -191,11 +195,10 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     if (!kept) throw new Error('nothing saved')
     const mine = fingerprintOf(kept.net)
     // Back: the restored learning is not replaced by the room's average, and goes out.
-    const back = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, kept), shared: new SharedNets(docs[1] as Y.Doc, await newSigner(), { router: routerShape }, report), persistence: null, publishDelayMs: 5, unpublished: true, report })
+    const back = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, kept), shared: new SharedNets(docs[1] as Y.Doc, await newSigner(), roomId, { router: routerShape }, report, fast), persistence: null, publishDelayMs: 5, unpublished: true, report })
     expect(back.state().fingerprint).toBe(mine)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    await settle(shared)
-    expect(a.state().contributors.map((contributor) => contributor.samples).sort((x, y) => x - y)).toEqual([12, 20])
+    // Published after its 5 ms delay, signed, verified on A: polled, since the machine may be slow.
+    await vi.waitFor(() => expect(a.state().contributors.map((contributor) => contributor.samples).sort((x, y) => x - y)).toEqual([12, 20]), { timeout: 5_000 })
     back.stop()
     a.stop()
   })
@@ -214,5 +217,176 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     expect(a.state().fingerprint).toBe(b.state().fingerprint)
     a.stop()
     b.stop()
+  })
+})
+
+/** Every coordinate of a net, in order (weights then bias, layer by layer). */
+function coordinates(net: Mlp): number[] {
+  return net.layers.flatMap((layer) => [...layer.weights, ...layer.bias])
+}
+
+/** A net of `like`'s shape with every value set by `value(honest values at that coordinate)`. */
+function forgedNet(like: Mlp, honest: Mlp[], value: (values: number[]) => number): Mlp {
+  const forged = cloneMlp(like)
+  let index = 0
+  const columns = honest.map(coordinates)
+  for (const layer of forged.layers) {
+    for (const values of [layer.weights, layer.bias]) {
+      for (let i = 0; i < values.length; i++, index++) values[i] = value(columns.map((column) => column[index] ?? 0))
+    }
+  }
+  return forged
+}
+
+describe('learning that one member cannot capture', () => {
+  const honest = [1, 2, 3, 4].map((seed) => createMlp(spec, seed))
+  const honestContributions = honest.map((net, index) => ({ author: `honest-${index}`, samples: (index + 1) * 10, net }))
+  const honestAverage = federatedAverage(honestContributions)
+
+  test('a contribution claiming 1e9 samples stays within the honest range at every coordinate, and counts as 2× the median at most', () => {
+    if (!honestAverage) throw new Error('no average')
+    const columns = honest.map(coordinates)
+    const range = coordinates(honestAverage).map((_, i) => {
+      const values = columns.map((column) => column[i] ?? 0)
+      return { min: Math.min(...values), max: Math.max(...values) }
+    })
+    // The stated bound: with f = 1 of n = 5, every merged coordinate stays within [min, max] of
+    // the honest values there, so it moves from the honest average by less than their spread.
+    const attacks: [string, Mlp][] = [
+      ['at the weight limit', forgedNet(honest[0] as Mlp, honest, () => 1_000)],
+      ['just past the honest maximum', forgedNet(honest[0] as Mlp, honest, (values) => Math.max(...values) + 0.5)],
+      ['at the honest maximum', forgedNet(honest[0] as Mlp, honest, (values) => Math.max(...values))],
+    ]
+    for (const [what, net] of attacks) {
+      const merged = federatedAverage([...honestContributions, { author: 'mallory', samples: 1e9, net }])
+      if (!merged) throw new Error('no average')
+      coordinates(merged).forEach((value, i) => {
+        const bound = range[i] as { min: number; max: number }
+        expect(value, `${what}, coordinate ${i}`).toBeGreaterThanOrEqual(bound.min - 1e-6)
+        expect(value, `${what}, coordinate ${i}`).toBeLessThanOrEqual(bound.max + 1e-6)
+      })
+    }
+    // The plain sample-weighted mean it replaces would have been Mallory's net, give or take 1e-7.
+    expect(clippedWeights([10, 20, 30, 40, 1e9])).toEqual([10, 20, 30, 40, 60])
+    expect(clippedWeights([10, 1e9])).toEqual([10, 20])
+    expect(clippedWeights([1e6, 1e6, 1e6])).toEqual([maxCountedSamples, maxCountedSamples, maxCountedSamples])
+  })
+
+  test('with three contributions, one claiming 1e9 samples moves the average at most half the way to it', () => {
+    // n = 3: nothing is trimmed (f < 1 tolerates no one); the clip alone holds Mallory to 2× the
+    // lower median (10): 20 of the 40 samples counted.
+    const [a, b] = honest as [Mlp, Mlp]
+    const target = forgedNet(a, [a, b], () => 1)
+    const merged = federatedAverage([
+      { author: 'a', samples: 10, net: a },
+      { author: 'b', samples: 10, net: b },
+      { author: 'mallory', samples: 1e9, net: target },
+    ])
+    const fair = federatedAverage([
+      { author: 'a', samples: 10, net: a },
+      { author: 'b', samples: 10, net: b },
+    ])
+    if (!merged || !fair) throw new Error('no average')
+    const fairValues = coordinates(fair)
+    coordinates(merged).forEach((value, i) => {
+      const towards = (value - (fairValues[i] ?? 0)) / (1 - (fairValues[i] ?? 0))
+      expect(towards).toBeLessThanOrEqual(0.5 + 1e-6)
+    })
+  })
+
+  test('the robust average is the same bit for bit whatever the order the contributions arrive in', () => {
+    const all = [...honestContributions, { author: 'mallory', samples: 1e9, net: forgedNet(honest[0] as Mlp, honest, () => 3) }]
+    const forward = federatedAverage(all)
+    const backward = federatedAverage([...all].reverse())
+    expect(forward && fingerprintOf(forward)).toBe(backward && fingerprintOf(backward))
+  })
+
+  async function netsRoom(count: number, options: SharedNetsOptions = fast): Promise<{ docs: Y.Doc[]; signers: Signer[]; shared: SharedNets[] }> {
+    const docs = meshed(count + 1)
+    const signers = await Promise.all(docs.map(() => newSigner()))
+    // The last doc is Mallory's: a member with no reader of its own, like a stock client.
+    const shared = docs.slice(0, count).map((doc, index) => new SharedNets(doc, signers[index] as Signer, roomId, { router: routerShape }, report, options))
+    return { docs, signers, shared }
+  }
+
+  async function signedContribution(signer: Signer, at: number, overrides: Record<string, unknown> = {}, room = roomId): Promise<Record<string, unknown>> {
+    const unsigned = { room, net: 'router', shape: routerShape, author: signer.nodeId, publicKey: signer.publicKey, samples: 10, at, weights: serializeMlp(initialRouterNet()), ...overrides }
+    const sig = await signer.sign(signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
+    return { v: 2, ...unsigned, sig }
+  }
+
+  test('an invalid write never removes a verified contribution: it stays in the average and goes back into the map', async () => {
+    const { docs, signers, shared } = await netsRoom(3)
+    await Promise.all(shared.map((nets, index) => nets.publish('router', createMlp(routerSpec, index + 1), 10 * (index + 1))))
+    await settle(shared)
+    const agreed = shared[0]?.merged('router').fingerprint
+    const victim = signers[1] as Signer
+    const key = `router/${victim.nodeId}`
+    const original = structuredClone(docs[0]?.getMap('nets').get(key))
+    const mallory = docs[3]?.getMap('nets') as Y.Map<unknown>
+    const withNaN = serializeMlp(initialRouterNet())
+    withNaN.layers[0]?.weights.splice(0, 1, Number.NaN)
+    const writes: [string, () => unknown][] = [
+      ['an unsigned change', () => ({ ...(original as object), samples: 1e9 })],
+      ['a bad signature', () => ({ ...(original as object), sig: 'A'.repeat(86) })],
+      ['NaN weights', () => ({ ...(original as object), weights: withNaN })],
+      ['junk', () => 'junk'],
+      ['a copy from another room', async () => signedContribution(victim, Date.now(), {}, await roomIdOf('lab', 'elsewhere'))],
+    ]
+    for (const [what, value] of writes) {
+      mallory.set(key, await value())
+      await settle(shared)
+      for (const nets of shared) {
+        expect(nets.merged('router').contributors, what).toHaveLength(3)
+        expect(nets.merged('router').fingerprint, what).toBe(agreed)
+      }
+      expect(mallory.get(key), what).toEqual(original)
+    }
+    mallory.delete(key)
+    await settle(shared)
+    expect(shared[2]?.merged('router').contributors).toHaveLength(3)
+    expect(mallory.get(key)).toEqual(original)
+    for (const nets of shared) nets.stop()
+  })
+
+  test('a replayed older contribution of an author is refused; the newer one stays', async () => {
+    let now = 1_000_000
+    const { docs, shared } = await netsRoom(2, { ...fast, clock: () => now })
+    const [a] = shared as [SharedNets, SharedNets]
+    await a.publish('router', createMlp(routerSpec, 1), 10)
+    await settle(shared)
+    const key = `router/${a.merged('router').contributors[0]?.author ?? ''}`
+    const old = structuredClone(docs[2]?.getMap('nets').get(key))
+    now = 2_000_000
+    await a.publish('router', createMlp(routerSpec, 2), 20)
+    await settle(shared)
+    docs[2]?.getMap('nets').set(key, old)
+    await settle(shared)
+    expect(shared[1]?.merged('router').contributors).toMatchObject([{ samples: 20, at: 2_000_000 }])
+    expect(shared[1]?.rejections().at(-1)?.reason).toContain('older')
+    expect(docs[2]?.getMap('nets').get(key)).toMatchObject({ samples: 20 })
+    for (const nets of shared) nets.stop()
+  })
+
+  test('contributions age out, and one dated ahead of the clock is refused', async () => {
+    let now = 10_000_000
+    const { docs, signers, shared } = await netsRoom(2, { ...fast, clock: () => now, maxAgeMs: 60_000 })
+    const [a, b] = shared as [SharedNets, SharedNets]
+    await a.publish('router', createMlp(routerSpec, 1), 10)
+    now += 30_000
+    await b.publish('router', createMlp(routerSpec, 2), 10)
+    await settle(shared)
+    expect(a.merged('router').contributors).toHaveLength(2)
+    now += 40_000
+    expect(a.merged('router').contributors.map((contributor) => contributor.author)).toEqual([signers[1]?.nodeId])
+    expect(b.merged('router').fingerprint).toBe(fingerprintOf(createMlp(routerSpec, 2)))
+    now += 40_000
+    expect(a.merged('router').merged).toBeNull()
+    const mallory = signers[2] as Signer
+    docs[2]?.getMap('nets').set(`router/${mallory.nodeId}`, await signedContribution(mallory, now + 10 * 60_000))
+    await settle(shared)
+    expect(a.merged('router').contributors).toHaveLength(0)
+    expect(a.rejections().at(-1)?.reason).toContain('ahead')
+    for (const nets of shared) nets.stop()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { verifyEntry, signEntry, type MemoryEntry } from '../../src/memory/entry'
+import { signEntry, signTombstone, verifyVersion, type MemoryEntry } from '../../src/memory/entry'
 import { generateKeyPair, nodeIdOf, signerFromKeyPair, signingPayload, verifySignature } from '../../src/shared/sign'
 
 const signer = await signerFromKeyPair(await generateKeyPair(false))
@@ -25,41 +25,51 @@ describe('signing', () => {
 })
 
 describe('memory entries', () => {
-  it('a signed entry is trusted', async () => {
-    const entry = await signEntry('id1', draft, signer, 1000)
-    expect(await verifyEntry('id1', entry)).toEqual({ trust: 'trusted', entry })
+  const room = 'a'.repeat(32)
+  const id = `${signer.nodeId}/id1aaaaa`
+  const now = 10_000
+
+  it('a signed entry and a signed tombstone verify', async () => {
+    const entry = await signEntry(id, room, draft, signer, 1000)
+    expect(await verifyVersion(id, entry, room, now)).toEqual({ ok: true, version: entry })
+    const tombstone = await signTombstone(id, room, signer, 2000)
+    expect(await verifyVersion(id, tombstone, room, now)).toEqual({ ok: true, version: tombstone })
   })
 
-  it('keeps createdAt across an edit by another node, which then signs it', async () => {
-    const first = await signEntry('id1', draft, signer, 1000)
-    const edited = await signEntry('id1', { text: 'edited', tags: [] }, other, 2000, first)
-    expect(edited).toMatchObject({ createdAt: 1000, updatedAt: 2000, author: other.nodeId })
-    expect((await verifyEntry('id1', edited)).trust).toBe('trusted')
+  it('a new version keeps the creation time it is given, never later than its own time', async () => {
+    expect(await signEntry(id, room, draft, signer, 2000, 1000)).toMatchObject({ createdAt: 1000, updatedAt: 2000, author: signer.nodeId })
+    expect(await signEntry(id, room, draft, signer, 2000, 9000)).toMatchObject({ createdAt: 2000, updatedAt: 2000 })
   })
 
-  const tamperings: [string, (entry: MemoryEntry) => unknown][] = [
-    ['text changed', (entry) => ({ ...entry, text: 'the relay listens on 80' })],
-    ['tags changed', (entry) => ({ ...entry, tags: ['evil'] })],
-    ['time changed', (entry) => ({ ...entry, updatedAt: entry.updatedAt + 1 })],
-    ['author claimed by another node', (entry) => ({ ...entry, author: other.nodeId })],
-    ['key swapped for the claimed author', (entry) => ({ ...entry, author: other.nodeId, publicKey: other.publicKey })],
+  const tamperings: [string, (entry: MemoryEntry) => unknown, string][] = [
+    ['text changed', (entry) => ({ ...entry, text: 'the relay listens on 80' }), 'bad-signature'],
+    ['tags changed', (entry) => ({ ...entry, tags: ['evil'] }), 'bad-signature'],
+    ['time changed', (entry) => ({ ...entry, updatedAt: entry.updatedAt + 1 }), 'bad-signature'],
+    ['creation time changed', (entry) => ({ ...entry, createdAt: 0 }), 'bad-signature'],
+    ['room relabelled', (entry) => ({ ...entry, room: 'b'.repeat(32) }), 'other-room'],
+    ['author claimed by another node', (entry) => ({ ...entry, author: other.nodeId }), 'wrong-author'],
+    ['key swapped for the author', (entry) => ({ ...entry, publicKey: other.publicKey }), 'bad-signature'],
   ]
-  for (const [what, tamper] of tamperings) {
-    it(`a tampered entry (${what}) is not trusted`, async () => {
-      const entry = await signEntry('id1', draft, signer, 1000)
-      expect((await verifyEntry('id1', tamper(entry))).trust).toBe('bad-signature')
+  for (const [what, tamper, refusal] of tamperings) {
+    it(`a tampered entry (${what}) is refused: ${refusal}`, async () => {
+      const entry = await signEntry(id, room, draft, signer, 1000)
+      expect(await verifyVersion(id, tamper(entry), room, now)).toMatchObject({ ok: false, refusal })
     })
   }
 
-  it('an entry moved to another id is not trusted', async () => {
-    const entry = await signEntry('id1', draft, signer, 1000)
-    expect((await verifyEntry('id2', entry)).trust).toBe('bad-signature')
+  it("an entry moved to another id, or under another node's key, is refused", async () => {
+    const entry = await signEntry(id, room, draft, signer, 1000)
+    expect(await verifyVersion(`${signer.nodeId}/id2aaaaa`, entry, room, now)).toMatchObject({ ok: false, refusal: 'bad-signature' })
+    expect(await verifyVersion(`${other.nodeId}/id1aaaaa`, entry, room, now)).toMatchObject({ ok: false, refusal: 'wrong-author' })
+    expect(await verifyVersion('id1aaaaa', entry, room, now)).toMatchObject({ ok: false, refusal: 'wrong-author' })
   })
 
-  it('malformed and oversized values are flagged, never thrown', async () => {
-    const entry = await signEntry('id1', draft, signer, 1000)
-    for (const value of [null, 42, 'text', [], { text: 'no fields' }, { ...entry, v: 2 }, { ...entry, tags: 'x' }, { ...entry, text: 'x'.repeat(20_000) }]) {
-      expect((await verifyEntry('id1', value)).trust).toBe('malformed')
+  it('malformed and oversized values are refused, never thrown', async () => {
+    const entry = await signEntry(id, room, draft, signer, 1000)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    for (const value of [null, 42, 'text', [], { text: 'no fields' }, { ...entry, v: 1 }, { ...entry, tags: 'x' }, { ...entry, text: 'x'.repeat(20_000) }, { ...entry, createdAt: 2000 }, cyclic]) {
+      expect(await verifyVersion(id, value, room, now)).toMatchObject({ ok: false, refusal: 'malformed' })
     }
   })
 })

@@ -1,0 +1,48 @@
+import { EdgeswarmError } from '../shared/errors'
+
+/**
+ * This browser refused to store more for the page (IndexedDB's QuotaExceededError). What was
+ * being saved is still in the page; the message says what was not kept and what to do.
+ */
+export class StorageFullError extends EdgeswarmError {
+  override name = 'StorageFullError'
+}
+
+const advice = "Free some space (close other sites' data, or clear this browser's storage for other sites) and it is saved with the next change."
+
+export function isQuotaError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('name' in error)) return false
+  return error.name === 'QuotaExceededError' || error.name === 'StorageFullError'
+}
+
+/** `error` as a StorageFullError that says `what` was not saved, when it is one; else `error` unchanged. */
+export function storageError(error: unknown, what: string): unknown {
+  if (!isQuotaError(error) || error instanceof StorageFullError) return error
+  return new StorageFullError(`This browser's storage is full: ${what} could not be saved on this device. ${advice}`)
+}
+
+/** Runs a write; a quota failure comes out as a StorageFullError naming `what`. */
+export async function savingOrSay<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (error) {
+    throw storageError(error, what)
+  }
+}
+
+/**
+ * Calls `onFull` for every write transaction of `db` that fails for quota. IndexedDB's abort
+ * and error events bubble from requests and transactions up to their database, so one listener
+ * here hears the failures of writes made by others (y-indexeddb's, which catch nothing).
+ * Returns a stop function.
+ */
+export function watchQuota(db: EventTarget, what: string, onFull: (error: StorageFullError) => void): () => void {
+  const listener = (event: Event): void => {
+    // A failed request's error event bubbles before its transaction's abort: hear the abort only.
+    if (event.type !== 'abort') return
+    const error = (event.target as { error?: unknown } | null)?.error
+    if (isQuotaError(error)) onFull(storageError(error, what) as StorageFullError)
+  }
+  db.addEventListener('abort', listener)
+  return () => db.removeEventListener('abort', listener)
+}
