@@ -104,7 +104,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     feedback: (request, signal) => void learning.router.feedback(request, signal),
   }, new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
-  mountSwarmView(shell.swarm, node, () => node.memory.items().length, (nodeId) => market.reputation(nodeId))
+  mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
   mountTaskView(shell.swarm, node.room.doc, node.nodeId)
   mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })
   mountMemoryView(shell.memory, node, report)

@@ -19,7 +19,16 @@ function describeEngine(engine: EnginePresence | undefined): string {
   return `${engine.kind} ${engine.modelId} ${engine.state}${progress}${speed}`
 }
 
-function peerRow(peer: Peer, reputation: number): HTMLElement {
+/** What the market thinks of a peer: its vote reputation, and whether it is suspected of claiming more than it delivers. */
+export interface PeerStanding {
+  reputation(nodeId: string): number
+  suspected(nodeId: string): boolean
+}
+
+const unjudged: PeerStanding = { reputation: () => 1, suspected: () => false }
+
+function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
+  const reputation = standing.reputation(peer.nodeId)
   const presence = peer.presence
   return h(
     'li',
@@ -30,11 +39,12 @@ function peerRow(peer: Peer, reputation: number): HTMLElement {
       ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`)
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
     reputation < 0.999 ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`) : null,
+    standing.suspected(peer.nodeId) ? h('span', { class: 'peer-detail warn', 'data-testid': 'suspected', title: 'claimed a speed it did not deliver (or did not answer): passed over in awards for a while' }, ' · suspected') : null,
   )
 }
 
 /** The swarm at a glance: counts, my node, the topology, the peers, and joins and leaves. */
-export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number, reputation: (nodeId: string) => number = () => 1): () => void {
+export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number, standing: PeerStanding = unjudged): () => void {
   const counts = h('div', { class: 'counts', 'data-testid': 'counts' })
   const me = h('div', { class: 'me' })
   const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
@@ -67,7 +77,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     const self = node.presence.local()
     me.replaceChildren(h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }), h('b', {}, 'This node '), h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId), h('div', { class: 'peer-detail' }, describeCaps(self.caps)))
     topology.replaceChildren(drawTopology(self, peers))
-    list.replaceChildren(...(peers.length ? peers.map((peer) => peerRow(peer, reputation(peer.nodeId))) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
+    list.replaceChildren(...(peers.length ? peers.map((peer) => peerRow(peer, standing)) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
   }
 
   const logEvent = (text: string): void => {

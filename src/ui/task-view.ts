@@ -1,4 +1,5 @@
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
+import { statusOf, TaskReader } from '../swarm/market/task-doc'
 import { h, onNextFrame, shortId } from './dom'
 
 const shown = 12
@@ -16,15 +17,20 @@ function field(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
 }
 
-/** What the doc says of a task, read leniently: this view only displays, it decides nothing. */
+const reader = new TaskReader()
+
+/**
+ * What the doc says of a task, read leniently: this view only displays, it decides nothing
+ * (the market itself acts only on the poster's and executor's verified signatures).
+ */
 function rowOf(id: string, task: unknown): TaskRow | null {
-  if (typeof task !== 'object' || task === null || !('get' in task) || typeof task.get !== 'function') return null
-  const get = (key: string): unknown => (task as Y.Map<unknown>).get(key)
+  if (!(task instanceof Y.Map)) return null
+  const get = (key: string): unknown => task.get(key)
   const spec = get('spec')
   const award = get('award')
   const text = (value: unknown): string => (typeof value === 'string' ? value : '')
   const number = (value: unknown): number => (typeof value === 'number' ? value : 0)
-  return { id, status: text(get('status')) || 'open', poster: text(field(spec, 'poster')), executor: text(field(award, 'executor')), epoch: number(field(award, 'epoch')), createdAt: number(field(spec, 'createdAt')) }
+  return { id, status: statusOf(reader, task, id), poster: text(field(spec, 'poster')), executor: text(field(award, 'executor')), epoch: number(field(award, 'epoch')), createdAt: number(field(spec, 'createdAt')) }
 }
 
 /** The market live: each task's status, who posted it, who runs it, and re-awards. */

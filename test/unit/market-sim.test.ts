@@ -36,3 +36,4 @@ describe('market simulation', () => {
     expect(second.fingerprint).toBe(first.fingerprint)
   })
 })
+

@@ -153,7 +153,7 @@ describe('swarm gateway in a relay, with real WebRTC and no peers', () => {
     expect(answer.headers.get('retry-after')).toBe('5')
     expect(((await answer.json()) as { error: { message: string } }).error.message).toMatch(/no node with a ready model is in room team/)
     const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends: unknown[] }
-    const noDrops = { peer: 0, signaling: 0, broadcast: 0, oversized: 0, flood: 0, 'stale-link': 0 }
+    const noDrops = { peer: 0, signaling: 0, broadcast: 0, oversized: 0, flood: 0, 'stale-link': 0, 'too-many-links': 0 }
     expect(health.backends).toEqual([
       {
         name: 'swarm',

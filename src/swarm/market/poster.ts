@@ -13,8 +13,12 @@ import type { TaskEvent, TaskResult } from './types'
 
 export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Error) => void }
 
-/** How much a miss adds to a peer's suspicion: a bid under the floor is a plain lie. */
-const suspicionOf = { underFloor: 2, undelivered: 1, lapsed: 1, failed: 0.5 } as const
+/**
+ * How much a miss adds to a peer's suspicion (suspected from 1, halving every few minutes): a bid
+ * under the floor is a plain lie and an undelivered promise nearly one; one lapsed lease (a
+ * partition, a closed laptop) is not enough, two soon after each other are.
+ */
+const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
 
 /**
  * The poster's phase: restoring its award after a restart, collecting bids, signing an award,

@@ -22,6 +22,8 @@ export class SimEngine implements Engine {
     private readonly timers: Timers,
     private readonly decodeTokensPerS: number,
     private readonly faulty = false,
+    /** Called for each request it starts to answer. */
+    private readonly onRun: (request: ChatRequest) => void = () => undefined,
   ) {}
 
   load(): Promise<void> {
@@ -37,6 +39,7 @@ export class SimEngine implements Engine {
   }
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
+    this.onRun(request)
     const words = answerOf(request, this.faulty)
     const promptTokens = request.messages.reduce((sum, message) => sum + Math.ceil(message.content.length / 4), 0)
     await this.#sleep(promptTokens, signal)

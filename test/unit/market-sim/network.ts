@@ -48,7 +48,10 @@ export class Network {
   detach(index: number): void {
     this.docs[index] = null
     this.#outbox[index] = []
-    this.markAll(index)
+    // What the crashed node sent to some peers but not all is only with those peers now: every
+    // pair resyncs once (as y-webrtc peers do when their mesh changes), or the docs would stay
+    // apart for good if the node never comes back.
+    for (let i = 0; i < this.size; i++) this.markAll(i)
   }
 
   linkUp(from: number, to: number): boolean {

@@ -35,7 +35,7 @@ export const fastConfig: Partial<MarketConfig> = { bidWindowMs: 30, leaseMs: 300
  * Docs that pass every update to each other at once (like memory-store.test's connectedDocs),
  * one MarketNode each on real timers. `engines[i]`: a decode speed, 'faulty', or null.
  */
-export async function room(engines: (number | 'faulty' | Engine | null)[], config = fastConfig, firstKey = 100): Promise<{ members: RoomMember[]; live: Set<string> }> {
+export async function room(engines: (number | 'faulty' | Engine | null)[], config = fastConfig, firstKey = 100): Promise<{ members: RoomMember[]; live: Set<string>; strangers: LivePeer[] }> {
   const docs = engines.map(() => new Y.Doc())
   for (const doc of docs)
     doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -50,16 +50,20 @@ export async function room(engines: (number | 'faulty' | Engine | null)[], confi
     members.push({ doc: docs[index] as Y.Doc, signer, engine, errors, market: null as unknown as MarketNode })
     if (engine) live.add(signer.nodeId)
   }
-  const peersOf = (self: string): LivePeer[] =>
-    members
+  /** Peers of the room that are not members here (a hostile test writer), as presence would list them. */
+  const strangers: LivePeer[] = []
+  const peersOf = (self: string): LivePeer[] => [
+    ...strangers,
+    ...members
       .filter((member) => member.signer.nodeId !== self && live.has(member.signer.nodeId))
-      .map((member) => ({
+      .map((member): LivePeer => ({
         nodeId: member.signer.nodeId,
         engine: member.engine ? { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: member.engine.info().decodeTokensPerS } : null,
         queueLength: 0,
         visible: true,
         linkDelayMs: 1,
-      }))
+      })),
+  ]
   for (const member of members) {
     member.market = new MarketNode({
       doc: member.doc,
@@ -72,5 +76,5 @@ export async function room(engines: (number | 'faulty' | Engine | null)[], confi
       onError: (error) => member.errors.push(error),
     })
   }
-  return { members, live }
+  return { members, live, strangers }
 }

@@ -1,6 +1,12 @@
 import * as Y from 'yjs'
+import { maxDefaultDeadlineMs } from '../../../src/swarm/market/estimate'
 import type { LogEntry } from '../../../src/swarm/market/schema'
+import { answerOf } from './engine'
+import { injected, type Behaviour } from './hostile'
 import { MarketSim, type SimOptions } from './sim'
+
+/** No honest node's reputation, as any honest node sees it, may fall under this. */
+export const honestReputationFloor = 0.5
 
 export interface ScenarioReport {
   problems: string[]
@@ -9,6 +15,8 @@ export interface ScenarioReport {
   tasksChecked: number
   virtualMs: number
   updates: number
+  /** What the hostile members did, summed: a hostile run must have attacked. */
+  attacks: Map<Behaviour, number>
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -60,8 +68,9 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   const problems: string[] = []
   if (sim.sched.live > 0) problems.push(`not quiescent after ${limitMs} virtual ms`)
   for (const error of sim.errors) problems.push(`onError: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`)
-  const up = sim.nodes.filter((node) => node.market)
+  const up = sim.nodes.filter((node) => node.market || node.hostile)
   const docs = up.map((node) => sim.net.docs[node.index]).filter((doc): doc is Y.Doc => doc !== null)
+  problems.push(...hostileProblems(sim))
   const log = docs[0]?.getArray<LogEntry>('log').toArray() ?? []
   let tasksChecked = 0
   for (const { taskId, poster } of sim.posted) {
@@ -75,11 +84,57 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
     const entries = log.filter((entry) => entry.taskId === taskId)
     if (entries.length !== 1 || entries[0]?.status !== 'done') problems.push(`${taskId}: log has ${JSON.stringify(entries)}`)
   }
-  const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getMap('votes').toJSON()]))
+  const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getArray('ballots').toJSON()]))
   const diverged = states.findIndex((state) => state !== states[0])
   if (diverged > 0) problems.push(`docs diverge: node ${up[0]?.index} and node ${up[diverged]?.index}`)
   const fingerprint = `${sim.sched.now}/${sim.net.updatesSent}/${states[0]?.length ?? 0}/${[...sim.accepted.keys()].sort().join(',')}`
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent }
+  const attacks = new Map<Behaviour, number>()
+  for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
+  for (const node of sim.nodes) node.hostile?.stop()
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks }
+}
+
+/**
+ * What an honest user must never see, whoever else is in the room: an answer an honest
+ * executor did not sign, text it did not write, a task that never ends, an honest node's
+ * reputation dragged down, an honest engine spent on an award it never asked for.
+ */
+function hostileProblems(sim: MarketSim): string[] {
+  const problems: string[] = []
+  const honest = new Set(sim.honestIds())
+  for (const { taskId } of sim.posted) {
+    const consumed = sim.consumed.get(taskId)
+    const result = sim.results.get(taskId)
+    if (!consumed) continue
+    const answer = answerOf(consumed.request).join(' ')
+    if (result) {
+      if (!honest.has(result.executor)) problems.push(`${taskId}: answer signed by ${result.executor}, not an honest executor`)
+      if (result.text !== answer) problems.push(`${taskId}: answer ${JSON.stringify(result.text.slice(0, 60))} is not the honest one`)
+    }
+    let shown = ''
+    for (const event of consumed.events) {
+      if (event.type === 'text' && !honest.has(event.executor)) problems.push(`${taskId}: text from ${event.executor}, not an honest executor`)
+      if (event.type === 'restart') shown = ''
+      else shown += event.text
+      if (!answer.startsWith(shown)) problems.push(`${taskId}: the consumer was shown ${JSON.stringify(shown.slice(0, 60))}, which no honest executor wrote`)
+      if (event.type === 'text' && event.text.includes(injected)) problems.push(`${taskId}: injected text reached the consumer`)
+    }
+    const stillThere = consumed.poster.generation === consumed.generation
+    if (stillThere && consumed.endedAt === null) problems.push(`${taskId}: its consumer never saw the task end`)
+    if (stillThere && result && shown !== result.text) problems.push(`${taskId}: the consumer ended with ${JSON.stringify(shown.slice(0, 60))}, not the signed answer`)
+    if (consumed.endedAt !== null && consumed.endedAt - consumed.postedAt > maxDefaultDeadlineMs + 30_000) problems.push(`${taskId}: ended ${consumed.endedAt - consumed.postedAt} virtual ms after it was posted`)
+    if (consumed.error && consumed.error.name !== 'TaskFailedError' && consumed.error.name !== 'TaskDeletedError') problems.push(`${taskId}: failed with ${consumed.error.name}: ${consumed.error.message}`)
+  }
+  for (const node of sim.nodes) {
+    if (!node.market) continue
+    for (const nodeId of honest) {
+      const reputation = node.market.reputation(nodeId)
+      if (reputation < honestReputationFloor) problems.push(`node ${node.index} gives honest ${nodeId} reputation ${reputation.toFixed(2)}`)
+    }
+  }
+  const unsolicited = sim.ran.filter((content) => content === 'unsolicited work').length
+  if (unsolicited > 0) problems.push(`honest engines ran ${unsolicited} awards nobody bid for`)
+  return problems
 }
 
 /**

@@ -2,7 +2,10 @@ import * as Y from 'yjs'
 import type { Signer } from '../../../src/shared/sign'
 import { MarketNode } from '../../../src/swarm/market/node'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
+import type { ChatRequest } from '../../../src/inference/types'
+import type { TaskEvent, TaskResult } from '../../../src/swarm/market/types'
 import { SimEngine } from './engine'
+import { behaviours as menu, HostileMember, type Behaviour } from './hostile'
 import { fixedSigner } from './keys'
 import { testRoomId } from './room'
 import { Network, type NetworkFaults } from './network'
@@ -14,6 +17,8 @@ export interface SimOptions {
   seed: number
   /** Crashes, partitions and drops; off for the benchmark. */
   faults: boolean
+  /** Hostile members (f < n / 3), each with behaviours drawn from the seed. */
+  hostile?: number
   config?: Partial<MarketConfig>
 }
 
@@ -24,6 +29,20 @@ interface SimNode {
   generation: number
   saved: Uint8Array | null
   market: MarketNode | null
+  hostile: HostileMember | null
+  behaviours: Behaviour[] | null
+}
+
+/** What a consumer of a posted task received, and when the task was posted and ended. */
+export interface Consumed {
+  request: ChatRequest
+  events: TaskEvent[]
+  postedAt: number
+  endedAt: number | null
+  error: Error | null
+  /** The poster's node and generation: a crash since leaves this consumer behind, like a closed tab. */
+  poster: SimNode
+  generation: number
 }
 
 export interface PostedRecord {
@@ -39,6 +58,10 @@ export class MarketSim {
   readonly posted: PostedRecord[] = []
   readonly accepted = new Map<string, number>()
   readonly failed = new Map<string, string>()
+  readonly consumed = new Map<string, Consumed>()
+  readonly results = new Map<string, TaskResult>()
+  /** Requests an honest engine ran, by their first message: an award nobody solicited must not appear. */
+  readonly ran: string[] = []
   readonly errors: unknown[] = []
   readonly config: Partial<MarketConfig>
 
@@ -52,12 +75,23 @@ export class MarketSim {
   }
 
   async init(): Promise<void> {
+    const hostile = this.options.hostile ?? 0
     for (let index = 0; index < this.options.nodes; index++) {
       // Most nodes can run tasks; a few only post (no WebGPU, model not loaded).
       const speed = index === 0 || this.random() < 0.75 ? 10 + Math.floor(this.random() * 40) : null
-      this.nodes.push({ index, signer: await fixedSigner(index), speed, generation: 0, saved: null, market: null })
+      // The last `hostile` nodes are hostile: 2 to 4 behaviours each, drawn from the menu.
+      const behaviours = index >= this.options.nodes - hostile ? drawBehaviours(this.random) : null
+      this.nodes.push({ index, signer: await fixedSigner(index), speed, generation: 0, saved: null, market: null, hostile: null, behaviours })
     }
     for (const node of this.nodes) this.start(node)
+  }
+
+  isHostile(index: number): boolean {
+    return this.nodes[index]?.behaviours != null
+  }
+
+  honestIds(): string[] {
+    return this.nodes.filter((node) => !node.behaviours && node.speed !== null).map((node) => node.signer.nodeId)
   }
 
   timersOf(node: SimNode): Timers {
@@ -77,12 +111,17 @@ export class MarketSim {
     if (node.saved) Y.applyUpdate(doc, node.saved)
     this.net.attach(node.index, doc, node.saved !== null)
     const timers = this.timersOf(node)
+    if (node.behaviours) {
+      const untilMs = Math.max(2_000, this.options.tasks * 250) * 2 + 60_000
+      node.hostile = new HostileMember(doc, node.signer, testRoomId, new Set(node.behaviours), timers, () => this.sched.now, this.random, 250, untilMs, () => this.honestIds(), (error) => this.errors.push(error))
+      return
+    }
     let count = 0
     node.market = new MarketNode({
       doc,
       signer: node.signer,
       roomId: testRoomId,
-      engine: node.speed === null ? null : new SimEngine(timers, node.speed),
+      engine: node.speed === null ? null : new SimEngine(timers, node.speed, false, (request) => this.ran.push(request.messages[0]?.content ?? '')),
       livePeers: () => this.livePeers(node.index),
       clock: () => this.sched.now,
       timers,
@@ -90,12 +129,15 @@ export class MarketSim {
       newId: () => `t-${node.index}-g${node.generation}-n${count++}`,
       onError: (error) => this.errors.push(error),
     })
-    node.market.on('done', ({ taskId }) => this.accepted.set(taskId, (this.accepted.get(taskId) ?? 0) + 1))
+    node.market.on('done', (result) => {
+      this.accepted.set(result.taskId, (this.accepted.get(result.taskId) ?? 0) + 1)
+      this.results.set(result.taskId, result)
+    })
     node.market.on('failed', ({ taskId, reason }) => this.failed.set(taskId, reason))
   }
 
   crash(node: SimNode): void {
-    if (!node.market) return
+    if (!node.market || node.behaviours) return
     node.market.destroy()
     node.market = null
     const doc = this.net.docs[node.index]
@@ -107,8 +149,10 @@ export class MarketSim {
   livePeers(self: number): LivePeer[] {
     const peers: LivePeer[] = []
     for (const node of this.nodes) {
-      if (node.index === self || !node.market || !this.net.linkUp(self, node.index)) continue
-      const engine = node.speed === null ? null : { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: node.speed } as const
+      if (node.index === self || !(node.market || node.hostile) || !this.net.linkUp(self, node.index)) continue
+      // A hostile member claims a fast engine: it wants awards.
+      const decodeTokensPerS = node.hostile ? 1_000 : node.speed
+      const engine = decodeTokensPerS === null ? null : ({ kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS } as const)
       peers.push({ nodeId: node.signer.nodeId, engine, queueLength: 0, visible: true, linkDelayMs: 30 })
     }
     return peers
@@ -121,8 +165,19 @@ export class MarketSim {
       const market = node?.market
       if (!node || !market) return
       const maxTokens = 4 + Math.floor(this.random() * 20)
-      const handle = market.submit({ messages: [{ role: 'user', content: `question ${this.posted.length} from ${node.index}` }], max_tokens: maxTokens })
+      const request: ChatRequest = { messages: [{ role: 'user', content: `question ${this.posted.length} from ${node.index}` }], max_tokens: maxTokens }
+      const handle = market.submit(request)
       this.posted.push({ taskId: handle.id, poster: node.index })
+      const consumed: Consumed = { request, events: [], postedAt: this.sched.now, endedAt: null, error: null, poster: node, generation: node.generation }
+      this.consumed.set(handle.id, consumed)
+      void (async () => {
+        try {
+          for await (const event of handle.chunks) consumed.events.push(event)
+        } catch (error) {
+          consumed.error = error as Error
+        }
+        consumed.endedAt = this.sched.now
+      })()
     })
   }
 
@@ -140,6 +195,14 @@ export class MarketSim {
 
   async settle(): Promise<void> {
     do await new Promise<void>((resolve) => setImmediate(resolve))
-    while (this.nodes.some((node) => (node.market?.pendingWork ?? 0) > 0))
+    while (this.nodes.some((node) => (node.market?.pendingWork ?? 0) > 0 || (node.hostile?.work.pending ?? 0) > 0))
   }
+}
+
+function drawBehaviours(random: () => number): Behaviour[] {
+  const count = 2 + Math.floor(random() * 3)
+  const pool = [...menu]
+  const drawn: Behaviour[] = []
+  while (drawn.length < count && pool.length > 0) drawn.push(...pool.splice(Math.floor(random() * pool.length), 1))
+  return drawn.sort()
 }
