@@ -171,7 +171,11 @@ export class MarketAttacker {
       const changed = new Set<string>()
       for (const event of events) {
         if (event.target === this.#tasks) for (const key of event.changes.keys.keys()) changed.add(key)
-        else if (typeof event.path[0] === 'string') changed.add(event.path[0])
+        else if (typeof event.path[0] === 'string') {
+          changed.add(event.path[0])
+          // Read at once: the hostile's own next write may replace it before its next round.
+          if (event.path.length === 1 && event.target instanceof Y.Map && event.changes.keys.has('result')) this.#noteResult(event.path[0], event.target.get('result'))
+        }
       }
       for (const taskId of changed) this.#touch(taskId)
     } catch (error) {
@@ -397,11 +401,16 @@ export class MarketAttacker {
   async #overwriteResult(round: Round): Promise<void> {
     const result = record(round.task.get('result'))
     if (!result || this.#isOwn(result) || text(result.executor) === this.nodeId) return
-    if (text(result.executor) === this.#target?.nodeId) this.#honestResults[round.taskId] ??= { executor: text(result.executor), text: text(result.text) }
     if (round.t.overwritten) return
     round.t.overwritten = true
     await this.#forgeResults(round, count(result.epoch) || (round.award?.epoch ?? 1), text(result.executor), true)
     this.#count('result-overwrite')
+  }
+
+  /** A result the target wrote, as the doc first shows it (for the test to compare with). */
+  #noteResult(taskId: string, value: unknown): void {
+    const result = record(value)
+    if (result && !this.#isOwn(result) && text(result.executor) === this.#target?.nodeId) this.#honestResults[taskId] ??= { executor: text(result.executor), text: text(result.text) }
   }
 
   /** A result saying INJECTED in `executor`'s name with a bad signature; before it, with `selfSigned`, one under its own key. */
