@@ -83,7 +83,8 @@ export interface NetView {
   samples: number
   loss: number
   fingerprint: string
-  contributors: { author: string; samples: number }[]
+  /** `weight`: what it counts for in the average (its samples, clipped to twice the median). */
+  contributors: { author: string; samples: number; weight: number }[]
   rejected: number
   points: number
 }
@@ -93,7 +94,7 @@ function netView(state: NetState): NetView {
     samples: state.samples,
     loss: state.loss,
     fingerprint: state.fingerprint,
-    contributors: state.contributors.map(({ author, samples }) => ({ author, samples })),
+    contributors: state.contributors.map(({ author, samples, weight }) => ({ author, samples, weight })),
     rejected: state.rejected,
     points: state.history.length,
   }

@@ -45,9 +45,17 @@ export async function startApp(root: HTMLElement): Promise<void> {
     history.replaceState(null, '', url)
   }
   for (const warning of config.warnings) shell.notify(warning, 'warn')
-  watchUndecryptable(() => shell.notify('A node with a different room key is in this room: it cannot read or join it, and you cannot see it. If you expected peers here, check the #key of your link.', 'warn'))
+  let warnedUndecryptable = false
+  const warnUndecryptable = (): void => {
+    if (warnedUndecryptable) return
+    warnedUndecryptable = true
+    shell.notify('A node with a different room key is in this room: it cannot read or join it, and you cannot see it. If you expected peers here, check the #key of your link.', 'warn')
+  }
+  watchUndecryptable(warnUndecryptable)
 
   const node = await SwarmNode.start(config)
+  // The patched y-webrtc reports an undecryptable signaling message to the room's guard instead of throwing it.
+  node.room.on('drop', (drop) => drop.where === 'signaling' && drop.error === 'OperationError' && warnUndecryptable())
   const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
   node.on('error', report)
   const db = await openLocalDb()

@@ -20,6 +20,9 @@ export interface Drop {
   /** The y-webrtc peer id of the sender, when the drop is of a peer's message. */
   peer: string | null
   bytes: number
+  /** For a malformed message: where it came from, and the name of the error reading it threw ('OperationError': encrypted with another room key). */
+  where?: 'peer' | 'signaling' | 'broadcast'
+  error?: string
 }
 
 export interface Drops {
@@ -69,8 +72,9 @@ export class BudgetGuard implements Required<ProviderGuard> {
     return true
   }
 
-  readonly dropped = (_where: 'peer' | 'signaling' | 'broadcast', _error: unknown): void => {
-    this.#drop({ reason: 'malformed', peer: null, bytes: 0 })
+  readonly dropped = (where: 'peer' | 'signaling' | 'broadcast', error: unknown): void => {
+    const name = typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' ? error.name.slice(0, 64) : 'Error'
+    this.#drop({ reason: 'malformed', peer: null, bytes: 0, where, error: name })
   }
 
   drops(): Drops {

@@ -130,14 +130,21 @@ function renderNet(key: NetKey, state: NetState, nodeId: string): Node[] {
       h('span', { 'data-testid': `net-samples-${key}`, title: 'samples this node learned from' }, h('b', {}, state.samples), ' learned here'),
       h('span', { 'data-testid': `net-loss-${key}`, title: 'loss over recent samples with the weights in use now' }, `loss ${state.loss.toFixed(3)}`),
       h('span', { title: `weights in use: ${state.fingerprint} (equal on every node once the room has converged)` }, 'weights ', h('code', { 'data-testid': `net-fingerprint-${key}` }, shortFingerprint(state.fingerprint))),
-      h('span', { class: state.rejected > 0 ? 'warn' : '', 'data-testid': `net-rejected-${key}`, title: 'contributions refused: wrong shape, NaN or huge values, bad signature' }, `${state.rejected} rejected`),
+      h('span', { class: state.rejected > 0 ? 'warn' : '', 'data-testid': `net-rejected-${key}`, title: 'contributions refused: wrong shape, NaN or huge values, bad signature, another room, dated ahead, replayed' }, `${state.rejected} rejected`),
     ),
     h(
       'div',
       { class: 'learning-contributors', 'data-testid': `net-contributors-${key}`, 'data-count': state.contributors.length },
       `${state.contributors.length} ${state.contributors.length === 1 ? 'contributor' : 'contributors'} in the room`,
       ...contributors.map((contributor) =>
-        h('span', { class: 'learning-contributor', title: `${contributor.author}: ${contributor.samples} samples, ${clock(contributor.at)}` }, h('code', {}, shortId(contributor.author)), contributor.author === nodeId ? ' (this node)' : '', ` ${contributor.samples}`),
+        h(
+          'span',
+          { class: 'learning-contributor', 'data-testid': 'learning-contributor', 'data-weight': contributor.weight, title: `${contributor.author}: ${contributor.samples} samples (counted as ${contributor.weight}: a claim over twice the median counts as that), ${clock(contributor.at)}` },
+          h('code', {}, shortId(contributor.author)),
+          contributor.author === nodeId ? ' (this node)' : '',
+          ` ${contributor.samples}`,
+          contributor.weight < contributor.samples ? h('span', { class: 'warn' }, ` → ${contributor.weight}`) : null,
+        ),
       ),
       more > 0 ? h('span', { class: 'learning-contributor' }, `+${more} more`) : null,
     ),

@@ -86,6 +86,9 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
 
   let editing: string | null = null
   const stopEditing = (): void => {
+    // The row held the editor: it is rebuilt, even when its entry did not change (a cancel, an
+    // edit of another node's entry, which is a new entry of ours).
+    if (editing !== null) rows.delete(editing)
     editing = null
     render()
   }

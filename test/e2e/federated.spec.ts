@@ -15,7 +15,7 @@ const lessons: { prompts: string[]; good: boolean }[] = [
   { prompts: Array.from({ length: 14 }, (_, index) => `Prove that the sum of the first ${index + 3} odd numbers is a square, rigorously, step by step.`), good: false },
 ]
 
-test('three nodes with different local data converge to the same router weights; NaN and huge weights from a signed peer are ignored', async ({ browser, baseURL }) => {
+test('three nodes with different local data converge to the same router weights; NaN and huge weights from a signed peer are ignored; a claim of 1e9 samples counts as twice the median', async ({ browser, baseURL }) => {
   test.setTimeout(120_000)
   const room = freshRoom('federated')
   const nodes: AppNode[] = []
@@ -69,6 +69,14 @@ test('three nodes with different local data converge to the same router weights;
     await first.page.reload()
     await first.page.waitForFunction(() => document.documentElement.dataset.ready === 'true')
     await expect.poll(async () => { const state = await routerState(first.page); return `${state.samples} ${state.fingerprint}` }, { timeout: 20_000 }).toBe(`6 ${fingerprint}`)
+
+    // A well-formed contribution that claims 1e9 samples: it counts, as 2 × the lower median (10) = 20.
+    const greedy = await stock.page.evaluate(({ shape, weights }) => globalThis.stock.publishNet('router', shape, weights, 1e9, 'none'), { shape, weights })
+    for (const node of nodes) {
+      await expect.poll(async () => (await routerState(node.page)).contributors.find((c) => c.author === greedy)?.weight, { timeout: 20_000 }).toBe(20)
+    }
+    await expect.poll(async () => new Set(await converged()).size, { timeout: 30_000 }).toBe(1)
+    expect((await converged())[0]).toContain(' 6,10,14,1000000000')
   } finally {
     await stock.close()
     for (const node of nodes) await node.context.close()

@@ -33,13 +33,19 @@ describe("a room's budget on what each peer sends (the y-webrtc guard)", () => {
     expect(admitted).toBe(4)
   })
 
-  test("malformed messages y-webrtc could not read are counted; a listener's throw changes nothing", () => {
-    const guard = new BudgetGuard(undefined, () => {
+  test("malformed messages y-webrtc could not read are counted and told with where they came from; a listener's throw changes nothing", () => {
+    const told: Drop[] = []
+    const guard = new BudgetGuard(undefined, (drop) => {
+      told.push(drop)
       throw new Error('listener failed')
     })
-    guard.dropped('peer', new Error('bad sync message'))
-    guard.dropped('signaling', new Error('undecryptable'))
+    guard.dropped('peer', new RangeError('bad sync message'))
+    guard.dropped('signaling', new DOMException('undecryptable', 'OperationError'))
     expect(guard.drops()).toMatchObject({ malformed: 2 })
+    expect(told.map(({ where, error }) => [where, error])).toEqual([
+      ['peer', 'RangeError'],
+      ['signaling', 'OperationError'],
+    ])
     expect(guard.admit('x', bytes(10))).toBe(true)
   })
 })

@@ -5,8 +5,23 @@ import * as Y from 'yjs'
 
 interface StockClient {
   start(room: string, password: string | null, signalingUrl: string): void
+  /** The room id as the README's contract computes it (set by start). */
+  roomId(): Promise<string>
   memory(): Record<string, unknown>
   set(id: string, value: unknown): void
+  delete(id: string): void
+  /**
+   * Writes a memory entry by the public contract, signed with this page's own key (made on
+   * first use): `room` overrides the room id signed in (a copy "from another room").
+   * Returns its id.
+   */
+  writeMemory(text: string, tags: string[], room?: string): Promise<string>
+  /** Deletes this page's own entry with a signed tombstone. */
+  deleteMemory(id: string): Promise<void>
+  /** Writes a tombstone for `id` signed with this page's key (a forgery when `id` is another node's). */
+  forgeTombstone(id: string): Promise<void>
+  /** This page's node id (the author of what writeMemory signs). */
+  author(): Promise<string>
   webrtcPeers(): number
   /** Resolves when `count` entries whose text includes `marker` are in the memory map. */
   waitFor(marker: string, count: number): Promise<number>
@@ -19,11 +34,11 @@ interface StockClient {
   forgeResults(text: string): void
   forged(): number
   /**
-   * Plays a node that publishes bad weights to the `nets` map, signed for real with a key of
-   * its own: `weights` (a serialized net) with its first weight set to `poison`. Returns the
-   * author id it published as.
+   * Plays a node that publishes weights to the `nets` map, signed for real with a key of its
+   * own: `weights` (a serialized net) with its first weight set to `poison` ('none': as given).
+   * Returns the author id it published as.
    */
-  publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge'): Promise<string>
+  publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge' | 'none'): Promise<string>
 }
 
 declare global {
@@ -47,6 +62,45 @@ const countWith = (marker: string): number => [...memory.values()].filter((value
 
 let forgedCount = 0
 const toBase64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const hex = (bytes: Uint8Array): string => [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+const sha256 = async (text: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', typeof text === 'string' ? new TextEncoder().encode(text) : text))
+
+// The room id of the README: the first 32 hex of SHA-256 of 'edgeswarm/room/v1', name, key, and 'keyed' or 'open', NUL-separated.
+let roomIdPromise: Promise<string> = Promise.reject(new Error('not started'))
+roomIdPromise.catch(() => undefined)
+const roomIdOf = async (room: string, key: string | null): Promise<string> => hex(await sha256(`edgeswarm/room/v1\u0000${room}\u0000${key ?? ''}\u0000${key === null ? 'open' : 'keyed'}`)).slice(0, 32)
+
+interface Identity {
+  keys: CryptoKeyPair
+  publicKey: string
+  author: string
+}
+async function newIdentity(): Promise<Identity> {
+  const keys = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])
+  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey))
+  return { keys, publicKey: toBase64Url(raw), author: hex((await sha256(raw)).slice(0, 10)) }
+}
+let identity: Promise<Identity> | null = null
+const me = (): Promise<Identity> => (identity ??= newIdentity())
+const signJson = async (who: Identity, fields: unknown[]): Promise<string> => toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, who.keys.privateKey, new TextEncoder().encode(JSON.stringify(fields)))))
+
+async function writeMemory(text: string, tags: string[], room?: string): Promise<string> {
+  const who = await me()
+  const roomId = room ?? (await roomIdPromise)
+  const id = `${who.author}/${Math.random().toString(36).slice(2, 12).padEnd(10, 'x')}`
+  const now = Date.now()
+  const sig = await signJson(who, ['edgeswarm/memory/v2', roomId, id, text, tags, who.author, who.publicKey, now, now])
+  memory.set(id, { v: 2, room: roomId, text, tags, author: who.author, publicKey: who.publicKey, createdAt: now, updatedAt: now, sig })
+  return id
+}
+
+async function tombstone(id: string): Promise<void> {
+  const who = await me()
+  const roomId = await roomIdPromise
+  const now = Date.now()
+  const sig = await signJson(who, ['edgeswarm/memory-tombstone/v2', roomId, id, who.author, who.publicKey, now])
+  memory.set(id, { v: 2, room: roomId, deleted: true, author: who.author, publicKey: who.publicKey, updatedAt: now, sig })
+}
 
 async function forgeInto(task: Y.Map<unknown>, text: string): Promise<void> {
   const award = task.get('award') as { taskId: string; epoch: number; executor: string } | undefined
@@ -59,33 +113,37 @@ async function forgeInto(task: Y.Map<unknown>, text: string): Promise<void> {
   forgedCount++
 }
 
-async function publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge'): Promise<string> {
+async function publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge' | 'none'): Promise<string> {
   const poisoned = structuredClone(weights) as { layers: { weights: number[] }[] }
   const first = poisoned.layers[0]
-  if (first) first.weights[0] = poison === 'nan' ? Number.NaN : 1e12
-  const keys = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])
-  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey))
-  const publicKey = toBase64Url(raw)
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', raw))
-  const author = [...digest.slice(0, 10)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+  if (first && poison !== 'none') first.weights[0] = poison === 'nan' ? Number.NaN : 1e12
+  // A fresh key each time: another member.
+  const who = await newIdentity()
+  const room = await roomIdPromise
   const at = Date.now()
   // The contract's signing payload (src/swarm/nets.ts); JSON writes NaN as null, as it does for every signer.
-  const payload = new TextEncoder().encode(JSON.stringify(['edgeswarm/nets/v1', 1, net, shape, author, publicKey, samples, at, poisoned]))
-  const sig = toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, keys.privateKey, payload)))
-  doc.getMap<unknown>('nets').set(`${net}/${author}`, { v: 1, net, shape, author, publicKey, samples, at, weights: poisoned, sig })
-  return author
+  const sig = await signJson(who, ['edgeswarm/nets/v2', room, net, shape, who.author, who.publicKey, samples, at, poisoned])
+  doc.getMap<unknown>('nets').set(`${net}/${who.author}`, { v: 2, room, net, shape, author: who.author, publicKey: who.publicKey, samples, at, weights: poisoned, sig })
+  return who.author
 }
 
 globalThis.stock = {
   publishNet,
   start(room, password, signalingUrl) {
+    roomIdPromise = roomIdOf(room, password)
     const provider = new WebrtcProvider(room, doc, { signaling: [signalingUrl], ...(password === null ? {} : { password }), peerOpts: { config: { iceServers: [] } } })
     provider.on('peers', ({ webrtcPeers }) => {
       peers = webrtcPeers.length
     })
   },
+  roomId: () => roomIdPromise,
   memory: () => memory.toJSON(),
   set: (id, value) => memory.set(id, value),
+  delete: (id) => memory.delete(id),
+  writeMemory,
+  deleteMemory: tombstone,
+  forgeTombstone: tombstone,
+  author: async () => (await me()).author,
   webrtcPeers: () => peers,
   arrivals,
   forgeResults: (text) => {
