@@ -16,8 +16,10 @@ export const gatewayDropKinds = [
   'oversized',
   /** A data-channel message past its link's byte budget. */
   'flood',
-  /** A WebRTC link that did not connect in time (an announce nobody followed up). */
+  /** A WebRTC link that did not connect in time (an announce or offer nobody followed up). */
   'stale-link',
+  /** A WebRTC link past the cap on links (offers from ever new peer ids). */
+  'too-many-links',
 ] as const
 
 export type GatewayDropKind = (typeof gatewayDropKinds)[number]
@@ -32,6 +34,12 @@ export interface GatewayBudgets {
 }
 
 export const defaultGatewayBudgets: GatewayBudgets = { messageBytes: 1024 * 1024, bytesPerS: 1024 * 1024, burstBytes: 8 * 1024 * 1024 }
+
+/**
+ * y-webrtc's "a tab of this browser joined or left" message: it belongs on the BroadcastChannel
+ * only, and over WebRTC it would let a member make the gateway ignore another peer's signaling.
+ */
+const messageBcPeerId = 4
 
 /** Links with a bucket at most; the oldest is forgotten past it (y-webrtc keeps far fewer). */
 const maxBuckets = 1_024
@@ -73,6 +81,10 @@ export function createGatewayGuard(onDrop: (kind: GatewayDropKind, error: unknow
       }
       if (!bucketOf(remotePeerId).take(bytes)) {
         count('flood')
+        return false
+      }
+      if (message[0] === messageBcPeerId) {
+        count('peer')
         return false
       }
       return true

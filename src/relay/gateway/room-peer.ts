@@ -1,7 +1,7 @@
 // The relay as one peer of a room: a Y.Doc in memory shared with y-webrtc through the signaling
 // server, a presence that says "no engine", and a task market where the relay only posts.
 import os from 'node:os'
-import { WebrtcProvider } from 'y-webrtc'
+import { WebrtcProvider, type WebrtcConn } from 'y-webrtc'
 import * as Y from 'yjs'
 import { PROTOCOL_VERSION, type Presence } from '../../shared/protocol'
 import type { Signer } from '../../shared/sign'
@@ -22,6 +22,13 @@ const peerTimeoutMs = 15_000
  * follows up would otherwise hold one of y-webrtc's few connection slots for good.
  */
 const linkConnectTimeoutMs = 15_000
+/** y-webrtc's cap on links it opens on an announce; the gateway answers many browsers. */
+const maxAnnouncedLinks = 32
+/**
+ * The cap on links in all: y-webrtc opens one for every offer addressed to it, announce or
+ * not, and each is a native RTCPeerConnection; past this a new one is closed at once.
+ */
+const maxLinks = 64
 
 /** What /healthz shows of a room. */
 export interface RoomSummary {
@@ -91,6 +98,7 @@ export class RoomPeer {
       ...(spec.key === null ? {} : { password: spec.key }),
       // No STUN: the relay is reached on the addresses it has; a STUN server may be unreachable.
       peerOpts: { wrtc: options.wrtc, config: { iceServers: [] } },
+      maxConns: maxAnnouncedLinks,
       guard: this.#guard,
     })
     this.#presence = new PresenceTracker(this.#provider.awareness, relayPresence(signer, options.version), {
@@ -126,22 +134,32 @@ export class RoomPeer {
     })
   }
 
-  /** Closes the link to `remotePeerId` if it has not connected within the timeout. */
+  /** Closes the link to `remotePeerId` past the cap, or if it has not connected within the timeout. */
   #watchLink(remotePeerId: string): void {
-    const conn = this.#provider.room?.webrtcConns.get(remotePeerId)
-    if (conn === undefined || this.#linkTimers.has(remotePeerId)) return
+    const conns = this.#provider.room?.webrtcConns
+    const conn = conns?.get(remotePeerId)
+    if (conns === undefined || conn === undefined || this.#linkTimers.has(remotePeerId)) return
+    if (conns.size > maxLinks) {
+      this.#guard.count('too-many-links')
+      this.#closeLink(conn)
+      return
+    }
     const timer = setTimeout(() => {
       this.#linkTimers.delete(remotePeerId)
       if (this.#provider.room?.webrtcConns.get(remotePeerId) !== conn || conn.connected) return
       this.#guard.count('stale-link')
-      try {
-        conn.destroy()
-      } catch (error) {
-        this.#log.debug('swarm: closing a stale link failed', { room: this.name, error })
-      }
+      this.#closeLink(conn)
     }, linkConnectTimeoutMs)
     timer.unref()
     this.#linkTimers.set(remotePeerId, timer)
+  }
+
+  #closeLink(conn: WebrtcConn): void {
+    try {
+      conn.destroy()
+    } catch (error) {
+      this.#log.debug('swarm: closing a link failed', { room: this.name, error })
+    }
   }
 
   #forgetLink(remotePeerId: string): void {

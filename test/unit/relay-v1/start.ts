@@ -17,12 +17,12 @@ export interface StartedRelay {
   close(): Promise<void>
 }
 
-/** A relay on a free port with `/v1` configured by `v1Env`. */
-export async function startRelay(v1Env: Record<string, string> = {}): Promise<StartedRelay> {
+/** A relay on a free port with `/v1` configured by `v1Env`, and the rest by `relayEnv`. */
+export async function startRelay(v1Env: Record<string, string> = {}, relayEnv: Record<string, string> = {}): Promise<StartedRelay> {
   const staticDir = await mkdtemp(path.join(os.tmpdir(), 'edgeswarm-v1-'))
   const records: Record<string, unknown>[] = []
   const log = createLogger('info', (line) => records.push(JSON.parse(line) as Record<string, unknown>))
-  const config = loadConfig({ PORT: '0', RELAY_STATIC_DIR: staticDir })
+  const config = loadConfig({ PORT: '0', RELAY_STATIC_DIR: staticDir, ...relayEnv })
   const relay = createRelay(config, { log, shutdownGraceMs: 300, v1: loadV1Config(v1Env, config.host) })
   const { port } = await relay.listen()
   return {

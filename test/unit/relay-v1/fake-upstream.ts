@@ -1,0 +1,85 @@
+// An OpenAI-compatible server for /v1 tests: it streams one token per chunk, `max_tokens` of
+// them, `intervalMs` apart, and reports its usage honestly. Model `broken` cuts the stream
+// after 5 chunks; `fails` answers 500 with a secret in its message; `refuses` answers 400
+// with a machine-readable code.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { chunkBuilder } from '../../../src/shared/openai'
+import { sseEvent } from '../../../src/shared/sse'
+
+export const upstreamPromptTokens = 20
+export const upstreamSecret = 'sk-live-SECRET-0000 at 10.1.2.3'
+
+export interface FakeUpstream {
+  url: string
+  /** Chat requests it started. */
+  started(): number
+  close(): Promise<void>
+}
+
+export async function startFakeUpstream(intervalMs: number): Promise<FakeUpstream> {
+  const sockets = new Set<Socket>()
+  let started = 0
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ object: 'list', data: ['tokens', 'broken', 'fails', 'refuses'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }))
+      return
+    }
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
+    req.on('end', () => {
+      started += 1
+      const request = JSON.parse(body) as { model: string; max_tokens?: number; max_completion_tokens?: number }
+      if (request.model === 'fails') {
+        res.writeHead(500, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ error: { message: `database down, key ${upstreamSecret}`, type: 'server_error', code: null } }))
+        return
+      }
+      if (request.model === 'refuses') {
+        res.writeHead(400, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ error: { message: `this model's context is 8 tokens (${upstreamSecret})`, type: 'invalid_request_error', code: 'context_length_exceeded' } }))
+        return
+      }
+      const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? 16
+      const chunks = chunkBuilder(request.model)
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' })
+      res.write(sseEvent(JSON.stringify(chunks.role())))
+      let sent = 0
+      const timer = setInterval(() => {
+        if (res.destroyed) {
+          clearInterval(timer)
+          return
+        }
+        if (request.model === 'broken' && sent === 5) {
+          clearInterval(timer)
+          res.socket?.destroy()
+          return
+        }
+        if (sent < maxTokens) {
+          res.write(sseEvent(JSON.stringify(chunks.content('tok '))))
+          sent += 1
+          return
+        }
+        clearInterval(timer)
+        res.write(sseEvent(JSON.stringify(chunks.finish('length'))))
+        res.write(sseEvent(JSON.stringify(chunks.usage({ prompt_tokens: upstreamPromptTokens, completion_tokens: sent, total_tokens: upstreamPromptTokens + sent }))))
+        res.end(sseEvent('[DONE]'))
+      }, intervalMs)
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    started: () => started,
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
