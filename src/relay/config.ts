@@ -14,6 +14,8 @@ export interface RelayConfig {
   maxTopicsPerConn: number
   /** Per address: an IPv4 address, or an IPv6 /64. */
   maxConnPerIp: number
+  /** New signaling connections per second per address (bursts of 4×). */
+  connectsPerSPerIp: number
   /** Signaling connections in all. */
   maxConnections: number
   /** Subscribers of one topic (a room's signaling fan-out). */
@@ -101,6 +103,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     { name: 'RELAY_MAX_CONN_PER_IP', fallback: 64, min: 1, max: 1_000_000, unit: 'connections' },
     problems,
   )
+  const connectsPerSPerIp = readInteger(
+    env,
+    { name: 'RELAY_CONNECTS_PER_S_PER_IP', fallback: 10, min: 1, max: 1_000_000, unit: 'connections per second' },
+    problems,
+  )
   const maxConnections = readInteger(
     env,
     { name: 'RELAY_MAX_CONNECTIONS', fallback: 4096, min: 1, max: 10_000_000, unit: 'connections' },
@@ -164,6 +171,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     maxFrameBytes,
     maxTopicsPerConn,
     maxConnPerIp,
+    connectsPerSPerIp,
     maxConnections,
     maxTopicSubscribers,
     idleTimeoutMs,

@@ -8,6 +8,7 @@ export const dropReasons = [
   'rate-limited',
   'topic-full',
   'conn-limit',
+  'connect-rate',
   'server-full',
   'origin',
   'host',

@@ -7,12 +7,13 @@ import { createDropCounts, type DropCounts, type DropReason } from './drops'
 import { createConnectionLimiter } from './ip-limit'
 import type { Logger } from './log'
 import { createRooms } from './rooms'
-import { createTokenBucket, type TokenBucket } from './token-bucket'
+import { createKeyedBuckets, createTokenBucket, type TokenBucket } from './token-bucket'
 
 export interface SignalingLimits {
   maxFrameBytes: number
   maxTopicsPerConn: number
   maxConnPerIp: number
+  connectsPerSPerIp: number
   maxConnections: number
   maxTopicSubscribers: number
   idleTimeoutMs: number
@@ -58,6 +59,9 @@ const closeCode = {
   tryAgainLater: 1013,
 } as const
 
+/** An address may open this many times its rate of connections at once. */
+const connectBurstFactor = 4
+
 /** How long a socket the relay closed gets to answer the close before it is cut. */
 const closeGraceMs = 2_000
 
@@ -102,6 +106,8 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger, checks:
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false })
   const peers = new Set<Peer>()
   const connections = createConnectionLimiter(limits.maxConnPerIp)
+  // New connections per address: reconnecting must not refill a flooder's publish budget.
+  const connects = createKeyedBuckets({ ratePerS: limits.connectsPerSPerIp, burst: connectBurstFactor * limits.connectsPerSPerIp })
   const dropped = createDropCounts()
   // A receiver that stops reading must not make the relay buffer without end.
   const maxBufferedBytes = Math.max(4 * 1024 * 1024, 16 * limits.maxFrameBytes)
@@ -194,6 +200,10 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger, checks:
     const group = checks.addressGroup(ip)
     if (peers.size >= limits.maxConnections) {
       refuse(ws, 'server-full', 'the relay has all the signaling connections it takes', { ip, open: peers.size })
+      return
+    }
+    if (!connects.take(group)) {
+      refuse(ws, 'connect-rate', 'this address opens connections too fast', { ip, group })
       return
     }
     if (!connections.tryAcquire(group)) {

@@ -23,3 +23,29 @@ export function createTokenBucket({ ratePerS, burst }: TokenBucketOptions, start
     },
   }
 }
+
+/** One bucket per key (an address group), made full on first use. */
+export interface KeyedBuckets {
+  take(key: string, amount?: number, nowMs?: number): boolean
+}
+
+/**
+ * Buckets by key, at most `maxKeys` of them: past it the least recently used is forgotten (it
+ * would be full again by the time a key that old came back, or nearly).
+ */
+export function createKeyedBuckets(options: TokenBucketOptions, maxKeys = 10_000): KeyedBuckets {
+  const buckets = new Map<string, TokenBucket>()
+  return {
+    take(key, amount = 1, nowMs = Date.now()) {
+      let bucket = buckets.get(key)
+      if (bucket === undefined) {
+        if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value ?? '')
+        bucket = createTokenBucket(options, nowMs)
+      } else {
+        buckets.delete(key)
+      }
+      buckets.set(key, bucket)
+      return bucket.take(amount, nowMs)
+    },
+  }
+}

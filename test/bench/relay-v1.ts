@@ -10,6 +10,7 @@ import { tinyQwen3 } from '../../scripts/gguf/specs'
 import { readSseData, sseEvent } from '../../src/shared/sse'
 import { chunkBuilder } from '../../src/shared/openai'
 import { startRelay, type RelayProcess } from './relay-process'
+import { benchSignalFlood } from './relay-signal'
 import { fmt, median, percentile, table } from './stats'
 
 const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -373,9 +374,12 @@ export async function benchRelay(): Promise<void> {
   mkdirSync(fixturesDirectory, { recursive: true })
   const modelPath = ensureFixture(fixturesDirectory, tinyQwen3).path
   const parts: [string, () => Promise<void>][] = [
-    ['relay overhead', () => relayOverhead(modelPath)],
-    ['embedded throughput', () => embeddedThroughput(modelPath)],
-    ['relay memory', relayMemory],
+    ['overhead', () => relayOverhead(modelPath)],
+    ['throughput', () => embeddedThroughput(modelPath)],
+    ['memory', relayMemory],
+    ['signal-flood', benchSignalFlood],
   ]
-  for (const [name, run] of parts) await run().catch((error: unknown) => console.error(`relay bench: ${name} failed:`, error))
+  // BENCH_RELAY_PARTS=signal-flood runs that part alone.
+  const only = new Set((process.env.BENCH_RELAY_PARTS ?? parts.map(([name]) => name).join(',')).split(',').map((name) => name.trim()))
+  for (const [name, run] of parts) if (only.has(name)) await run().catch((error: unknown) => console.error(`relay bench: ${name} failed:`, error))
 }

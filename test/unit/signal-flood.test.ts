@@ -161,6 +161,21 @@ describe('caps', () => {
   })
 })
 
+describe('reconnecting', () => {
+  it('does not refill a flooder: an address opens connections at a bounded rate', async () => {
+    const relay = await start({ RELAY_CONNECTS_PER_S_PER_IP: '1', RELAY_TRUST_PROXY: '127.0.0.1' }, { RELAY_TOKENS: 't', RELAY_TRUST_PROXY: '127.0.0.1' })
+    const from = (address: string): ClientOptions => ({ headers: { 'X-Forwarded-For': address } })
+    // A burst of four times the rate, then no more until the bucket refills.
+    for (let i = 0; i < 4; i += 1) (await connect(relay.signalUrl, from('203.0.113.1'))).ws.close()
+    const fifth = await connect(relay.signalUrl, from('203.0.113.1'))
+    expect(await fifth.closed).toMatchObject({ code: 1013 })
+    expect(relay.relay.stats().dropped['connect-rate']).toBe(1)
+    await (await connect(relay.signalUrl, from('203.0.113.2'))).sync()
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    await (await connect(relay.signalUrl, from('203.0.113.1'))).sync()
+  })
+})
+
 describe('addresses', () => {
   it('groups IPv6 by /64 and reads IPv4-mapped IPv6 as IPv4', () => {
     expect(addressGroup('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64')
