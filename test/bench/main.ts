@@ -6,6 +6,7 @@ import { appPath, freshRoom, openStockPage, readyNodeId, type RoomRef } from '..
 import { buildStockBundle } from '../e2e/support/stock-bundle'
 import { benchEngine } from './engine'
 import { benchMarket } from './market'
+import { benchTrustCost } from './market-before-after'
 import { benchMicronets } from './micronets'
 import { benchRelay } from './relay-v1'
 import { startRelay, type RelayProcess } from './relay-process'
@@ -14,7 +15,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,relay,micronets').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
   // Each on its own: a failure here must not lose the figures already printed.
   if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
+  if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
 }

@@ -2,7 +2,7 @@
 // measured on real MarketNodes whose docs are linked directly (see market-room.ts).
 import { inspect } from 'node:util'
 import * as Y from 'yjs'
-import { awardSeen, openBenchRoom, type BenchRoom } from './market-room'
+import { awardSeen, openBenchRoom, type BenchRoom, type MarketClass } from './market-room'
 
 /** One-way delay of every link: a WebRTC data channel between machines on one network. */
 export const linkDelayMs = 20
@@ -22,8 +22,8 @@ export interface TaskLatencies {
  * poster's doc holds the award) and post → first text event. Each task is cancelled at its
  * first token: the rest of the answer changes neither figure, and the section stays short.
  */
-export async function inProcessLatency(workers: number, tasks: number, maxTokens: number): Promise<TaskLatencies> {
-  const room = await openBenchRoom({ workers, linkDelayMs, decodeTokensPerS })
+export async function inProcessLatency(workers: number, tasks: number, maxTokens: number, Market?: MarketClass): Promise<TaskLatencies> {
+  const room = await openBenchRoom({ workers, linkDelayMs, decodeTokensPerS, ...(Market ? { Market } : {}) })
   const latencies: TaskLatencies = { awardMs: [], firstTokenMs: [] }
   try {
     for (let i = 0; i <= tasks; i++) {

@@ -78,11 +78,15 @@ export interface BenchRoom {
   close(): void
 }
 
+/** The market under test: this tree's MarketNode, or another version's with the same options. */
+export type MarketClass = new (options: ConstructorParameters<typeof MarketNode>[0]) => MarketNode
+
 export interface BenchRoomOptions {
   workers: number
   linkDelayMs: number
   decodeTokensPerS: number
   config?: Partial<MarketConfig>
+  Market?: MarketClass
 }
 
 /** Node 0 posts (no engine); nodes 1…workers run tasks. Every doc sees every other's updates. */
@@ -109,6 +113,7 @@ export async function openBenchRoom(options: BenchRoomOptions): Promise<BenchRoo
   const engines = docs.map((_doc, index) => (index === 0 ? null : new PacedEngine(options.decodeTokensPerS)))
   const errors: unknown[] = []
   const markets: MarketNode[] = []
+  const Market = options.Market ?? MarketNode
   const livePeers = (self: number): LivePeer[] =>
     markets.flatMap((market, index) => {
       const engine = engines[index]
@@ -121,7 +126,7 @@ export async function openBenchRoom(options: BenchRoomOptions): Promise<BenchRoo
     const signer = signers[index]
     if (!signer) throw new Error('missing signer')
     markets.push(
-      new MarketNode({
+      new Market({
         doc,
         signer,
         roomId: 'bench-room',

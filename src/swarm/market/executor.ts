@@ -4,7 +4,7 @@ import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
 import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
 import { Run } from './run'
-import type { Bid, Spec } from './schema'
+import { BidSchema, maxSmallBytes, type Bid, type Spec } from './schema'
 import { sign, verify } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
 import { writeBid } from './task-doc'
@@ -187,11 +187,7 @@ export class Executor {
     const taskId = spec.taskId
     if (this.#bidding.has(taskId) || this.#runs.has(taskId)) return
     const mine = this.#myBids.get(taskId)
-    if (mine) {
-      // Someone overwrote this node's bid: put it back.
-      if ((this.ctx.reader.bidOf(task, signer.nodeId) as { sig?: string } | undefined)?.sig !== mine.sig) writeBid(task, mine)
-      return
-    }
+    if (mine) return this.#guardBid(task, mine)
     const self = this.self()
     if (!capableOf(self.engine, spec) || !this.#fits(spec)) return
     const wave = this.#waveOf(spec)
@@ -227,6 +223,20 @@ export class Executor {
       writeBid(task, bid)
       this.#openBids.set(taskId, clock())
     })
+  }
+
+  /**
+   * Puts this node's bid back when someone overwrote it, unless what is there now is signed by
+   * this node's key too (another tab of this profile bid): two tabs must not take turns.
+   */
+  #guardBid(task: Y.Map<unknown>, mine: Bid): void {
+    const { reader, signer, roomId } = this.ctx
+    const stored = reader.bidOf(task, signer.nodeId)
+    if ((stored as { sig?: unknown } | undefined)?.sig === mine.sig) return
+    const bid = typeof stored === 'object' && stored !== null ? reader.read(BidSchema, stored, maxSmallBytes) : null
+    if (!bid || bid.taskId !== mine.taskId || bid.publicKey !== signer.publicKey) return writeBid(task, mine)
+    // null while the check runs: it calls onChange again when it is done.
+    if (this.#verified(bid, () => verify('bid', bid, bid.publicKey, bid.bidder, roomId), mine.taskId) === false) writeBid(task, mine)
   }
 
   /** Which wave of bidders this node is in for a task, fixed when it first sees the task. */

@@ -297,8 +297,11 @@ export class PostedTask {
     const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
     const scored = this.#scoreBids(candidates)
     const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
-    // Each tier gives up one preference: siblings of the job, then suspects, then peers that already failed this task.
-    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), this.#excluded, new Set<string>()]
+    // Each tier gives up one preference: siblings of the job, then suspects, then peers that
+    // already failed this task. The last two only after a wait: a peer whose queue was full
+    // bids once it has room, and must not lose the task to a suspect that bid at once.
+    const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= this.#fallbackWaitMs()
+    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), ...(fallbackReady ? [this.#excluded, new Set<string>()] : [])]
     let winner: Bid | null = null
     for (const avoid of tiers) if ((winner = chooseWinner(candidates, avoid, reputation, estimateOf))) break
     if (!winner) return
@@ -329,6 +332,11 @@ export class PostedTask {
     this.#streamed = ''
     const current = this.#current
     if (current) this.stream?.push({ type: 'restart', epoch: current.award.epoch, executor: current.award.executor, reason })
+  }
+
+  #fallbackWaitMs(): number {
+    const { bidWindowMs, leaseMs } = this.ctx.config
+    return Math.max(10 * bidWindowMs, 2 * leaseMs)
   }
 
   #deliveryBudgetMs(estimateMs: number): number {

@@ -83,6 +83,7 @@ export class MarketSim {
       const behaviours = index >= this.options.nodes - hostile ? drawBehaviours(this.random) : null
       this.nodes.push({ index, signer: await fixedSigner(index), speed, generation: 0, saved: null, market: null, hostile: null, behaviours })
     }
+    if (new Set(this.nodes.map((node) => node.signer.nodeId)).size !== this.nodes.length) throw new Error('two simulated nodes share an identity')
     for (const node of this.nodes) this.start(node)
   }
 

@@ -1,0 +1,76 @@
+// What the trust work costs the market, measured side by side in one run: the market as it was
+// before every field was signed (a git worktree of BENCH_BEFORE_REF, loaded into this process)
+// against this tree's, on the same in-process room, in alternating rounds.
+import { execFileSync } from 'node:child_process'
+import { existsSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { MarketNode } from '../../src/swarm/market'
+import { signatureChecks } from '../../src/swarm/market/signing'
+import { inProcessLatency } from './market-inproc'
+import type { MarketClass } from './market-room'
+import { fmt, median, percentile, table } from './stats'
+
+/** The last commit before the market's records were signed by their writers. */
+const beforeRef = process.env.BENCH_BEFORE_REF ?? '5567a6f'
+const rounds = 3
+const tasksPerRound = 12
+const workers = 4
+const maxTokens = 32
+
+/** A worktree of `ref` beside this checkout, sharing its node_modules; made once. */
+function worktreeOf(ref: string): string {
+  const dir = path.join(tmpdir(), `edgeswarm-bench-${ref}`)
+  if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
+  const modules = path.join(dir, 'node_modules')
+  if (!existsSync(modules)) symlinkSync(path.resolve('node_modules'), modules, 'dir')
+  return dir
+}
+
+async function marketAt(dir: string): Promise<MarketClass> {
+  const module = (await import(pathToFileURL(path.join(dir, 'src/swarm/market/node.ts')).href)) as { MarketNode: MarketClass }
+  return module.MarketNode
+}
+
+async function simulateAt(dir: string, nodes: number, tasks: number, seed: number): Promise<{ operations: number; wallMs: number }> {
+  const module = (await import(pathToFileURL(path.join(dir, 'test/unit/market-sim/scenario.ts')).href)) as {
+    simulateMarket(options: { nodes: number; tasks: number; seed: number }): Promise<{ operations: number; wallMs: number }>
+  }
+  return module.simulateMarket({ nodes, tasks, seed })
+}
+
+export async function benchTrustCost(): Promise<void> {
+  const dir = worktreeOf(beforeRef)
+  const Before = await marketAt(dir)
+  const versions: [string, MarketClass, string][] = [
+    [`before (${beforeRef})`, Before, dir],
+    ['after (this tree)', MarketNode, process.cwd()],
+  ]
+  const latency = new Map<string, { award: number[]; first: number[] }>()
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which goes first: a noisy machine's drift falls on both alike.
+    const order = round % 2 === 0 ? versions : [...versions].reverse()
+    for (const [label, Market] of order) {
+      const figures = await inProcessLatency(workers, tasksPerRound, maxTokens, Market)
+      const kept = latency.get(label) ?? { award: [], first: [] }
+      kept.award.push(...figures.awardMs)
+      kept.first.push(...figures.firstTokenMs)
+      latency.set(label, kept)
+    }
+  }
+  const [beforeLabel] = versions[0]
+  const base = latency.get(beforeLabel) ?? { award: [], first: [] }
+  table(`What the signatures cost: post → award and post → first token, poster + ${workers} workers in process, ${rounds} × ${tasksPerRound} tasks each, alternating`, ['market', 'award p50 ms', 'award p95 ms', 'first token p50 ms', 'first token p95 ms', 'first token p50 ÷ before'], [...latency].map(([label, { award, first }]) => [label, fmt(median(award), 1), fmt(percentile(award, 95), 1), fmt(median(first), 1), fmt(percentile(first, 95), 1), fmt(median(first) / median(base.first), 2)]))
+
+  const rows: string[][] = []
+  for (const nodes of [10, 100]) {
+    for (const [label, , root] of versions) {
+      const checksBefore = signatureChecks()
+      const run = await simulateAt(root, nodes, 5, 7)
+      const checks = root === process.cwd() ? String(signatureChecks() - checksBefore) : '–'
+      rows.push([`${nodes} nodes, 5 tasks`, label, String(run.operations), fmt(run.wallMs, 0), fmt((run.wallMs * 1000) / run.operations / nodes, 1), checks])
+    }
+  }
+  table('Market simulation, fault-free, same seed (virtual time): wall time per delivery (an update reaching one node)', ['room', 'market', 'operations', 'wall ms', 'µs per delivery', 'signatures checked'], rows)
+}
