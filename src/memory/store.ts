@@ -20,7 +20,7 @@ import {
   type Trust,
 } from './entry'
 import { MemoryMarks, type Marks } from './marks'
-import { admittedKeys } from './cap'
+import { addedAndDeleted, CappedKeys } from './cap'
 import { Restorer } from './restorer'
 import { search } from './search'
 
@@ -98,7 +98,6 @@ export class MemoryStore {
   readonly #clock: () => number
   readonly #onError: (error: unknown) => void
   readonly #marks: Marks
-  readonly #maxEntries: number
   /** What is listed: trusted entries, and flagged values that nobody verifiable wrote. */
   readonly #items = new Map<string, MemoryItem>()
   /** The last verified version of each id (an entry or a tombstone). */
@@ -109,11 +108,12 @@ export class MemoryStore {
   readonly #restorer: Restorer
   readonly #events: Emitter<MemoryEvents>
   readonly #refused = noRefusals()
-  /** Keys over the cap are ignored; null while the map is under it. */
-  #admitted: Set<string> | null = null
+  /** The keys within the cap (the rest are ignored). */
+  readonly #keys: CappedKeys
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
-    const changed = event.keysChanged as Set<string>
-    for (const id of this.#recount()) changed.add(id)
+    const changed = new Set(event.keysChanged as Set<string>)
+    const { added, deleted } = addedAndDeleted(event.changes.keys)
+    for (const id of this.#keys.update(added, deleted)) changed.add(id)
     for (const id of changed) this.#refresh(id)
   }
 
@@ -127,12 +127,11 @@ export class MemoryStore {
     this.#clock = options.clock ?? Date.now
     this.#onError = options.onError ?? ((error) => console.error(error))
     this.#marks = options.marks ?? new MemoryMarks()
-    this.#maxEntries = options.maxEntries ?? maxMemoryEntries
     this.#events = new Emitter(options.onError)
     this.#map = doc.getMap(memoryMapName)
     this.#restorer = new Restorer(this.#map, options.restoreDelayMs ?? defaultRestoreDelayMs, this.#onError)
+    this.#keys = new CappedKeys(options.maxEntries ?? maxMemoryEntries, this.#map.keys())
     this.#map.observe(this.#observer)
-    this.#recount()
     for (const id of this.#map.keys()) this.#refresh(id)
   }
 
@@ -223,23 +222,11 @@ export class MemoryStore {
     this.#map.set(id, version)
   }
 
-  /** Recomputes which keys are within the cap; returns the keys that came in or went out. */
-  #recount(): string[] {
-    const before = this.#admitted
-    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
-    if (before === this.#admitted || (before === null && this.#admitted === null)) return []
-    const moved: string[] = []
-    const was = (id: string): boolean => before === null || before.has(id)
-    const is = (id: string): boolean => this.#admitted === null || this.#admitted.has(id)
-    for (const id of this.#map.keys()) if (was(id) !== is(id)) moved.push(id)
-    return moved
-  }
-
   #refresh(id: string): void {
     this.#pending.delete(id)
-    if (this.#admitted !== null && !this.#admitted.has(id)) {
+    if (this.#map.has(id) && !this.#keys.admits(id)) {
       if (this.#items.delete(id)) this.#changed()
-      if (this.#map.has(id)) this.#refuse(id, 'over-cap')
+      this.#refuse(id, 'over-cap')
       return
     }
     const value = this.#map.get(id)

@@ -24,7 +24,7 @@
  */
 import * as v from 'valibot'
 import type * as Y from 'yjs'
-import { admittedKeys } from '../memory/cap'
+import { addedAndDeleted, CappedKeys } from '../memory/cap'
 import { maxClockSkewMs } from '../memory/entry'
 import { MemoryMarks, type Marks } from '../memory/marks'
 import { Restorer } from '../memory/restorer'
@@ -124,16 +124,16 @@ export class SharedNets {
   readonly #restorer: Restorer
   /** Values this node wrote or put back: not checked again. */
   readonly #known = new WeakSet<object>()
-  #admitted: Set<string> | null = null
+  /** The keys within the cap (the rest are ignored). */
+  readonly #keys: CappedKeys
   #rejected = 0
   #tail: Promise<void> = Promise.resolve()
   #ageTimer: ReturnType<typeof setTimeout> | null = null
   #stopped = false
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
     const keys = new Set(event.keysChanged as Set<string>)
-    const before = this.#admitted
-    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
-    if (before !== null || this.#admitted !== null) for (const key of this.#map.keys()) if ((before?.has(key) ?? true) !== (this.#admitted?.has(key) ?? true)) keys.add(key)
+    const { added, deleted } = addedAndDeleted(event.changes.keys)
+    for (const key of this.#keys.update(added, deleted)) keys.add(key)
     for (const key of [...keys].sort()) this.#check(key)
   }
 
@@ -155,7 +155,7 @@ export class SharedNets {
     this.#restorer = new Restorer(this.#map, options.restoreDelayMs ?? defaultRestoreDelayMs, report)
     for (const net of Object.keys(shapes)) this.#verified.set(net, new Map())
     this.#map.observe(this.#observer)
-    this.#admitted = admittedKeys(this.#map.keys(), this.#map.size, this.#maxEntries)
+    this.#keys = new CappedKeys(this.#maxEntries, this.#map.keys())
     for (const key of [...this.#map.keys()].sort()) this.#check(key)
   }
 
@@ -248,9 +248,9 @@ export class SharedNets {
     const [net, author] = key.split('/')
     const verified = net === undefined ? undefined : this.#verified.get(net)
     if (!verified || author === undefined || net === undefined) return
-    if (this.#admitted !== null && !this.#admitted.has(key)) {
+    if (this.#map.has(key) && !this.#keys.admits(key)) {
       if (verified.delete(author)) this.#emit(net)
-      if (this.#map.has(key)) this.#reject(key, `past the cap of ${this.#maxEntries} entries`)
+      this.#reject(key, `past the cap of ${this.#maxEntries} entries`)
       return
     }
     const value = this.#map.get(key)

@@ -1,5 +1,6 @@
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, test, vi } from 'vitest'
 import * as Y from 'yjs'
+import { CappedKeys } from '../../src/memory/cap'
 import { maxClockSkewMs, newEntryId, signEntry, signTombstone } from '../../src/memory/entry'
 import { MemoryMarks } from '../../src/memory/marks'
 import { search } from '../../src/memory/search'
@@ -282,5 +283,20 @@ describe('search', () => {
     expect(search(items, 'model').map((item) => item.id)).toEqual([2])
     expect(search(items, 'nothing')).toEqual([])
     expect(search(items, '  ')).toEqual([])
+  })
+})
+
+describe('the cap on keys', () => {
+  test('keeps the first max keys in key order through adds and deletes, and says which moved', () => {
+    const keys = new CappedKeys(3, ['d', 'b'])
+    expect(keys.update(['c'], [])).toEqual([])
+    expect(['b', 'c', 'd'].map((key) => keys.admits(key))).toEqual([true, true, true])
+    expect(keys.update(['a'], [])).toEqual(['d'])
+    expect(keys.admits('d')).toBe(false)
+    expect(keys.update(['e'], [])).toEqual([])
+    expect(keys.update([], ['b'])).toEqual(['d'])
+    expect(['a', 'c', 'd', 'e'].map((key) => keys.admits(key))).toEqual([true, true, true, false])
+    expect(keys.update([], ['e', 'missing'])).toEqual([])
+    expect(keys.admits('missing')).toBe(false)
   })
 })
