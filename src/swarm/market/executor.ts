@@ -23,6 +23,7 @@ const openBidLifetimeWindows = 10
 const tieSpread = 0.05
 /** Bids remembered for the speed model at most; old ones go first (their tasks went elsewhere). */
 const maxBases = 1_024
+const maxOpenPerPoster = 8
 
 export class Executor {
   readonly #runs = new Map<string, Run>()
@@ -31,8 +32,8 @@ export class Executor {
   readonly #checked = new WeakMap<object, boolean>()
   readonly #checking = new WeakSet<object>()
   readonly #bidding = new Set<string>()
-  /** The bids this node signed, per task: only an award for one of them is run. */
-  readonly #myBids = new Map<string, Bid>()
+  /** The bids this node signed, per task, with the task's poster: only an award for one of them is run. */
+  readonly #myBids = new Map<string, { bid: Bid; poster: string }>()
   /** Awards this node refused: nobody asked it (no bid of its own), or its queue was full. */
   unsolicited = 0
   overQueue = 0
@@ -139,8 +140,14 @@ export class Executor {
       this.unsolicited++
       return
     }
-    if (this.queueLength() >= this.ctx.config.maxQueue) {
+    // Bids on several tasks at once can win more awards than the queue holds: those are run
+    // too (they were promised), up to twice the queue; past that the poster hears at once.
+    if (this.queueLength() >= 2 * this.ctx.config.maxQueue) {
       this.overQueue++
+      const unsigned = { taskId, epoch, executor: this.ctx.signer.nodeId, reason: 'queue full' }
+      this.ctx.work.run(async () => {
+        task.set('failure', await sign('failure', unsigned, this.ctx.room))
+      })
       return
     }
     this.#start(task, spec, epoch)
@@ -187,9 +194,9 @@ export class Executor {
     const taskId = spec.taskId
     if (this.#bidding.has(taskId) || this.#runs.has(taskId)) return
     const mine = this.#myBids.get(taskId)
-    if (mine) return this.#guardBid(task, mine)
+    if (mine) return this.#guardBid(task, mine.bid)
     const self = this.self()
-    if (!capableOf(self.engine, spec) || !this.#fits(spec)) return
+    if (!capableOf(self.engine, spec) || !this.#fits(spec) || this.#posterOverCap(spec.poster)) return
     const wave = this.#waveOf(spec)
     if (wave > 0) {
       // Not among the first bidders: join only if the task is still open a while later.
@@ -218,7 +225,7 @@ export class Executor {
     this.ctx.work.run(async () => {
       const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, this.ctx.room)
       this.#bidding.delete(taskId)
-      this.#myBids.set(taskId, bid)
+      this.#myBids.set(taskId, { bid, poster: spec.poster })
       if (this.#myBids.size > maxBases) this.#myBids.delete(this.#myBids.keys().next().value ?? '')
       writeBid(task, bid)
       this.#openBids.set(taskId, clock())
@@ -237,6 +244,20 @@ export class Executor {
     if (!bid || bid.taskId !== mine.taskId || bid.publicKey !== signer.publicKey) return writeBid(task, mine)
     // null while the check runs: it calls onChange again when it is done.
     if (this.#verified(bid, () => verify('bid', bid, bid.publicKey, bid.bidder, roomId), mine.taskId) === false) writeBid(task, mine)
+  }
+
+  /**
+   * One member posting without end must not take every engine of the room: this node bids on
+   * at most `maxOpenPerPoster` of a poster's tasks at a time (bid on, not yet ended).
+   */
+  #posterOverCap(poster: string): boolean {
+    let open = 0
+    for (const [taskId, mine] of this.#myBids) {
+      if (mine.poster !== poster) continue
+      const task = this.ctx.reader.task(this.ctx.tasks, taskId)
+      if (task && !task.has('close')) open++
+    }
+    return open >= maxOpenPerPoster
   }
 
   /** Which wave of bidders this node is in for a task, fixed when it first sees the task. */

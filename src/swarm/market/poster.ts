@@ -297,11 +297,11 @@ export class PostedTask {
     const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
     const scored = this.#scoreBids(candidates)
     const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
-    // Each tier gives up one preference: siblings of the job, then suspects, then peers that
-    // already failed this task. The last two only after a wait: a peer whose queue was full
+    // Each tier gives up one preference: siblings of the job, then peers that already failed
+    // this task, then suspects. The last two only after a wait: a peer whose queue was full
     // bids once it has room, and must not lose the task to a suspect that bid at once.
     const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= this.#fallbackWaitMs()
-    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), ...(fallbackReady ? [this.#excluded, new Set<string>()] : [])]
+    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), ...(fallbackReady ? [suspected, new Set<string>()] : [])]
     let winner: Bid | null = null
     for (const avoid of tiers) if ((winner = chooseWinner(candidates, avoid, reputation, estimateOf))) break
     if (!winner) return
