@@ -58,6 +58,7 @@ export interface MemoryStoreOptions {
 
 const memoryMapName = 'memory'
 const defaultRestoreDelayMs = 1_500
+const changeThrottleMs = 16
 
 function itemOf(id: string, entry: MemoryEntry, trust: Trust): MemoryItem {
   return { id, text: entry.text, tags: entry.tags, author: entry.author, createdAt: entry.createdAt, updatedAt: entry.updatedAt, trust }
@@ -108,6 +109,8 @@ export class MemoryStore {
   readonly #restorer: Restorer
   readonly #events: Emitter<MemoryEvents>
   readonly #refused = noRefusals()
+  #changeQueued = false
+  #lastChangeAt = -Infinity
   /** The keys within the cap (the rest are ignored). */
   readonly #keys: CappedKeys
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
@@ -141,7 +144,7 @@ export class MemoryStore {
 
   /** Entries verified so far, newest first. */
   items(): MemoryItem[] {
-    return [...this.#items.values()].sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id))
+    return [...this.#items.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
   /** Versions refused so far, by reason. */
@@ -300,8 +303,22 @@ export class MemoryStore {
     this.#events.emit('refused', { id, refusal })
   }
 
+  /**
+   * One 'change' per burst: the first change after a quiet moment is told at once (a write is
+   * visible without delay), the rest of a burst once per changeThrottleMs, so a flood costs one
+   * sorted list per frame, not one per version.
+   */
   #changed(): void {
-    this.#events.emit('change', this.items())
+    if (this.#changeQueued) return
+    this.#changeQueued = true
+    const emit = (): void => {
+      this.#changeQueued = false
+      this.#lastChangeAt = performance.now()
+      this.#events.emit('change', this.items())
+    }
+    const waitMs = this.#lastChangeAt + changeThrottleMs - performance.now()
+    if (waitMs <= 0) queueMicrotask(emit)
+    else setTimeout(emit, waitMs)
   }
 }
 

@@ -42,6 +42,7 @@ export const maxContributionAgeMs = 14 * 24 * 60 * 60_000
 export const maxNetEntries = 512
 const signingTag = 'edgeswarm/nets/v2'
 const defaultRestoreDelayMs = 1_500
+const mergeDelayMs = 50
 
 const NetEntrySchema = v.object({
   v: v.literal(2),
@@ -129,6 +130,8 @@ export class SharedNets {
   #rejected = 0
   #tail: Promise<void> = Promise.resolve()
   #ageTimer: ReturnType<typeof setTimeout> | null = null
+  #mergeTimer: ReturnType<typeof setTimeout> | null = null
+  readonly #dirty = new Set<string>()
   #stopped = false
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
     const keys = new Set(event.keysChanged as Set<string>)
@@ -187,6 +190,7 @@ export class SharedNets {
   async settled(): Promise<void> {
     do await Promise.all([this.#tail, this.#restorer.settled()])
     while (this.#restorer.busy)
+    this.#tellMerged()
   }
 
   merged(net: string): MergedNet {
@@ -222,6 +226,7 @@ export class SharedNets {
     this.#map.unobserve(this.#observer)
     this.#restorer.stop()
     if (this.#ageTimer !== null) clearTimeout(this.#ageTimer)
+    if (this.#mergeTimer !== null) clearTimeout(this.#mergeTimer)
     this.#events.clear()
   }
 
@@ -322,9 +327,23 @@ export class SharedNets {
     return null
   }
 
+  /**
+   * Tells the new average of `net` a moment later: a burst of contributions (a node joining a
+   * busy room, a flood) costs one average, not one per contribution. settled() tells at once.
+   */
   #emit(net: string): void {
-    this.#events.emit('merged', this.merged(net))
-    this.#scheduleAgeOut()
+    this.#dirty.add(net)
+    this.#mergeTimer ??= setTimeout(() => this.#tellMerged(), mergeDelayMs)
+  }
+
+  #tellMerged(): void {
+    if (this.#mergeTimer !== null) clearTimeout(this.#mergeTimer)
+    this.#mergeTimer = null
+    const nets = [...this.#dirty]
+    this.#dirty.clear()
+    if (this.#stopped) return
+    for (const net of nets) this.#events.emit('merged', this.merged(net))
+    if (nets.length > 0) this.#scheduleAgeOut()
   }
 
   /** When the oldest counted contribution ages out, the average changes: say so then. */
