@@ -27,6 +27,7 @@ const socketPool = 6
 const healthPollMs = 200
 const healthTimeoutMs = 5_000
 const linkTimeoutMs = 20_000
+const linkReapMs = 2_000
 
 interface RoomHealth {
   room: string
@@ -148,6 +149,8 @@ describe('the relay under fuzzing', () => {
           RELAY_STATIC_DIR: staticDir,
           RELAY_MAX_CONN_PER_IP: '100000',
           RELAY_CONNECTS_PER_S_PER_IP: '100000',
+          // Links that never connect (announces and offers from peers that are not there) go soon.
+          RELAY_SWARM_LINK_TIMEOUT_MS: String(linkReapMs),
           // The fuzzer is one client sending fast: the rate limits (tested apart) stay out of its way.
           RELAY_SIGNAL_FRAMES_PER_S: '1000000',
           RELAY_SIGNAL_FRAME_BURST: '1000000',
@@ -192,6 +195,19 @@ describe('the relay under fuzzing', () => {
       // Truncated sync messages, bad awareness JSON, unknown types.
       expect(keyed?.dropped.peer, summary).toBeGreaterThan(0)
       expect(opened?.dropped.peer, summary).toBeGreaterThan(0)
+
+      // No link leaked: every one that never connected was closed, only the members' stay.
+      const settled = async (): Promise<Health> => {
+        const deadlineMs = Date.now() + 4 * linkReapMs + 10_000
+        for (;;) {
+          const now = await readHealth(started)
+          if ([keyedRoom, openRoom].every((room) => roomOf(now, room)?.links === 1) || Date.now() > deadlineMs) return now
+          await sleep(250)
+        }
+      }
+      const afterReap = await settled()
+      for (const room of [keyedRoom, openRoom]) expect(roomOf(afterReap, room)?.links, `${room}\n${JSON.stringify(afterReap)}`).toBe(1)
+      expect((roomOf(afterReap, keyedRoom)?.dropped['stale-link'] ?? 0) + (roomOf(afterReap, openRoom)?.dropped['stale-link'] ?? 0)).toBeGreaterThan(0)
 
       // Not wedged: a new member still links to the gateway (y-webrtc allows one doc per room
       // and process, so the fuzzing member leaves first).

@@ -38,11 +38,13 @@ describe('RELAY_ROOMS', () => {
       keyFile: null,
       signalingUrl: 'ws://127.0.0.1:8787/signal',
       peerWaitMs: 5_000,
+      linkTimeoutMs: 15_000,
     })
-    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', PORT: '9000', RELAY_KEY_FILE: 'keys/relay.json', RELAY_SWARM_WAIT_MS: '250' }, '::', '/srv', problems)).toMatchObject({
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', PORT: '9000', RELAY_KEY_FILE: 'keys/relay.json', RELAY_SWARM_WAIT_MS: '250', RELAY_SWARM_LINK_TIMEOUT_MS: '3000' }, '::', '/srv', problems)).toMatchObject({
       keyFile: '/srv/keys/relay.json',
       signalingUrl: 'ws://[::1]:9000/signal',
       peerWaitMs: 250,
+      linkTimeoutMs: 3_000,
     })
     expect(loadSwarmConfig({ RELAY_ROOMS: 'a', RELAY_SWARM_SIGNALING_URL: 'wss://signal.example/signal' }, '127.0.0.1', '/srv', problems)?.signalingUrl).toBe('wss://signal.example/signal')
     expect(problems).toEqual([])
@@ -51,6 +53,7 @@ describe('RELAY_ROOMS', () => {
   it('fails the start with every problem listed', () => {
     expect(() => loadV1Config({ RELAY_ROOMS: 'a', PORT: '0' })).toThrow(/fixed PORT/)
     expect(() => loadV1Config({ RELAY_ROOMS: 'a', RELAY_SWARM_WAIT_MS: 'soon', RELAY_SWARM_SIGNALING_URL: 'http://x' })).toThrow(RelayConfigError)
+    expect(() => loadV1Config({ RELAY_ROOMS: 'a', PORT: '1', RELAY_SWARM_LINK_TIMEOUT_MS: '10' })).toThrow(/RELAY_SWARM_LINK_TIMEOUT_MS/)
     let thrown: unknown = null
     try {
       loadV1Config({ RELAY_ROOMS: '!,a', RELAY_SWARM_WAIT_MS: 'soon', RELAY_SWARM_SIGNALING_URL: 'http://x' })

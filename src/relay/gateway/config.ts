@@ -5,6 +5,7 @@
 //                             unset: a fresh identity in memory on every start
 //   RELAY_SWARM_SIGNALING_URL the signaling server the relay joins through; default: its own /signal
 //   RELAY_SWARM_WAIT_MS       how long a request waits for a peer with a ready model; 5000
+//   RELAY_SWARM_LINK_TIMEOUT_MS how long a WebRTC link may take to connect before it is closed; 15000
 import path from 'node:path'
 import type { Env } from '../config'
 
@@ -21,12 +22,15 @@ export interface SwarmConfig {
   keyFile: string | null
   signalingUrl: string
   peerWaitMs: number
+  /** A link not connected this long is closed (an announce or offer nobody follows up). */
+  linkTimeoutMs: number
 }
 
 /** The same rule as the app's `?room=` (src/swarm/room-url.ts). */
 const roomPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const maxKeyChars = 256
 const defaultPeerWaitMs = 5_000
+const defaultLinkTimeoutMs = 15_000
 
 /** Parses RELAY_ROOMS; each problem found goes to `problems`, in order. */
 export function parseRooms(raw: string, problems: string[]): RoomSpec[] {
@@ -75,8 +79,18 @@ export function loadSwarmConfig(env: Env, host: string, cwd: string, problems: s
   const rawWait = env.RELAY_SWARM_WAIT_MS?.trim() ?? ''
   const peerWaitMs = rawWait === '' ? defaultPeerWaitMs : /^\d+$/.test(rawWait) ? Number(rawWait) : Number.NaN
   if (!Number.isSafeInteger(peerWaitMs) || peerWaitMs > 600_000) problems.push(`RELAY_SWARM_WAIT_MS=${JSON.stringify(rawWait)}: expected an integer from 0 to 600000`)
+  const rawLinkTimeout = env.RELAY_SWARM_LINK_TIMEOUT_MS?.trim() ?? ''
+  const linkTimeoutMs = rawLinkTimeout === '' ? defaultLinkTimeoutMs : /^\d+$/.test(rawLinkTimeout) ? Number(rawLinkTimeout) : Number.NaN
+  const linkTimeoutValid = Number.isSafeInteger(linkTimeoutMs) && linkTimeoutMs >= 1_000 && linkTimeoutMs <= 600_000
+  if (!linkTimeoutValid) problems.push(`RELAY_SWARM_LINK_TIMEOUT_MS=${JSON.stringify(rawLinkTimeout)}: expected an integer from 1000 to 600000`)
   const keyFile = env.RELAY_KEY_FILE?.trim() ?? ''
-  return { rooms, keyFile: keyFile === '' ? null : path.resolve(cwd, keyFile), signalingUrl, peerWaitMs: Number.isSafeInteger(peerWaitMs) ? peerWaitMs : defaultPeerWaitMs }
+  return {
+    rooms,
+    keyFile: keyFile === '' ? null : path.resolve(cwd, keyFile),
+    signalingUrl,
+    peerWaitMs: Number.isSafeInteger(peerWaitMs) ? peerWaitMs : defaultPeerWaitMs,
+    linkTimeoutMs: linkTimeoutValid ? linkTimeoutMs : defaultLinkTimeoutMs,
+  }
 }
 
 /** The models the gateway serves: `swarm/<room>` per room (`swarm` is the first room). */

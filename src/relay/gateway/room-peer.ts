@@ -17,11 +17,8 @@ import type { Wrtc } from './node-webrtc'
 /** Browsers may drop a peer after 1 s of silence (their minimum); most wait 15 s. */
 const heartbeatMs = 2_000
 const peerTimeoutMs = 15_000
-/**
- * A link that has not connected this long is closed: an announce (or an offer) that nobody
- * follows up would otherwise hold one of y-webrtc's few connection slots for good.
- */
-const linkConnectTimeoutMs = 15_000
+/** How often every link is looked at: one y-webrtc made without saying so (an offer whose signal threw) is found too. */
+const linkSweepMs = 5_000
 /** y-webrtc's cap on links it opens on an announce; the gateway answers many browsers. */
 const maxAnnouncedLinks = 32
 /**
@@ -45,6 +42,11 @@ export interface RoomPeerOptions {
   roomId: string
   signer: Signer
   signalingUrl: string
+  /**
+   * A link that has not connected this long is closed: an announce or offer that nobody follows
+   * up would otherwise hold a native peer connection, and one of y-webrtc's few slots, for good.
+   */
+  linkTimeoutMs: number
   wrtc: Wrtc
   version: string
   log: Logger
@@ -81,6 +83,7 @@ export class RoomPeer {
   readonly #presence: PresenceTracker
   readonly #log: Logger
   readonly #guard: GatewayGuard
+  readonly #linkTimeoutMs: number
   readonly #linkTimers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #cleanups: (() => void)[] = []
 
@@ -88,6 +91,7 @@ export class RoomPeer {
     const { spec, signer, log } = options
     this.name = spec.name
     this.#log = log
+    this.#linkTimeoutMs = options.linkTimeoutMs
     this.#guard = createGatewayGuard((kind, error) => {
       const count = this.#guard.drops()[kind]
       // Once, then every 100th: a flood must not become a flood of log lines.
@@ -114,7 +118,12 @@ export class RoomPeer {
       this.#presence.update({ linkId: this.#provider.room?.peerId ?? '', links: [...webrtcPeers].sort().slice(0, 256) })
     }
     this.#provider.on('peers', onPeers)
+    const sweep = setInterval(() => {
+      for (const remotePeerId of [...(this.#provider.room?.webrtcConns.keys() ?? [])]) this.#watchLink(remotePeerId)
+    }, linkSweepMs)
+    sweep.unref()
     this.#cleanups.push(
+      () => clearInterval(sweep),
       () => this.#provider.off('peers', onPeers),
       () => {
         for (const timer of this.#linkTimers.values()) clearTimeout(timer)
@@ -138,7 +147,7 @@ export class RoomPeer {
   #watchLink(remotePeerId: string): void {
     const conns = this.#provider.room?.webrtcConns
     const conn = conns?.get(remotePeerId)
-    if (conns === undefined || conn === undefined || this.#linkTimers.has(remotePeerId)) return
+    if (conns === undefined || conn === undefined || conn.connected || this.#linkTimers.has(remotePeerId)) return
     if (conns.size > maxLinks) {
       this.#guard.count('too-many-links')
       this.#closeLink(conn)
@@ -149,7 +158,7 @@ export class RoomPeer {
       if (this.#provider.room?.webrtcConns.get(remotePeerId) !== conn || conn.connected) return
       this.#guard.count('stale-link')
       this.#closeLink(conn)
-    }, linkConnectTimeoutMs)
+    }, this.#linkTimeoutMs)
     timer.unref()
     this.#linkTimers.set(remotePeerId, timer)
   }
