@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import type { OnlineNetSnapshot } from '../micronets/learner'
 import { deserializeMlp, serializeMlp } from '../micronets/serialize'
 import type { LocalDb } from './local-db'
-import { savingOrSay } from './storage-full'
+import { savingOrSay, type FullStreak } from './storage-full'
 
 const maxReplay = 1_024
 const maxHistory = 1_024
@@ -44,6 +44,12 @@ export async function loadNet(db: LocalDb, name: string, shape: string): Promise
   }
 }
 
+const streaks = new Map<string, FullStreak>()
+
+/**
+ * Keeps a net's learned state. When the browser's storage is full it fails with a
+ * StorageFullError, once until a save of that net works again (nets save on every lesson).
+ */
 export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnapshot, unpublished: boolean, extra?: unknown): Promise<void> {
   const value = {
     version: 1,
@@ -54,5 +60,7 @@ export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnap
     history: snapshot.history.slice(-maxHistory),
     ...(extra === undefined ? {} : { extra }),
   }
-  await savingOrSay(`what the ${name} micro-net learned`, () => db.put('nets', value, name))
+  let streak = streaks.get(name)
+  if (!streak) streaks.set(name, (streak = { full: false }))
+  await savingOrSay(`what the ${name} micro-net learned`, () => db.put('nets', value, name), { kept: 'it keeps learning in this tab', streak })
 }

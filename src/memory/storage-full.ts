@@ -15,19 +15,34 @@ export function isQuotaError(error: unknown): boolean {
   return error.name === 'QuotaExceededError' || error.name === 'StorageFullError'
 }
 
-/** `error` as a StorageFullError that says `what` was not saved, when it is one; else `error` unchanged. */
-export function storageError(error: unknown, what: string): unknown {
+/** `error` as a StorageFullError that says `what` was not saved (and where it still is), when it is one; else `error` unchanged. */
+export function storageError(error: unknown, what: string, kept?: string): unknown {
   if (!isQuotaError(error) || error instanceof StorageFullError) return error
-  return new StorageFullError(`This browser's storage is full: ${what} could not be saved on this device. ${advice}`)
+  return new StorageFullError(`This browser's storage is full: ${what} could not be saved on this device${kept === undefined ? '' : `; ${kept}`}. ${advice}`)
 }
 
-/** Runs a write; a quota failure comes out as a StorageFullError naming `what`. */
-export async function savingOrSay<T>(what: string, write: () => Promise<T>): Promise<T> {
+/**
+ * Runs a write; a quota failure comes out as a StorageFullError naming `what`. Given a
+ * `streak`, only the first failure of a run of them is thrown (the user has been told; a save
+ * every few seconds must not pile up notices), and the next success ends the run.
+ */
+export async function savingOrSay<T>(what: string, write: () => Promise<T>, options: { kept?: string; streak?: FullStreak } = {}): Promise<T | undefined> {
   try {
-    return await write()
+    const result = await write()
+    if (options.streak) options.streak.full = false
+    return result
   } catch (error) {
-    throw storageError(error, what)
+    const told = storageError(error, what, options.kept)
+    if (!(told instanceof StorageFullError) || !options.streak) throw told
+    if (options.streak.full) return undefined
+    options.streak.full = true
+    throw told
   }
+}
+
+/** Whether the last write of one kind failed for quota (see savingOrSay). */
+export interface FullStreak {
+  full: boolean
 }
 
 /**

@@ -188,6 +188,8 @@ export class MemoryStore {
    */
   async update(id: string, draft: EntryDraft): Promise<string> {
     const parsed = parseDraft(draft)
+    // What arrived for this id is judged first: the version edited is the last verified one.
+    await this.#pending.get(id)
     const held = this.#held.get(id)
     if (held === undefined && !this.#map.has(id)) throw new ValidationError(`no memory entry ${id}`)
     if (held && isTombstone(held)) throw new ValidationError(`memory entry ${id} was deleted`)
@@ -202,6 +204,8 @@ export class MemoryStore {
    * by taking it out. Another node's verified entry is its author's to delete: false.
    */
   async remove(id: string): Promise<boolean> {
+    // A value still being verified may be another node's real entry, not junk to clear away.
+    await this.#pending.get(id)
     const held = this.#held.get(id)
     if (held === undefined) {
       if (!this.#map.has(id)) return false

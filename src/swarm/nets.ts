@@ -212,7 +212,7 @@ export class SharedNets {
     if (shape === undefined) throw new RangeError(`unknown net ${net}`)
     const key = `${net}/${this.signer.nodeId}`
     // Never older than our own last contribution, whatever the clock did.
-    const at = Math.max(Math.round(this.#clock()), (this.#verified.get(net)?.get(this.signer.nodeId)?.at ?? -1) + 1, (this.#marks.get(key) ?? -1) + 1)
+    const at = Math.max(Math.round(this.#clock()), (this.#verified.get(net)?.get(this.signer.nodeId)?.at ?? -1) + 1, (this.#marks.get(`nets/${key}`) ?? -1) + 1)
     const unsigned = { room: this.roomId, net, shape, author: this.signer.nodeId, publicKey: this.signer.publicKey, samples: Math.max(1, Math.round(samples)), at, weights: serializeMlp(weights) }
     const sig = await this.signer.sign(netPayload(unsigned))
     if (this.#stopped) return
@@ -280,7 +280,7 @@ export class SharedNets {
           return
         }
         const held = verified.get(author)
-        const mark = this.#marks.get(key)
+        const mark = this.#marks.get(`nets/${key}`)
         if (held?.sig === entry.sig) {
           this.#restorer.cancel(key)
           return
@@ -292,7 +292,7 @@ export class SharedNets {
         }
         this.#restorer.cancel(key)
         verified.set(author, { author, samples: entry.samples, at: entry.at, net: read.net, sig: entry.sig, value: entry })
-        this.#marks.raise(key, entry.at)
+        this.#marks.raise(`nets/${key}`, entry.at)
         this.#emit(net)
       })
       .catch((error: unknown) => this.#reject(key, error instanceof Error ? error.message : String(error)))

@@ -18,11 +18,23 @@ describe('a full disk is told, never swallowed', () => {
     const conversation = conversations.create()
     conversation.messages.push({ role: 'user', content: 'a question worth keeping' })
     await expect(conversations.save(conversation)).rejects.toThrow(StorageFullError)
-    await expect(conversations.save(conversation)).rejects.toThrow(/conversation.*stays open/)
     // What the user wrote is still in the page.
     expect(conversation.messages[0]?.content).toBe('a question worth keeping')
     await expect(engineSettings.save(fullDb, { engine: 'wasm' })).rejects.toThrow(/engine settings could not be saved/)
     await expect(saveNet(fullDb, 'router', new OnlineNet('router', initialRouterNet(), { loss: 'bce' }).snapshot(), true)).rejects.toThrow(StorageFullError)
+  })
+
+  test('a conversation saved every few seconds tells a full disk once, and again after a save that worked', async () => {
+    let full = true
+    const db = { put: () => (full ? Promise.reject(quota()) : Promise.resolve('ok')) } as unknown as LocalDb
+    const conversations = new Conversations(db)
+    const conversation = conversations.create()
+    await expect(conversations.save(conversation)).rejects.toThrow(/this conversation could not be saved on this device; it stays open in this tab/)
+    await expect(conversations.save(conversation)).resolves.toBeUndefined()
+    full = false
+    await expect(conversations.save(conversation)).resolves.toBeUndefined()
+    full = true
+    await expect(conversations.save(conversation)).rejects.toThrow(StorageFullError)
   })
 
   test('other write failures pass through as they are', async () => {
