@@ -373,7 +373,7 @@ export class PostedTask {
     if (this.#ownAward) this.#task.set('award', this.#ownAward)
     const current = this.#current
     if (current) this.#lapse('the task was deleted', 0)
-    this.#bids.clear()
+    // The bids stay: they are signed for this task, and their bidders put them back as they were.
     this.#outputCursor = 0
     this.#phase = 'bidding'
     this.#needsAwardSince = this.ctx.clock()
