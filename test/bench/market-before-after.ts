@@ -43,7 +43,7 @@ async function simulateAt(dir: string, nodes: number, tasks: number, seed: numbe
 export async function benchTrustCost(): Promise<void> {
   const dir = worktreeOf(beforeRef)
   const Before = await marketAt(dir)
-  const versions: [string, MarketClass, string][] = [
+  const versions: [[string, MarketClass, string], [string, MarketClass, string]] = [
     [`before (${beforeRef})`, Before, dir],
     ['after (this tree)', MarketNode, process.cwd()],
   ]
@@ -59,8 +59,7 @@ export async function benchTrustCost(): Promise<void> {
       latency.set(label, kept)
     }
   }
-  const [beforeLabel] = versions[0]
-  const base = latency.get(beforeLabel) ?? { award: [], first: [] }
+  const base = latency.get(versions[0][0]) ?? { award: [], first: [] }
   table(`What the signatures cost: post → award and post → first token, poster + ${workers} workers in process, ${rounds} × ${tasksPerRound} tasks each, alternating`, ['market', 'award p50 ms', 'award p95 ms', 'first token p50 ms', 'first token p95 ms', 'first token p50 ÷ before'], [...latency].map(([label, { award, first }]) => [label, fmt(median(award), 1), fmt(percentile(award, 95), 1), fmt(median(first), 1), fmt(percentile(first, 95), 1), fmt(median(first) / median(base.first), 2)]))
 
   const rows: string[][] = []
