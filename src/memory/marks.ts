@@ -34,7 +34,8 @@ export class MemoryMarks implements Marks {
 }
 
 const keyPrefix = 'mark\u0000'
-const flushDelayMs = 250
+// Marks go out in one batch every 2 s: a replay after a crash inside that window is the only loss.
+const flushDelayMs = 2_000
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
