@@ -39,42 +39,62 @@ test.describe('the swarm works as one', () => {
   test('the executor closes mid-stream: the task finishes on another peer within 5 s, with one final result', async ({ browser }) => {
     const room = freshRoom('failover')
     const a = await openNode(browser, room, { engine: 'none' })
-    const b = await openNode(browser, room, wasmTiny)
-    const c = await openNode(browser, room, wasmTiny)
-    nodes = [a, b, c]
-    await Promise.all([expectEngineState(b.page, 'ready'), expectEngineState(c.page, 'ready')])
-    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers().filter((peer) => peer.engine?.state === 'ready').length)).toBe(2)
+    const executors = [await openNode(browser, room, wasmTiny), await openNode(browser, room, wasmTiny), await openNode(browser, room, wasmTiny)]
+    nodes = [a, ...executors]
+    await Promise.all(executors.map((node) => expectEngineState(node.page, 'ready')))
+    await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers().filter((peer) => peer.engine?.state === 'ready').length)).toBe(3)
 
-    await a.page.evaluate(() => {
-      const events: { type: string; executor: string; at: number }[] = []
-      const handle = globalThis.edgeswarm?.tasks.submit({ messages: [{ role: 'user', content: 'Tell me a long story.' }], max_tokens: 1200 })
-      if (!handle) throw new Error('no API')
-      Object.assign(globalThis, { failover: { events, result: null, error: null } })
-      void (async () => {
-        for await (const event of handle.chunks) events.push({ type: event.type, executor: event.executor, at: Date.now() })
-      })()
-      handle.result.then(
-        (result) => Object.assign((globalThis as unknown as { failover: object }).failover, { result }),
-        (error: unknown) => Object.assign((globalThis as unknown as { failover: object }).failover, { error: String(error) }),
-      )
-    })
     type Failover = { events: { type: string; executor: string; at: number }[]; result: { executor: string; finish: string; epoch: number } | null; error: string | null }
     const state = (): Promise<Failover> => a.page.evaluate(() => (globalThis as unknown as { failover: Failover }).failover)
-    await expect.poll(async () => (await state()).events.filter((event) => event.type === 'text').length, { timeout: 20_000 }).toBeGreaterThan(0)
-    const first = (await state()).events[0]?.executor
-    const [executor, survivor] = first === b.nodeId ? [b, c] : [c, b]
-    expect([b.nodeId, c.nodeId]).toContain(first)
-    const closedAt = Date.now()
-    await executor.context.close()
-
-    await expect.poll(async () => (await state()).events.some((event) => event.type === 'restart' && event.executor === survivor.nodeId), { timeout: 10_000 }).toBe(true)
+    const post = (): Promise<void> =>
+      a.page.evaluate(() => {
+        const events: { type: string; executor: string; at: number }[] = []
+        const handle = globalThis.edgeswarm?.tasks.submit({ messages: [{ role: 'user', content: 'Tell me a long story.' }], max_tokens: 3500 })
+        if (!handle) throw new Error('no API')
+        Object.assign(globalThis, { failover: { events, result: null, error: null } })
+        void (async () => {
+          for await (const event of handle.chunks) events.push({ type: event.type, executor: event.executor, at: Date.now() })
+        })()
+        handle.result.then(
+          (result) => Object.assign((globalThis as unknown as { failover: object }).failover, { result }),
+          (error: unknown) => Object.assign((globalThis as unknown as { failover: object }).failover, { error: String(error) }),
+        )
+      })
+    // The tiny model writes 1200 tokens in about 1.5 s, so the answer is long (3500 of the 4096
+    // context). On a loaded machine
+    // the closed executor's whole answer can already be on its way: such a run proves nothing
+    // about failover, so it is tried once more on the two executors left.
+    let live = [...executors]
+    let closedAt = 0
+    let survivors: AppNode[] = []
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await post()
+      await a.page.waitForFunction(() => (globalThis as unknown as { failover: Failover }).failover.events.some((event) => event.type === 'text'), undefined, { polling: 20, timeout: 20_000 })
+      const first = (await state()).events[0]?.executor
+      const executor = live.find((node) => node.nodeId === first)
+      expect(executor, 'the first words come from an executor of the room').toBeDefined()
+      if (!executor) return
+      survivors = live.filter((node) => node !== executor)
+      closedAt = Date.now()
+      await executor.context.close()
+      live = survivors
+      await expect.poll(async () => {
+        const now = await state()
+        return now.events.some((event) => event.type === 'restart') || now.result !== null
+      }, { timeout: 10_000 }).toBe(true)
+      const now = await state()
+      if (!(now.result?.epoch === 1 && now.result.executor === executor.nodeId && !now.events.some((event) => event.type === 'restart'))) break
+    }
     const restart = (await state()).events.find((event) => event.type === 'restart')
+    expect(survivors.map((node) => node.nodeId), 'the task restarts on a survivor').toContain(restart?.executor)
     expect((restart?.at ?? Number.POSITIVE_INFINITY) - closedAt).toBeLessThan(5_000)
     await expect.poll(async () => (await state()).result, { timeout: 60_000 }).not.toBeNull()
     const final = await state()
     expect(final.error).toBeNull()
-    expect(final.result).toMatchObject({ executor: survivor.nodeId, epoch: 2 })
-    await expect(survivor.page.getByTestId('task').first()).toHaveAttribute('data-status', 'done')
+    const survivor = survivors.find((node) => node.nodeId === final.result?.executor)
+    expect(final.result?.epoch).toBe(2)
+    expect(survivor, 'the one final result is a survivor’s').toBeDefined()
+    await expect((survivor ?? a).page.getByTestId('task').first()).toHaveAttribute('data-status', 'done')
   })
 })
 

@@ -57,6 +57,22 @@ export class SerialWork {
     this.#stopped = true
   }
 
+  /**
+   * Starts a job at once, beside the serial ones (counted in `pending` all the same): for
+   * checks whose effects do not depend on their order, such as a stream's signed batches, which
+   * are put in place by their sequence number. A chain of signature checks one after another
+   * would let a busy page fall seconds behind the stream.
+   */
+  parallel(job: () => Promise<void>): void {
+    if (this.#stopped) return
+    this.#pending++
+    job()
+      .catch((error: unknown) => this.report(error))
+      .finally(() => {
+        this.#pending--
+      })
+  }
+
   run(job: () => Promise<void> | void): void {
     this.#pending++
     this.#tail = this.#tail

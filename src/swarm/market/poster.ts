@@ -183,14 +183,19 @@ export class PostedTask {
     }
   }
 
-  /** A verified value of the current award's executor and epoch, checked once per stored object. */
-  #checkOnce<T extends object>(value: T | null, current: Current, check: (value: T) => Promise<boolean>, use: (value: T) => void): void {
+  /**
+   * A verified value of the current award's executor and epoch, checked once per stored object.
+   * `inOrder: false` for values whose use does not depend on the order of the checks.
+   */
+  #checkOnce<T extends object>(value: T | null, current: Current, check: (value: T) => Promise<boolean>, use: (value: T) => void, inOrder = true): void {
     if (!value || this.#seen.has(value)) return
     this.#seen.add(value)
-    this.ctx.work.run(async () => {
+    const job = async () => {
       if (!(await check(value)) || this.#current !== current || this.#phase === 'finished') return
       use(value)
-    })
+    }
+    if (inOrder) this.ctx.work.run(job)
+    else this.ctx.work.parallel(job)
   }
 
   #readLease(current: Current): void {
@@ -213,7 +218,7 @@ export class PostedTask {
       this.#checkOnce(batch, current, (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId), (b) => {
         if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
         this.#drainOutput()
-      })
+      }, false)
     }
   }
 
