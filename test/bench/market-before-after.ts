@@ -22,7 +22,11 @@ const maxTokens = 32
 /** A worktree of `ref` beside this checkout, sharing its node_modules; made once. */
 function worktreeOf(ref: string): string {
   const dir = path.join(tmpdir(), `edgeswarm-bench-${ref}`)
-  if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
+  if (!existsSync(dir)) {
+    // A worktree whose folder was removed (a cleaned /tmp) is still registered until pruned.
+    execFileSync('git', ['worktree', 'prune'], { stdio: 'ignore' })
+    execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
+  }
   const modules = path.join(dir, 'node_modules')
   if (!existsSync(modules)) symlinkSync(path.resolve('node_modules'), modules, 'dir')
   return dir
