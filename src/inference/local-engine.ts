@@ -1,6 +1,6 @@
 import { AbortError, EngineUnavailableError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
-import type { EngineChoice } from '../swarm/room-url'
+import type { EngineChoice } from './types'
 import { DownloadMeter, type DownloadFigures } from './download-meter'
 import type { Engine } from './engine'
 import { SharedEngine, type EngineRole } from './shared-engine'

@@ -2,6 +2,10 @@ import * as v from 'valibot'
 
 export type EngineKind = 'webgpu' | 'wasm' | 'peer' | 'relay'
 
+/** Which local engine to run (the URL's `engine=`): pick the best, force one, or none. */
+export const engineChoices = ['auto', 'webgpu', 'wasm', 'none'] as const
+export type EngineChoice = (typeof engineChoices)[number]
+
 export const ChatMessageSchema = v.object({
   role: v.picklist(['system', 'user', 'assistant']),
   content: v.pipe(v.string(), v.maxLength(200_000)),

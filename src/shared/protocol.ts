@@ -59,7 +59,7 @@ export type Presence = v.InferOutput<typeof PresenceSchema>
  * A presence as it travels in the awareness: the node's fields, the signer's clock when it
  * signed them (`at`, ms since the epoch) and its Ed25519 signature (`sig`, base64url) of
  * `["edgeswarm/presence/v2", roomId, clientId, fields]`, where `fields` is every field but
- * `sig` with object keys sorted (see src/swarm/presence-sign.ts).
+ * `sig` with object keys sorted (see src/market/presence/sign.ts).
  */
 export const SignedPresenceSchema = v.object({
   ...PresenceSchema.entries,

@@ -4,12 +4,12 @@ import { Emitter, type Unsubscribe } from '../shared/events'
 import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
 import { roomIdOf } from '../shared/room-id'
 import type { Signer } from '../shared/sign'
-import { detectCapabilities } from './capabilities'
-import { loadIdentity } from './identity'
-import type { Peer } from './peers'
-import { PresenceTracker } from './presence'
-import { Room, type Links } from './room'
-import type { RoomConfig } from './room-url'
+import { detectCapabilities } from './room/capabilities'
+import { loadIdentity } from './room/identity'
+import type { Peer } from '../market/presence/peers'
+import { PresenceTracker } from '../market/presence/tracker'
+import { Room, type Links } from './room/room'
+import type { RoomConfig } from './room/room-url'
 
 export interface NodeEvents {
   peers: readonly Peer[]

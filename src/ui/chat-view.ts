@@ -1,7 +1,7 @@
 import type { LocalEngine } from '../inference/local-engine'
 import { splitThinking } from '../inference/think'
 import type { ChatRequest } from '../inference/types'
-import type { RouteChoice, RoutedAnswer } from '../swarm/chat-router'
+import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
 import { h, onNextFrame } from './dom'

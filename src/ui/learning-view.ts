@@ -1,8 +1,8 @@
 import { localBarFor } from '../micronets/router'
 import type { Unsubscribe } from '../shared/events'
-import type { LearnedNet, NetState } from '../swarm/learned-net'
-import type { Learning } from '../swarm/learning'
-import type { FeedbackRecord, RouterDecisionRecord } from '../swarm/learning-router'
+import type { LearnedNet, NetState } from '../swarm/learning/learned-net'
+import type { Learning } from '../swarm/learning/learning'
+import type { FeedbackRecord, RouterDecisionRecord } from '../swarm/learning/router'
 import { h, onNextFrame, shortId, svg } from './dom'
 
 export interface LearningViewOptions {

@@ -1,4 +1,4 @@
-import type { FanOutResult } from '../swarm/market'
+import type { FanOutResult } from '../market'
 import { h, shortId } from './dom'
 
 export type Summarize = (text: string) => Promise<FanOutResult>

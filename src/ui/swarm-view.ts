@@ -1,6 +1,6 @@
 import type { Capabilities, EnginePresence } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
-import type { Peer } from '../swarm/peers'
+import type { Peer } from '../market/presence/peers'
 import { colorOf, h, onNextFrame, shortId } from './dom'
 import { drawTopology } from './topology'
 

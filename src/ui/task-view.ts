@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { statusOf, TaskReader } from '../swarm/market/task-doc'
+import { statusOf, TaskReader } from '../market/task-doc'
 import { h, onNextFrame, shortId } from './dom'
 
 const shown = 12

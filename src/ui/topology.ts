@@ -1,5 +1,5 @@
 import type { Presence } from '../shared/protocol'
-import type { Peer } from '../swarm/peers'
+import type { Peer } from '../market/presence/peers'
 import { colorOf, shortId, svg } from './dom'
 
 const size = 280

@@ -9,7 +9,7 @@ import { initialRouterNet, routerShape } from '../../src/micronets/router'
 import { serializeMlp } from '../../src/micronets/serialize'
 import { roomIdOf } from '../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair, signingPayload, type Signer } from '../../src/shared/sign'
-import { SharedNets } from '../../src/swarm/nets'
+import { SharedNets } from '../../src/swarm/learning/nets'
 import { fmt, runSection, table } from './stats'
 
 const memoryValues = Number(process.env.BENCH_FLOOD_ENTRIES ?? 4_000)

@@ -6,8 +6,8 @@ import { existsSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { MarketNode } from '../../src/swarm/market'
-import { signatureChecks } from '../../src/swarm/market/signing'
+import { MarketNode } from '../../src/market'
+import { signatureChecks } from '../../src/market/signing'
 import { inProcessLatency } from './market-inproc'
 import type { MarketClass } from './market-room'
 import { fmt, median, percentile, table } from './stats'
@@ -33,7 +33,9 @@ function worktreeOf(ref: string): string {
 }
 
 async function marketAt(dir: string): Promise<MarketClass> {
-  const module = (await import(pathToFileURL(path.join(dir, 'src/swarm/market/node.ts')).href)) as { MarketNode: MarketClass }
+  // The market moved from src/swarm/market to src/market after the 'before' version.
+  const file = ['src/market/node.ts', 'src/swarm/market/node.ts'].map((name) => path.join(dir, name)).find((name) => existsSync(name)) ?? ''
+  const module = (await import(pathToFileURL(file).href)) as { MarketNode: MarketClass }
   return module.MarketNode
 }
 

@@ -2,7 +2,7 @@
 // poster with no engine and workers with the tiny WASM model, talking over WebRTC.
 import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { appPath, readyNodeId, type RoomRef } from '../e2e/support/nodes'
-import type { TaskHandle } from '../../src/swarm/market'
+import type { TaskHandle } from '../../src/market'
 import type { RelayProcess } from './relay-process'
 
 const tinyModel = '/models/tiny-qwen3.gguf'

@@ -4,8 +4,8 @@ import * as Y from 'yjs'
 import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
 import { AbortError } from '../../src/shared/errors'
-import { MarketNode } from '../../src/swarm/market'
-import type { LivePeer, MarketConfig } from '../../src/swarm/market'
+import { MarketNode } from '../../src/market'
+import type { LivePeer, MarketConfig } from '../../src/market'
 import { fixedSigner } from '../unit/market-sim/keys'
 
 const remote = Symbol('bench-remote')

@@ -3,10 +3,10 @@ import * as Y from 'yjs'
 import { OnlineNet } from '../../src/micronets/learner'
 import { initialRouterNet, routerShape, type RouterScorer } from '../../src/micronets/router'
 import { generateKeyPair, signerFromKeyPair } from '../../src/shared/sign'
-import { availableRoute } from '../../src/swarm/chat-router'
-import { LearnedNet } from '../../src/swarm/learned-net'
-import { LearningRouter, type LearningRouterOptions } from '../../src/swarm/learning-router'
-import { SharedNets } from '../../src/swarm/nets'
+import { availableRoute } from '../../src/swarm/routing/chat-router'
+import { LearnedNet } from '../../src/swarm/learning/learned-net'
+import { LearningRouter, type LearningRouterOptions } from '../../src/swarm/learning/router'
+import { SharedNets } from '../../src/swarm/learning/nets'
 
 /** A router with its own error list, so that one test never sees another's errors. */
 async function router(workerScorer: LearningRouterOptions['workerScorer']): Promise<{ router: LearningRouter; learned: LearnedNet; errors: unknown[] }> {

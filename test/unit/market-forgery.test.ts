@@ -1,14 +1,14 @@
-// Each field of the task contract has one writer (src/swarm/market/schema.ts). Here a member of
+// Each field of the task contract has one writer (src/market/schema.ts). Here a member of
 // the room with a real key of its own, Mallory, writes each of them in someone else's name;
 // every reader must drop what she wrote, and the honest task must end as if she were not there.
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
-import { TaskDeletedError } from '../../src/swarm/market/errors'
-import { bidFloorMs } from '../../src/swarm/market/estimate'
-import { sign, signResult, type RoomSigner } from '../../src/swarm/market/signing'
-import type { TaskEvent } from '../../src/swarm/market/types'
+import { TaskDeletedError } from '../../src/market/errors'
+import { bidFloorMs } from '../../src/market/estimate'
+import { sign, signResult, type RoomSigner } from '../../src/market/signing'
+import type { TaskEvent } from '../../src/market/types'
 import { answerOf } from './market-sim/engine'
 import { fixedSigner } from './market-sim/keys'
 import { room, statusIn, testRoomId, type RoomMember } from './market-sim/room'

@@ -3,9 +3,9 @@ import type * as Y from 'yjs'
 import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
 import { AbortError } from '../../src/shared/errors'
-import { TaskFailedError } from '../../src/swarm/market/errors'
-import { signResult } from '../../src/swarm/market/signing'
-import type { TaskEvent } from '../../src/swarm/market/types'
+import { TaskFailedError } from '../../src/market/errors'
+import { signResult } from '../../src/market/signing'
+import type { TaskEvent } from '../../src/market/types'
 import { answerOf } from './market-sim/engine'
 import { fixedSigner } from './market-sim/keys'
 import { room, statusIn, testRoomId } from './market-sim/room'
@@ -149,7 +149,7 @@ describe('market node', () => {
     const { members } = await room([null, 400, 400])
     const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ')
     const outcome = await (members[0] as (typeof members)[0]).market.fanOut(text, { chunkChars: 60, mapPrompt: 'Summarise.', reducePrompt: 'Combine.' })
-    // What splitText makes of the text at 60 chars, and the requests fanOut builds (src/swarm/market/jobs.ts).
+    // What splitText makes of the text at 60 chars, and the requests fanOut builds (src/market/jobs.ts).
     const chunks = ['word0 word1 word2 word3 word4 word5 word6 word7 word8 word9', 'word10 word11 word12 word13 word14 word15 word16 word17', 'word18 word19 word20 word21 word22 word23 word24 word25', 'word26 word27 word28 word29']
     const answerTo = (system: string, user: string) =>
       answerOf({

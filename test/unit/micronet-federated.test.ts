@@ -10,8 +10,8 @@ import { serializeMlp } from '../../src/micronets/serialize'
 import { lossOf } from '../../src/micronets/train'
 import { roomIdOf } from '../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair, signingPayload, type Signer } from '../../src/shared/sign'
-import { LearnedNet } from '../../src/swarm/learned-net'
-import { SharedNets, type SharedNetsOptions } from '../../src/swarm/nets'
+import { LearnedNet } from '../../src/swarm/learning/learned-net'
+import { SharedNets, type SharedNetsOptions } from '../../src/swarm/learning/nets'
 
 const spec = { inputs: 3, layers: [{ units: 2, activation: 'tanh' as const }, { units: 1, activation: 'sigmoid' as const }] }
 

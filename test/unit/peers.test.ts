@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PROTOCOL_VERSION, type SignedPresence } from '../../src/shared/protocol'
-import { derivePeers, diffPeers, parseState, type StateCheck } from '../../src/swarm/peers'
+import { derivePeers, diffPeers, parseState, type StateCheck } from '../../src/market/presence/peers'
 
 const presence = (nodeId: string, fields: Partial<SignedPresence> = {}): SignedPresence => ({
   proto: PROTOCOL_VERSION,

@@ -8,12 +8,12 @@ import { IdentityError } from '../../src/shared/errors'
 import { PROTOCOL_VERSION, type EnginePresence, type Presence } from '../../src/shared/protocol'
 import { roomIdOf } from '../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../src/shared/sign'
-import type { Refusal } from '../../src/swarm/peers'
-import { PresenceTracker, type PresenceOptions } from '../../src/swarm/presence'
-import { maxClockSkewMs } from '../../src/swarm/presence-check'
-import { maxStatesPerLink } from '../../src/swarm/presence-links'
-import { signPresence, verifyPresence } from '../../src/swarm/presence-sign'
-import { livePeersOf } from '../../src/swarm/swarm-engine'
+import type { Refusal } from '../../src/market/presence/peers'
+import { PresenceTracker, type PresenceOptions } from '../../src/market/presence/tracker'
+import { maxClockSkewMs } from '../../src/market/presence/check'
+import { maxStatesPerLink } from '../../src/market/presence/links'
+import { signPresence, verifyPresence } from '../../src/market/presence/sign'
+import { livePeersOf } from '../../src/market/presence/live-peers'
 
 const roomId = await roomIdOf('presence', 'secret')
 const otherRoomId = await roomIdOf('presence', 'another key')

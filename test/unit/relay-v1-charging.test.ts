@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { clampedUsage, chunksOfTask } from '../../src/relay/gateway/translate'
 import type { ChatCompletionChunk } from '../../src/shared/openai'
 import { readSseData } from '../../src/shared/sse'
-import type { TaskEvent, TaskHandle, TaskResult } from '../../src/swarm/market'
+import type { TaskEvent, TaskHandle, TaskResult } from '../../src/market'
 import { startFakeUpstream, upstreamPromptTokens, upstreamSecret, type FakeUpstream } from './relay-v1/fake-upstream'
 import { requestRecords, startRelay, waitFor, type StartedRelay } from './relay-v1/start'
 

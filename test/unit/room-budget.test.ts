@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { BudgetGuard, type Drop } from '../../src/swarm/budget'
+import { BudgetGuard, type Drop } from '../../src/swarm/room/budget'
 
 const kib = 1024
 const bytes = (count: number): Uint8Array => new Uint8Array(count)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RoomUrlError } from '../../src/shared/errors'
-import { defaultPeerTimeoutMs, parseRoomUrl, shareLink } from '../../src/swarm/room-url'
+import { defaultPeerTimeoutMs, parseRoomUrl, shareLink } from '../../src/swarm/room/room-url'
 
 describe('room URL', () => {
   it('reads room, key, engine and model', () => {

@@ -26,7 +26,7 @@ export interface SwarmConfig {
   linkTimeoutMs: number
 }
 
-/** The same rule as the app's `?room=` (src/swarm/room-url.ts). */
+/** The same rule as the app's `?room=` (src/swarm/room/room-url.ts). */
 const roomPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const maxKeyChars = 256
 const defaultPeerWaitMs = 5_000

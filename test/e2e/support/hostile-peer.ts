@@ -11,7 +11,7 @@ import { loadWebrtc } from '../../../src/relay/gateway/node-webrtc'
 import { PROTOCOL_VERSION, type Presence } from '../../../src/shared/protocol'
 import { roomIdOf } from '../../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../src/shared/sign'
-import { PresenceTracker } from '../../../src/swarm/presence'
+import { PresenceTracker } from '../../../src/market/presence/tracker'
 import { attacks, MarketAttacker, opportunistic, type Attack, type MarketSeen } from './hostile-market'
 import { FakePresences, type Target } from './hostile-presence'
 

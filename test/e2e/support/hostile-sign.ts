@@ -1,6 +1,6 @@
 // How the hostile test peer signs its own records: the market's signed layouts as a member who
 // read our source knows them, written out here (not imported) so that the hostile keeps working
-// while src/swarm/market/signing.ts changes. Two layouts: v1 (`[tag/v1, ...fields]`, the old
+// while src/market/signing.ts changes. Two layouts: v1 (`[tag/v1, ...fields]`, the old
 // market) and v2 (`[tag/v2, roomId, ...fields]`, the contract of issue 10). Which one a room
 // speaks is read off the poster's own spec signature.
 import { sha256, toHex, utf8 } from '../../../src/shared/encoding'
@@ -64,7 +64,7 @@ export async function signAs<T extends Fields>(signer: Signer, kind: RecordKind,
   return { ...record, sig: await signer.sign(await payloadOf(kind, layout, roomId, record)) }
 }
 
-/** The least time a bid may promise under the issue 10 rule (src/swarm/market/estimate.ts `bidFloorMs`). */
+/** The least time a bid may promise under the issue 10 rule (src/market/estimate.ts `bidFloorMs`). */
 export function bidFloorMs(request: unknown): number {
   const fields = typeof request === 'object' && request !== null ? (request as Fields) : {}
   const messages = Array.isArray(fields.messages) ? (fields.messages as unknown[]) : []

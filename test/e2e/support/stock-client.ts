@@ -121,7 +121,7 @@ async function publishNet(net: string, shape: string, weights: unknown, samples:
   const who = await newIdentity()
   const room = await roomIdPromise
   const at = Date.now()
-  // The contract's signing payload (src/swarm/nets.ts); JSON writes NaN as null, as it does for every signer.
+  // The contract's signing payload (src/swarm/learning/nets.ts); JSON writes NaN as null, as it does for every signer.
   const sig = await signJson(who, ['edgeswarm/nets/v2', room, net, shape, who.author, who.publicKey, samples, at, poisoned])
   doc.getMap<unknown>('nets').set(`${net}/${who.author}`, { v: 2, room, net, shape, author: who.author, publicKey: who.publicKey, samples, at, weights: poisoned, sig })
   return who.author

@@ -1,8 +1,8 @@
 import type { Engine } from '../../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../../src/inference/types'
 import { AbortError } from '../../../src/shared/errors'
-import { fnv1a } from '../../../src/swarm/market/award'
-import type { Timers } from '../../../src/swarm/market/types'
+import { fnv1a } from '../../../src/market/award'
+import type { Timers } from '../../../src/market/types'
 
 /** The answer every honest engine gives to a request: a pure function of its messages. */
 export function answerOf(request: ChatRequest, faulty = false): string[] {

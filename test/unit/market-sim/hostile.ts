@@ -1,10 +1,10 @@
 import * as Y from 'yjs'
 import type { Signer } from '../../../src/shared/sign'
-import { SerialWork } from '../../../src/swarm/market/context'
-import { bidFloorMs } from '../../../src/swarm/market/estimate'
-import { readValue, SpecSchema, maxSpecBytes, type Spec } from '../../../src/swarm/market/schema'
-import { evidenceOf, sign, signResult, type RoomSigner } from '../../../src/swarm/market/signing'
-import type { Timers } from '../../../src/swarm/market/types'
+import { SerialWork } from '../../../src/market/context'
+import { bidFloorMs } from '../../../src/market/estimate'
+import { readValue, SpecSchema, maxSpecBytes, type Spec } from '../../../src/market/schema'
+import { evidenceOf, sign, signResult, type RoomSigner } from '../../../src/market/signing'
+import type { Timers } from '../../../src/market/types'
 
 /**
  * What a hostile member of the room may do: it holds the room key and a real identity of its

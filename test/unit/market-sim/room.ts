@@ -1,9 +1,9 @@
 import * as Y from 'yjs'
 import type { Engine } from '../../../src/inference/engine'
 import type { Signer } from '../../../src/shared/sign'
-import { MarketNode } from '../../../src/swarm/market/node'
-import { statusOf, TaskReader } from '../../../src/swarm/market/task-doc'
-import type { LivePeer, MarketConfig, Timers } from '../../../src/swarm/market/types'
+import { MarketNode } from '../../../src/market/node'
+import { statusOf, TaskReader } from '../../../src/market/task-doc'
+import type { LivePeer, MarketConfig, Timers } from '../../../src/market/types'
 import { SimEngine } from './engine'
 import { fixedSigner } from './keys'
 

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
-import { maxDefaultDeadlineMs } from '../../../src/swarm/market/estimate'
-import type { LogEntry } from '../../../src/swarm/market/schema'
+import { maxDefaultDeadlineMs } from '../../../src/market/estimate'
+import type { LogEntry } from '../../../src/market/schema'
 import { answerOf } from './engine'
 import { injected, type Behaviour } from './hostile'
 import { MarketSim, type SimOptions } from './sim'

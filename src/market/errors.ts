@@ -1,0 +1,11 @@
+import { EdgeswarmError } from '../shared/errors'
+
+/** A task could not finish: no capable peer bid, its deadline passed, or its job failed. */
+export class TaskFailedError extends EdgeswarmError {
+  override name = 'TaskFailedError'
+}
+
+/** A member of the room kept deleting (or replacing) the task; its poster gave up re-posting it. */
+export class TaskDeletedError extends TaskFailedError {
+  override name = 'TaskDeletedError'
+}

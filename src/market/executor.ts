@@ -1,0 +1,285 @@
+import type * as Y from 'yjs'
+import type { Engine } from '../inference/engine'
+import { fnv1a, rendezvousRank } from './award'
+import type { MarketContext } from './context'
+import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
+import { Run } from './run'
+import { BidSchema, maxSmallBytes, type Bid, type Spec } from './schema'
+import { sign, verify } from './signing'
+import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
+import { writeBid } from './task-doc'
+import type { LivePeer } from './types'
+
+/**
+ * The executor's side of a node: bids on tasks it can run, runs what it is awarded one at a
+ * time on its engine, and stops when the poster cancels or awards a newer epoch elsewhere.
+ */
+const openBidLifetimeWindows = 10
+/**
+ * Identical peers quote identical estimates, and the tie rule (node id) would send a burst of
+ * tasks all to the same one. A deterministic spread of up to 5 %, different per task and node,
+ * breaks such ties differently for each task; real differences in speed still dominate.
+ */
+const tieSpread = 0.05
+/** Bids remembered for the speed model at most; old ones go first (their tasks went elsewhere). */
+const maxBases = 1_024
+const maxOpenPerPoster = 8
+
+export class Executor {
+  readonly #runs = new Map<string, Run>()
+  /** Highest epoch this node was awarded per task, so an award is run at most once. */
+  readonly #started = new Map<string, number>()
+  readonly #checked = new WeakMap<object, boolean>()
+  readonly #checking = new WeakSet<object>()
+  readonly #bidding = new Set<string>()
+  /** The bids this node signed, per task, with the task's poster: only an award for one of them is run. */
+  readonly #myBids = new Map<string, { bid: Bid; poster: string }>()
+  /** Awards this node refused: nobody asked it (no bid of its own), or its queue was full. */
+  unsolicited = 0
+  overQueue = 0
+  /**
+   * Bids not decided yet, with when they were made. They count as load: identical peers that
+   * bid on a burst of tasks at once would otherwise all quote an empty queue, tie, and the same
+   * node would win every task. A bid nobody decides on stops counting after a few bid windows.
+   */
+  readonly #openBids = new Map<string, number>()
+  readonly #firstSeen = new Map<string, number>()
+  readonly #waves = new Map<string, number>()
+  /**
+   * Per task bid on: what the bid was estimated from, and when the award to this node was seen.
+   * When the run finishes, the speed model learns the time it really took.
+   */
+  readonly #bases = new Map<string, SpeedBasis & { awardSeenAt?: number }>()
+  #engineTurn: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly ctx: MarketContext,
+    private readonly engine: Engine,
+    private readonly visible: () => boolean,
+  ) {}
+
+  /** Awarded tasks not finished yet: what the node reports as its queue length. */
+  queueLength(): number {
+    let count = 0
+    for (const run of this.#runs.values()) if (!run.hasResult) count++
+    return count
+  }
+
+  #openBidCount(): number {
+    const staleBeforeMs = this.ctx.clock() - openBidLifetimeWindows * this.ctx.config.bidWindowMs
+    let count = 0
+    for (const [taskId, atMs] of this.#openBids) {
+      if (atMs < staleBeforeMs) this.#openBids.delete(taskId)
+      else count++
+    }
+    return count
+  }
+
+  self(): LivePeer {
+    const info = this.engine.info()
+    const kind = info.kind === 'webgpu' || info.kind === 'wasm' ? info.kind : 'none'
+    const engine = { kind, modelId: info.modelId, state: 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
+    return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
+  }
+
+  /** A signed entry's check, started once per stored object; null while it runs. */
+  #verified(entry: object, check: () => Promise<boolean>, taskId: string): boolean | null {
+    const known = this.#checked.get(entry)
+    if (known !== undefined) return known
+    if (!this.#checking.has(entry)) {
+      this.#checking.add(entry)
+      this.ctx.work.run(async () => {
+        this.#checked.set(entry, await check())
+        this.onChange(taskId)
+      })
+    }
+    return null
+  }
+
+  onChange(taskId: string): void {
+    const { reader, tasks, signer, roomId } = this.ctx
+    const task = reader.task(tasks, taskId)
+    const run = this.#runs.get(taskId)
+    if (!task) {
+      this.#openBids.delete(taskId)
+      this.#bases.delete(taskId)
+      return run?.stop()
+    }
+    const spec = reader.spec(task, taskId)
+    if (!spec || !this.#verified(spec, () => verify('spec', spec, spec.publicKey, spec.poster, roomId), taskId)) return
+    // Only the poster's signed records end a task or an award; an unsigned status means nothing.
+    const close = reader.close(task, taskId)
+    const closed = close !== null && this.#verified(close, () => verify('close', close, spec.publicKey, spec.poster, roomId), taskId) === true
+    if (closed) {
+      this.#openBids.delete(taskId)
+      return run?.stop()
+    }
+    const award = reader.award(task, taskId)
+    const awardOk = award !== null && this.#verified(award, () => verify('award', award, spec.publicKey, spec.poster, roomId), taskId) === true
+    const lapse = reader.lapse(task, taskId)
+    const lapseOk = lapse !== null && this.#verified(lapse, () => verify('lapse', lapse, spec.publicKey, spec.poster, roomId), taskId) === true
+    if (awardOk) {
+      this.#openBids.delete(taskId)
+      if (run && run.epoch < award.epoch) run.stop()
+      if (award.executor === signer.nodeId && award.epoch > (this.#started.get(taskId) ?? 0) && !(lapseOk && lapse.epoch >= award.epoch)) this.#maybeStart(task, spec, award.epoch)
+    }
+    if (lapseOk && run && run.epoch <= lapse.epoch) run.stop()
+    this.#runs.get(taskId)?.guardResult(task.get('result'))
+    const reopened = !awardOk || (lapseOk && lapse.epoch >= award.epoch)
+    this.#maybeBid(task, spec, reopened)
+  }
+
+  /**
+   * Runs an award only when this node asked for it: it bid on the task (an award nobody bid
+   * for is someone spending this node's engine) and its queue has room.
+   */
+  #maybeStart(task: Y.Map<unknown>, spec: Spec, epoch: number): void {
+    const taskId = spec.taskId
+    this.#started.set(taskId, epoch)
+    if (!this.#myBids.has(taskId)) {
+      this.unsolicited++
+      return
+    }
+    // Bids on several tasks at once can win more awards than the queue holds: those are run
+    // too (they were promised), up to twice the queue; past that the poster hears at once.
+    if (this.queueLength() >= 2 * this.ctx.config.maxQueue) {
+      this.overQueue++
+      const unsigned = { taskId, epoch, executor: this.ctx.signer.nodeId, reason: 'queue full' }
+      this.ctx.work.run(async () => {
+        task.set('failure', await sign('failure', unsigned, this.ctx.room))
+      })
+      return
+    }
+    this.#start(task, spec, epoch)
+  }
+
+  #start(task: Y.Map<unknown>, spec: Spec, epoch: number): void {
+    // A lease or output of this epoch by this node, from before a restart: the run was lost
+    // midway, so let the lease lapse and the poster award again.
+    const lease = this.ctx.reader.lease(task, spec.taskId)
+    if (lease && lease.epoch === epoch && lease.executor === this.ctx.signer.nodeId) return
+    const basis = this.#bases.get(spec.taskId)
+    if (basis) basis.awardSeenAt = this.ctx.clock()
+    const run = new Run(this.ctx, spec, epoch, task, (ended) => this.#ended(ended))
+    this.#runs.set(spec.taskId, run)
+    const turn = run.start(this.#engineTurn, this.engine)
+    this.#engineTurn = turn.catch((error: unknown) => this.ctx.report(error))
+  }
+
+  #ended(run: Run): void {
+    this.#learnSpeed(run)
+    if (run.stopped && this.#runs.get(run.spec.taskId) === run) this.#runs.delete(run.spec.taskId)
+    // A slot in the queue opened: bid on what is still open.
+    for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
+  }
+
+  /** Once per finished run: how long it took from the award to the end of the answer. */
+  #learnSpeed(run: Run): void {
+    const basis = this.#bases.get(run.spec.taskId)
+    if (run.finishedAt === null || basis?.awardSeenAt === undefined) return
+    this.#bases.delete(run.spec.taskId)
+    observeSpeed(this.ctx, this.ctx.signer.nodeId, basis, run.finishedAt - basis.awardSeenAt)
+  }
+
+  #maybeBidOn(taskId: string): void {
+    const { reader, tasks } = this.ctx
+    const task = reader.task(tasks, taskId)
+    const spec = task && reader.spec(task, taskId)
+    if (!task || !spec || this.#checked.get(spec) !== true) return
+    this.onChange(taskId)
+  }
+
+  #maybeBid(task: Y.Map<unknown>, spec: Spec, stillOpen: boolean): void {
+    const { signer, config, clock, timers } = this.ctx
+    const taskId = spec.taskId
+    if (this.#bidding.has(taskId) || this.#runs.has(taskId)) return
+    const mine = this.#myBids.get(taskId)
+    if (mine) return this.#guardBid(task, mine.bid)
+    const self = this.self()
+    if (!capableOf(self.engine, spec) || !this.#fits(spec) || this.#posterOverCap(spec.poster)) return
+    const wave = this.#waveOf(spec)
+    if (wave > 0) {
+      // Not among the first bidders: join only if the task is still open a while later.
+      const firstSeen = this.#firstSeen.get(taskId) ?? clock()
+      this.#firstSeen.set(taskId, firstSeen)
+      const dueMs = firstSeen + wave * 2 * config.bidWindowMs
+      if (!stillOpen) return
+      if (clock() < dueMs) {
+        timers.after(dueMs - clock(), () => this.#maybeBidOn(taskId))
+        return
+      }
+    }
+    const linkDelayMs = this.ctx.livePeers().find((peer) => peer.nodeId === spec.poster)?.linkDelayMs ?? 0
+    const analyticMs = estimateCompletionMs({ ...self, linkDelayMs }, spec.request, config.maxQueue)
+    const query = speedQueryOf(self, spec.request)
+    if (analyticMs === null || query === null) return
+    const basis = { query, baseMs: analyticMs }
+    const baseMs = predictedMs(this.ctx, signer.nodeId, basis)
+    // No bid promises more than any machine could do: the poster refuses those as lies.
+    const estimateMs = Math.max(bidFloorMs(spec.request), Math.round(baseMs * (1 + tieSpread * (fnv1a(`${taskId}:${signer.nodeId}`) / 2 ** 32))))
+    this.#bases.delete(taskId)
+    this.#bases.set(taskId, basis)
+    const oldest = this.#bases.keys().next()
+    if (this.#bases.size > maxBases && !oldest.done) this.#bases.delete(oldest.value)
+    this.#bidding.add(taskId)
+    this.ctx.work.run(async () => {
+      const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, this.ctx.room)
+      this.#bidding.delete(taskId)
+      this.#myBids.set(taskId, { bid, poster: spec.poster })
+      if (this.#myBids.size > maxBases) this.#myBids.delete(this.#myBids.keys().next().value ?? '')
+      writeBid(task, bid)
+      this.#openBids.set(taskId, clock())
+    })
+  }
+
+  /**
+   * Puts this node's bid back when someone overwrote it, unless what is there now is signed by
+   * this node's key too (another tab of this profile bid): two tabs must not take turns.
+   */
+  #guardBid(task: Y.Map<unknown>, mine: Bid): void {
+    const { reader, signer, roomId } = this.ctx
+    const stored = reader.bidOf(task, signer.nodeId)
+    if ((stored as { sig?: unknown } | undefined)?.sig === mine.sig) return
+    const bid = typeof stored === 'object' && stored !== null ? reader.read(BidSchema, stored, maxSmallBytes) : null
+    if (!bid || bid.taskId !== mine.taskId || bid.publicKey !== signer.publicKey) return writeBid(task, mine)
+    // null while the check runs: it calls onChange again when it is done.
+    if (this.#verified(bid, () => verify('bid', bid, bid.publicKey, bid.bidder, roomId), mine.taskId) === false) writeBid(task, mine)
+  }
+
+  /**
+   * One member posting without end must not take every engine of the room: this node bids on
+   * at most `maxOpenPerPoster` of a poster's tasks at a time (bid on, not yet ended).
+   */
+  #posterOverCap(poster: string): boolean {
+    let open = 0
+    for (const [taskId, mine] of this.#myBids) {
+      if (mine.poster !== poster) continue
+      const task = this.ctx.reader.task(this.ctx.tasks, taskId)
+      if (task && !task.has('close')) open++
+    }
+    return open >= maxOpenPerPoster
+  }
+
+  /** Which wave of bidders this node is in for a task, fixed when it first sees the task. */
+  #waveOf(spec: Spec): number {
+    let wave = this.#waves.get(spec.taskId)
+    if (wave === undefined) {
+      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec))
+      const rank = rendezvousRank(spec.taskId, this.ctx.signer.nodeId, capable.map((peer) => peer.nodeId))
+      wave = Math.floor(rank / this.ctx.config.maxBidders)
+      if (this.#waves.size > 10_000) this.#waves.clear()
+      this.#waves.set(spec.taskId, wave)
+    }
+    return wave
+  }
+
+  #fits(spec: Spec): boolean {
+    const contextSize = this.engine.info().contextSize
+    const needed = spec.requirements.contextSize ?? promptTokens(spec.request) + (spec.request.max_tokens ?? 0)
+    return contextSize <= 0 || needed <= contextSize
+  }
+
+  stop(): void {
+    for (const run of [...this.#runs.values()]) run.stop()
+  }
+}

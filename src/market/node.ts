@@ -1,0 +1,263 @@
+import * as v from 'valibot'
+import * as Y from 'yjs'
+import type { Engine } from '../inference/engine'
+import type { ChatRequest } from '../inference/types'
+import { ChatRequestSchema } from '../inference/types'
+import { AsyncQueue } from '../shared/async-queue'
+import { ValidationError } from '../shared/errors'
+import { Emitter, type Unsubscribe } from '../shared/events'
+import { randomId } from '../shared/ids'
+import type { Signer } from '../shared/sign'
+import { SerialWork, TimerSet, type MarketContext } from './context'
+import { Executor } from './executor'
+import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
+import { PostedTask, type Settle } from './poster'
+import { RequirementsSchema, type Requirements, type Result } from './schema'
+import { sign } from './signing'
+import { Suspicion } from './suspicion'
+import { createTask, TaskReader } from './task-doc'
+import { defaultConfig, identitySpeed, type LivePeer, type MarketConfig, type MarketEvents, type SpeedModel, type TaskEvent, type TaskHandle, type TaskResult, type Timers } from './types'
+import { Votes } from './votes'
+
+export interface MarketNodeOptions {
+  doc: Y.Doc
+  signer: Signer
+  /** The room's id (roomIdOf): bound into every record this node signs or accepts. */
+  roomId: string
+  /** This node's engine, or null for a node that only posts. */
+  engine: Engine | null
+  /** Peers the room's awareness sees now (this node may be left out). */
+  livePeers: () => LivePeer[]
+  clock?: () => number
+  timers?: Timers
+  config?: Partial<MarketConfig>
+  /** Whether this tab is visible; hidden tabs bid slower estimates. */
+  visible?: () => boolean
+  /** Learns how long peers really take; bids and awards use it. Without it, estimates are taken as they are. */
+  speed?: SpeedModel
+  /** Task ids; random unless a simulation needs them reproducible. */
+  newId?: () => string
+  onError?: (error: unknown) => void
+}
+
+/** Internal submit options, used by jobs. */
+export interface SubmitOptions {
+  siblings?: Set<string>
+}
+
+const maxKeptResults = 256
+
+const realTimers: Timers = {
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
+}
+
+/**
+ * One node's part in the room's task market: posts tasks and coordinates them, and, with an
+ * engine, bids on and runs the tasks of others. All state lives in the shared doc.
+ */
+export class MarketNode {
+  readonly #ctx: MarketContext
+  readonly #posted = new Map<string, PostedTask>()
+  readonly #executor: Executor | null
+  readonly #votes: Votes
+  /** Signed results this node's tasks accepted, recent ones: a vote cites them as evidence. */
+  readonly #results = new Map<string, Result>()
+  readonly #newId: () => string
+  readonly #observer: (events: Y.YEvent<Y.AbstractType<unknown>>[]) => void
+  #destroyed = false
+
+  constructor(options: MarketNodeOptions) {
+    const report = options.onError ?? ((error: unknown) => console.error(error))
+    const config = { ...defaultConfig, ...options.config }
+    const clock = options.clock ?? Date.now
+    this.#newId = options.newId ?? (() => randomId(16))
+    const tasks = options.doc.getMap<unknown>('tasks')
+    const room = { signer: options.signer, roomId: options.roomId }
+    this.#votes = new Votes(options.doc, room, clock, () => this.#ctx.work)
+    this.#ctx = {
+      doc: options.doc,
+      tasks,
+      signer: options.signer,
+      roomId: options.roomId,
+      room,
+      suspicion: new Suspicion(clock),
+      config,
+      clock,
+      timers: new TimerSet(options.timers ?? realTimers, report),
+      reader: new TaskReader(),
+      work: new SerialWork(report),
+      events: new Emitter<MarketEvents>(report),
+      livePeers: () => this.#livePeers(options.livePeers),
+      reputation: (nodeId) => this.#votes.reputation(nodeId),
+      speed: options.speed ?? identitySpeed,
+      taskFinished: (taskId) => this.#removeLater(taskId),
+      accepted: (result) => {
+        this.#results.set(result.taskId, result)
+        if (this.#results.size > maxKeptResults) this.#results.delete(this.#results.keys().next().value ?? '')
+      },
+      report,
+    }
+    this.#executor = options.engine ? new Executor(this.#ctx, options.engine, options.visible ?? (() => true)) : null
+    this.#observer = (events) => {
+      try {
+        this.#changed(events)
+      } catch (error) {
+        report(error)
+      }
+    }
+    tasks.observeDeep(this.#observer)
+    this.#votes.start()
+    for (const taskId of [...tasks.keys()].sort()) this.#resume(taskId)
+    for (const taskId of [...tasks.keys()].sort()) this.#executor?.onChange(taskId)
+  }
+
+  get nodeId(): string {
+    return this.#ctx.signer.nodeId
+  }
+
+  /** Values from peers that failed their schema or size limit, dropped. */
+  get rejected(): number {
+    return this.#ctx.reader.rejected + this.#votes.rejected
+  }
+
+  /** Async jobs (signing, verifying) not finished yet; a simulation waits for 0. */
+  get pendingWork(): number {
+    return this.#ctx.work.pending
+  }
+
+  queueLength(): number {
+    return this.#executor?.queueLength() ?? 0
+  }
+
+  reputation(nodeId: string): number {
+    return this.#votes.reputation(nodeId)
+  }
+
+  /** Whether this node suspects a peer of claiming more than it delivers (it is passed over in awards). */
+  suspected(nodeId: string): boolean {
+    return this.#ctx.suspicion.suspected(nodeId)
+  }
+
+  /** Peers suspected now, most suspected first. */
+  suspects(): { nodeId: string; score: number }[] {
+    return this.#ctx.suspicion.suspects()
+  }
+
+  /** Awards this node refused to run: nobody asked it (it did not bid), or its queue was full. */
+  get refusedAwards(): number {
+    return (this.#executor?.unsolicited ?? 0) + (this.#executor?.overQueue ?? 0)
+  }
+
+  on<K extends keyof MarketEvents>(event: K, listener: (payload: MarketEvents[K]) => void): Unsubscribe {
+    return this.#ctx.events.on(event, listener)
+  }
+
+  #livePeers(source: () => LivePeer[]): LivePeer[] {
+    const peers = source()
+    if (!this.#executor || peers.some((peer) => peer.nodeId === this.nodeId)) return peers
+    return [...peers, this.#executor.self()]
+  }
+
+  #changed(events: Y.YEvent<Y.AbstractType<unknown>>[]): void {
+    const changed = new Set<string>()
+    for (const event of events) {
+      if (event.target === this.#ctx.tasks) for (const key of event.changes.keys.keys()) changed.add(key)
+      else if (typeof event.path[0] === 'string') changed.add(event.path[0])
+    }
+    for (const taskId of [...changed].sort()) {
+      // A deleted task is the poster's to notice: it posts it again, or fails it.
+      this.#posted.get(taskId)?.onChange()
+      this.#executor?.onChange(taskId)
+    }
+  }
+
+  /** After a restart: coordinates again the tasks this node posted; clears its finished ones. */
+  #resume(taskId: string): void {
+    const { reader, tasks } = this.#ctx
+    const task = reader.task(tasks, taskId)
+    const spec = task && reader.spec(task, taskId)
+    // Its own spec, byte for byte: a copy under this node's id written by someone else is not signed by it.
+    if (!task || spec?.poster !== this.nodeId || spec.publicKey !== this.#ctx.signer.publicKey) return
+    const posted = new PostedTask(this.#ctx, spec, task, null, null)
+    this.#posted.set(taskId, posted)
+    posted.start(true)
+  }
+
+  #removeLater(taskId: string): void {
+    this.#ctx.timers.after(this.#ctx.config.retainMs, () => {
+      this.#posted.delete(taskId)
+      this.#ctx.tasks.delete(taskId)
+    })
+  }
+
+  /** Posts a chat request as a task; the best-placed peer (maybe this node) runs it. */
+  submit(request: ChatRequest, requirements: Requirements = {}, options: SubmitOptions = {}): TaskHandle {
+    const checkedRequest = parse(ChatRequestSchema, request)
+    const checkedRequirements = parse(RequirementsSchema, requirements)
+    const id = this.#newId()
+    const stream = new AsyncQueue<TaskEvent>()
+    let settle: Settle = { resolve: () => undefined, reject: () => undefined }
+    const result = new Promise<TaskResult>((resolve, reject) => (settle = { resolve, reject }))
+    result.catch(() => undefined)
+    const { signer, clock } = this.#ctx
+    const handle: TaskHandle = { id, chunks: stream, result, cancel: () => this.#posted.get(id)?.cancel() }
+    if (this.#destroyed) {
+      settle.reject(new ValidationError('market node stopped'))
+      return handle
+    }
+    const unsigned = { v: 2 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: clock() }
+    this.#ctx.work.run(async () => {
+      const spec = await sign('spec', unsigned, this.#ctx.room)
+      if (this.#destroyed) return
+      const posted = new PostedTask(this.#ctx, spec, createTask(this.#ctx.tasks, spec), stream, settle, options.siblings ?? null)
+      this.#posted.set(id, posted)
+      posted.start(false)
+    })
+    return handle
+  }
+
+  /**
+   * Records a redundant job's vote in the doc, where it lowers the losers' reputation. The
+   * vote carries the signed results of `answers` as evidence: it counts only for executors
+   * that really answered this node's tasks.
+   */
+  recordVote(jobId: string, answers: readonly TaskResult[], winners: string[], outvoted: string[]): void {
+    const results = answers.flatMap((answer) => {
+      const result = this.#results.get(answer.taskId)
+      return result ? [result] : []
+    })
+    this.#votes.record(jobId, results, winners, outvoted)
+  }
+
+  /** Maps a long text over peers in chunks, then reduces the answers in one more task. */
+  fanOut(text: string, options: FanOutOptions): Promise<FanOutResult> {
+    return fanOut(this, text, options)
+  }
+
+  /** Runs a request on k peers and votes; outvoted peers lose reputation. */
+  redundant(request: ChatRequest, k: number, requirements?: Requirements): Promise<RedundantResult> {
+    return redundant(this, request, k, requirements)
+  }
+
+  newId(): string {
+    return this.#newId()
+  }
+
+  /** Stops timers and runs; the doc is left as it is (a crash or a closed tab). */
+  destroy(): void {
+    this.#destroyed = true
+    this.#ctx.tasks.unobserveDeep(this.#observer)
+    this.#votes.stop()
+    this.#ctx.timers.stop()
+    this.#ctx.work.stop()
+    this.#executor?.stop()
+    this.#ctx.events.clear()
+  }
+}
+
+function parse<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, value)
+  if (!parsed.success) throw new ValidationError(parsed.issues.map((issue) => issue.message).join('; '))
+  return parsed.output
+}

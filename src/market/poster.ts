@@ -1,0 +1,451 @@
+import * as Y from 'yjs'
+import { AsyncQueue } from '../shared/async-queue'
+import { AbortError } from '../shared/errors'
+import { chooseWinner, leaseLapsed } from './award'
+import type { MarketContext } from './context'
+import { TaskDeletedError, TaskFailedError } from './errors'
+import { bidFloorMs, capableOf, defaultDeadlineMs, speedQueryOf } from './estimate'
+import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
+import { sign, verify, verifyResult } from './signing'
+import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
+import { appendLog, createTask } from './task-doc'
+import type { TaskEvent, TaskResult } from './types'
+
+export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Error) => void }
+
+/**
+ * How much a miss adds to a peer's suspicion (suspected from 1, halving every few minutes): a bid
+ * under the floor is a plain lie and an undelivered promise nearly one; one lapsed lease (a
+ * partition, a closed laptop) is not enough, two soon after each other are.
+ */
+const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
+
+/**
+ * The poster's phase: restoring its award after a restart, collecting bids, signing an award,
+ * waiting on the awarded executor, or finished (exactly once).
+ */
+type Phase = 'restoring' | 'bidding' | 'awarding' | 'running' | 'finished'
+
+/** The award in force and what the poster expects of it. */
+interface Current {
+  award: Award
+  /** When this node saw the last verified renewal (its own clock: skew does not matter). */
+  renewedAt: number
+  /** The result must be in by then, or the executor claimed more than it delivers. */
+  deliverBy: number
+  awardedAt: number
+  /** The latest `until` of a verified renewal: an older signed lease put back is a replay. */
+  leaseUntil: number
+  /** What the winner was scored from: the speed model learns from it. */
+  basis: SpeedBasis | null
+}
+
+/**
+ * The poster's side of one task: collects verified bids, awards, watches the signed lease and
+ * the delivery time, re-awards with epoch + 1, streams the current executor's signed output,
+ * and accepts exactly one result signed by the awarded executor. It puts back what others
+ * overwrite (spec, award, close) and re-posts the task if someone deletes it.
+ */
+export class PostedTask {
+  readonly id: string
+  #phase: Phase = 'bidding'
+  #task: Y.Map<unknown>
+  #epoch = 0
+  #current: Current | null = null
+  #ownAward: Award | null = null
+  #ownClose: Close | null = null
+  #windowOver = false
+  #needsAwardSince: number
+  #restartReason = ''
+  #reposts = 0
+  readonly #deadlineAt: number
+  readonly #floorMs: number
+  readonly #excluded = new Set<string>()
+  readonly #bids = new Map<string, Bid>()
+  readonly #seen = new WeakSet<object>()
+  #pendingChecks = 0
+  #output: unknown = null
+  #outputCursor = 0
+  #nextSeq = 0
+  readonly #pendingBatches = new Map<number, string>()
+  #streamed = ''
+  readonly #stopTimers: (() => void)[] = []
+
+  constructor(
+    private readonly ctx: MarketContext,
+    readonly spec: Spec,
+    task: Y.Map<unknown>,
+    private readonly stream: AsyncQueue<TaskEvent> | null,
+    private readonly settle: Settle | null,
+    /** Executors of the other tasks of a redundant job: avoided when another bid exists. */
+    private readonly siblings: Set<string> | null = null,
+  ) {
+    this.id = spec.taskId
+    this.#task = task
+    this.#needsAwardSince = ctx.clock()
+    this.#deadlineAt = spec.createdAt + (spec.requirements.deadlineMs ?? defaultDeadlineMs(spec.request))
+    this.#floorMs = bidFloorMs(spec.request)
+  }
+
+  get finished(): boolean {
+    return this.#phase === 'finished'
+  }
+
+  /** Starts coordinating: a new task, or one found in the doc after this node restarted. */
+  start(resumed: boolean): void {
+    const { config, timers } = this.ctx
+    if (resumed) this.#restore()
+    else this.#openBidWindow()
+    const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3))
+    const tick = () => {
+      this.#tick()
+      if (this.#phase !== 'finished') this.#stopTimers.push(timers.after(tickMs, tick))
+    }
+    this.#stopTimers.push(timers.after(tickMs, tick))
+    this.onChange()
+  }
+
+  #openBidWindow(): void {
+    this.#windowOver = false
+    this.#stopTimers.push(this.ctx.timers.after(this.ctx.config.bidWindowMs, () => ((this.#windowOver = true), this.#maybeAward())))
+  }
+
+  #restore(): void {
+    this.#phase = 'restoring'
+    this.#windowOver = true
+    const { reader, work, roomId } = this.ctx
+    const award = reader.award(this.#task, this.id)
+    const close = reader.close(this.#task, this.id)
+    work.run(async () => {
+      if (close && (await verify('close', close, this.spec.publicKey, this.spec.poster, roomId))) {
+        this.#ownClose = close
+        this.#phase = 'finished'
+        for (const stop of this.#stopTimers) stop()
+        this.ctx.taskFinished(this.id)
+        return
+      }
+      const lapse = reader.lapse(this.#task, this.id)
+      if (award && (await verify('award', award, this.spec.publicKey, this.spec.poster, roomId))) {
+        this.#ownAward = award
+        this.#epoch = award.epoch
+        const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
+        if (!lapsed) this.#current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + this.#deliveryBudgetMs(0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
+      }
+      this.#phase = this.#current ? 'running' : 'bidding'
+      this.onChange()
+    })
+  }
+
+  onChange(): void {
+    if (this.#phase === 'finished') return this.#guardClose()
+    if (this.#phase === 'restoring') return
+    if (this.ctx.tasks.get(this.id) !== this.#task) return this.#repost()
+    this.#guardShape()
+    this.#readBids()
+    const award = this.#task.get('award')
+    if (this.#ownAward && (award as Award | undefined)?.sig !== this.#ownAward.sig) this.#task.set('award', this.#ownAward)
+    if (!this.#current) return
+    this.#readLease(this.#current)
+    this.#readOutput(this.#current)
+    this.#readFailure(this.#current)
+    this.#readResult(this.#current)
+  }
+
+  /** Puts back the spec and the task's bids map and output array when someone replaced them. */
+  #guardShape(): void {
+    const task = this.#task
+    if (task.get('spec') !== this.spec) task.set('spec', this.spec)
+    if (!(task.get('bids') instanceof Y.Map)) task.set('bids', new Y.Map())
+    let output = task.get('output')
+    if (!(output instanceof Y.Array)) task.set('output', (output = new Y.Array()))
+    if (output !== this.#output) {
+      this.#output = output
+      this.#outputCursor = 0
+    }
+  }
+
+  #readBids(): void {
+    const { reader, work, roomId } = this.ctx
+    for (const bid of reader.bids(this.#task, this.id)) {
+      if (this.#seen.has(bid)) continue
+      this.#seen.add(bid)
+      this.#pendingChecks++
+      work.run(async () => {
+        const ok = await verify('bid', bid, bid.publicKey, bid.bidder, roomId)
+        this.#pendingChecks--
+        if (ok && bid.estimateMs < this.#floorMs) {
+          // Faster than any machine runs: a lie meant to win every award.
+          this.ctx.suspicion.add(bid.bidder, suspicionOf.underFloor)
+          this.ctx.reader.rejected++
+        } else if (ok) this.#bids.set(bid.bidder, bid)
+        this.#maybeAward()
+      })
+    }
+  }
+
+  /**
+   * A verified value of the current award's executor and epoch, checked once per stored object.
+   * `inOrder: false` for values whose use does not depend on the order of the checks.
+   */
+  #checkOnce<T extends object>(value: T | null, current: Current, check: (value: T) => Promise<boolean>, use: (value: T) => void, inOrder = true): void {
+    if (!value || this.#seen.has(value)) return
+    this.#seen.add(value)
+    const job = async () => {
+      if (!(await check(value)) || this.#current !== current || this.#phase === 'finished') return
+      use(value)
+    }
+    if (inOrder) this.ctx.work.run(job)
+    else this.ctx.work.parallel(job)
+  }
+
+  #readLease(current: Current): void {
+    const { award } = current
+    const lease = this.ctx.reader.lease(this.#task, this.id)
+    if (!lease || lease.epoch !== award.epoch || lease.executor !== award.executor) return
+    this.#checkOnce(lease, current, (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId), (l) => {
+      if (l.until <= current.leaseUntil) return
+      current.leaseUntil = l.until
+      current.renewedAt = this.ctx.clock()
+    })
+  }
+
+  #readOutput(current: Current): void {
+    const { award } = current
+    const { batches, next } = this.ctx.reader.batches(this.#task, this.#outputCursor)
+    this.#outputCursor = next
+    for (const batch of batches) {
+      if (batch.epoch !== award.epoch) continue
+      this.#checkOnce(batch, current, (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId), (b) => {
+        if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
+        this.#drainOutput()
+      }, false)
+    }
+  }
+
+  #drainOutput(): void {
+    let text = this.#pendingBatches.get(this.#nextSeq)
+    while (text !== undefined) {
+      this.#pendingBatches.delete(this.#nextSeq++)
+      this.#emitText(text)
+      text = this.#pendingBatches.get(this.#nextSeq)
+    }
+  }
+
+  #emitText(text: string): void {
+    if (!text || !this.#current) return
+    this.#streamed += text
+    this.stream?.push({ type: 'text', text, epoch: this.#current.award.epoch, executor: this.#current.award.executor })
+  }
+
+  #readFailure(current: Current): void {
+    const { award } = current
+    const failure = this.ctx.reader.failure(this.#task, this.id)
+    if (!failure || failure.epoch !== award.epoch || failure.executor !== award.executor) return
+    this.#checkOnce(failure, current, (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId), (f) => {
+      this.#lapse(`executor failed: ${f.reason}`, suspicionOf.failed)
+    })
+  }
+
+  #readResult(current: Current): void {
+    const { award } = current
+    const result = this.ctx.reader.result(this.#task, this.id)
+    if (!result || result.epoch !== award.epoch || result.executor !== award.executor || result.publicKey !== award.executorKey || result.poster !== this.spec.poster) return
+    this.#checkOnce(result, current, (r) => verifyResult(r, this.ctx.roomId), (r) => this.#accept(r, current))
+  }
+
+  #tick(): void {
+    if (this.#phase === 'finished' || this.#phase === 'restoring') return
+    const now = this.ctx.clock()
+    if (now > this.#deadlineAt) return this.fail(`deadline of ${this.#deadlineAt - this.spec.createdAt} ms passed`)
+    const current = this.#current
+    if (current && this.#phase === 'running') {
+      if (leaseLapsed(current.renewedAt, this.ctx.config.leaseMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)
+      else if (now > current.deliverBy) this.#lapse('no answer in the time it promised', suspicionOf.undelivered)
+      else if (!this.ctx.livePeers().some((peer) => peer.nodeId === current.award.executor)) this.#lapse('executor left', 0)
+    }
+    if (!this.#current && this.#phase === 'bidding') {
+      const timeoutMs = this.ctx.config.noBidTimeoutMs
+      if (now - this.#needsAwardSince > timeoutMs) return this.fail(`no capable peer bid within ${timeoutMs} ms`)
+      this.#maybeAward()
+    }
+  }
+
+  /** The current award is over: its executor is told to stop (signed lapse), bids are welcome again. */
+  #lapse(reason: string, suspicion: number): void {
+    const current = this.#current
+    if (!current) return
+    const { executor, epoch } = current.award
+    if (suspicion > 0) this.ctx.suspicion.add(executor, suspicion)
+    this.#excluded.add(executor)
+    this.#current = null
+    this.#phase = 'bidding'
+    this.#restartReason = reason
+    this.#needsAwardSince = this.ctx.clock()
+    if (epoch >= this.ctx.config.maxEpochs) return this.fail(`no executor delivered in ${epoch} awards (last: ${reason})`)
+    this.ctx.work.run(async () => {
+      const lapse = await sign('lapse', { taskId: this.id, epoch, reason: reason.slice(0, 500), at: this.ctx.clock() }, this.ctx.room)
+      if (this.#phase !== 'finished') this.#task.set('lapse', lapse)
+    })
+  }
+
+  #allCapableBid(): boolean {
+    const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec))
+    return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
+  }
+
+  #maybeAward(): void {
+    if (this.#phase !== 'bidding' || this.#current || this.#pendingChecks > 0) return
+    if (!this.#windowOver && !this.#allCapableBid()) return
+    const live = new Set(this.ctx.livePeers().map((peer) => peer.nodeId))
+    const candidates = [...this.#bids.values()].filter((bid) => live.has(bid.bidder))
+    const suspected = new Set(candidates.filter((bid) => this.ctx.suspicion.suspected(bid.bidder)).map((bid) => bid.bidder))
+    const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
+    const scored = this.#scoreBids(candidates)
+    const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
+    // Each tier gives up one preference: siblings of the job, then peers that already failed
+    // this task, then suspects. The last two only after a wait: a peer whose queue was full
+    // bids once it has room, and must not lose the task to a suspect that bid at once.
+    const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= this.#fallbackWaitMs()
+    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), ...(fallbackReady ? [suspected, new Set<string>()] : [])]
+    let winner: Bid | null = null
+    for (const avoid of tiers) if ((winner = chooseWinner(candidates, avoid, reputation, estimateOf))) break
+    if (!winner) return
+    const chosen = winner
+    const basis = scored.get(chosen.bidder)?.basis ?? null
+    const estimateMs = estimateOf(chosen)
+    this.#phase = 'awarding'
+    this.siblings?.add(chosen.bidder)
+    const epoch = this.#epoch + 1
+    this.ctx.work.run(async () => {
+      const award = await sign('award', { taskId: this.id, epoch, executor: chosen.bidder, executorKey: chosen.publicKey, at: this.ctx.clock() }, this.ctx.room)
+      if (this.#phase !== 'awarding') return
+      const now = this.ctx.clock()
+      this.#ownAward = award
+      this.#epoch = epoch
+      this.#current = { award, renewedAt: now, deliverBy: now + this.#deliveryBudgetMs(estimateMs), awardedAt: now, leaseUntil: 0, basis }
+      this.#phase = 'running'
+      this.#nextSeq = 0
+      this.#pendingBatches.clear()
+      this.#task.set('award', award)
+      if (this.#streamed || epoch > 1) this.#restart(this.#restartReason || 'a new executor')
+      this.onChange()
+    })
+  }
+
+  /** Text shown so far is void: a new executor starts over, or the signed answer replaces it. */
+  #restart(reason: string): void {
+    this.#streamed = ''
+    const current = this.#current
+    if (current) this.stream?.push({ type: 'restart', epoch: current.award.epoch, executor: current.award.executor, reason })
+  }
+
+  #fallbackWaitMs(): number {
+    const { bidWindowMs, leaseMs } = this.ctx.config
+    return Math.max(10 * bidWindowMs, 2 * leaseMs)
+  }
+
+  #deliveryBudgetMs(estimateMs: number): number {
+    const { deliveryFactor, deliveryGraceMs } = this.ctx.config
+    return Math.max(deliveryFactor * estimateMs, estimateMs + deliveryGraceMs)
+  }
+
+  /**
+   * Each bid's estimate as the speed model corrects it, from the bidder's presence as this
+   * node sees it now. The bidder's own claim is the base: the model learns how far each peer's
+   * claims hold. This node's own bid is left as it is (its executor half already corrected it
+   * and learns from its own runs); so is a bid from a peer with no presence.
+   */
+  #scoreBids(bids: readonly Bid[]): Map<string, { estimateMs: number; basis: SpeedBasis }> {
+    const scored = new Map<string, { estimateMs: number; basis: SpeedBasis }>()
+    const peers = new Map(this.ctx.livePeers().map((peer) => [peer.nodeId, peer]))
+    for (const bid of bids) {
+      const peer = peers.get(bid.bidder)
+      const query = peer && bid.bidder !== this.ctx.signer.nodeId ? speedQueryOf(peer, this.spec.request) : null
+      if (!query) continue
+      const basis = { query, baseMs: bid.estimateMs }
+      scored.set(bid.bidder, { estimateMs: predictedMs(this.ctx, bid.bidder, basis), basis })
+    }
+    return scored
+  }
+
+  /** Someone deleted or replaced the task: write it again, and award again from fresh bids. */
+  #repost(): void {
+    if (this.#reposts >= this.ctx.config.maxReposts) {
+      return this.fail(`the task was deleted ${this.#reposts + 1} times by a member of the room`, TaskDeletedError)
+    }
+    this.#reposts++
+    this.#task = createTask(this.ctx.tasks, this.spec)
+    if (this.#ownAward) this.#task.set('award', this.#ownAward)
+    const current = this.#current
+    if (current) this.#lapse('the task was deleted', 0)
+    // The bids stay: they are signed for this task, and their bidders put them back as they were.
+    this.#outputCursor = 0
+    this.#phase = 'bidding'
+    this.#needsAwardSince = this.ctx.clock()
+    this.#restartReason = 'the task was deleted and posted again'
+    this.#openBidWindow()
+  }
+
+  #accept(result: Result, current: Current): void {
+    // A result from an aborted engine says nothing about how fast the peer answers.
+    if (current.basis && result.finish !== 'abort') observeSpeed(this.ctx, result.executor, current.basis, this.ctx.clock() - current.awardedAt)
+    this.#pendingBatches.clear()
+    if (result.text.startsWith(this.#streamed)) this.#emitText(result.text.slice(this.#streamed.length))
+    else {
+      this.#restart('the signed answer replaces the streamed text')
+      this.#emitText(result.text)
+    }
+    const accepted: TaskResult = { taskId: this.id, text: result.text, finish: result.finish, executor: result.executor, epoch: result.epoch }
+    if (result.usage) accepted.usage = result.usage
+    this.#finish('done', result.text.length, '')
+    this.ctx.accepted(result)
+    this.settle?.resolve(accepted)
+    this.stream?.end()
+    this.ctx.events.emit('done', accepted)
+  }
+
+  fail(reason: string, ErrorClass: typeof TaskFailedError = TaskFailedError): void {
+    if (this.#phase === 'finished') return
+    this.#finish('failed', 0, reason)
+    const error = new ErrorClass(`task ${this.id} failed: ${reason}`)
+    this.settle?.reject(error)
+    this.stream?.fail(error)
+    this.ctx.events.emit('failed', { taskId: this.id, reason })
+  }
+
+  cancel(): void {
+    if (this.#phase === 'finished') return
+    this.#finish('cancelled', 0, 'cancelled by its poster')
+    const error = new AbortError(`task ${this.id} cancelled`)
+    this.settle?.reject(error)
+    this.stream?.fail(error)
+  }
+
+  /** Puts back this poster's close when someone overwrote it, while the task stays in the doc. */
+  #guardClose(): void {
+    const close = this.#ownClose
+    const task = this.ctx.tasks.get(this.id)
+    if (close && task === this.#task && (this.#task.get('close') as Close | undefined)?.sig !== close.sig) this.#task.set('close', close)
+  }
+
+  #finish(status: LogEntry['status'], chars: number, reason: string): void {
+    this.#phase = 'finished'
+    for (const stop of this.#stopTimers) stop()
+    const entry: LogEntry = {
+      taskId: this.id,
+      poster: this.spec.poster,
+      executor: this.#current?.award.executor ?? this.#ownAward?.executor ?? null,
+      epoch: this.#epoch,
+      status,
+      chars,
+      createdAt: this.spec.createdAt,
+      finishedAt: this.ctx.clock(),
+    }
+    appendLog(this.ctx.doc, entry, this.ctx.config.maxLog)
+    this.ctx.work.run(async () => {
+      this.#ownClose = await sign('close', { taskId: this.id, status, reason: reason.slice(0, 500), at: this.ctx.clock() }, this.ctx.room)
+      if (this.ctx.tasks.get(this.id) === this.#task) this.#task.set('close', this.#ownClose)
+    })
+    this.ctx.taskFinished(this.id)
+  }
+}

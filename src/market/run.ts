@@ -1,0 +1,150 @@
+import type * as Y from 'yjs'
+import type { Engine } from '../inference/engine'
+import type { MarketContext } from './context'
+import { type Result, type Spec } from './schema'
+import { sign, signResult } from './signing'
+import { appendBatch } from './task-doc'
+
+/** How long an executor keeps its lease alive after writing its result, for the poster to see it. */
+const holdAfterResultLeases = 5
+const maxBatchChars = 4_000
+
+/**
+ * One award this node executes: holds the lease, runs the engine when it is free, streams
+ * output in batches, writes the signed result. `stop` ends all of it.
+ */
+export class Run {
+  readonly #abort = new AbortController()
+  #seq = 0
+  #buffer = ''
+  #stopFlush: (() => void) | null = null
+  #stopRenew: () => void = () => undefined
+  #result: Result | null = null
+  #resultAt = 0
+  #finishedAt: number | null = null
+  #stopped = false
+
+  constructor(
+    private readonly ctx: MarketContext,
+    readonly spec: Spec,
+    readonly epoch: number,
+    private readonly task: Y.Map<unknown>,
+    private readonly onEnd: (run: Run) => void,
+  ) {}
+
+  get stopped(): boolean {
+    return this.#stopped
+  }
+
+  /** A method, not a field read, so that checks after an await are not narrowed away. */
+  #halted(): boolean {
+    return this.#stopped
+  }
+
+  get hasResult(): boolean {
+    return this.#result !== null
+  }
+
+  /** When the engine gave the last of the answer (this node's clock); null until it has. */
+  get finishedAt(): number | null {
+    return this.#finishedAt
+  }
+
+  start(engineTurn: Promise<void>, engine: Engine): Promise<void> {
+    this.#renew()
+    return engineTurn.then(() => this.#execute(engine))
+  }
+
+  #renew(): void {
+    if (this.#stopped) return
+    const { clock, config, signer, timers, work, room } = this.ctx
+    if (this.#result && clock() - this.#resultAt > holdAfterResultLeases * config.leaseMs) return this.stop()
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs }
+    work.run(async () => {
+      const lease = await sign('lease', unsigned, room)
+      if (!this.#halted()) this.task.set('lease', lease)
+    })
+    this.#stopRenew = timers.after(config.leaseMs / 3, () => this.#renew())
+  }
+
+  async #execute(engine: Engine): Promise<void> {
+    if (this.#stopped) return
+    let finish: Result['finish'] = 'stop'
+    let usage: Result['usage']
+    let text = ''
+    try {
+      for await (const chunk of engine.chat(this.spec.request, this.#abort.signal)) {
+        if (this.#halted()) return
+        const choice = chunk.choices[0]
+        const content = choice.delta.content ?? ''
+        text += content
+        this.#append(content)
+        if (choice.finish_reason) finish = choice.finish_reason
+        if (chunk.usage) usage = chunk.usage
+      }
+    } catch (error) {
+      if (!this.#halted()) {
+        this.ctx.report(error)
+        this.#writeFailure(error)
+      }
+      this.stop()
+      return
+    }
+    if (this.#halted()) return
+    this.#finishedAt = this.ctx.clock()
+    this.#flush()
+    this.ctx.work.run(async () => {
+      const { signer, room } = this.ctx
+      const unsigned = { taskId: this.spec.taskId, poster: this.spec.poster, epoch: this.epoch, executor: signer.nodeId, publicKey: signer.publicKey, text, finish }
+      const result = await signResult(usage ? { ...unsigned, usage } : unsigned, room)
+      if (this.#halted()) return
+      this.#result = result
+      this.#resultAt = this.ctx.clock()
+      this.task.set('result', result)
+      this.onEnd(this)
+    })
+  }
+
+  /** Puts the result back when a stale executor's write replaced it before the poster saw it. */
+  guardResult(current: unknown): void {
+    if (this.#result && !this.#stopped && current !== this.#result) this.task.set('result', this.#result)
+  }
+
+  #append(content: string): void {
+    if (!content) return
+    this.#buffer += content
+    // The first text goes out at once (the poster is waiting for it); the rest in batches.
+    if (this.#seq === 0 || this.#buffer.length >= maxBatchChars) return this.#flush()
+    this.#stopFlush ??= this.ctx.timers.after(this.ctx.config.outputBatchMs, () => this.#flush())
+  }
+
+  #flush(): void {
+    this.#stopFlush?.()
+    this.#stopFlush = null
+    if (!this.#buffer || this.#stopped) return
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, seq: this.#seq++, text: this.#buffer }
+    this.#buffer = ''
+    this.ctx.work.run(async () => {
+      const { taskId: _taskId, ...batch } = await sign('batch', unsigned, this.ctx.room)
+      if (!this.#halted()) appendBatch(this.task, batch)
+    })
+  }
+
+  /** Tells the poster at once that this executor cannot answer, so it re-awards instead of waiting. */
+  #writeFailure(error: unknown): void {
+    const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500)
+    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: this.ctx.signer.nodeId, reason }
+    this.ctx.work.run(async () => {
+      this.task.set('failure', await sign('failure', unsigned, this.ctx.room))
+    })
+  }
+
+  stop(): void {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#abort.abort()
+    this.#stopRenew()
+    this.#stopFlush?.()
+    this.onEnd(this)
+  }
+}

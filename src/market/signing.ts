@@ -1,0 +1,111 @@
+import { sha256, toHex, utf8 } from '../shared/encoding'
+import { signingPayload, verifySigned, type Signer } from '../shared/sign'
+import type { Award, Batch, Bid, Close, Evidence, Failure, Lapse, Lease, Result, Spec, Vote } from './schema'
+
+const tag = (what: string): string => `edgeswarm/market/${what}/v2`
+
+type Unsigned<T> = Omit<T, 'sig'>
+
+/** A result as its signature covers it: the text by its SHA-256, so a vote can carry it as evidence. */
+export type ResultDigest = Unsigned<Evidence> & { poster: string }
+
+const fieldsOf = {
+  spec: (s: Unsigned<Spec>) => [s.v, s.taskId, s.request, s.requirements, s.poster, s.publicKey, s.createdAt],
+  bid: (b: Unsigned<Bid>) => [b.taskId, b.bidder, b.estimateMs, b.at, b.publicKey],
+  award: (a: Unsigned<Award>) => [a.taskId, a.epoch, a.executor, a.executorKey, a.at],
+  lease: (l: Unsigned<Lease>) => [l.taskId, l.epoch, l.executor, l.until],
+  batch: (b: Unsigned<Batch> & { taskId: string }) => [b.taskId, b.epoch, b.seq, b.text],
+  result: (r: ResultDigest) => [r.taskId, r.poster, r.epoch, r.executor, r.publicKey, r.textHash, r.finish, r.usage ?? null],
+  failure: (f: Unsigned<Failure>) => [f.taskId, f.epoch, f.executor, f.reason],
+  lapse: (l: Unsigned<Lapse>) => [l.taskId, l.epoch, l.reason, l.at],
+  close: (c: Unsigned<Close>) => [c.taskId, c.status, c.reason, c.at],
+  vote: (x: Unsigned<Vote>) => [x.jobId, x.poster, x.publicKey, x.winners, x.outvoted, x.evidence, x.at],
+}
+type Kind = keyof typeof fieldsOf
+type Entry<K extends Kind> = Parameters<(typeof fieldsOf)[K]>[0]
+
+/** The signer of one room: every record it signs carries the room's id. */
+export interface RoomSigner {
+  signer: Signer
+  roomId: string
+}
+
+function signedText<K extends Kind>(kind: K, entry: Entry<K>, roomId: string): string {
+  const fields = (fieldsOf[kind] as (e: Entry<K>) => unknown[])(entry)
+  return JSON.stringify([tag(kind), roomId, ...fields])
+}
+
+export async function sign<K extends Kind, T extends Entry<K>>(kind: K, unsigned: T, { signer, roomId }: RoomSigner): Promise<T & { sig: string }> {
+  const fields = (fieldsOf[kind] as (entry: T) => unknown[])(unsigned)
+  return { ...unsigned, sig: await signer.sign(signingPayload(tag(kind), [roomId, ...fields])) }
+}
+
+// Verification is a pure function of its inputs, so results are shared: a room's nodes in one
+// process (tests, the simulation) and one node re-reading an entry check each signature once.
+const verified = new Map<string, Promise<boolean>>()
+const maxVerified = 8_192
+let checks = 0
+
+/** Signatures actually checked (cache misses) in this process: what a flood costs. */
+export function signatureChecks(): number {
+  return checks
+}
+
+/** True when `publicKey` signed the entry for room `roomId` and hashes to `signerId`. Never throws. */
+export function verify<K extends Kind>(kind: K, entry: Entry<K> & { sig: string }, publicKey: string, signerId: string, roomId: string): Promise<boolean> {
+  // The signed text is the cache key too: a spec can be 200 KB, written out once.
+  const signed = signedText(kind, entry, roomId)
+  const key = `${signerId} ${publicKey} ${entry.sig} ${signed}`
+  let check = verified.get(key)
+  if (!check) {
+    if (verified.size >= maxVerified) verified.clear()
+    checks++
+    check = verifySigned(signerId, publicKey, entry.sig, utf8(signed))
+    verified.set(key, check)
+  }
+  return check
+}
+
+export async function textHashOf(text: string): Promise<string> {
+  return toHex(await sha256(utf8(text)))
+}
+
+/** What a result's signature covers, and what a vote carries as evidence of it. */
+export async function digestOf(result: Unsigned<Result>): Promise<ResultDigest> {
+  const digest: ResultDigest = {
+    taskId: result.taskId,
+    poster: result.poster,
+    epoch: result.epoch,
+    executor: result.executor,
+    publicKey: result.publicKey,
+    textHash: await textHashOf(result.text),
+    finish: result.finish,
+  }
+  if (result.usage) digest.usage = result.usage
+  return digest
+}
+
+export async function signResult(unsigned: Unsigned<Result>, roomSigner: RoomSigner): Promise<Result> {
+  const { sig } = await sign('result', await digestOf(unsigned), roomSigner)
+  return { ...unsigned, sig }
+}
+
+/** True when the result's executor signed it (its text by hash) in this room. Never throws. */
+export async function verifyResult(result: Result, roomId: string): Promise<boolean> {
+  try {
+    return await verify('result', { ...(await digestOf(result)), sig: result.sig }, result.publicKey, result.executor, roomId)
+  } catch {
+    return false
+  }
+}
+
+/** A result as a vote's evidence: everything its signature covers but the text. */
+export async function evidenceOf(result: Result): Promise<Evidence> {
+  const { poster: _poster, ...digest } = await digestOf(result)
+  return { ...digest, sig: result.sig }
+}
+
+/** True when `evidence` is its executor's signed result of a task posted by `poster`. */
+export function verifyEvidence(evidence: Evidence, poster: string, roomId: string): Promise<boolean> {
+  return verify('result', { ...evidence, poster }, evidence.publicKey, evidence.executor, roomId)
+}
