@@ -10,7 +10,6 @@ import { routeChat, type RouterDeps } from './swarm/routing/chat-router'
 import { Learning } from './swarm/learning/learning'
 import { MarketNode } from './market'
 import { SwarmNode } from './swarm/node'
-import { executorEngine } from './swarm/routing/swarm-engine'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
 import { h } from './ui/dom'
@@ -90,7 +89,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     doc: node.room.doc,
     signer: node.signer,
     roomId: node.roomId,
-    engine: executorEngine(engine),
+    engine,
     livePeers: () => livePeersOf(node.peers()),
     visible: () => document.visibilityState === 'visible',
     speed: learning.speed,

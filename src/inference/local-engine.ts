@@ -4,7 +4,7 @@ import type { EngineChoice } from './types'
 import { DownloadMeter, type DownloadFigures } from './download-meter'
 import type { Engine } from './engine'
 import { SharedEngine, type EngineRole } from './shared-engine'
-import type { ChatChunk, ChatRequest, EngineInfo } from './types'
+import type { ChatChunk, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress } from './types'
 import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
 import { deleteDownloadedModels } from './wasm/model-download'
 import { modelIdOf } from './wasm/wllama-engine'
@@ -45,11 +45,12 @@ const progressEveryMs = 250
  * none (or what the URL forces); shares one loaded model among the profile's tabs; falls back
  * from WebGPU to WASM when WebGPU cannot load, and says why.
  */
-export class LocalEngine {
+export class LocalEngine implements Engine {
   readonly #events = new Emitter<LocalEngineEvents>()
   #status: LocalEngineStatus
   #engine: SharedEngine | null = null
   #running = 0
+  #starting: Promise<void> | null = null
 
   constructor(
     private readonly choice: EngineChoice,
@@ -62,6 +63,45 @@ export class LocalEngine {
     return this.#status
   }
 
+  /** The engine this node runs, or will once it has chosen: WebGPU, else WASM. */
+  get kind(): EngineKind {
+    return this.#status.kind === 'webgpu' ? 'webgpu' : 'wasm'
+  }
+
+  info(): EngineInfo {
+    const { modelId, state, message, prefillTokensPerS, decodeTokensPerS } = this.#status
+    const availability: EngineAvailability = state === 'ready' || state === 'busy' ? 'ready' : state === 'downloading' || state === 'loading' ? 'loading' : 'unavailable'
+    const contextSize = availability === 'ready' ? (this.#engine?.info().contextSize ?? 0) : 0
+    return { kind: this.kind, modelId, contextSize, availability, ...(message !== undefined && availability !== 'ready' ? { reason: message } : {}), prefillTokensPerS, decodeTokensPerS }
+  }
+
+  /** Chooses and loads the model (once: later calls wait for the same start); see `start`. */
+  load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
+    const stop = this.on('status', (status) => {
+      if (status.state === 'downloading' && status.download) onProgress({ phase: 'download', loadedBytes: status.download.loadedBytes, totalBytes: status.download.totalBytes, text: 'downloading the model' })
+      else if (status.state === 'loading') onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
+    })
+    const started = this.start().then(() => {
+      const { state, message } = this.#status
+      if (state !== 'ready' && state !== 'busy') throw new EngineUnavailableError(message ?? 'no local model')
+    })
+    const aborted = new Promise<never>((_resolve, reject) => {
+      if (signal?.aborted) reject(new AbortError('aborted'))
+      signal?.addEventListener('abort', () => reject(new AbortError('aborted')), { once: true })
+    })
+    return Promise.race([started, aborted]).finally(stop)
+  }
+
+  /** Unloads the model (it stays cached): a later `load` loads it again. */
+  async unload(): Promise<void> {
+    const engine = this.#engine
+    this.#engine = null
+    this.#starting = null
+    await engine?.unload().catch(() => undefined)
+    engine?.close()
+    this.#set({ state: 'none', message: 'The model is unloaded.' })
+  }
+
   on<K extends keyof LocalEngineEvents>(event: K, listener: (payload: LocalEngineEvents[K]) => void): Unsubscribe {
     return this.#events.on(event, listener)
   }
@@ -71,8 +111,13 @@ export class LocalEngine {
     this.#events.emit('status', this.#status)
   }
 
-  /** Chooses and loads; never throws: failures end in state 'failed' or 'none' with a message. */
-  async start(): Promise<void> {
+  /** Chooses and loads, once; never throws: failures end in state 'failed' or 'none' with a message. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start()
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
     if (this.choice === 'none') {
       this.#set({ kind: 'none', state: 'none', message: 'No local model (engine=none): questions go to peers or the relay.' })
       return

@@ -22,7 +22,7 @@ export class RelayUnavailableError extends EngineUnavailableError {
 export class RelayEngine implements Engine {
   readonly kind = 'relay'
   #model: string | null = null
-  #info: EngineInfo = { kind: 'relay', modelId: '', contextSize: 0, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  #info: EngineInfo = { kind: 'relay', modelId: '', contextSize: 0, availability: 'unavailable', reason: 'the relay has not been asked yet', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   readonly #base: string
 
   constructor(private readonly options: RelayEngineOptions) {
@@ -41,7 +41,7 @@ export class RelayEngine implements Engine {
     const model = list.success ? list.output.data.map((entry) => entry.id).find((id) => !id.startsWith('swarm')) : undefined
     if (!model) throw new RelayUnavailableError('the relay serves no model: its operator sets RELAY_MODEL_PATH or RELAY_UPSTREAM_URL')
     this.#model = model
-    this.#info = { ...this.#info, modelId: model }
+    this.#info = { ...this.#info, modelId: model, availability: 'ready', reason: '' }
     onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: `the relay serves ${model}` })
   }
 
@@ -110,6 +110,7 @@ export class RelayEngine implements Engine {
 
   unload(): Promise<void> {
     this.#model = null
+    this.#info = { ...this.#info, availability: 'unavailable', reason: 'unloaded' }
     return Promise.resolve()
   }
 }

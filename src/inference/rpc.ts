@@ -111,7 +111,7 @@ export class RemoteEngine implements Engine {
     private readonly endpoint: MessageEndpoint,
     modelId: string,
   ) {
-    this.#info = { kind, modelId, contextSize: 0, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    this.#info = { kind, modelId, contextSize: 0, availability: 'loading', prefillTokensPerS: 0, decodeTokensPerS: 0 }
     endpoint.addEventListener('message', this.#onMessage)
   }
 

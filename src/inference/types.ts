@@ -47,10 +47,17 @@ export interface LoadProgress {
   text: string
 }
 
+/** Whether a chat sent now runs at once, after a load that is under way, or not at all. */
+export type EngineAvailability = 'ready' | 'loading' | 'unavailable'
+
 export interface EngineInfo {
   kind: EngineKind
   modelId: string
+  /** Tokens the model holds, prompt and answer together; 0 while unknown. */
   contextSize: number
+  availability: EngineAvailability
+  /** Why the engine is unavailable (or not the one asked for), in words for the user. */
+  reason?: string
   /** Measured on the last request; 0 before any. */
   prefillTokensPerS: number
   decodeTokensPerS: number

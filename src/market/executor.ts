@@ -77,8 +77,9 @@ export class Executor {
 
   self(): LivePeer {
     const info = this.engine.info()
-    const kind = info.kind === 'webgpu' || info.kind === 'wasm' ? info.kind : 'none'
-    const engine = { kind, modelId: info.modelId, state: 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
+    // Only a model that is loaded here bids: a node still downloading, or with none, posts only.
+    const kind = info.availability === 'ready' && (info.kind === 'webgpu' || info.kind === 'wasm') ? info.kind : 'none'
+    const engine = { kind, modelId: info.modelId, state: kind === 'none' ? 'none' : 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
     return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
   }
 

@@ -40,7 +40,7 @@ export class WllamaEngine implements Engine {
   #info: EngineInfo
 
   constructor(private readonly options: WllamaEngineOptions) {
-    this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
 
   #logger(): WllamaLogger {
@@ -83,7 +83,7 @@ export class WllamaEngine implements Engine {
       if (!(loaded.n_ctx > 0 && loaded.n_vocab > 0 && loaded.n_layer > 0)) throw new Error('the file is not a usable GGUF model (no vocabulary, layers or context)')
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
       this.#wllama = wllama
-      this.#info = { ...this.#info, contextSize: loaded.n_ctx }
+      this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '' }
     } catch (error) {
       await wllama.exit().catch(() => undefined)
       if (signal?.aborted) throw new AbortError('model load aborted')
@@ -187,6 +187,7 @@ export class WllamaEngine implements Engine {
   async unload(): Promise<void> {
     const wllama = this.#wllama
     this.#wllama = null
+    this.#info = { ...this.#info, availability: 'unavailable', reason: 'the model is unloaded' }
     await wllama?.exit()
   }
 }

@@ -75,6 +75,7 @@ export class WebLlmEngine implements Engine {
       kind: this.kind,
       modelId: this.modelId,
       contextSize: this.contextSize,
+      availability: this.engine ? 'ready' : 'unavailable',
       prefillTokensPerS: this.prefillTokensPerS,
       decodeTokensPerS: this.decodeTokensPerS,
     }

@@ -14,7 +14,7 @@ const assumedContextSize = 4096
  */
 export class PeerEngine implements Engine {
   readonly kind = 'peer'
-  #info: EngineInfo = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  #info: EngineInfo = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, availability: 'ready', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   #closed = false
   #lastExecutor = ''
 
