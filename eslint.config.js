@@ -1,16 +1,17 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import globals from 'globals'
+import { layerConfig } from './eslint.layers.js'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-harness/', 'reports/', 'node_modules/', 'test/fixtures/', 'test-results/', 'playwright-report/', 'dev-dist/'] },
+  { ignores: ['dist/', 'dist-harness/', 'reports/', 'node_modules/', 'test/fixtures/', 'test-results/', 'playwright-report/', 'dev-dist/', 'test/lint-fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       globals: { ...globals.browser, ...globals.node },
       parserOptions: {
-        project: ['./tsconfig.app.json', './tsconfig.node.json'],
+        project: ['./tsconfig.app.json', './tsconfig.node.json', './tsconfig.test.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -25,6 +26,7 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },
+  ...layerConfig(import.meta.dirname),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import * as v from 'valibot'
 import { rejectUnlessGetOrHead, sendJson } from './http-response'
 import type { DropCounts } from './drops'
 import type { FaultCounts } from './last-resort'
@@ -20,14 +18,6 @@ export interface Health extends PublicHealth, V1Health {
   connections: number
   dropped: DropCounts
   faults: FaultCounts
-}
-
-const packageSchema = v.object({ version: v.string() })
-
-/** The version field of the project's package.json, read once at startup. */
-export function readPackageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-  return v.parse(packageSchema, JSON.parse(text)).version
 }
 
 /** Answers `GET /healthz` with the relay's current health, or only its public part. */

@@ -1,6 +1,6 @@
 // Entry point: `node --import tsx src/relay/main.ts`. Configuration comes from the environment.
 import { loadConfig, RelayConfigError, type RelayConfig } from './config'
-import { readPackageVersion } from './health'
+import { readPackageVersion } from './version'
 import { installLastResort } from './last-resort'
 import { createLogger } from './log'
 import { createRelay } from './server'

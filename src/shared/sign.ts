@@ -1,6 +1,14 @@
 import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from './encoding'
+import { IdentityError } from './errors'
 
 const algorithm = { name: 'Ed25519' } as const
+
+/** WebCrypto's key, as the DOM and Node both type it (src/shared compiles without the DOM library). */
+type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+export interface KeyPair {
+  publicKey: Key
+  privateKey: Key
+}
 const nodeIdBytes = 10
 
 /** A signer holds a private key that may be non-extractable; only `sign` touches it. */
@@ -11,8 +19,11 @@ export interface Signer {
   sign(payload: Uint8Array<ArrayBuffer>): Promise<string>
 }
 
-export async function generateKeyPair(extractable: boolean): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(algorithm, extractable, ['sign', 'verify']))
+export async function generateKeyPair(extractable: boolean): Promise<KeyPair> {
+  const keys = await crypto.subtle.generateKey(algorithm, extractable, ['sign', 'verify'])
+  // Node types Ed25519's generateKey as "a key or a pair"; it is always a pair.
+  if (!('publicKey' in keys)) throw new IdentityError('WebCrypto made one Ed25519 key, not a pair')
+  return keys
 }
 
 const nodeIds = new Map<string, Promise<string>>()
@@ -30,7 +41,7 @@ export function nodeIdOf(publicKey: string): Promise<string> {
   return nodeId
 }
 
-export async function signerFromKeyPair(keys: CryptoKeyPair): Promise<Signer> {
+export async function signerFromKeyPair(keys: KeyPair): Promise<Signer> {
   const publicKey = toBase64Url(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)))
   const nodeId = await nodeIdOf(publicKey)
   return {
@@ -40,9 +51,9 @@ export async function signerFromKeyPair(keys: CryptoKeyPair): Promise<Signer> {
   }
 }
 
-const importedKeys = new Map<string, Promise<CryptoKey>>()
+const importedKeys = new Map<string, Promise<Key>>()
 
-function importPublicKey(publicKey: string): Promise<CryptoKey> {
+function importPublicKey(publicKey: string): Promise<Key> {
   let key = importedKeys.get(publicKey)
   if (!key) {
     if (importedKeys.size >= maxCachedKeys) importedKeys.clear()

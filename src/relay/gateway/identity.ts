@@ -1,7 +1,8 @@
 // The relay's Ed25519 identity in the rooms it joins: in memory, or kept in RELAY_KEY_FILE
 // (JSON Web Keys, mode 0600) so its node id survives restarts.
+import type { webcrypto } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
-import { generateKeyPair, signerFromKeyPair, type Signer } from '../../shared/sign'
+import { generateKeyPair, signerFromKeyPair, type KeyPair, type Signer } from '../../shared/sign'
 
 const algorithm = { name: 'Ed25519' } as const
 
@@ -11,8 +12,8 @@ export class RelayKeyError extends Error {
 
 interface KeyFile {
   v: 1
-  publicKey: JsonWebKey
-  privateKey: JsonWebKey
+  publicKey: webcrypto.JsonWebKey
+  privateKey: webcrypto.JsonWebKey
 }
 
 function isKeyFile(value: unknown): value is KeyFile {
@@ -21,7 +22,7 @@ function isKeyFile(value: unknown): value is KeyFile {
   return record.v === 1 && typeof record.publicKey === 'object' && record.publicKey !== null && typeof record.privateKey === 'object' && record.privateKey !== null
 }
 
-async function readKeys(keyFile: string): Promise<CryptoKeyPair | null> {
+async function readKeys(keyFile: string): Promise<KeyPair | null> {
   let text: string
   try {
     text = await readFile(keyFile, 'utf8')

@@ -1,0 +1,5 @@
+import { greeting } from '../shared/text'
+
+export interface Task {
+  text: typeof greeting
+}

@@ -1,0 +1,3 @@
+import { greeting } from '../shared/text'
+
+export const view = `<p>${greeting}</p>`
