@@ -4,10 +4,10 @@ import type { LoadProgress } from './types'
 type Run<T> = (onProgress: (progress: LoadProgress) => void) => Promise<T>
 
 interface Loading<T> {
-  promise: Promise<T>
-  listeners: Set<(progress: LoadProgress) => void>
-  last: LoadProgress | null
-  settled: boolean
+  readonly promise: Promise<T>
+  readonly listeners: Set<(progress: LoadProgress) => void>
+  readonly last: LoadProgress | null
+  readonly settled: boolean
 }
 
 /**
@@ -55,27 +55,32 @@ export class SharedLoad<T = void> {
   }
 
   #start(): Loading<T> {
-    const loading: Loading<T> = { promise: Promise.resolve(undefined as T), listeners: new Set(), last: null, settled: false }
-    loading.promise = Promise.resolve()
+    const listeners = new Set<(progress: LoadProgress) => void>()
+    const state: { last: LoadProgress | null; settled: boolean } = { last: null, settled: false }
+    const promise = Promise.resolve()
       .then(() =>
         this.run((progress) => {
-          loading.last = progress
-          for (const listener of loading.listeners) safely(listener, progress)
+          state.last = progress
+          for (const listener of listeners) safely(listener, progress)
         }),
       )
-      .then(
-        (value) => {
-          loading.settled = true
-          return value
-        },
-        (error: unknown) => {
-          loading.settled = true
-          if (this.#loading === loading) this.#loading = null
-          throw error
-        },
-      )
-    // Nobody may be waiting when it fails; the next join sees a fresh start instead.
-    loading.promise.catch(() => undefined)
+      .finally(() => {
+        state.settled = true
+      })
+    const loading: Loading<T> = {
+      promise,
+      listeners,
+      get last() {
+        return state.last
+      },
+      get settled() {
+        return state.settled
+      },
+    }
+    // A failed load is forgotten, so the next join starts afresh (nobody may be waiting on it).
+    promise.catch(() => {
+      if (this.#loading === loading) this.#loading = null
+    })
     return loading
   }
 }

@@ -114,7 +114,7 @@ export class WebLlmEngine implements Engine {
       }
     }
     report({ phase: 'download', loadedBytes: 0, totalBytes: 0, text: 'Checking the WebGPU adapter' })
-    const adapter = await unlessAborted(this.requestAdapter(), signals)
+    const adapter = await unlessAborted(this.adapterDescription(), signals)
     const override = this.options.modelId === undefined ? undefined : await unlessAborted(overrideNeeds(this.options.modelId), signals)
     const model = this.chosenModel(adapter, override)
     const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
@@ -147,7 +147,7 @@ export class WebLlmEngine implements Engine {
     }
   }
 
-  private async requestAdapter(): Promise<AdapterDescription> {
+  private async adapterDescription(): Promise<AdapterDescription> {
     const probe = await (this.options.probe ?? probeWebGpu)()
     if (!probe.ok) throw new EngineUnavailableError(`WebGPU not available: ${probe.reason}`)
     return probe.adapter
