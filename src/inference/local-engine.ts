@@ -1,14 +1,16 @@
-import { AbortError, EngineUnavailableError } from '../shared/errors'
+import { EngineUnavailableError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { EngineChoice } from './types'
 import { DownloadMeter, type DownloadFigures } from './download-meter'
 import type { Engine } from './engine'
 import { SharedEngine, type EngineRole } from './shared-engine'
+import { SharedLoad } from './shared-load'
 import type { ChatChunk, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress } from './types'
 import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
 import { deleteDownloadedModels } from './wasm/model-download'
 import { modelIdOf } from './wasm/wllama-engine'
-import { chooseModel, describeAdapter } from './webgpu/model-choice'
+import { chooseModel } from './webgpu/model-choice'
+import { probeWebGpu } from './webgpu/probe'
 import { createWebGpuEngine } from './webgpu/create'
 
 export type LocalKind = 'webgpu' | 'wasm' | 'none'
@@ -36,7 +38,6 @@ interface Plan {
   create: () => Engine
 }
 
-const adapterTimeoutMs = 3_000
 /** Download progress is shown at most this often unless the percent moves. */
 const progressEveryMs = 250
 
@@ -50,7 +51,8 @@ export class LocalEngine implements Engine {
   #status: LocalEngineStatus
   #engine: SharedEngine | null = null
   #running = 0
-  #starting: Promise<void> | null = null
+  /** The one load of this node's model: `start`, `load` and a question asked meanwhile all wait for it. */
+  readonly #starting = new SharedLoad((onProgress) => this.#start(onProgress))
 
   constructor(
     private readonly choice: EngineChoice,
@@ -76,27 +78,17 @@ export class LocalEngine implements Engine {
   }
 
   /** Chooses and loads the model (once: later calls wait for the same start); see `start`. */
-  load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
-    const stop = this.on('status', (status) => {
-      if (status.state === 'downloading' && status.download) onProgress({ phase: 'download', loadedBytes: status.download.loadedBytes, totalBytes: status.download.totalBytes, text: 'downloading the model' })
-      else if (status.state === 'loading') onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
-    })
-    const started = this.start().then(() => {
-      const { state, message } = this.#status
-      if (state !== 'ready' && state !== 'busy') throw new EngineUnavailableError(message ?? 'no local model')
-    })
-    const aborted = new Promise<never>((_resolve, reject) => {
-      if (signal?.aborted) reject(new AbortError('aborted'))
-      signal?.addEventListener('abort', () => reject(new AbortError('aborted')), { once: true })
-    })
-    return Promise.race([started, aborted]).finally(stop)
+  async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
+    await this.#starting.join(onProgress, signal)
+    const { state, message } = this.#status
+    if (state !== 'ready' && state !== 'busy') throw new EngineUnavailableError(message ?? 'no local model')
   }
 
   /** Unloads the model (it stays cached): a later `load` loads it again. */
   async unload(): Promise<void> {
     const engine = this.#engine
     this.#engine = null
-    this.#starting = null
+    this.#starting.reset()
     await engine?.unload().catch(() => undefined)
     engine?.close()
     this.#set({ state: 'none', message: 'The model is unloaded.' })
@@ -113,11 +105,10 @@ export class LocalEngine implements Engine {
 
   /** Chooses and loads, once; never throws: failures end in state 'failed' or 'none' with a message. */
   start(): Promise<void> {
-    this.#starting ??= this.#start()
-    return this.#starting
+    return this.#starting.join()
   }
 
-  async #start(): Promise<void> {
+  async #start(onProgress: (progress: LoadProgress) => void): Promise<void> {
     if (this.choice === 'none') {
       this.#set({ kind: 'none', state: 'none', message: 'No local model (engine=none): questions go to peers or the relay.' })
       return
@@ -125,7 +116,7 @@ export class LocalEngine implements Engine {
     const notes: string[] = []
     const plans = await this.#plans(notes)
     for (const plan of plans) {
-      if (await this.#tryLoad(plan, notes)) return
+      if (await this.#tryLoad(plan, notes, onProgress)) return
     }
     this.#set({ kind: 'none', state: 'failed', message: notes.join(' ') || 'No engine can run here.' })
   }
@@ -142,11 +133,10 @@ export class LocalEngine implements Engine {
   }
 
   async #webgpuPlan(): Promise<{ ok: true; plan: Plan } | { ok: false; reason: string }> {
-    if (!('gpu' in navigator)) return { ok: false, reason: 'this browser has no WebGPU' }
-    const adapter = await Promise.race([navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null), new Promise<null>((resolve) => setTimeout(() => resolve(null), adapterTimeoutMs))])
-    if (!adapter) return { ok: false, reason: 'no WebGPU adapter' }
+    const probe = await probeWebGpu()
+    if (!probe.ok) return probe
     const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
-    const choice = chooseModel(describeAdapter(adapter), deviceMemoryGb === undefined ? {} : { deviceMemoryGb })
+    const choice = chooseModel(probe.adapter, deviceMemoryGb === undefined ? {} : { deviceMemoryGb })
     if (!choice.ok) return { ok: false, reason: choice.reason }
     const modelId = choice.modelId
     return {
@@ -159,7 +149,7 @@ export class LocalEngine implements Engine {
     }
   }
 
-  async #tryLoad(plan: Plan, notes: string[]): Promise<boolean> {
+  async #tryLoad(plan: Plan, notes: string[], onProgress: (progress: LoadProgress) => void): Promise<boolean> {
     this.#engine?.close()
     const meter = new DownloadMeter()
     const engine: SharedEngine = new SharedEngine({ kind: plan.kind, modelId: plan.modelId, create: plan.create, onRoleChange: (role) => this.#takeOver(engine, role) })
@@ -172,6 +162,7 @@ export class LocalEngine implements Engine {
       // it is shown when the percent moves or every 250 ms, and measured on every chunk.
       let shown = { percent: -1, atMs: 0 }
       await engine.load((progress) => {
+        onProgress(progress)
         if (progress.phase !== 'download' || progress.totalBytes <= 0 || progress.loadedBytes >= progress.totalBytes) return this.#set({ state: 'loading' })
         const download = meter.update(progress.loadedBytes, progress.totalBytes)
         const percent = Math.floor(download.fraction * 100)
@@ -201,7 +192,7 @@ export class LocalEngine implements Engine {
     try {
       const warmUp = engine.chat({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, enable_thinking: false })
       for await (const chunk of warmUp) if (chunk.choices[0].finish_reason) break
-      const info = await engine.refreshInfo()
+      const info = engine.info()
       this.#set({ prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS })
     } catch {
       // A failed warm-up only means the speed stays unmeasured until the first answer.
@@ -220,51 +211,25 @@ export class LocalEngine implements Engine {
     )
   }
 
-  /** Streams an answer from the local model; EngineUnavailableError when there is none. */
+  /**
+   * Streams an answer from the local model; EngineUnavailableError when there is none. A
+   * question asked while the model loads waits for it (the user can still stop it): here for
+   * this node's start, in the shared engine for a load after the tab that held the model closed.
+   */
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
-    await this.#whenReady(signal)
+    await this.#starting.wait(signal)
     const engine = this.#engine
-    if (!engine) throw new EngineUnavailableError(this.#status.message ?? 'no local model')
+    const { state } = this.#status
+    if (!engine || state === 'none' || state === 'failed') throw new EngineUnavailableError(this.#status.message ?? 'no local model')
     this.#running++
     this.#set({ state: 'busy' })
     try {
       yield* engine.chat(request, signal)
     } finally {
       this.#running--
-      const info = await engine.refreshInfo().catch((): EngineInfo | null => null)
-      this.#set({ state: this.#running > 0 ? 'busy' : 'ready', ...(info ? { prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } : {}) })
+      const info = engine.info()
+      this.#set({ state: this.#running > 0 ? 'busy' : 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS })
     }
-  }
-
-  /** A question asked while the model loads waits for it (the user can still stop it). */
-  #whenReady(signal?: AbortSignal): Promise<void> {
-    const settled = (): 'ready' | 'failed' | 'waiting' => {
-      const { state } = this.#status
-      if (state === 'ready' || state === 'busy') return 'ready'
-      if (state === 'none' || state === 'failed' || !this.#engine) return 'failed'
-      return 'waiting'
-    }
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const now = settled()
-        if (now === 'waiting') return
-        cleanup()
-        if (now === 'ready') resolve()
-        else reject(new EngineUnavailableError(this.#status.message ?? 'no local model'))
-      }
-      const onAbort = (): void => {
-        cleanup()
-        reject(new AbortError('stopped while the model was loading'))
-      }
-      const unsubscribe = this.on('status', check)
-      const cleanup = (): void => {
-        unsubscribe()
-        signal?.removeEventListener('abort', onAbort)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (signal?.aborted) onAbort()
-      else check()
-    })
   }
 
   /** Unloads the model and deletes every cached copy (OPFS for wllama, Cache Storage for WebLLM). */
@@ -272,6 +237,7 @@ export class LocalEngine implements Engine {
     await this.#engine?.unload().catch(() => undefined)
     this.#engine?.close()
     this.#engine = null
+    this.#starting.reset()
     await deleteModelCaches()
     this.#set({ state: 'none', message: 'Model deleted from this browser. Reload to download it again.' })
   }

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
-import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted } from '../shared/errors'
+import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted, registerError } from '../shared/errors'
 import { readSseData } from '../shared/sse'
 import { chunkFactory } from './chunks'
 import type { Engine } from './engine'
@@ -15,6 +15,9 @@ export interface RelayEngineOptions {
 
 /** The relay could not be reached or refused: the router falls back to local and says why. */
 export class RelayUnavailableError extends EngineUnavailableError {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'RelayUnavailableError'
 }
 

@@ -1,12 +1,21 @@
-import { InferenceError } from '../shared/errors'
+import { ChannelClosedError, registerError } from '../shared/errors'
 import { randomId } from '../shared/ids'
+import { RpcClient } from '../shared/rpc'
 import type { Engine } from './engine'
-import { LoadOnce } from './load-once'
-import { RemoteEngine, serveEngine } from './rpc'
-import { hostAddress, isHostSignal, onNewClient, tabEndpoint } from './tab-channel'
+import { EngineClient, serveEngine, type EngineMethods } from './engine-rpc'
+import { SharedLoad } from './shared-load'
+import { announceHost, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from './tab-channel'
 import type { ChatChunk, ChatRequest, EngineInfo, EngineKind, LoadProgress } from './types'
 
 export type EngineRole = 'host' | 'client'
+
+/** The tab this one asked went away (it closed, or this tab took over): ask the one that runs the model now. */
+export class HostChangedError extends ChannelClosedError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override name = 'HostChangedError'
+}
 
 export interface SharedEngineOptions {
   kind: EngineKind
@@ -14,141 +23,144 @@ export interface SharedEngineOptions {
   /** Builds the real engine; called only in the tab that holds the lock. */
   create: () => Engine
   onRoleChange?: (role: EngineRole) => void
-  locks?: LockManager
+  locks?: Pick<LockManager, 'request'>
+}
+
+interface HostModel {
+  engine: Engine
+  loading: SharedLoad
+}
+
+interface Connection {
+  endpoint: ReturnType<typeof tabEndpoint>
+  engine: EngineClient
 }
 
 /**
  * One loaded model per browser profile, however many tabs are open. The tab holding the Web
  * Lock for this model runs the engine and serves the others over a BroadcastChannel, with the
- * same engine protocol as a worker. When that tab closes, its lock passes to the next tab in
- * line, which loads the model (from the cache) and serves from then on.
+ * engine RPC. When that tab closes, its lock passes to the next tab in line, which loads the
+ * model (from the cache) and serves from then on; a tab's load that the change cut off asks the
+ * new host, and joins its load.
  */
 export class SharedEngine implements Engine {
   readonly kind: EngineKind
   readonly #tabId = randomId(12)
   readonly #channel: BroadcastChannel
   #role: EngineRole = 'client'
-  #host: LoadOnce | null = null
-  #remote: RemoteEngine
-  #remoteEndpoint: ReturnType<typeof tabEndpoint>
+  /** In the host tab: the model and its one load. */
+  #model: HostModel | null = null
+  /** In a client tab: the channel to whichever tab hosts now. */
+  #connection: Connection | null
+  #connections = 0
   #hostId: string | null = null
-  #hostReady: Promise<void>
-  #markHostReady: () => void = () => undefined
   readonly #releaseLock = new AbortController()
-  #wantLoaded: ((progress: LoadProgress) => void) | null = null
-  /** Bumped on every change of host, so a call cut off by one can tell and try again. */
-  #epoch = 0
+  readonly #stopWatching: () => void
+  #closed = false
 
   constructor(private readonly options: SharedEngineOptions) {
     this.kind = options.kind
     const name = `edgeswarm-engine:${options.kind}:${options.modelId}`
     this.#channel = new BroadcastChannel(name)
-    this.#hostReady = new Promise((resolve) => (this.#markHostReady = resolve))
-    this.#remoteEndpoint = tabEndpoint(this.#channel, this.#tabId, hostAddress)
-    this.#remote = new RemoteEngine(options.kind, this.#remoteEndpoint, options.modelId)
-    this.#channel.addEventListener('message', this.#onSignal)
-    this.#channel.postMessage({ from: this.#tabId, to: hostAddress, body: { kind: 'host?' } })
+    this.#connection = this.#connect()
+    this.#stopWatching = onHostAnnounced(this.#channel, (hostId) => {
+      if (this.#role !== 'client' || hostId === this.#hostId) return
+      this.#hostId = hostId
+      this.#reconnect()
+    })
+    // One lock per protocol version: a tab of another build neither serves nor asks this one.
     const locks = options.locks ?? navigator.locks
-    locks
-      .request(name, { signal: this.#releaseLock.signal }, () => this.#becomeHost())
-      .catch(() => undefined)
+    locks.request(`${name}:v${tabProtocolVersion}`, { signal: this.#releaseLock.signal }, () => this.#becomeHost()).catch(() => undefined)
   }
 
   get role(): EngineRole {
     return this.#role
   }
 
-  readonly #onSignal = (event: MessageEvent): void => {
-    const data = event.data as { body?: unknown; to?: unknown } | null
-    const body = data?.body
-    if (!isHostSignal(body)) return
-    if (body.kind === 'host?' && this.#role === 'host') this.#announce()
-    if (body.kind === 'host-ready' && this.#role === 'client' && body.hostId !== this.#hostId) this.#switchHost(body.hostId)
+  /** A fresh address for every host, so that a late answer of the old one cannot settle a new call. */
+  #connect(): Connection {
+    const endpoint = tabEndpoint(this.#channel, `${this.#tabId}.${this.#connections++}`, hostAddress)
+    return { endpoint, engine: new EngineClient(this.kind, new RpcClient<EngineMethods>(endpoint), this.options.modelId) }
   }
 
-  #announce(): void {
-    this.#channel.postMessage({ from: hostAddress, to: '*', body: { kind: 'host-ready', hostId: this.#tabId } })
+  #disconnect(reason: string): void {
+    this.#connection?.engine.close(new HostChangedError(reason))
+    this.#connection?.endpoint.close()
+    this.#connection = null
   }
 
-  /** A new host: what was pending with the old one is lost (its tab closed); start afresh. */
-  #switchHost(hostId: string): void {
-    if (this.#hostId !== null) {
-      this.#remote.dispose('the tab that ran the model closed; ask again')
-      this.#remoteEndpoint.close()
-      this.#remoteEndpoint = tabEndpoint(this.#channel, this.#tabId, hostAddress)
-      this.#remote = new RemoteEngine(this.kind, this.#remoteEndpoint, this.options.modelId)
-    }
-    this.#hostId = hostId
-    this.#epoch++
-    this.#markHostReady()
+  #reconnect(): void {
+    this.#disconnect('the tab that ran the model closed; ask again')
+    this.#connection = this.#connect()
   }
 
   async #becomeHost(): Promise<void> {
+    if (this.#closed) return
     this.#role = 'host'
-    this.#remote.dispose('this tab now runs the model')
-    this.#remoteEndpoint.close()
-    const host = new LoadOnce(this.options.create())
-    this.#host = host
-    const stopServing: (() => void)[] = []
-    const stopListening = onNewClient(this.#channel, (clientId) => {
-      const endpoint = tabEndpoint(this.#channel, hostAddress, clientId)
-      stopServing.push(serveEngine(host, endpoint), () => endpoint.close())
-    })
     this.#hostId = this.#tabId
-    this.#epoch++
-    this.#markHostReady()
+    this.#disconnect('this tab now runs the model')
+    announceHost(this.#channel, this.#tabId)
+    const stopServing = serveTabs(this.#channel, (endpoint) => serveEngine(this, endpoint))
     this.options.onRoleChange?.('host')
-    const wanted = this.#wantLoaded
-    if (wanted) await host.load(wanted).catch(() => undefined)
-    this.#announce()
     // Hold the lock (and serve) until this tab goes away.
     await new Promise<void>((resolve) => this.#releaseLock.signal.addEventListener('abort', () => resolve(), { once: true }))
-    stopListening()
-    for (const stop of stopServing) stop()
+    stopServing()
   }
 
-  async load(onProgress: (progress: LoadProgress) => void): Promise<void> {
-    this.#wantLoaded = onProgress
+  #hostModel(): HostModel {
+    if (this.#model) return this.#model
+    const engine = this.options.create()
+    this.#model = { engine, loading: new SharedLoad((onProgress) => engine.load(onProgress)) }
+    return this.#model
+  }
+
+  /** In the host tab: the one load, shared by this tab and every tab it serves. Elsewhere: the host's, through it. */
+  async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
     for (;;) {
-      await this.#hostReady
-      const epoch = this.#epoch
+      if (this.#role === 'host') return this.#hostModel().loading.join(onProgress, signal)
+      const connection = this.#connection
+      if (!connection) throw new ChannelClosedError('the shared engine is closed')
       try {
-        await (this.#host ? this.#host.load(onProgress) : this.#remote.load(onProgress))
-        return
+        return await connection.engine.load(onProgress, signal)
       } catch (error) {
-        if (epoch === this.#epoch) throw error
+        if (!(error instanceof HostChangedError) || this.#closed) throw error
       }
     }
   }
 
   chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
-    if (this.#host) return this.#host.chat(request, signal)
-    if (this.#hostId === null) throw new InferenceError('no tab runs the model yet: load it first')
-    return this.#remote.chat(request, signal)
+    if (this.#role === 'host') return this.#hostChat(request, signal)
+    if (!this.#connection) throw new ChannelClosedError('the shared engine is closed')
+    return this.#connection.engine.chat(request, signal)
   }
 
+  /** A chat that arrives while the model loads waits for the load (and can be stopped). */
+  async *#hostChat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+    const model = this.#hostModel()
+    await model.loading.wait(signal)
+    yield* model.engine.chat(request, signal)
+  }
+
+  /** Figures of the model, wherever it runs (a client's come with each of the host's answers). */
   info(): EngineInfo {
-    return this.#host ? this.#host.info() : this.#remote.info()
-  }
-
-  /** Fresh figures from the host tab (tokens/s are measured there). */
-  async refreshInfo(): Promise<EngineInfo> {
-    return this.#host ? this.#host.info() : await this.#remote.refreshInfo()
+    const engine = this.#role === 'host' ? this.#model?.engine : this.#connection?.engine
+    return engine?.info() ?? { kind: this.kind, modelId: this.options.modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
 
   /** Unloads the model for every tab when this tab runs it; elsewhere it just stops wanting it. */
   async unload(): Promise<void> {
-    this.#wantLoaded = null
-    await this.#host?.unload()
+    const model = this.#model
+    this.#model = null
+    await model?.engine.unload()
   }
 
   /** Leaves: a host hands the lock to the next tab in line. */
   close(): void {
+    this.#closed = true
     this.#releaseLock.abort()
-    this.#channel.removeEventListener('message', this.#onSignal)
-    this.#remote.dispose()
-    this.#remoteEndpoint.close()
-    void this.#host?.unload().catch(() => undefined)
+    this.#stopWatching()
+    this.#disconnect('the shared engine is closed')
+    void this.unload().catch(() => undefined)
     this.#channel.close()
   }
 }

@@ -1,33 +1,44 @@
 import * as v from 'valibot'
-import type { MessageEndpoint } from './rpc'
+import type { MessageEndpoint, MessageLike } from '../shared/rpc'
 
 /**
- * Addressing over one BroadcastChannel: every message says who it is from and to whom, so
- * the host tab can answer each tab on its own virtual endpoint.
+ * Addressing over one BroadcastChannel shared by the tabs of a profile: every message says its
+ * protocol version, who it is from and to whom, so the host tab answers each tab on its own
+ * virtual endpoint. A message of another version (a tab of an older or newer build still open)
+ * is ignored, by hosts and clients alike.
  */
+export const tabProtocolVersion = 2
 export const hostAddress = 'host'
+const everyone = '*'
+const maxClients = 64
 
-const TabEnvelope = v.object({ from: v.string(), to: v.string(), body: v.unknown() })
-type TabEnvelope = v.InferOutput<typeof TabEnvelope>
+const Address = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
+const TabMessage = v.object({ protocol: v.literal('edgeswarm-tab'), version: v.number(), from: Address, to: Address, body: v.unknown() })
+type TabMessage = v.InferOutput<typeof TabMessage>
+const HostReady = v.object({ kind: v.literal('host-ready') })
 
-export type HostSignal = { kind: 'host-ready'; hostId: string } | { kind: 'host?' }
+/** What a BroadcastChannel offers (typed by what we use, so the module needs no DOM library). */
+export type ChannelLike = MessageEndpoint
 
-const HostSignalSchema = v.union([v.object({ kind: v.literal('host-ready'), hostId: v.string() }), v.object({ kind: v.literal('host?') })])
-
-export function isHostSignal(body: unknown): body is HostSignal {
-  return v.is(HostSignalSchema, body)
+function message(from: string, to: string, body: unknown): TabMessage {
+  return { protocol: 'edgeswarm-tab', version: tabProtocolVersion, from, to, body }
 }
 
-/** The endpoint one address sees: it sends to `peer` and receives what is sent to `self`. */
-export function tabEndpoint(channel: BroadcastChannel, self: string, peer: string): MessageEndpoint & { close(): void } {
-  const listeners = new Map<(event: MessageEvent) => void, (event: MessageEvent) => void>()
+/** The message of our protocol and version, or null for anything else (dropped, never thrown). */
+export function readTabMessage(data: unknown): TabMessage | null {
+  const parsed = v.safeParse(TabMessage, data)
+  return parsed.success && parsed.output.version === tabProtocolVersion ? parsed.output : null
+}
+
+/** The endpoint one address sees: it sends to `peer` and receives what `peer` sends to `self`. */
+export function tabEndpoint(channel: ChannelLike, self: string, peer: string): MessageEndpoint & { close(): void } {
+  const listeners = new Map<(event: MessageLike) => void, (event: MessageLike) => void>()
   return {
-    postMessage: (message) => channel.postMessage({ from: self, to: peer, body: message } satisfies TabEnvelope),
+    postMessage: (body) => channel.postMessage(message(self, peer, body)),
     addEventListener: (_type, listener) => {
-      const filtered = (event: MessageEvent): void => {
-        const data: unknown = event.data
-        if (!v.is(TabEnvelope, data) || data.to !== self || data.from !== peer) return
-        listener(new MessageEvent('message', { data: data.body }))
+      const filtered = (event: MessageLike): void => {
+        const data = readTabMessage(event.data)
+        if (data?.to === self && data.from === peer) listener({ data: data.body })
       }
       listeners.set(listener, filtered)
       channel.addEventListener('message', filtered)
@@ -44,17 +55,49 @@ export function tabEndpoint(channel: BroadcastChannel, self: string, peer: strin
   }
 }
 
-/** Calls `onClient` once for every tab that writes to the host, with that tab's address. */
-export function onNewClient(channel: BroadcastChannel, onClient: (clientId: string) => void): () => void {
-  const known = new Set<string>()
-  const listener = (event: MessageEvent): void => {
-    const data: unknown = event.data
-    if (!v.is(TabEnvelope, data) || data.to !== hostAddress || known.has(data.from)) return
-    if (isHostSignal(data.body)) return
-    known.add(data.from)
-    onClient(data.from)
-    // Replay the first message to the endpoint that was just made for this client.
-    channel.dispatchEvent(new MessageEvent('message', { data }))
+/**
+ * The host's side: one endpoint per tab that writes to the host address, made on its first
+ * message; `onClient` serves it and returns how to stop. Returns a function that stops all.
+ */
+export function serveTabs(channel: ChannelLike, onClient: (endpoint: MessageEndpoint) => () => void): () => void {
+  const clients = new Map<string, { listeners: Set<(event: MessageLike) => void>; stop: () => void }>()
+  const listener = (event: MessageLike): void => {
+    const data = readTabMessage(event.data)
+    if (data?.to !== hostAddress || data.from === hostAddress || data.from === everyone) return
+    let client = clients.get(data.from)
+    if (!client) {
+      if (clients.size >= maxClients) return
+      const listeners = new Set<(event: MessageLike) => void>()
+      const from = data.from
+      const endpoint: MessageEndpoint = {
+        postMessage: (body) => channel.postMessage(message(hostAddress, from, body)),
+        addEventListener: (_type, added) => listeners.add(added),
+        removeEventListener: (_type, removed) => listeners.delete(removed),
+      }
+      client = { listeners, stop: () => undefined }
+      clients.set(from, client)
+      client.stop = onClient(endpoint)
+    }
+    for (const deliver of client.listeners) deliver({ data: data.body })
+  }
+  channel.addEventListener('message', listener)
+  return () => {
+    channel.removeEventListener('message', listener)
+    for (const client of clients.values()) client.stop()
+    clients.clear()
+  }
+}
+
+/** A tab that has just become the host says so: the others drop what they had pending and ask it anew. */
+export function announceHost(channel: ChannelLike, hostId: string): void {
+  channel.postMessage(message(hostId, everyone, { kind: 'host-ready' }))
+}
+
+/** Calls `onHost` with the id of every tab that announces it is the host now. */
+export function onHostAnnounced(channel: ChannelLike, onHost: (hostId: string) => void): () => void {
+  const listener = (event: MessageLike): void => {
+    const data = readTabMessage(event.data)
+    if (data?.to === everyone && v.is(HostReady, data.body)) onHost(data.from)
   }
   channel.addEventListener('message', listener)
   return () => channel.removeEventListener('message', listener)

@@ -1,26 +1,56 @@
 import * as v from 'valibot'
+import { EngineUnavailableError } from '../shared/errors'
+import { serveRpc, type MessageEndpoint, type RpcMethod } from '../shared/rpc'
 import type { Engine } from './engine'
-import { serveEngine, type MessageEndpoint } from './rpc'
+import { engineSchemas, type EngineMethods } from './engine-rpc'
 import type { WllamaEngineOptions } from './wasm/wllama-engine'
 
+/** An engine worker's methods: the Engine's, after one `configure` that says what to build. */
+export interface EngineWorkerMethods extends EngineMethods {
+  configure: RpcMethod<WllamaEngineOptions, null>
+}
+
 const ConfigureSchema = v.object({
-  kind: v.literal('configure'),
-  options: v.object({ modelUrl: v.string(), wasmUrl: v.string(), threads: v.optional(v.number()), contextSize: v.optional(v.number()) }),
+  modelUrl: v.pipe(v.string(), v.maxLength(4096)),
+  wasmUrl: v.pipe(v.string(), v.maxLength(4096)),
+  threads: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
+  contextSize: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(131_072))),
 })
 
 /**
- * The worker's side: waits for one `configure` message, builds the engine with it, then serves
- * it with the engine protocol until the worker is terminated.
+ * The worker's side: `configure` builds the engine, then the engine's methods serve it, until
+ * the worker is terminated. Messages arrive in order, so a `load` sent after `configure` finds
+ * the engine built.
  */
 export function hostEngineInWorker(create: (options: WllamaEngineOptions) => Engine): void {
   // A worker's global scope; typed by what we use, as the DOM and WebWorker libs conflict.
   const scope = globalThis as unknown as MessageEndpoint
-  const onConfigure = (event: MessageEvent): void => {
-    const parsed = v.safeParse(ConfigureSchema, event.data)
-    if (!parsed.success) return
-    scope.removeEventListener('message', onConfigure)
-    const { threads, contextSize, ...rest } = parsed.output.options
-    serveEngine(create({ ...rest, ...(threads !== undefined ? { threads } : {}), ...(contextSize !== undefined ? { contextSize } : {}) }), scope)
+  let engine: Engine | null = null
+  const built = (): Engine => {
+    if (!engine) throw new EngineUnavailableError('the engine worker is not configured')
+    return engine
   }
-  scope.addEventListener('message', onConfigure)
+  serveRpc<EngineWorkerMethods>(
+    scope,
+    {
+      configure: (options) => {
+        engine ??= create(options)
+        return null
+      },
+      load: async (_payload, { emit, signal }) => {
+        await built().load(emit, signal)
+        return built().info()
+      },
+      chat: async (request, { emit, signal }) => {
+        for await (const chunk of built().chat(request, signal)) emit(chunk)
+        return built().info()
+      },
+      info: () => built().info(),
+      unload: async () => {
+        await engine?.unload()
+        return null
+      },
+    },
+    { schemas: { ...engineSchemas, configure: ConfigureSchema } },
+  )
 }

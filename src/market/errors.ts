@@ -1,11 +1,17 @@
-import { EdgeswarmError } from '../shared/errors'
+import { EdgeswarmError, registerError } from '../shared/errors'
 
 /** A task could not finish: no capable peer bid, its deadline passed, or its job failed. */
 export class TaskFailedError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'TaskFailedError'
 }
 
 /** A member of the room kept deleting (or replacing) the task; its poster gave up re-posting it. */
 export class TaskDeletedError extends TaskFailedError {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'TaskDeletedError'
 }

@@ -1,10 +1,13 @@
-import { EdgeswarmError } from '../shared/errors'
+import { EdgeswarmError, registerError } from '../shared/errors'
 
 /**
  * This browser refused to store more for the page (IndexedDB's QuotaExceededError). What was
  * being saved is still in the page; the message says what was not kept and what to do.
  */
 export class StorageFullError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'StorageFullError'
 }
 

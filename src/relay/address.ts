@@ -1,5 +1,6 @@
 // Who a request comes from: the socket's address, or (behind a trusted proxy) the first address
 // of X-Forwarded-For that no trusted proxy wrote; and the group a per-address limit counts it in.
+import { registerError } from '../shared/errors'
 import type { IncomingMessage } from 'node:http'
 import { BlockList, isIP } from 'node:net'
 
@@ -51,6 +52,9 @@ export function addressGroup(address: string): string {
 }
 
 export class TrustProxyError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override readonly name = 'TrustProxyError'
 }
 

@@ -1,3 +1,4 @@
+import { registerError } from '../shared/errors'
 import path from 'node:path'
 import { parseTrustedProxies, TrustProxyError } from './address'
 import { isLogLevel, type LogLevel } from './log'
@@ -36,6 +37,9 @@ export interface RelayConfig {
 }
 
 export class RelayConfigError extends Error {
+  static {
+    registerError((message) => new this([message]))
+  }
   override readonly name = 'RelayConfigError'
   readonly problems: readonly string[]
 

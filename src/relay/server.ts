@@ -1,4 +1,5 @@
 // The relay: one http server for the app, /healthz, the /signal WebSocket and /v1.
+import { registerError } from '../shared/errors'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -44,6 +45,9 @@ export interface RelayOptions {
 }
 
 export class RelayListenError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override readonly name = 'RelayListenError'
 }
 

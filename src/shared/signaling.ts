@@ -6,6 +6,7 @@
 // - an open room's: `{ type: 'announce', from }` or `{ type: 'signal', from, to, token?, signal }`
 //   with `signal` one of simple-peer's signal objects (sdp, candidate, renegotiate, transceiver).
 // Anything else would only make a peer's y-webrtc throw; the relay drops it instead.
+import { registerError } from './errors'
 import * as v from 'valibot'
 
 export const maxTopicLength = 256
@@ -131,6 +132,9 @@ export type ServerFrame = v.InferOutput<typeof serverFrameSchema>
 export type SignalingFrameErrorReason = 'invalid-json' | 'invalid-frame'
 
 export class SignalingFrameError extends Error {
+  static {
+    registerError((message) => new this('invalid-frame', message))
+  }
   override readonly name = 'SignalingFrameError'
   readonly reason: SignalingFrameErrorReason
 

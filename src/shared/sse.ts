@@ -1,6 +1,10 @@
 // Server-sent events as OpenAI streams them: `data: <json>\n\n`, ended by `data: [DONE]`.
+import { registerError } from './errors'
 
 export class SseFormatError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override readonly name = 'SseFormatError'
 }
 

@@ -1,5 +1,7 @@
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
-import { WorkerEngine } from '../worker-engine'
+import { workerClient } from '../../shared/rpc'
+import { EngineClient } from '../engine-rpc'
+import type { EngineWorkerMethods } from '../worker-host'
 import { modelIdOf } from './wllama-engine'
 
 /**
@@ -13,12 +15,11 @@ export interface WasmEngineOptions {
   contextSize?: number
 }
 
-/** The WASM engine (wllama) in its own worker, speaking the engine protocol. */
-export function createWasmEngine(modelUrl: string = defaultWasmModelUrl, options: WasmEngineOptions = {}): WorkerEngine {
+/** The WASM engine (wllama) in its own worker, over the engine RPC; unload ends the worker. */
+export function createWasmEngine(modelUrl: string = defaultWasmModelUrl, options: WasmEngineOptions = {}): EngineClient {
   const worker = new Worker(new URL('../../../workers/wasm-engine.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-wasm-engine' })
-  worker.postMessage({
-    kind: 'configure',
-    options: { modelUrl: new URL(modelUrl, location.href).href, wasmUrl: new URL(wasmUrl, location.href).href, ...options },
-  })
-  return new WorkerEngine('wasm', worker, modelIdOf(modelUrl))
+  const rpc = workerClient<EngineWorkerMethods>(worker, 'wasm engine')
+  // A configure that fails shows on the load after it ("not configured"), so it is not awaited here.
+  rpc.call('configure', { modelUrl: new URL(modelUrl, location.href).href, wasmUrl: new URL(wasmUrl, location.href).href, ...options }).catch(() => undefined)
+  return new EngineClient('wasm', rpc, modelIdOf(modelUrl), () => worker.terminate())
 }

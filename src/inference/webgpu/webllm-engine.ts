@@ -4,7 +4,8 @@ import type { Engine } from '../engine'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
 import { streamChat } from './chat-stream'
 import { messageOf, toModelLoadError } from './load-error'
-import { chooseModel, describeAdapter } from './model-choice'
+import { chooseModel, type AdapterDescription } from './model-choice'
+import { probeWebGpu, type WebGpuProbe } from './probe'
 import { knownModels, needsFromRecord, qwen3F16, type ModelNeeds } from './models'
 import { toLoadProgress } from './progress'
 import { failureAsPromise, hostWorker, unlessAborted, withTimeout, type HostedWorker } from './settle'
@@ -14,15 +15,14 @@ export interface WebLlmEngineOptions {
   createWorker: () => Worker
   /** A WebLLM model id to load instead of the Qwen3-1.7B build the adapter picks. */
   modelId?: string
-  /** Default: `navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })`, as WebLLM asks. */
-  adapter?: () => Promise<GPUAdapter | null>
+  /** What the page knows of its WebGPU adapter; default: the page's one probe (`probeWebGpu`). */
+  probe?: () => Promise<WebGpuProbe>
   /** System memory in GB; default `navigator.deviceMemory` (absent in some browsers: not checked then). */
   deviceMemoryGb?: number
   /** Failures off the caller's path: a progress callback that throws, an unload that fails, a dead worker. */
   onError?: (error: unknown) => void
 }
 
-const adapterTimeoutMs = 5_000
 const unloadTimeoutMs = 3_000
 
 /** Qwen3-1.7B (or `modelId`) through WebLLM in a dedicated worker, on WebGPU. */
@@ -114,7 +114,7 @@ export class WebLlmEngine implements Engine {
       }
     }
     report({ phase: 'download', loadedBytes: 0, totalBytes: 0, text: 'Checking the WebGPU adapter' })
-    const adapter = await unlessAborted(this.requestAdapter(), signals)
+    const adapter = await unlessAborted(this.adapterDescription(), signals)
     const override = this.options.modelId === undefined ? undefined : await unlessAborted(overrideNeeds(this.options.modelId), signals)
     const model = this.chosenModel(adapter, override)
     const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
@@ -147,22 +147,15 @@ export class WebLlmEngine implements Engine {
     }
   }
 
-  private async requestAdapter(): Promise<GPUAdapter> {
-    const request = this.options.adapter ?? defaultAdapter
-    let adapter: GPUAdapter | null
-    try {
-      adapter = await withTimeout(request(), adapterTimeoutMs, () => new EngineUnavailableError(`WebGPU not available: the adapter request did not answer within ${adapterTimeoutMs / 1000} s`))
-    } catch (error) {
-      if (error instanceof EngineUnavailableError) throw error
-      throw new EngineUnavailableError(`WebGPU not available: ${messageOf(error)}`)
-    }
-    if (!adapter) throw new EngineUnavailableError('WebGPU not available: the browser offers no GPU adapter')
-    return adapter
+  private async adapterDescription(): Promise<AdapterDescription> {
+    const probe = await (this.options.probe ?? probeWebGpu)()
+    if (!probe.ok) throw new EngineUnavailableError(`WebGPU not available: ${probe.reason}`)
+    return probe.adapter
   }
 
-  private chosenModel(adapter: GPUAdapter, override: ModelNeeds | undefined): { modelId: string; contextWindowSize: number } {
+  private chosenModel(adapter: AdapterDescription, override: ModelNeeds | undefined): { modelId: string; contextWindowSize: number } {
     const deviceMemoryGb = this.options.deviceMemoryGb ?? (navigator as Navigator & { deviceMemory?: number }).deviceMemory
-    const choice = chooseModel(describeAdapter(adapter), {
+    const choice = chooseModel(adapter, {
       ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }),
       ...(override === undefined ? {} : { model: override }),
     })
@@ -195,11 +188,6 @@ export class WebLlmEngine implements Engine {
       // An onError that throws has nowhere left to report to.
     }
   }
-}
-
-function defaultAdapter(): Promise<GPUAdapter | null> {
-  if (!('gpu' in navigator)) return Promise.reject(new EngineUnavailableError('WebGPU not available in this browser'))
-  return navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })
 }
 
 /*

@@ -1,5 +1,6 @@
 // The few protobuf wire rules an ONNX model needs, written by hand: varints, length-delimited
 // fields and packed values. A generated protobuf library would add far more than these nets use.
+import { registerError } from '../../shared/errors'
 
 /** Wire types: 0 varint, 1 fixed 64-bit, 2 length-delimited, 5 fixed 32-bit. */
 export type WireType = 0 | 1 | 2 | 5
@@ -96,6 +97,9 @@ export interface ProtoField {
 }
 
 export class ProtoDecodeError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'ProtoDecodeError'
 }
 

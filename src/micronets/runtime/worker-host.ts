@@ -1,22 +1,16 @@
-import { EngineUnavailableError, serializeError, ValidationError } from '../../shared/errors'
+import { EngineUnavailableError } from '../../shared/errors'
+import { serveRpc, type MessageEndpoint } from '../../shared/rpc'
 import { configureOrt, createSession, releaseSession, runSession, type OrtSession } from './ort-backend'
-import { parseMicronetRequest, type MicronetReply, type MicronetRequest, type WorkerStats } from './protocol'
-
-/** What a worker's global scope offers (typed by what we use: the DOM and WebWorker libs conflict). */
-interface WorkerScope {
-  postMessage(message: unknown): void
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void
-}
+import { micronetSchemas, type MicronetMethods, type WorkerStats } from './protocol'
 
 /**
- * Serves micro-net sessions on `scope`: create → run → dispose, one request at a time in
- * arrival order, so a dispose never overtakes a run queued before it. A bad message is dropped
- * and counted; a failed request answers `error` and never throws out of the listener.
+ * Serves micro-net sessions on `scope` (a worker's global scope): create → run → dispose, one
+ * request at a time in arrival order, so a dispose never overtakes a run queued before it. A
+ * bad message is dropped and counted; a failed request answers `error`.
  */
-export function serveMicronets(scope: WorkerScope): void {
+export function serveMicronets(scope: MessageEndpoint): () => void {
   const sessions = new Map<string, OrtSession>()
   const counters = { created: 0, released: 0, runs: 0, dropped: 0, threads: 1 }
-  let queue: Promise<void> = Promise.resolve()
 
   const stats = (): WorkerStats => ({
     sessions: [...sessions.keys()],
@@ -25,7 +19,6 @@ export function serveMicronets(scope: WorkerScope): void {
     runs: counters.runs,
     threads: counters.threads,
   })
-  const reply = (message: MicronetReply): void => scope.postMessage(message)
 
   const release = async (netId: string): Promise<void> => {
     const session = sessions.get(netId)
@@ -35,43 +28,33 @@ export function serveMicronets(scope: WorkerScope): void {
     counters.released++
   }
 
-  const handle = async (request: MicronetRequest): Promise<void> => {
-    switch (request.kind) {
-      case 'init':
-        counters.threads = configureOrt(request.payload).threads
-        break
-      case 'create': {
+  return serveRpc<MicronetMethods>(
+    scope,
+    {
+      init: (settings) => {
+        counters.threads = configureOrt(settings).threads
+        return stats()
+      },
+      create: async ({ netId, model }) => {
         // A net created again under the same id replaces the old session (new weights).
-        await release(request.payload.netId)
-        sessions.set(request.payload.netId, await createSession(request.payload.model))
+        await release(netId)
+        sessions.set(netId, await createSession(model))
         counters.created++
-        break
-      }
-      case 'run': {
-        const session = sessions.get(request.payload.netId)
-        if (!session) throw new EngineUnavailableError(`no session for net ${request.payload.netId}: create it first`)
-        const output = await runSession(session, request.payload.input, request.payload.rows)
+        return stats()
+      },
+      run: async ({ netId, input, rows }) => {
+        const session = sessions.get(netId)
+        if (!session) throw new EngineUnavailableError(`no session for net ${netId}: create it first`)
+        const output = await runSession(session, input, rows)
         counters.runs++
-        reply({ kind: 'output', id: request.id, payload: { output } })
-        return
-      }
-      case 'dispose':
-        await release(request.payload.netId)
-        break
-      case 'stats':
-        break
-    }
-    reply({ kind: 'done', id: request.id, payload: stats() })
-  }
-
-  scope.addEventListener('message', (event) => {
-    const request = parseMicronetRequest(event.data)
-    if (!request) {
-      counters.dropped++
-      const id: unknown = (event.data as { id?: unknown } | null)?.id
-      if (typeof id === 'number') reply({ kind: 'error', id, payload: serializeError(new ValidationError('bad micro-net request')) })
-      return
-    }
-    queue = queue.then(() => handle(request)).catch((error: unknown) => reply({ kind: 'error', id: request.id, payload: serializeError(error) }))
-  })
+        return output
+      },
+      dispose: async ({ netId }) => {
+        await release(netId)
+        return stats()
+      },
+      stats,
+    },
+    { schemas: micronetSchemas, sequential: true, onDrop: () => counters.dropped++ },
+  )
 }

@@ -1,12 +1,16 @@
 // The relay's Ed25519 identity in the rooms it joins: in memory, or kept in RELAY_KEY_FILE
 // (JSON Web Keys, mode 0600) so its node id survives restarts.
 import type { webcrypto } from 'node:crypto'
+import { registerError } from '../../shared/errors'
 import { readFile, writeFile } from 'node:fs/promises'
 import { generateKeyPair, signerFromKeyPair, type KeyPair, type Signer } from '../../shared/sign'
 
 const algorithm = { name: 'Ed25519' } as const
 
 export class RelayKeyError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override readonly name = 'RelayKeyError'
 }
 

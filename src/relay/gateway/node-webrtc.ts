@@ -1,6 +1,7 @@
 // What y-webrtc needs to run in Node: a WebRTC implementation for simple-peer (@roamhq/wrtc,
 // prebuilt native binaries) and a global WebSocket for lib0's signaling client (Node 20 has
 // none without a flag). Loaded only when the relay joins rooms.
+import { registerError } from '../../shared/errors'
 import { WebSocket as NodeWebSocket } from 'ws'
 
 /** The part of a WebRTC implementation simple-peer's `wrtc` option uses. */
@@ -11,6 +12,9 @@ export interface Wrtc {
 }
 
 export class WebrtcUnavailableError extends Error {
+  static {
+    registerError((message) => new this(message))
+  }
   override readonly name = 'WebrtcUnavailableError'
 }
 

@@ -1,8 +1,12 @@
+import { registerError } from '../../shared/errors'
 import type { ErrorBody, ErrorType } from '../../shared/openai'
 
 /** A /v1 failure that becomes an HTTP status and OpenAI's error shape. */
 export class ApiError extends Error {
-  override readonly name = 'ApiError'
+  static {
+    registerError((message) => new this(500, message, 'server_error'))
+  }
+  override readonly name: string = 'ApiError'
   /** What only the relay's log may say (an upstream's own words, a peer's reason); null: none. */
   detail: string | null = null
 
@@ -27,6 +31,10 @@ export class ApiError extends Error {
  * the client reads, so it says what failed and no more; `detail` goes to the log only.
  */
 export class UpstreamError extends ApiError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override readonly name: string = 'UpstreamError'
   constructor(message: string, code = 'upstream_error', status = 502, detail: string | null = null) {
     super(status, message, 'server_error', code)
     this.detail = detail
