@@ -4,7 +4,7 @@ import type { MemoryItem } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
-import { routeChat, type RouterDeps } from './swarm/routing/chat-router'
+import type { ChatRouter } from './swarm/routing/chat-router'
 import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import type { PeerEngine } from './swarm/routing/peer-engine'
@@ -123,11 +123,11 @@ export function peerView(peer: Peer): PeerView {
 const ApiChatSchema = v.object({ ...ChatRequestSchema.entries, route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])) })
 
 /** Validates a script's request and runs it where the app would run it. */
-async function* apiChat(router: RouterDeps, request: unknown): AsyncGenerator<ChatChunk> {
+async function* apiChat(router: ChatRouter, request: unknown): AsyncGenerator<ChatChunk> {
   const parsed = v.safeParse(ApiChatSchema, request)
   if (!parsed.success) throw new ValidationError(`bad chat request: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'request'}: ${issue.message}`).join('; ')}`)
   const { route = 'auto', ...chat } = parsed.output
-  yield* (await routeChat(chat, route, router)).chunks
+  yield* (await router.route(chat, route)).chunks
 }
 
 const defaultFanOut: FanOutOptions = {
@@ -138,7 +138,7 @@ const defaultFanOut: FanOutOptions = {
 
 /** What the page API runs on: the app's router, its market, and the peer engine its swarm route uses. */
 export interface ApiDeps {
-  router: RouterDeps
+  router: ChatRouter
   market: MarketNode
   peer: PeerEngine
 }

@@ -6,7 +6,7 @@ import { openLocalDb } from './memory/local-db'
 import { engineSettings, routerSettings } from './memory/settings'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
-import { routeChat, type RouterDeps } from './swarm/routing/chat-router'
+import { ChatRouter } from './swarm/routing/chat-router'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
@@ -108,9 +108,9 @@ export async function startApp(root: HTMLElement): Promise<void> {
   relay.load(() => undefined).catch((error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error))
   // One peer engine: the swarm route and the page API's `engines.peer` are the same.
   const peer = new PeerEngine(market, livePeers)
-  const router: RouterDeps = { nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) }
+  const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
   mountChatView(shell.chat, {
-    ask: (request, route, signal) => routeChat(request, route, router, signal),
+    ask: (request, route, signal) => router.route(request, route, signal),
     feedback: (request, signal) => void learning.router.feedback(request, signal),
   }, new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import type { LivePeer, TaskEvent, TaskHandle, TaskResult } from '../../src/market'
 import type { EnginePresence } from '../../src/shared/protocol'
 import { InferenceError } from '../../src/shared/errors'
-import { routeChat } from '../../src/swarm/routing/chat-router'
+import { ChatRouter } from '../../src/swarm/routing/chat-router'
 import { PeerEngine } from '../../src/swarm/routing/peer-engine'
 import type { Answerer } from '../../src/swarm/routing/route-engine'
 import { textOf } from './routing-engines'
@@ -67,7 +67,7 @@ describe('PeerEngine', () => {
 
   test('through the router: the swarm route names the peer and its model', async () => {
     const engine = new PeerEngine(market([{ type: 'text', text: 'hi there', epoch: 1, executor: peerB }], { text: 'hi there', finish: 'stop', executor: peerB, epoch: 1 }), () => [peer(peerB, 'ready', 'model-b')])
-    const answer = await routeChat(request, 'swarm', { nodeId: 'a'.repeat(64), engines: { swarm: engine }, decide: () => Promise.resolve({ route: 'swarm', confidence: 1 }) })
+    const answer = await new ChatRouter({ nodeId: 'a'.repeat(64), engines: { swarm: engine }, decide: () => Promise.resolve({ route: 'swarm', confidence: 1 }) }).route(request, 'swarm')
     expect(await textOf(answer.chunks)).toBe('hi there')
     expect({ nodeId: answer.answeredBy(), model: answer.model(), engine: answer.engine() }).toEqual({ nodeId: peerB, model: 'model-b', engine: 'peer' })
   })

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { Route, RouteDecision } from '../../src/micronets/router'
-import type { EngineAvailability } from '../../src/inference/types'
+import type { ChatRequest, EngineAvailability } from '../../src/inference/types'
 import { RelayUnavailableError } from '../../src/inference/relay-engine'
 import { AbortError, EngineUnavailableError } from '../../src/shared/errors'
-import { routeChat, routerPatienceMs, type RouterDeps } from '../../src/swarm/routing/chat-router'
+import { ChatRouter, coldRouterPatienceMs, routerPatienceMs, type RouteChoice, type RoutedAnswer, type RouterDeps } from '../../src/swarm/routing/chat-router'
 import { FakeEngine, textOf } from './routing-engines'
 
 const selfId = 'a'.repeat(64)
@@ -23,6 +23,11 @@ function room(availability: Partial<Record<Route, EngineAvailability>> = {}, adv
   const relay = new FakeEngine({ kind: 'relay', modelId: 'big-relay', availability: availability.relay ?? 'ready', words: ['relay'], ...(relayFails ? { failWith: relayFails } : {}) })
   const decide = (): Promise<RouteDecision> => Promise.resolve({ route: advice, confidence: 0.8 })
   return { local, swarm, relay, deps: { nodeId: selfId, engines: { local, swarm, relay }, decide } }
+}
+
+/** One chat through a fresh router (cold: its first advice may take `coldRouterPatienceMs`). */
+function routeChat(request: ChatRequest, route: RouteChoice, deps: RouterDeps, signal?: AbortSignal): Promise<RoutedAnswer> {
+  return new ChatRouter(deps).route(request, route, signal)
 }
 
 afterEach(() => {
@@ -138,12 +143,18 @@ describe('routeChat over Engines', () => {
   test('a router slower than its patience is not waited for: the default route runs, with a note', async () => {
     vi.useFakeTimers()
     const { deps } = room({}, 'relay')
-    deps.decide = () => new Promise<RouteDecision>((resolve) => setTimeout(() => resolve({ route: 'relay', confidence: 0.9 }), routerPatienceMs * 10))
-    const routing = routeChat(request, 'auto', deps)
-    await vi.advanceTimersByTimeAsync(routerPatienceMs - 1)
+    let delayMs = 0
+    deps.decide = () => new Promise<RouteDecision>((resolve) => setTimeout(() => resolve({ route: 'relay', confidence: 0.9 }), delayMs))
+    const router = new ChatRouter(deps)
+    // The first advice comes at once: the router is warm from then on.
+    const first = router.route(request, 'auto')
+    await vi.advanceTimersByTimeAsync(0)
+    expect((await first).route).toBe('relay')
+    delayMs = routerPatienceMs * 10
+    const routing = router.route(request, 'auto')
     let settled = false
     void routing.then(() => (settled = true))
-    await Promise.resolve()
+    await vi.advanceTimersByTimeAsync(routerPatienceMs - 1)
     expect(settled).toBe(false)
     await vi.advanceTimersByTimeAsync(1)
     const answer = await routing
@@ -153,9 +164,25 @@ describe('routeChat over Engines', () => {
     expect(await textOf(answer.chunks)).toBe('local')
   })
 
+  test('the first advice (the router starting its runtime) is given longer, but not for ever', async () => {
+    vi.useFakeTimers()
+    const { deps } = room({}, 'relay')
+    let delayMs = routerPatienceMs * 3
+    deps.decide = () => new Promise<RouteDecision>((resolve) => setTimeout(() => resolve({ route: 'relay', confidence: 0.9 }), delayMs))
+    const patient = routeChat(request, 'auto', deps)
+    await vi.advanceTimersByTimeAsync(delayMs)
+    expect((await patient).route).toBe('relay')
+    delayMs = coldRouterPatienceMs * 2
+    const cold = routeChat(request, 'auto', deps)
+    await vi.advanceTimersByTimeAsync(coldRouterPatienceMs)
+    const answer = await cold
+    expect(answer.route).toBe('local')
+    expect(answer.note()).toBe(`router slow (over ${coldRouterPatienceMs / 1000} s): ran locally`)
+  })
+
   test('a slow router with no local model: the default falls to the nearest available route', async () => {
     const { deps } = room({ local: 'unavailable' })
-    deps.patienceMs = 5
+    deps.coldPatienceMs = 5
     deps.decide = () => new Promise<RouteDecision>(() => undefined)
     const answer = await routeChat(request, 'auto', deps)
     expect(answer.route).toBe('swarm')

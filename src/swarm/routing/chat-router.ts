@@ -30,10 +30,17 @@ export interface RouterDeps {
   decide: (request: ChatRequest, signal: AbortSignal) => Promise<RouteDecision>
   /** How long the advice may take; default `routerPatienceMs`. */
   patienceMs?: number
+  /** How long the first advice may take; default `coldRouterPatienceMs`. */
+  coldPatienceMs?: number
 }
 
 /** How long an `auto` chat waits for the router's advice before it runs on the default route. */
 export const routerPatienceMs = 1_500
+/**
+ * The same for the router's first advice, which starts its runtime: onnxruntime fetches and
+ * compiles its wasm in the micro-net worker, measured at 1.8–2.8 s on a busy two-core machine.
+ */
+export const coldRouterPatienceMs = 10_000
 
 /** A question may wait for this node's own model to finish loading; a peer's or the relay's must be ready now. */
 const waitsForLoad: Record<Route, boolean> = { local: true, swarm: false, relay: false }
@@ -64,26 +71,39 @@ function usable(deps: RouterDeps, route: Route): boolean {
 /**
  * Decides where a chat runs. `auto` asks the micro-net router (local, a peer, or the relay's
  * big model) and runs there, or at the nearest route that is available; a router slower than
- * `patienceMs` is not waited for (the default route runs, with a note). Any other `route`
- * forces it. A relay that cannot be reached falls back to local, with a note. Stopping while
- * the router decides rejects with AbortError at once.
+ * its patience is not waited for (the default route runs, with a note). Any other route forces
+ * it. A relay that cannot be reached falls back to local, with a note. Stopping while the router
+ * decides rejects with AbortError at once.
  */
-export async function routeChat(request: ChatRequest, route: RouteChoice, deps: RouterDeps, signal?: AbortSignal): Promise<RoutedAnswer> {
-  if (route !== 'auto') return routed(route, request, deps, null, '', signal)
-  const patienceMs = deps.patienceMs ?? routerPatienceMs
-  const decision = await adviceWithin(request, deps.decide, patienceMs, signal)
-  const available: Record<Route, boolean> = { local: usable(deps, 'local'), swarm: usable(deps, 'swarm'), relay: usable(deps, 'relay') }
-  const chosen = decision ? availableRoute(decision.route, available) : availableRoute(defaultRoute, available)
-  if (!chosen) {
-    const local = deps.engines.local?.info()
-    throw new EngineUnavailableError(`${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`)
+export class ChatRouter {
+  /** The router's first advice starts its runtime, so it is given longer; true once one came (late or not). */
+  #advised = false
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  async route(request: ChatRequest, route: RouteChoice, signal?: AbortSignal): Promise<RoutedAnswer> {
+    const deps = this.deps
+    if (route !== 'auto') return routed(route, request, deps, null, '', signal)
+    const patienceMs = this.#advised ? (deps.patienceMs ?? routerPatienceMs) : (deps.coldPatienceMs ?? coldRouterPatienceMs)
+    const decide = (deciding: AbortSignal): Promise<RouteDecision> => {
+      const advice = deps.decide(request, deciding)
+      void advice.then(() => (this.#advised = true)).catch(() => undefined)
+      return advice
+    }
+    const decision = await adviceWithin(decide, patienceMs, signal)
+    const available: Record<Route, boolean> = { local: usable(deps, 'local'), swarm: usable(deps, 'swarm'), relay: usable(deps, 'relay') }
+    const chosen = decision ? availableRoute(decision.route, available) : availableRoute(defaultRoute, available)
+    if (!chosen) {
+      const local = deps.engines.local?.info()
+      throw new EngineUnavailableError(`${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`)
+    }
+    const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
+    return routed(chosen.route, request, deps, decision, note, signal)
   }
-  const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
-  return routed(chosen.route, request, deps, decision, note, signal)
 }
 
 /** The router's advice, or null when it takes longer than `patienceMs`; AbortError as soon as `signal` stops it. */
-function adviceWithin(request: ChatRequest, decide: RouterDeps['decide'], patienceMs: number, signal: AbortSignal | undefined): Promise<RouteDecision | null> {
+function adviceWithin(decide: (deciding: AbortSignal) => Promise<RouteDecision>, patienceMs: number, signal: AbortSignal | undefined): Promise<RouteDecision | null> {
   throwIfAborted(signal)
   // The router hears both the user's stop and our giving up on it, so that it can stop working.
   const deciding = new AbortController()
@@ -98,7 +118,7 @@ function adviceWithin(request: ChatRequest, decide: RouterDeps['decide'], patien
     const timer = setTimeout(() => settle(() => resolve(null)), patienceMs)
     signal?.addEventListener('abort', onStop, { once: true })
     Promise.resolve()
-      .then(() => decide(request, deciding.signal))
+      .then(() => decide(deciding.signal))
       .then(
         (decision) => settle(() => resolve(decision)),
         (error: unknown) => settle(() => reject(error instanceof Error ? error : new Error(String(error)))),
