@@ -4,10 +4,10 @@ import type { MemoryItem } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
-import { routeChat, type RouterDeps } from './swarm/routing/chat-router'
-import type { FanOutOptions, FanOutResult, RedundantResult, Requirements, TaskHandle } from './market'
+import type { ChatRouter } from './swarm/routing/chat-router'
+import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
 import type { NodeEvents, SwarmNode } from './swarm/node'
-import { PeerEngine } from './swarm/routing/peer-engine'
+import type { PeerEngine } from './swarm/routing/peer-engine'
 import type { Engine } from './inference/engine'
 import type { RouteDecision } from './micronets/router'
 import type { NetState } from './swarm/learning/learned-net'
@@ -123,11 +123,11 @@ export function peerView(peer: Peer): PeerView {
 const ApiChatSchema = v.object({ ...ChatRequestSchema.entries, route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])) })
 
 /** Validates a script's request and runs it where the app would run it. */
-async function* apiChat(router: RouterDeps, request: unknown): AsyncGenerator<ChatChunk> {
+async function* apiChat(router: ChatRouter, request: unknown): AsyncGenerator<ChatChunk> {
   const parsed = v.safeParse(ApiChatSchema, request)
   if (!parsed.success) throw new ValidationError(`bad chat request: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'request'}: ${issue.message}`).join('; ')}`)
   const { route = 'auto', ...chat } = parsed.output
-  yield* (await routeChat(chat, route, router)).chunks
+  yield* (await router.route(chat, route)).chunks
 }
 
 const defaultFanOut: FanOutOptions = {
@@ -136,7 +136,14 @@ const defaultFanOut: FanOutOptions = {
   reducePrompt: 'Combine these partial summaries into one short summary:',
 }
 
-export function createApi(node: SwarmNode, router: RouterDeps, learning: Learning): EdgeswarmApi {
+/** What the page API runs on: the app's router, its market, and the peer engine its swarm route uses. */
+export interface ApiDeps {
+  router: ChatRouter
+  market: MarketNode
+  peer: PeerEngine
+}
+
+export function createApi(node: SwarmNode, { router, market, peer }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -148,7 +155,7 @@ export function createApi(node: SwarmNode, router: RouterDeps, learning: Learnin
     room: node.config.room,
     peers: () => node.peers().map(peerView),
     chat: (request) => apiChat(router, request),
-    engines: { peer: new PeerEngine(router.market) },
+    engines: { peer },
     router: {
       decide: async (request, costQuality) => {
         const { route, confidence, good, runtime, latencyMs } = await learning.router.decide(checkRequest(request), costQuality)
@@ -164,10 +171,10 @@ export function createApi(node: SwarmNode, router: RouterDeps, learning: Learnin
       state: () => ({ router: netView(learning.routerNet.state()), speed: netView(learning.speedNet.state()) }),
     },
     tasks: {
-      submit: ({ requirements, ...request }) => router.market.submit(request, requirements),
-      fanOut: (text, options = {}) => router.market.fanOut(text, { ...defaultFanOut, ...options }),
+      submit: ({ requirements, ...request }) => market.submit(request, requirements),
+      fanOut: (text, options = {}) => market.fanOut(text, { ...defaultFanOut, ...options }),
       redundant: async (request, k) => {
-        const result = await router.market.redundant(request, k)
+        const result = await market.redundant(request, k)
         // Answers that disagree say the small model is unreliable on this request; agreement, that it did fine.
         if (result.answers.length > 1) learning.router.feedback(request, result.outvoted.length > 0 ? 'vote-lost' : 'vote-won')
         return result

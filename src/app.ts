@@ -6,9 +6,11 @@ import { openLocalDb } from './memory/local-db'
 import { engineSettings, routerSettings } from './memory/settings'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
-import { routeChat, type RouterDeps } from './swarm/routing/chat-router'
+import { ChatRouter } from './swarm/routing/chat-router'
+import { PeerEngine } from './swarm/routing/peer-engine'
+import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
-import { MarketNode } from './market'
+import { MarketNode, type LivePeer } from './market'
 import { SwarmNode } from './swarm/node'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
@@ -85,12 +87,13 @@ export async function startApp(root: HTMLElement): Promise<void> {
   })
   // Learning still waiting to be published goes out before the tab does.
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
+  const livePeers = (): LivePeer[] => livePeersOf(node.peers())
   const market = new MarketNode({
     doc: node.room.doc,
     signer: node.signer,
     roomId: node.roomId,
     engine,
-    livePeers: () => livePeersOf(node.peers()),
+    livePeers,
     visible: () => document.visibilityState === 'visible',
     speed: learning.speed,
     onError: (error) => console.warn('market:', error),
@@ -100,15 +103,14 @@ export async function startApp(root: HTMLElement): Promise<void> {
     if (node.presence.local().queue !== queue) node.presence.update({ queue })
   }
   node.room.doc.getMap('tasks').observeDeep(reportQueue)
-  const relay = new RelayEngine({ token: () => settings.relayToken ?? '' })
-  let relayReady = false
-  relay.load(() => undefined).then(
-    () => (relayReady = true),
-    (error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error),
-  )
-  const router: RouterDeps = { nodeId: node.nodeId, local: engine, market, peers: () => node.peers(), relay, relayReady: () => relayReady, decide: (request) => learning.router.decide(request) }
-  mountChatView(shell.chat, engine, {
-    ask: (request, route, signal) => routeChat(request, route, router, signal),
+  // The relay is re-probed on a schedule, with a breaker, instead of asked once at start.
+  const relay = new RelayWatch(new RelayEngine({ token: () => settings.relayToken ?? '' }))
+  relay.load(() => undefined).catch((error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error))
+  // One peer engine: the swarm route and the page API's `engines.peer` are the same.
+  const peer = new PeerEngine(market, livePeers)
+  const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
+  mountChatView(shell.chat, {
+    ask: (request, route, signal) => router.route(request, route, signal),
     feedback: (request, signal) => void learning.router.feedback(request, signal),
   }, new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
@@ -118,7 +120,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, router, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

@@ -1,4 +1,3 @@
-import type { LocalEngine } from '../inference/local-engine'
 import { splitThinking } from '../inference/think'
 import type { ChatRequest } from '../inference/types'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
@@ -65,7 +64,7 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
 }
 
 /** The chat: streamed answers, a stop button, the thinking switch, history kept locally. */
-export function mountChatView(root: HTMLElement, engine: LocalEngine, actions: ChatActions, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
+export function mountChatView(root: HTMLElement, actions: ChatActions, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
   const picker = h('select', { 'data-testid': 'chat-picker', 'aria-label': 'conversation' })
   const fresh = h('button', { type: 'button', 'data-testid': 'chat-new' }, 'New chat')
   const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
@@ -131,12 +130,11 @@ export function mountChatView(root: HTMLElement, engine: LocalEngine, actions: C
           void conversations.save(current).catch(report)
         }
       }
-      const status = engine.status()
       const decodeS = firstMs ? (performance.now() - firstMs) / 1000 : 0
-      const local = answered.route === 'local'
       const note = answered.note()
       answer.meta = {
-        engine: local ? status.kind : answered.route,
+        // This node's own answers say which of its engines ran (webgpu, wasm); others, where they ran.
+        engine: answered.route === 'local' ? answered.engine() : answered.route,
         model: answered.model(),
         nodeId: answered.answeredBy() || nodeId,
         route: answered.route,

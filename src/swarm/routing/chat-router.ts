@@ -1,43 +1,56 @@
-import type { LocalEngine } from '../../inference/local-engine'
-import { RelayUnavailableError, type RelayEngine } from '../../inference/relay-engine'
-import type { ChatChunk, ChatRequest } from '../../inference/types'
-import { EngineUnavailableError } from '../../shared/errors'
+import type { ChatChunk, ChatRequest, EngineKind } from '../../inference/types'
+import { AbortError, EngineUnavailableError, throwIfAborted } from '../../shared/errors'
 import type { Route, RouteDecision } from '../../micronets/router'
-import type { MarketNode } from '../../market'
-import type { Peer } from '../../market/presence/peers'
-import { askSwarm } from './swarm-engine'
+import type { Answerer, RouteEngine } from './route-engine'
 
-export type RouteChoice = 'auto' | 'local' | 'swarm' | 'relay'
+export type RouteChoice = 'auto' | Route
 
-/** An answer on its way: where it runs and, once known, which node and model run it. */
+/** An answer on its way: where it runs and, once known, which node, engine and model run it. */
 export interface RoutedAnswer {
-  route: Route
+  /** The route that ran: 'local' once a relay answer fell back to this node. */
+  readonly route: Route
   chunks: AsyncIterable<ChatChunk>
-  /** The router's advice when the route was left to it ('auto'); null when the user chose. */
+  /** The router's advice when the route was left to it ('auto'); null when the user chose, or the router was too slow. */
   decision: RouteDecision | null
+  /** This node's id, a peer's, or 'relay'. */
   answeredBy(): string
+  /** The kind of engine that ran it. */
+  engine(): EngineKind
   model(): string
   /** Set when the answer did not run where it was sent, and why. */
   note(): string
 }
 
 export interface RouterDeps {
+  /** This node's id: who answers on the local route. */
   nodeId: string
-  local: LocalEngine
-  market: MarketNode
-  peers: () => readonly Peer[]
-  relay: RelayEngine
-  relayReady: () => boolean
-  /** The micro-net router: where a request should run, and how sure it is. */
-  decide: (request: ChatRequest) => Promise<RouteDecision>
+  /** The engine of each route; a route with none is never available. */
+  engines: Partial<Record<Route, RouteEngine>>
+  /** The micro-net router's advice: where a request should run, and how sure it is. */
+  decide: (request: ChatRequest, signal: AbortSignal) => Promise<RouteDecision>
+  /** How long the advice may take; default `routerPatienceMs`. */
+  patienceMs?: number
+  /** How long the first advice may take; default `coldRouterPatienceMs`. */
+  coldPatienceMs?: number
 }
 
-const localStates = new Set(['ready', 'busy', 'loading', 'downloading'])
+/** How long an `auto` chat waits for the router's advice before it runs on the default route. */
+export const routerPatienceMs = 1_500
+/**
+ * The same for the router's first advice, which starts its runtime: onnxruntime fetches and
+ * compiles its wasm in the micro-net worker, measured at 1.8–2.8 s on a busy two-core machine.
+ */
+export const coldRouterPatienceMs = 10_000
 
-function peerCanAnswer(peer: Peer): boolean {
-  const state = peer.presence?.engine?.state
-  return peer.compatible && (state === 'ready' || state === 'busy')
-}
+/** A question may wait for this node's own model to finish loading; a peer's or the relay's must be ready now. */
+const waitsForLoad: Record<Route, boolean> = { local: true, swarm: false, relay: false }
+const fallbacks: Record<Route, Route[]> = { local: ['local', 'swarm', 'relay'], swarm: ['swarm', 'local', 'relay'], relay: ['relay', 'local', 'swarm'] }
+const missing: Record<Route, string> = { local: 'no local model', swarm: 'no peer with a model', relay: 'relay not reachable' }
+const ranWhere: Record<Route, string> = { local: 'locally', swarm: 'on a peer', relay: 'on the relay' }
+/** A route whose engine cannot be reached before it answers hands the chat to this one. */
+const standIn: Partial<Record<Route, Route>> = { relay: 'local' }
+/** Where a chat runs when the router has no advice in time. */
+const defaultRoute: Route = 'local'
 
 /**
  * Where the router's advice can run now: its own route when that is available, else the
@@ -45,63 +58,122 @@ function peerCanAnswer(peer: Peer): boolean {
  * stands in for both), with the reason; null when nothing can answer.
  */
 export function availableRoute(advice: Route, available: Record<Route, boolean>): { route: Route; note: string } | null {
-  const fallbacks: Record<Route, Route[]> = { local: ['local', 'swarm', 'relay'], swarm: ['swarm', 'local', 'relay'], relay: ['relay', 'local', 'swarm'] }
-  const why: Record<Route, string> = { local: 'no local model', swarm: 'no peer with a model', relay: 'relay not reachable' }
   const route = fallbacks[advice].find((candidate) => available[candidate])
   if (route === undefined) return null
-  return { route, note: route === advice ? '' : `${why[advice]}: ran ${route === 'local' ? 'locally' : route === 'swarm' ? 'on a peer' : 'on the relay'}` }
+  return { route, note: route === advice ? '' : `${missing[advice]}: ran ${ranWhere[route]}` }
+}
+
+function usable(deps: RouterDeps, route: Route): boolean {
+  const availability = deps.engines[route]?.info().availability
+  return availability === 'ready' || (availability === 'loading' && waitsForLoad[route])
 }
 
 /**
  * Decides where a chat runs. `auto` asks the micro-net router (local, a peer, or the relay's
- * big model) and runs there, or at the nearest route that is available; any other `route`
- * forces it. A relay that cannot be reached falls back to local, with a note.
+ * big model) and runs there, or at the nearest route that is available; a router slower than
+ * its patience is not waited for (the default route runs, with a note). Any other route forces
+ * it. A relay that cannot be reached falls back to local, with a note. Stopping while the router
+ * decides rejects with AbortError at once.
  */
-export async function routeChat(request: ChatRequest, route: RouteChoice, deps: RouterDeps, signal?: AbortSignal): Promise<RoutedAnswer> {
-  if (route === 'relay') return viaRelay(request, deps, null, signal)
-  if (route === 'local') return viaLocal(request, deps, null, signal)
-  if (route === 'swarm') return viaSwarm(request, deps, null, signal)
-  const decision = await deps.decide(request)
-  const available = { local: localStates.has(deps.local.status().state), swarm: deps.peers().some(peerCanAnswer), relay: deps.relayReady() }
-  const chosen = availableRoute(decision.route, available)
-  if (!chosen) throw new EngineUnavailableError(`${deps.local.status().message ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`)
-  if (chosen.route === 'relay') return viaRelay(request, deps, decision, signal)
-  if (chosen.route === 'local') return viaLocal(request, deps, decision, signal, chosen.note)
-  return viaSwarm(request, deps, decision, signal, chosen.note)
+export class ChatRouter {
+  /** The router's first advice starts its runtime, so it is given longer; true once one came (late or not). */
+  #advised = false
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  async route(request: ChatRequest, route: RouteChoice, signal?: AbortSignal): Promise<RoutedAnswer> {
+    const deps = this.deps
+    if (route !== 'auto') return routed(route, request, deps, null, '', signal)
+    const patienceMs = this.#advised ? (deps.patienceMs ?? routerPatienceMs) : (deps.coldPatienceMs ?? coldRouterPatienceMs)
+    const decide = (deciding: AbortSignal): Promise<RouteDecision> => {
+      const advice = deps.decide(request, deciding)
+      void advice.then(() => (this.#advised = true)).catch(() => undefined)
+      return advice
+    }
+    const decision = await adviceWithin(decide, patienceMs, signal)
+    const available: Record<Route, boolean> = { local: usable(deps, 'local'), swarm: usable(deps, 'swarm'), relay: usable(deps, 'relay') }
+    const chosen = decision ? availableRoute(decision.route, available) : availableRoute(defaultRoute, available)
+    if (!chosen) {
+      const local = deps.engines.local?.info()
+      throw new EngineUnavailableError(`${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`)
+    }
+    const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
+    return routed(chosen.route, request, deps, decision, note, signal)
+  }
 }
 
-function viaSwarm(request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, signal?: AbortSignal, note = ''): RoutedAnswer {
-  let executor = ''
-  return { route: 'swarm', decision, chunks: askSwarm(deps.market, request, signal, (nodeId) => (executor = nodeId)), answeredBy: () => executor, model: () => 'peer model', note: () => note }
+/** The router's advice, or null when it takes longer than `patienceMs`; AbortError as soon as `signal` stops it. */
+function adviceWithin(decide: (deciding: AbortSignal) => Promise<RouteDecision>, patienceMs: number, signal: AbortSignal | undefined): Promise<RouteDecision | null> {
+  throwIfAborted(signal)
+  // The router hears both the user's stop and our giving up on it, so that it can stop working.
+  const deciding = new AbortController()
+  return new Promise<RouteDecision | null>((resolve, reject) => {
+    const settle = (outcome: () => void): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onStop)
+      deciding.abort()
+      outcome()
+    }
+    const onStop = (): void => settle(() => reject(new AbortError('stopped while the router decided')))
+    const timer = setTimeout(() => settle(() => resolve(null)), patienceMs)
+    signal?.addEventListener('abort', onStop, { once: true })
+    Promise.resolve()
+      .then(() => decide(deciding.signal))
+      .then(
+        (decision) => settle(() => resolve(decision)),
+        (error: unknown) => settle(() => reject(error instanceof Error ? error : new Error(String(error)))),
+      )
+  })
 }
 
-function viaLocal(request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, signal?: AbortSignal, note = ''): RoutedAnswer {
-  return { route: 'local', decision, chunks: deps.local.chat(request, signal), answeredBy: () => deps.nodeId, model: () => deps.local.status().modelId, note: () => note }
+interface Attempt {
+  route: Route
+  chunks: AsyncIterable<ChatChunk>
+  answerer: () => Answerer
+  engine: () => EngineKind
 }
 
-function viaRelay(request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, signal?: AbortSignal): RoutedAnswer {
-  let fellBack: RoutedAnswer | null = null
+function attempt(route: Route, request: ChatRequest, deps: RouterDeps, signal: AbortSignal | undefined): Attempt {
+  const engine = deps.engines[route]
+  if (!engine) throw new EngineUnavailableError(`${missing[route]}: this node has no ${route} route`)
+  let told: Answerer | null = null
+  return {
+    route,
+    chunks: engine.chat(request, signal, (answerer) => (told = answerer)),
+    answerer: () => told ?? { nodeId: route === 'local' ? deps.nodeId : route, modelId: engine.info().modelId },
+    // Read when asked: the local engine settles its kind (WebGPU or WASM) while it loads.
+    engine: () => engine.kind,
+  }
+}
+
+/** Runs on `route`; a stand-in route takes over when the engine cannot be reached before its first chunk. */
+function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, note: string, signal: AbortSignal | undefined): RoutedAnswer {
+  let ran = attempt(route, request, deps, signal)
+  let fallbackNote = ''
   async function* chunks(): AsyncGenerator<ChatChunk> {
     let streamed = false
     try {
-      for await (const chunk of deps.relay.chat(request, signal)) {
+      for await (const chunk of ran.chunks) {
         streamed = true
         yield chunk
       }
     } catch (error) {
-      if (streamed || !(error instanceof RelayUnavailableError) || !localStates.has(deps.local.status().state)) throw error
-      fellBack = viaLocal(request, deps, decision, signal, `${error.message}: answered locally`)
-      yield* fellBack.chunks
+      const stand = standIn[route]
+      if (streamed || stand === undefined || signal?.aborted || !(error instanceof EngineUnavailableError) || !usable(deps, stand)) throw error
+      ran = attempt(stand, request, deps, signal)
+      fallbackNote = `${error.message}: answered ${ranWhere[stand]}`
+      yield* ran.chunks
     }
   }
   return {
     get route() {
-      return fellBack ? 'local' : 'relay'
+      return ran.route
     },
     decision,
     chunks: chunks(),
-    answeredBy: () => (fellBack ? deps.nodeId : 'relay'),
-    model: () => fellBack?.model() ?? deps.relay.info().modelId,
-    note: () => fellBack?.note() ?? '',
+    answeredBy: () => ran.answerer().nodeId,
+    engine: () => ran.engine(),
+    model: () => ran.answerer().modelId,
+    note: () => [note, fallbackNote].filter(Boolean).join('; '),
   }
 }

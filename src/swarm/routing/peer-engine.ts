@@ -1,24 +1,35 @@
-import type { Engine } from '../../inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../inference/types'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import type { MarketNode } from '../../market'
-import { askSwarm } from './swarm-engine'
+import type { LivePeer } from '../../market/types'
+import { chunksOfTask } from '../../market/task-chunks'
+import type { Answerer, RouteEngine } from './route-engine'
 
 /** What the market can place; each peer's own context limit applies when it bids. */
 const assumedContextSize = 4096
+/** The model of an executor whose presence does not say it (it left, or has not told yet). */
+const unknownPeerModel = 'peer model'
+
+function hasModelReady(peer: LivePeer): boolean {
+  return peer.engine?.state === 'ready' || peer.engine?.state === 'busy'
+}
 
 /**
  * The swarm as one more engine: a chat becomes a task in the room's market, and the peer that
  * wins it streams the answer. For the caller it is an Engine like any other (and it passes the
- * same acceptance suite); `lastExecutor` says which node answered.
+ * same acceptance suite). It is available only while a verified peer of the room has a model
+ * ready (`livePeers` are the verified ones); `chat` says who answers, `lastExecutor` who did last.
  */
-export class PeerEngine implements Engine {
+export class PeerEngine implements RouteEngine {
   readonly kind = 'peer'
-  #info: EngineInfo = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, availability: 'ready', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  #speed = { prefillTokensPerS: 0, decodeTokensPerS: 0 }
   #closed = false
   #lastExecutor = ''
 
-  constructor(private readonly market: MarketNode) {}
+  constructor(
+    private readonly market: Pick<MarketNode, 'submit'>,
+    private readonly livePeers: () => readonly LivePeer[],
+  ) {}
 
   load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal)
@@ -27,35 +38,57 @@ export class PeerEngine implements Engine {
     return Promise.resolve()
   }
 
-  async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
+  /** Posts `request` to the market and streams the winner's answer; `onAnswerer` hears each executor once. */
+  async *chat(request: ChatRequest, signal?: AbortSignal, onAnswerer?: (answerer: Answerer) => void): AsyncGenerator<ChatChunk> {
     if (this.#closed) throw new InferenceError('the peer engine is unloaded')
     throwIfAborted(signal)
+    const handle = this.market.submit(request)
+    const onAbort = (): void => handle.cancel()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let executor = ''
+    const onExecutor = (nodeId: string): void => {
+      if (nodeId === executor) return
+      executor = nodeId
+      this.#lastExecutor = nodeId
+      onAnswerer?.({ nodeId, modelId: this.#modelOf(nodeId) })
+    }
     const startedMs = performance.now()
     let firstMs = 0
-    for await (const chunk of askSwarm(this.market, request, signal, (nodeId) => (this.#lastExecutor = nodeId))) {
-      if (!firstMs && chunk.choices[0].delta.content) firstMs = performance.now()
-      if (chunk.usage && firstMs) this.#measure(chunk.usage, startedMs, firstMs)
-      yield chunk
+    try {
+      for await (const chunk of chunksOfTask(handle, onExecutor, signal)) {
+        if (!firstMs && chunk.choices[0].delta.content) firstMs = performance.now()
+        if (chunk.usage && firstMs) this.#measure(chunk.usage, startedMs, firstMs)
+        yield chunk
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  #modelOf(nodeId: string): string {
+    return this.livePeers().find((peer) => peer.nodeId === nodeId)?.engine?.modelId || unknownPeerModel
   }
 
   /** Seen from the poster: market and network time included, as the user waits for them. */
   #measure(usage: NonNullable<ChatChunk['usage']>, startedMs: number, firstMs: number): void {
     const prefillS = (firstMs - startedMs) / 1000
     const decodeS = (performance.now() - firstMs) / 1000
-    this.#info = {
-      ...this.#info,
-      prefillTokensPerS: prefillS > 0 ? usage.prompt_tokens / prefillS : this.#info.prefillTokensPerS,
-      decodeTokensPerS: decodeS > 0 && usage.completion_tokens > 1 ? (usage.completion_tokens - 1) / decodeS : this.#info.decodeTokensPerS,
+    this.#speed = {
+      prefillTokensPerS: prefillS > 0 ? usage.prompt_tokens / prefillS : this.#speed.prefillTokensPerS,
+      decodeTokensPerS: decodeS > 0 && usage.completion_tokens > 1 ? (usage.completion_tokens - 1) / decodeS : this.#speed.decodeTokensPerS,
     }
   }
 
+  /** The node that answered the latest chat ('' before any). */
   get lastExecutor(): string {
     return this.#lastExecutor
   }
 
   info(): EngineInfo {
-    return this.#info
+    const base = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, ...this.#speed } as const
+    if (this.#closed) return { ...base, availability: 'unavailable', reason: 'the peer engine is unloaded' }
+    if (!this.livePeers().some(hasModelReady)) return { ...base, availability: 'unavailable', reason: 'no peer in this room has a model ready' }
+    return { ...base, availability: 'ready' }
   }
 
   unload(): Promise<void> {
