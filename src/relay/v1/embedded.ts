@@ -17,6 +17,8 @@ interface Loaded {
   model: LlamaModel
   chatWrapper: ChatWrapper
   pool: Pool<LlamaContextSequence>
+  /** Tokens one request may hold: the context's, shared by its sequences. */
+  requestContextSize: number
 }
 
 /** The model id clients name: the file name without `.gguf`. */
@@ -52,7 +54,7 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
     })
     const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
     // Working out the chat template costs ~0.3–2 s; LlamaChat would redo it on every request.
-    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue) }
+    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue), requestContextSize: Math.floor(context.contextSize / config.concurrency) }
   } catch (error) {
     await llama.dispose()
     throw error
@@ -124,7 +126,10 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   return {
     name: 'embedded',
     serves: (model) => model === modelId || model === 'embedded',
-    models: () => Promise.resolve([{ id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay' } satisfies ModelInfo]),
+    models: () =>
+      Promise.resolve([
+        { id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo,
+      ]),
     chat(request, signal) {
       const controller = new AbortController()
       const onAbort = (): void => controller.abort()
