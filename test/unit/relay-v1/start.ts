@@ -60,3 +60,17 @@ export async function closedPort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no port')
   return address.port
 }
+
+/** Waits until every backend of `relay` says ready in /healthz (the embedded model has loaded); throws with its state if one failed. */
+export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
+    const backends = health.backends ?? []
+    const failed = backends.find((backend) => backend.state.state === 'failed')
+    if (failed) throw new Error(`the ${failed.name} backend failed: ${failed.state.reason ?? 'no reason given'}`)
+    if (backends.length > 0 && backends.every((backend) => backend.state.state === 'ready')) return
+    if (Date.now() > deadline) throw new Error(`the relay's backends were not ready within ${timeoutMs} ms: ${JSON.stringify(backends)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
