@@ -61,12 +61,16 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
   }
 }
 
+const closedError = (): ApiError => new ApiError(503, 'the embedded backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
+
 /** Creates the backend and starts loading the model; requests wait for the load. */
 export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Backend {
   const modelId = embeddedModelId(config.modelPath)
   const createdS = Math.floor(Date.now() / 1000)
   let state: BackendState = { state: 'loading' }
   let loaded: Loaded | null = null
+  const lifecycle = { closed: false }
+  const serves = (model: string): boolean => model === modelId || model === 'embedded'
   const loading = load(config).then(
     (result) => {
       loaded = result
@@ -83,7 +87,9 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   )
 
   async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
+    if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
     const ready = await loading
+    if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
     const { LlamaChat } = await import('node-llama-cpp')
     const sequence = await ready.pool.acquire(signal)
@@ -125,7 +131,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
 
   return {
     name: 'embedded',
-    serves: (model) => model === modelId || model === 'embedded',
+    serves,
     models: () =>
       Promise.resolve([
         { id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo,
@@ -148,8 +154,13 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
       return queue
     },
     state: () => (loaded !== null && state.state === 'ready' ? { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() } : state),
+    /** Frees the model; later chats fail with 503 (a second close does nothing). */
     async close() {
+      if (lifecycle.closed) return
+      lifecycle.closed = true
       const ready = await loading
+      if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
+      loaded = null
       await ready?.llama.dispose()
     },
   }

@@ -79,6 +79,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   let listed = new Set<string>()
   let lastFailure: string | null = null
   let active = 0
+  let closed = false
   const headers: Readonly<Record<string, string>> = {
     'Content-Type': 'application/json',
     Accept: 'text/event-stream, application/json',
@@ -107,6 +108,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   }
 
   async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
     const controller = new AbortController()
     const timeout = { fired: false }
     const onClientAbort = (): void => controller.abort()
@@ -174,7 +176,11 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
       }
     },
     chat,
-    state: (): BackendState => (lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
-    close: () => Promise.resolve(),
+    state: (): BackendState => (closed ? { state: 'unreachable', reason: 'closed' } : lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
+    /** Later chats fail with 503; answers under way run to their end. */
+    close: () => {
+      closed = true
+      return Promise.resolve()
+    },
   }
 }

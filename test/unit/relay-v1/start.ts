@@ -62,10 +62,11 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Waits until every backend of `relay` says ready in /healthz (the embedded model has loaded); throws with its state if one failed. */
-export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_000): Promise<void> {
+export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_000, token = ''): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  const headers: Record<string, string> = token === '' ? {} : { Authorization: `Bearer ${token}` }
   for (;;) {
-    const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
+    const health = (await (await fetch(`${relay.baseUrl}/healthz`, { headers })).json()) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
     const backends = health.backends ?? []
     const failed = backends.find((backend) => backend.state.state === 'failed')
     if (failed) throw new Error(`the ${failed.name} backend failed: ${failed.state.reason ?? 'no reason given'}`)
