@@ -3,6 +3,7 @@
 // skipped test fails the run: a case that did not run checked nothing (STYLE.md 16).
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { relative } from 'node:path'
 
 const reports = 'reports'
 rmSync(reports, { recursive: true, force: true })
@@ -42,7 +43,7 @@ const failed = (unit?.numFailedTests ?? 0) + (e2e?.stats?.unexpected ?? 0)
 function skippedUnitTests(report) {
   const notRun = new Set(['pending', 'skipped', 'todo', 'disabled'])
   return (report?.testResults ?? []).flatMap((file) =>
-    (file.assertionResults ?? []).filter((test) => notRun.has(test.status)).map((test) => `${file.name} › ${test.fullName ?? test.title}`),
+    (file.assertionResults ?? []).filter((test) => notRun.has(test.status)).map((test) => `${relative(process.cwd(), file.name)} › ${test.fullName ?? test.title}`),
   )
 }
 
