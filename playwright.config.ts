@@ -3,7 +3,7 @@ import { chromiumLaunchOptions } from './test/e2e/support/browser'
 
 /** The e2e relay's port; apart from 8787 so tests run beside `npm start`. */
 export const e2ePort = Number(process.env.E2E_PORT ?? 18787)
-/** A second relay serving the engine harness (test/harness, built into dist-harness). */
+/** A second relay serving the engine harness (test/harness, built into dist-harness); the first lets it call /v1 (CORS). */
 export const harnessURL = `http://127.0.0.1:${e2ePort + 1}`
 
 export default defineConfig({
@@ -30,7 +30,7 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'pipe',
-      env: { PORT: String(e2ePort), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures', RELAY_MODEL_PATH: 'test/fixtures/tiny-qwen3.gguf', RELAY_MODEL_THREADS: '1', RELAY_LOG: 'info', RELAY_IDLE_TIMEOUT_MS: '6000' },
+      env: { PORT: String(e2ePort), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures', RELAY_MODEL_PATH: 'test/fixtures/tiny-qwen3.gguf', RELAY_MODEL_THREADS: '1', RELAY_LOG: 'info', RELAY_IDLE_TIMEOUT_MS: '6000', RELAY_CORS_ORIGINS: harnessURL },
     },
     {
       command: 'node --import tsx src/relay/main.ts',

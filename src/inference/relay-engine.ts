@@ -25,6 +25,8 @@ export class RelayUnavailableError extends EngineUnavailableError {
 export class RelayEngine implements Engine {
   readonly kind = 'relay'
   #model: string | null = null
+  /** Set by `unload`, cleared by `load`: a chat in between fails instead of loading again. */
+  #unloaded = false
   #info: EngineInfo = { kind: 'relay', modelId: '', contextSize: 0, availability: 'unavailable', reason: 'the relay has not been asked yet', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   readonly #base: string
 
@@ -41,10 +43,13 @@ export class RelayEngine implements Engine {
   async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {
     const response = await this.#fetch(`${this.#base}/models`, { headers: this.#headers(), ...(signal ? { signal } : {}) })
     const list = v.safeParse(ModelListSchema, await response.json().catch(() => null))
-    const model = list.success ? list.output.data.map((entry) => entry.id).find((id) => !id.startsWith('swarm')) : undefined
-    if (!model) throw new RelayUnavailableError('the relay serves no model: its operator sets RELAY_MODEL_PATH or RELAY_UPSTREAM_URL')
+    const entry = list.success ? list.output.data.find(({ id }) => !id.startsWith('swarm')) : undefined
+    if (!entry) throw new RelayUnavailableError('the relay serves no model: its operator sets RELAY_MODEL_PATH or RELAY_UPSTREAM_URL')
+    const model = entry.id
     this.#model = model
-    this.#info = { ...this.#info, modelId: model, availability: 'ready', reason: '' }
+    this.#unloaded = false
+    // 0 (unknown) when the relay's server does not say, as an upstream other than vLLM or a relay may not.
+    this.#info = { ...this.#info, modelId: model, contextSize: entry.max_model_len ?? 0, availability: 'ready', reason: '' }
     onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: `the relay serves ${model}` })
   }
 
@@ -67,6 +72,8 @@ export class RelayEngine implements Engine {
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
     throwIfAborted(signal)
+    if (this.#unloaded) throw new InferenceError('the relay engine is unloaded: load it again to chat')
+    // Never loaded: the first chat asks the relay for its model itself.
     if (!this.#model) await this.load(() => undefined, signal)
     const model = this.#model ?? ''
     const { enable_thinking: enableThinking, ...openai } = request
@@ -111,8 +118,10 @@ export class RelayEngine implements Engine {
     return this.#info
   }
 
+  /** Forgets the relay's model; chats fail with InferenceError until `load` runs again. */
   unload(): Promise<void> {
     this.#model = null
+    this.#unloaded = true
     this.#info = { ...this.#info, availability: 'unavailable', reason: 'unloaded' }
     return Promise.resolve()
   }

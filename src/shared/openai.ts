@@ -77,6 +77,8 @@ export interface ModelInfo {
   object: 'model'
   created: number
   owned_by: string
+  /** Tokens one request may hold, prompt and answer together (vLLM's field); absent while unknown. */
+  max_model_len?: number
 }
 
 export interface ModelList {
@@ -117,7 +119,7 @@ export const ErrorBodySchema = v.object({
 })
 
 export const ModelListSchema = v.object({
-  data: v.array(v.looseObject({ id: v.string(), owned_by: v.optional(v.string()), created: v.optional(v.number()) })),
+  data: v.array(v.looseObject({ id: v.string(), owned_by: v.optional(v.string()), created: v.optional(v.number()), max_model_len: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) })),
 })
 
 /** The text of a message's content, text parts joined. */

@@ -1,11 +1,18 @@
 // A bare page that builds engines exactly as the app does, for test/contracts/engine.ts.
 import type { Engine } from '../../src/inference/engine'
+import { LocalEngine } from '../../src/inference/local-engine'
+import { RelayEngine } from '../../src/inference/relay-engine'
+import type { EngineChoice } from '../../src/inference/types'
 import { createWasmEngine } from '../../src/inference/wasm/create'
 import './micronets'
 import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
 
 export interface Harness {
   createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
+  /** The relay engine against the relay whose `/v1` is `baseUrl` (that relay allows this origin). */
+  createRelayEngine(baseUrl: string, token?: string): Engine
+  /** This node's own engine as the app builds it (`engine=` and `model=` of the URL). */
+  createLocalEngine(choice: EngineChoice, modelUrl: string | null): Engine
   /** Downloads with the resumable downloader; stops (as a reload would) after `stopAfterBytes`. */
   download(url: string, stopAfterBytes?: number): Promise<{ progress: DownloadProgress[]; sha256: string | null; error: string | null }>
   deleteDownloads(): Promise<void>
@@ -19,6 +26,14 @@ declare global {
 globalThis.harness = {
   createWasmEngine: (modelUrl, options = {}) => {
     globalThis.engine = createWasmEngine(modelUrl, options)
+    return globalThis.engine
+  },
+  createRelayEngine: (baseUrl, token = '') => {
+    globalThis.engine = new RelayEngine({ baseUrl, token: () => token })
+    return globalThis.engine
+  },
+  createLocalEngine: (choice, modelUrl) => {
+    globalThis.engine = new LocalEngine(choice, modelUrl)
     return globalThis.engine
   },
   download: async (url, stopAfterBytes = Number.POSITIVE_INFINITY) => {

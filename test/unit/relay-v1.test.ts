@@ -16,18 +16,21 @@ const token = 'test-token'
 
 // llama.cpp's prebuilt binaries load on every platform npm test runs on; where they do not, the
 // suite fails (a skipped case would pass without checking anything).
-const llamaLoads = await import('node-llama-cpp')
+const llamaFailure = await import('node-llama-cpp')
   .then(async ({ getLlama, LlamaLogLevel }) => {
     const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error })
     await llama.dispose()
-    return true
+    return null
   })
-  .catch(() => false)
+  .catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
 
 let relayB: StartedRelay
 let relayA: StartedRelay
+/** What beforeAll started, so afterAll closes only that when a start failed. */
+const started: StartedRelay[] = []
 
 beforeAll(async () => {
+  if (llamaFailure !== null) throw new Error(`node-llama-cpp cannot load llama.cpp on this machine, so the embedded and upstream cases cannot run: ${llamaFailure}`)
   relayB = await startRelay({
     RELAY_TOKENS: token,
     RELAY_MODEL_PATH: modelPath,
@@ -36,11 +39,13 @@ beforeAll(async () => {
     RELAY_MODEL_CONCURRENCY: '2',
     RELAY_MODEL_CONTEXT: '2048',
   })
+  started.push(relayB)
   relayA = await startRelay({ RELAY_UPSTREAM_URL: `${relayB.baseUrl}/v1`, RELAY_UPSTREAM_KEY: token, RELAY_UPSTREAM_TIMEOUT_MS: '20000' })
+  started.push(relayA)
 }, 30_000)
 
 afterAll(async () => {
-  await Promise.all([relayA.close(), relayB.close()])
+  await Promise.all(started.map((relay) => relay.close()))
 })
 
 const messages = [
@@ -54,7 +59,7 @@ function clientFor(relay: StartedRelay, apiKey = token): OpenAI {
 
 describe('the openai client against the embedded backend', () => {
   it('has node-llama-cpp to run the embedded backend', () => {
-    expect(llamaLoads, 'node-llama-cpp could not load its prebuilt binary on this machine').toBe(true)
+    expect(llamaFailure, 'node-llama-cpp could not load its prebuilt binary on this machine').toBeNull()
   })
 
   it('lists the model', async () => {

@@ -17,6 +17,8 @@ interface Loaded {
   model: LlamaModel
   chatWrapper: ChatWrapper
   pool: Pool<LlamaContextSequence>
+  /** Tokens one request may hold: the context's, shared by its sequences. */
+  requestContextSize: number
 }
 
 /** The model id clients name: the file name without `.gguf`. */
@@ -52,12 +54,14 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
     })
     const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
     // Working out the chat template costs ~0.3–2 s; LlamaChat would redo it on every request.
-    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue) }
+    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue), requestContextSize: Math.floor(context.contextSize / config.concurrency) }
   } catch (error) {
     await llama.dispose()
     throw error
   }
 }
+
+const closedError = (): ApiError => new ApiError(503, 'the embedded backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
 
 /** Creates the backend and starts loading the model; requests wait for the load. */
 export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Backend {
@@ -65,6 +69,8 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   const createdS = Math.floor(Date.now() / 1000)
   let state: BackendState = { state: 'loading' }
   let loaded: Loaded | null = null
+  const lifecycle = { closed: false }
+  const serves = (model: string): boolean => model === modelId || model === 'embedded'
   const loading = load(config).then(
     (result) => {
       loaded = result
@@ -81,7 +87,9 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   )
 
   async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
+    if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
     const ready = await loading
+    if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
     const { LlamaChat } = await import('node-llama-cpp')
     const sequence = await ready.pool.acquire(signal)
@@ -123,8 +131,11 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
 
   return {
     name: 'embedded',
-    serves: (model) => model === modelId || model === 'embedded',
-    models: () => Promise.resolve([{ id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay' } satisfies ModelInfo]),
+    serves,
+    models: () =>
+      Promise.resolve([
+        { id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo,
+      ]),
     chat(request, signal) {
       const controller = new AbortController()
       const onAbort = (): void => controller.abort()
@@ -143,8 +154,13 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
       return queue
     },
     state: () => (loaded !== null && state.state === 'ready' ? { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() } : state),
+    /** Frees the model; later chats fail with 503 (a second close does nothing). */
     async close() {
+      if (lifecycle.closed) return
+      lifecycle.closed = true
       const ready = await loading
+      if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
+      loaded = null
       await ready?.llama.dispose()
     },
   }

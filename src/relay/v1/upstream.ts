@@ -79,6 +79,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   let listed = new Set<string>()
   let lastFailure: string | null = null
   let active = 0
+  let closed = false
   const headers: Readonly<Record<string, string>> = {
     'Content-Type': 'application/json',
     Accept: 'text/event-stream, application/json',
@@ -107,6 +108,7 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
   }
 
   async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
     const controller = new AbortController()
     const timeout = { fired: false }
     const onClientAbort = (): void => controller.abort()
@@ -164,7 +166,9 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
         if (!response.ok) throw await upstreamRefusal(response)
         const parsed = v.parse(ModelListSchema, await response.json())
         listed = new Set(parsed.data.map((model) => model.id))
-        return parsed.data.map((model): ModelInfo => ({ id: model.id, object: 'model', created: model.created ?? 0, owned_by: model.owned_by ?? 'upstream' }))
+        return parsed.data.map(
+          (model): ModelInfo => ({ id: model.id, object: 'model', created: model.created ?? 0, owned_by: model.owned_by ?? 'upstream', ...(model.max_model_len === undefined ? {} : { max_model_len: model.max_model_len }) }),
+        )
       } catch (error) {
         lastFailure = error instanceof Error ? error.message : String(error)
         log.warn('upstream model list failed', { error })
@@ -172,7 +176,11 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
       }
     },
     chat,
-    state: (): BackendState => (lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
-    close: () => Promise.resolve(),
+    state: (): BackendState => (closed ? { state: 'unreachable', reason: 'closed' } : lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
+    /** Later chats fail with 503; answers under way run to their end. */
+    close: () => {
+      closed = true
+      return Promise.resolve()
+    },
   }
 }

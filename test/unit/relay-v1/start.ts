@@ -60,3 +60,18 @@ export async function closedPort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no port')
   return address.port
 }
+
+/** Waits until every backend of `relay` says ready in /healthz (the embedded model has loaded); throws with its state if one failed. */
+export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_000, token = ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  const headers: Record<string, string> = token === '' ? {} : { Authorization: `Bearer ${token}` }
+  for (;;) {
+    const health = (await (await fetch(`${relay.baseUrl}/healthz`, { headers })).json()) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
+    const backends = health.backends ?? []
+    const failed = backends.find((backend) => backend.state.state === 'failed')
+    if (failed) throw new Error(`the ${failed.name} backend failed: ${failed.state.reason ?? 'no reason given'}`)
+    if (backends.length > 0 && backends.every((backend) => backend.state.state === 'ready')) return
+    if (Date.now() > deadline) throw new Error(`the relay's backends were not ready within ${timeoutMs} ms: ${JSON.stringify(backends)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,67 @@
+// The engine contract on the WebGPU engine (WebLlmEngine) with WebLLM's pipeline replaced by a
+// deterministic double (test/contracts/webllm-double.ts): our engine, its chat stream, abort and
+// unload run for real; only the third-party module is stood in for. The seams are WebLlmEngine's
+// own options: `createWorker` (Node has no Worker: a stand-in EventTarget) and `adapter` (no GPU).
+import { describe, expect, it, vi } from 'vitest'
+import { WebLlmEngine } from '../../src/inference/webgpu/webllm-engine'
+import { runEngineContractInProcess } from '../contracts/engine-inproc'
+import { createdEngines } from '../contracts/webllm-double'
+
+vi.mock('@mlc-ai/web-llm', async () => (await import('../contracts/webllm-double')).webLlmModuleDouble)
+
+/** What WebLlmEngine does with its worker when WebLLM itself is a double: listens, then terminates. */
+class WorkerStandIn extends EventTarget {
+  terminated = false
+  postMessage(): void {}
+  terminate(): void {
+    this.terminated = true
+  }
+}
+
+const mib = 1 << 20
+/** An adapter with what WebLLM asks for Qwen3-1.7B q4f16 (shader-f16, 1 GiB buffers). */
+const adapterDouble = {
+  features: new Set(['shader-f16']),
+  limits: { maxBufferSize: 1024 * mib, maxStorageBufferBindingSize: 1024 * mib, maxComputeWorkgroupStorageSize: 32 * 1024, maxStorageBuffersPerShaderStage: 10 },
+  info: { vendor: 'double', architecture: 'double', description: 'a test double', isFallbackAdapter: false },
+}
+
+function createEngine(workers: WorkerStandIn[] = [], errors: unknown[] = []): WebLlmEngine {
+  return new WebLlmEngine({
+    createWorker: () => {
+      const worker = new WorkerStandIn()
+      workers.push(worker)
+      // The engine only listens to its worker and terminates it; the double never posts to it.
+      return worker as unknown as Worker
+    },
+    adapter: () => Promise.resolve(adapterDouble as unknown as GPUAdapter),
+    deviceMemoryGb: 8,
+    onError: (error) => errors.push(error),
+  })
+}
+
+runEngineContractInProcess('webgpu (WebLlmEngine, WebLLM replaced by a deterministic double)', {
+  open: () => {
+    const errors: unknown[] = []
+    return Promise.resolve({
+      engine: createEngine([], errors),
+      // Failures off the caller's path (a throwing progress callback, a failed unload) count too.
+      cleanup: () => (errors.length === 0 ? Promise.resolve() : Promise.reject(new AggregateError(errors, 'WebLlmEngine reported errors off the caller path'))),
+    })
+  },
+})
+
+describe('WebLlmEngine with the WebLLM double, beyond the contract', () => {
+  it('unloads WebLLM and ends its worker', async () => {
+    const workers: WorkerStandIn[] = []
+    const errors: unknown[] = []
+    const engine = createEngine(workers, errors)
+    await engine.load(() => undefined)
+    expect(engine.info()).toMatchObject({ availability: 'ready', modelId: 'Qwen3-1.7B-q4f16_1-MLC', contextSize: 4096 })
+    await engine.unload()
+    expect(createdEngines.at(-1)?.unloaded).toBe(true)
+    expect(workers.map((worker) => worker.terminated)).toEqual([true])
+    expect(engine.info().availability).toBe('unavailable')
+    expect(errors).toEqual([])
+  })
+})
