@@ -1,8 +1,9 @@
 // The engine contract on the WebGPU engine (WebLlmEngine) with WebLLM's pipeline replaced by a
 // deterministic double (test/contracts/webllm-double.ts): our engine, its chat stream, abort and
 // unload run for real; only the third-party module is stood in for. The seams are WebLlmEngine's
-// own options: `createWorker` (Node has no Worker: a stand-in EventTarget) and `adapter` (no GPU).
+// own options: `createWorker` (Node has no Worker: a stand-in EventTarget) and `probe` (no GPU).
 import { describe, expect, it, vi } from 'vitest'
+import { describeAdapter } from '../../src/inference/webgpu/model-choice'
 import { WebLlmEngine } from '../../src/inference/webgpu/webllm-engine'
 import { runEngineContractInProcess } from '../contracts/engine-inproc'
 import { createdEngines } from '../contracts/webllm-double'
@@ -34,7 +35,7 @@ function createEngine(workers: WorkerStandIn[] = [], errors: unknown[] = []): We
       // The engine only listens to its worker and terminates it; the double never posts to it.
       return worker as unknown as Worker
     },
-    adapter: () => Promise.resolve(adapterDouble as unknown as GPUAdapter),
+    probe: () => Promise.resolve({ ok: true, adapter: describeAdapter(adapterDouble as unknown as GPUAdapter) }),
     deviceMemoryGb: 8,
     onError: (error) => errors.push(error),
   })
