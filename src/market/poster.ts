@@ -3,6 +3,7 @@ import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
 import { chooseWinner, leaseLapsed } from './award'
 import type { MarketContext } from './context'
+import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
 import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
 import { bidFloorMs, capableOf, defaultDeadlineMs, speedQueryOf } from './estimate'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
@@ -20,31 +21,8 @@ export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Er
  */
 const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
 
-/**
- * The poster's phase: restoring its award after a restart, collecting bids (no award in force),
- * signing an award, waiting on the awarded executor; then, exactly once, one of the ends it
- * writes as its signed close (done, failed, cancelled), or `closed`: this node stopped (its
- * market was destroyed) and left the doc as it was, for a restart to take it up again.
- */
-export type PosterPhase = 'restoring' | 'bidding' | 'awarding' | 'running' | 'done' | 'failed' | 'cancelled' | 'closed'
-
 /** One field for the state: the award in force exists in the running phase, and only there. */
 type PosterState = { phase: 'running'; current: Current } | { phase: Exclude<PosterPhase, 'running'> }
-
-/** Where each phase may go next; every change of phase goes through `#enter`, which checks it. */
-const nextPhases: Record<PosterPhase, readonly PosterPhase[]> = {
-  restoring: ['bidding', 'running', 'done', 'failed', 'cancelled', 'closed'],
-  // bidding → bidding: the task was deleted and is posted again.
-  bidding: ['bidding', 'awarding', 'failed', 'cancelled', 'closed'],
-  awarding: ['running', 'bidding', 'failed', 'cancelled', 'closed'],
-  running: ['bidding', 'done', 'failed', 'cancelled', 'closed'],
-  done: [],
-  failed: [],
-  cancelled: [],
-  closed: [],
-}
-
-const endPhases: ReadonlySet<PosterPhase> = new Set(['done', 'failed', 'cancelled', 'closed'])
 
 /** The award in force and what the poster expects of it. */
 interface Current {

@@ -4,6 +4,7 @@ import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
 import { MarketClosedError } from '../../src/market/errors'
 import { MarketNode } from '../../src/market/node'
+import { endPhases, nextPhases, type PosterPhase } from '../../src/market/poster-phase'
 import type { LivePeer, TaskEvent, TaskHandle, Timers } from '../../src/market/types'
 import { AbortError } from '../../src/shared/errors'
 import type { Signer } from '../../src/shared/sign'
@@ -115,7 +116,16 @@ function errorOf(settled: { ok: unknown } | { error: unknown } | 'pending' | 'en
   return typeof settled === 'object' && 'error' in settled ? settled.error : undefined
 }
 
-const listenersOf = (type: Y.AbstractType<unknown>): number => type._dEH.l.length + type._eH.l.length
+const listenersOf = (type: { _dEH: { l: unknown[] }; _eH: { l: unknown[] } }): number => type._dEH.l.length + type._eH.l.length
+
+describe('poster phases', () => {
+  it('ends are final, and destroy can end a task from every other phase', () => {
+    for (const [phase, next] of Object.entries(nextPhases) as [PosterPhase, readonly PosterPhase[]][]) {
+      if (endPhases.has(phase)) expect(next, phase).toEqual([])
+      else expect(next, phase).toContain('closed')
+    }
+  })
+})
 
 describe('market node destroy', () => {
   it('settles every task it owns, in every phase, aborts runs, and leaves no timer or observer', async () => {
