@@ -115,7 +115,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   }, new Conversations(db), node.nodeId, report)
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
-  mountTaskView(shell.swarm, node.room.doc, node.nodeId)
+  mountTaskView(shell.swarm, market, node.nodeId)
   mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')

@@ -52,6 +52,10 @@ export class SerialWork {
     return this.#pending
   }
 
+  get stopped(): boolean {
+    return this.#stopped
+  }
+
   /** Jobs not started yet are skipped; a node that stopped writes nothing more. */
   stop(): void {
     this.#stopped = true

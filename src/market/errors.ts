@@ -15,3 +15,8 @@ export class TaskDeletedError extends TaskFailedError {
   }
   override name = 'TaskDeletedError'
 }
+
+/** The market node was destroyed (its tab closed, its relay stopped): what it still owed ends with this. */
+export class MarketClosedError extends EdgeswarmError {
+  override name = 'MarketClosedError'
+}

@@ -51,6 +51,7 @@ export class Executor {
    */
   readonly #bases = new Map<string, SpeedBasis & { awardSeenAt?: number }>()
   #engineTurn: Promise<void> = Promise.resolve()
+  #stopped = false
 
   constructor(
     private readonly ctx: MarketContext,
@@ -147,7 +148,8 @@ export class Executor {
       this.overQueue++
       const unsigned = { taskId, epoch, executor: this.ctx.signer.nodeId, reason: 'queue full' }
       this.ctx.work.run(async () => {
-        task.set('failure', await sign('failure', unsigned, this.ctx.room))
+        const failure = await sign('failure', unsigned, this.ctx.room)
+        if (!this.#stopped) task.set('failure', failure)
       })
       return
     }
@@ -170,6 +172,7 @@ export class Executor {
   #ended(run: Run): void {
     this.#learnSpeed(run)
     if (run.stopped && this.#runs.get(run.spec.taskId) === run) this.#runs.delete(run.spec.taskId)
+    if (this.#stopped) return
     // A slot in the queue opened: bid on what is still open.
     for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
   }
@@ -226,6 +229,7 @@ export class Executor {
     this.ctx.work.run(async () => {
       const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, this.ctx.room)
       this.#bidding.delete(taskId)
+      if (this.#stopped) return
       this.#myBids.set(taskId, { bid, poster: spec.poster })
       if (this.#myBids.size > maxBases) this.#myBids.delete(this.#myBids.keys().next().value ?? '')
       writeBid(task, bid)
@@ -280,7 +284,9 @@ export class Executor {
     return contextSize <= 0 || needed <= contextSize
   }
 
+  /** Aborts every run and writes nothing more (the node is destroyed). */
   stop(): void {
+    this.#stopped = true
     for (const run of [...this.#runs.values()]) run.stop()
   }
 }

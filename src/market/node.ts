@@ -4,11 +4,13 @@ import type { Engine } from '../inference/engine'
 import type { ChatRequest } from '../inference/types'
 import { ChatRequestSchema } from '../inference/types'
 import { AsyncQueue } from '../shared/async-queue'
-import { ValidationError } from '../shared/errors'
+import { AbortError, ValidationError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import { randomId } from '../shared/ids'
 import type { Signer } from '../shared/sign'
+import { taskViews, type TaskView } from './board'
 import { SerialWork, TimerSet, type MarketContext } from './context'
+import { MarketClosedError } from './errors'
 import { Executor } from './executor'
 import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
 import { PostedTask, type Settle } from './poster'
@@ -65,6 +67,11 @@ export class MarketNode {
   readonly #results = new Map<string, Result>()
   readonly #newId: () => string
   readonly #observer: (events: Y.YEvent<Y.AbstractType<unknown>>[]) => void
+  readonly #logObserver: () => void
+  /** Tasks submitted whose spec is still being signed: not posted yet, but owed an end all the same. */
+  readonly #submitting = new Map<string, { stream: AsyncQueue<TaskEvent>; settle: Settle }>()
+  /** Reads for display (tasks()), counted apart from what the market itself rejects. */
+  readonly #displayReader = new TaskReader()
   #destroyed = false
 
   constructor(options: MarketNodeOptions) {
@@ -105,8 +112,11 @@ export class MarketNode {
       } catch (error) {
         report(error)
       }
+      this.#ctx.events.emit('change', undefined)
     }
+    this.#logObserver = () => this.#ctx.events.emit('change', undefined)
     tasks.observeDeep(this.#observer)
+    options.doc.getArray('log').observe(this.#logObserver)
     this.#votes.start()
     for (const taskId of [...tasks.keys()].sort()) this.#resume(taskId)
     for (const taskId of [...tasks.keys()].sort()) this.#executor?.onChange(taskId)
@@ -149,8 +159,19 @@ export class MarketNode {
     return (this.#executor?.unsolicited ?? 0) + (this.#executor?.overQueue ?? 0)
   }
 
+  /** `change`: the room's tasks or log changed (tasks() and loggedCount() say how). Returns its unsubscribe. */
   on<K extends keyof MarketEvents>(event: K, listener: (payload: MarketEvents[K]) => void): Unsubscribe {
     return this.#ctx.events.on(event, listener)
+  }
+
+  /** Every task of the room, newest first, as its records say (unverified: for display). */
+  tasks(): TaskView[] {
+    return taskViews(this.#displayReader, this.#ctx.tasks)
+  }
+
+  /** Finished tasks kept in brief in the room's log. */
+  loggedCount(): number {
+    return this.#ctx.doc.getArray('log').length
   }
 
   #livePeers(source: () => LivePeer[]): LivePeer[] {
@@ -201,20 +222,42 @@ export class MarketNode {
     const result = new Promise<TaskResult>((resolve, reject) => (settle = { resolve, reject }))
     result.catch(() => undefined)
     const { signer, clock } = this.#ctx
-    const handle: TaskHandle = { id, chunks: stream, result, cancel: () => this.#posted.get(id)?.cancel() }
+    const handle: TaskHandle = { id, chunks: stream, result, cancel: () => this.#cancel(id) }
     if (this.#destroyed) {
-      settle.reject(new ValidationError('market node stopped'))
+      const error = new MarketClosedError('the market is closed')
+      settle.reject(error)
+      stream.fail(error)
       return handle
     }
+    this.#submitting.set(id, { stream, settle })
     const unsigned = { v: 2 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: clock() }
     this.#ctx.work.run(async () => {
-      const spec = await sign('spec', unsigned, this.#ctx.room)
-      if (this.#destroyed) return
+      const spec = await sign('spec', unsigned, this.#ctx.room).catch((error: unknown) => {
+        this.#endSubmission(id, error instanceof Error ? error : new Error(String(error)))
+        throw error
+      })
+      // Cancelled, or the market closed, while the spec was being signed: it already ended.
+      if (!this.#submitting.delete(id)) return
       const posted = new PostedTask(this.#ctx, spec, createTask(this.#ctx.tasks, spec), stream, settle, options.siblings ?? null)
       this.#posted.set(id, posted)
       posted.start(false)
     })
     return handle
+  }
+
+  #cancel(taskId: string): void {
+    const posted = this.#posted.get(taskId)
+    if (posted) posted.cancel()
+    else this.#endSubmission(taskId, new AbortError(`task ${taskId} cancelled`))
+  }
+
+  /** Ends a task submitted but not posted yet. */
+  #endSubmission(taskId: string, error: Error): void {
+    const submitting = this.#submitting.get(taskId)
+    if (!submitting) return
+    this.#submitting.delete(taskId)
+    submitting.settle.reject(error)
+    submitting.stream.fail(error)
   }
 
   /**
@@ -244,14 +287,24 @@ export class MarketNode {
     return this.#newId()
   }
 
-  /** Stops timers and runs; the doc is left as it is (a crash or a closed tab). */
+  /**
+   * Settles everything this node owns: every task it submitted or coordinates that has not
+   * ended rejects its result and fails its stream with MarketClosedError; executor runs are
+   * aborted, timers cleared, observers and listeners removed. The doc is left as it is (a
+   * crash or a closed tab): restarted on the same doc, this node takes its tasks up again.
+   */
   destroy(): void {
+    if (this.#destroyed) return
     this.#destroyed = true
     this.#ctx.tasks.unobserveDeep(this.#observer)
+    this.#ctx.doc.getArray('log').unobserve(this.#logObserver)
     this.#votes.stop()
     this.#ctx.timers.stop()
     this.#ctx.work.stop()
     this.#executor?.stop()
+    for (const taskId of [...this.#submitting.keys()]) this.#endSubmission(taskId, new MarketClosedError(`task ${taskId}: the market is closed`))
+    for (const posted of this.#posted.values()) posted.close()
+    this.#posted.clear()
     this.#ctx.events.clear()
   }
 }

@@ -3,7 +3,8 @@ import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
 import { chooseWinner, leaseLapsed } from './award'
 import type { MarketContext } from './context'
-import { TaskDeletedError, TaskFailedError } from './errors'
+import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
+import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
 import { bidFloorMs, capableOf, defaultDeadlineMs, speedQueryOf } from './estimate'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
 import { sign, verify, verifyResult } from './signing'
@@ -20,11 +21,8 @@ export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Er
  */
 const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
 
-/**
- * The poster's phase: restoring its award after a restart, collecting bids, signing an award,
- * waiting on the awarded executor, or finished (exactly once).
- */
-type Phase = 'restoring' | 'bidding' | 'awarding' | 'running' | 'finished'
+/** One field for the state: the award in force exists in the running phase, and only there. */
+type PosterState = { phase: 'running'; current: Current } | { phase: Exclude<PosterPhase, 'running'> }
 
 /** The award in force and what the poster expects of it. */
 interface Current {
@@ -48,12 +46,15 @@ interface Current {
  */
 export class PostedTask {
   readonly id: string
-  #phase: Phase = 'bidding'
+  #state: PosterState = { phase: 'bidding' }
   #task: Y.Map<unknown>
   #epoch = 0
-  #current: Current | null = null
   #ownAward: Award | null = null
   #ownClose: Close | null = null
+  /**
+   * The bid window's clock, not a phase: an award can come before it is over (every capable
+   * peer bid) and a lapse can bring the task back to bidding while it is still open.
+   */
   #windowOver = false
   #needsAwardSince: number
   #restartReason = ''
@@ -87,19 +88,42 @@ export class PostedTask {
     this.#floorMs = bidFloorMs(spec.request)
   }
 
+  get phase(): PosterPhase {
+    return this.#state.phase
+  }
+
+  /** Whether the task reached its end here (or this node stopped coordinating it). */
   get finished(): boolean {
-    return this.#phase === 'finished'
+    return endPhases.has(this.#state.phase)
+  }
+
+  /** The award in force: only while running. */
+  get #current(): Current | null {
+    return this.#state.phase === 'running' ? this.#state.current : null
+  }
+
+  /** The one place the phase changes; an end stops this task's timers. */
+  #enter(state: PosterState): void {
+    const from = this.#state.phase
+    if (!nextPhases[from].includes(state.phase)) {
+      this.ctx.report(new Error(`task ${this.id}: no way from ${from} to ${state.phase}`))
+      return
+    }
+    this.#state = state
+    if (endPhases.has(state.phase)) for (const stop of this.#stopTimers.splice(0)) stop()
   }
 
   /** Starts coordinating: a new task, or one found in the doc after this node restarted. */
   start(resumed: boolean): void {
     const { config, timers } = this.ctx
+    // The first phase, set once (every later change goes through #enter).
+    this.#state = { phase: resumed ? 'restoring' : 'bidding' }
     if (resumed) this.#restore()
     else this.#openBidWindow()
     const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3))
     const tick = () => {
       this.#tick()
-      if (this.#phase !== 'finished') this.#stopTimers.push(timers.after(tickMs, tick))
+      if (!this.finished) this.#stopTimers.push(timers.after(tickMs, tick))
     }
     this.#stopTimers.push(timers.after(tickMs, tick))
     this.onChange()
@@ -111,34 +135,36 @@ export class PostedTask {
   }
 
   #restore(): void {
-    this.#phase = 'restoring'
     this.#windowOver = true
     const { reader, work, roomId } = this.ctx
     const award = reader.award(this.#task, this.id)
     const close = reader.close(this.#task, this.id)
     work.run(async () => {
       if (close && (await verify('close', close, this.spec.publicKey, this.spec.poster, roomId))) {
+        if (this.#state.phase !== 'restoring') return
         this.#ownClose = close
-        this.#phase = 'finished'
-        for (const stop of this.#stopTimers) stop()
+        this.#enter({ phase: close.status })
         this.ctx.taskFinished(this.id)
         return
       }
       const lapse = reader.lapse(this.#task, this.id)
+      let current: Current | null = null
       if (award && (await verify('award', award, this.spec.publicKey, this.spec.poster, roomId))) {
         this.#ownAward = award
         this.#epoch = award.epoch
         const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
-        if (!lapsed) this.#current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + this.#deliveryBudgetMs(0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
+        if (!lapsed) current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + this.#deliveryBudgetMs(0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
       }
-      this.#phase = this.#current ? 'running' : 'bidding'
+      if (this.#state.phase !== 'restoring') return
+      this.#enter(current ? { phase: 'running', current } : { phase: 'bidding' })
       this.onChange()
     })
   }
 
   onChange(): void {
-    if (this.#phase === 'finished') return this.#guardClose()
-    if (this.#phase === 'restoring') return
+    if (this.#state.phase === 'closed') return
+    if (this.finished) return this.#guardClose()
+    if (this.#state.phase === 'restoring') return
     if (this.ctx.tasks.get(this.id) !== this.#task) return this.#repost()
     this.#guardShape()
     this.#readBids()
@@ -191,7 +217,7 @@ export class PostedTask {
     if (!value || this.#seen.has(value)) return
     this.#seen.add(value)
     const job = async () => {
-      if (!(await check(value)) || this.#current !== current || this.#phase === 'finished') return
+      if (!(await check(value)) || this.#current !== current) return
       use(value)
     }
     if (inOrder) this.ctx.work.run(job)
@@ -254,16 +280,16 @@ export class PostedTask {
   }
 
   #tick(): void {
-    if (this.#phase === 'finished' || this.#phase === 'restoring') return
+    if (this.finished || this.#state.phase === 'restoring') return
     const now = this.ctx.clock()
     if (now > this.#deadlineAt) return this.fail(`deadline of ${this.#deadlineAt - this.spec.createdAt} ms passed`)
     const current = this.#current
-    if (current && this.#phase === 'running') {
+    if (current) {
       if (leaseLapsed(current.renewedAt, this.ctx.config.leaseMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)
       else if (now > current.deliverBy) this.#lapse('no answer in the time it promised', suspicionOf.undelivered)
       else if (!this.ctx.livePeers().some((peer) => peer.nodeId === current.award.executor)) this.#lapse('executor left', 0)
     }
-    if (!this.#current && this.#phase === 'bidding') {
+    if (this.#state.phase === 'bidding') {
       const timeoutMs = this.ctx.config.noBidTimeoutMs
       if (now - this.#needsAwardSince > timeoutMs) return this.fail(`no capable peer bid within ${timeoutMs} ms`)
       this.#maybeAward()
@@ -277,14 +303,13 @@ export class PostedTask {
     const { executor, epoch } = current.award
     if (suspicion > 0) this.ctx.suspicion.add(executor, suspicion)
     this.#excluded.add(executor)
-    this.#current = null
-    this.#phase = 'bidding'
+    this.#enter({ phase: 'bidding' })
     this.#restartReason = reason
     this.#needsAwardSince = this.ctx.clock()
     if (epoch >= this.ctx.config.maxEpochs) return this.fail(`no executor delivered in ${epoch} awards (last: ${reason})`)
     this.ctx.work.run(async () => {
       const lapse = await sign('lapse', { taskId: this.id, epoch, reason: reason.slice(0, 500), at: this.ctx.clock() }, this.ctx.room)
-      if (this.#phase !== 'finished') this.#task.set('lapse', lapse)
+      if (!this.finished) this.#task.set('lapse', lapse)
     })
   }
 
@@ -294,7 +319,7 @@ export class PostedTask {
   }
 
   #maybeAward(): void {
-    if (this.#phase !== 'bidding' || this.#current || this.#pendingChecks > 0) return
+    if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0) return
     if (!this.#windowOver && !this.#allCapableBid()) return
     const live = new Set(this.ctx.livePeers().map((peer) => peer.nodeId))
     const candidates = [...this.#bids.values()].filter((bid) => live.has(bid.bidder))
@@ -313,17 +338,16 @@ export class PostedTask {
     const chosen = winner
     const basis = scored.get(chosen.bidder)?.basis ?? null
     const estimateMs = estimateOf(chosen)
-    this.#phase = 'awarding'
+    this.#enter({ phase: 'awarding' })
     this.siblings?.add(chosen.bidder)
     const epoch = this.#epoch + 1
     this.ctx.work.run(async () => {
       const award = await sign('award', { taskId: this.id, epoch, executor: chosen.bidder, executorKey: chosen.publicKey, at: this.ctx.clock() }, this.ctx.room)
-      if (this.#phase !== 'awarding') return
+      if (this.#state.phase !== 'awarding') return
       const now = this.ctx.clock()
       this.#ownAward = award
       this.#epoch = epoch
-      this.#current = { award, renewedAt: now, deliverBy: now + this.#deliveryBudgetMs(estimateMs), awardedAt: now, leaseUntil: 0, basis }
-      this.#phase = 'running'
+      this.#enter({ phase: 'running', current: { award, renewedAt: now, deliverBy: now + this.#deliveryBudgetMs(estimateMs), awardedAt: now, leaseUntil: 0, basis } })
       this.#nextSeq = 0
       this.#pendingBatches.clear()
       this.#task.set('award', award)
@@ -376,11 +400,11 @@ export class PostedTask {
     this.#reposts++
     this.#task = createTask(this.ctx.tasks, this.spec)
     if (this.#ownAward) this.#task.set('award', this.#ownAward)
-    const current = this.#current
-    if (current) this.#lapse('the task was deleted', 0)
+    if (this.#current) this.#lapse('the task was deleted', 0)
+    if (this.finished) return
     // The bids stay: they are signed for this task, and their bidders put them back as they were.
     this.#outputCursor = 0
-    this.#phase = 'bidding'
+    this.#enter({ phase: 'bidding' })
     this.#needsAwardSince = this.ctx.clock()
     this.#restartReason = 'the task was deleted and posted again'
     this.#openBidWindow()
@@ -405,7 +429,7 @@ export class PostedTask {
   }
 
   fail(reason: string, ErrorClass: typeof TaskFailedError = TaskFailedError): void {
-    if (this.#phase === 'finished') return
+    if (this.finished) return
     this.#finish('failed', 0, reason)
     const error = new ErrorClass(`task ${this.id} failed: ${reason}`)
     this.settle?.reject(error)
@@ -414,9 +438,22 @@ export class PostedTask {
   }
 
   cancel(): void {
-    if (this.#phase === 'finished') return
+    if (this.finished) return
     this.#finish('cancelled', 0, 'cancelled by its poster')
     const error = new AbortError(`task ${this.id} cancelled`)
+    this.settle?.reject(error)
+    this.stream?.fail(error)
+  }
+
+  /**
+   * This node stops coordinating the task (its market is destroyed): the waiting caller hears
+   * MarketClosedError, its stream fails alike, and the doc is left as it is (a crash or a
+   * closed tab), so that this node, restarted, takes the task up again.
+   */
+  close(): void {
+    if (this.finished) return
+    this.#enter({ phase: 'closed' })
+    const error = new MarketClosedError(`task ${this.id}: the market is closed`)
     this.settle?.reject(error)
     this.stream?.fail(error)
   }
@@ -429,12 +466,13 @@ export class PostedTask {
   }
 
   #finish(status: LogEntry['status'], chars: number, reason: string): void {
-    this.#phase = 'finished'
-    for (const stop of this.#stopTimers) stop()
+    // The award in force, when there is one, is this poster's own last award.
+    const executor = this.#current?.award.executor ?? this.#ownAward?.executor ?? null
+    this.#enter({ phase: status })
     const entry: LogEntry = {
       taskId: this.id,
       poster: this.spec.poster,
-      executor: this.#current?.award.executor ?? this.#ownAward?.executor ?? null,
+      executor,
       epoch: this.#epoch,
       status,
       chars,

@@ -135,7 +135,9 @@ export class Run {
     const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500)
     const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: this.ctx.signer.nodeId, reason }
     this.ctx.work.run(async () => {
-      this.task.set('failure', await sign('failure', unsigned, this.ctx.room))
+      const failure = await sign('failure', unsigned, this.ctx.room)
+      // Stopped right after the engine failed: the poster still has to hear it, unless this node is gone.
+      if (!this.ctx.work.stopped) this.task.set('failure', failure)
     })
   }
 

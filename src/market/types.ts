@@ -97,7 +97,7 @@ export interface TaskResult {
 export interface TaskHandle {
   id: string
   chunks: AsyncIterable<TaskEvent>
-  /** Resolves once with the accepted result; rejects with TaskFailedError or AbortError. */
+  /** Resolves once with the accepted result; rejects with TaskFailedError, AbortError, or MarketClosedError (the market was destroyed first). */
   result: Promise<TaskResult>
   cancel(): void
 }
@@ -108,4 +108,6 @@ export interface MarketEvents {
   /** A task this node posted got its one accepted result. */
   done: TaskResult
   failed: { taskId: string; reason: string }
+  /** The room's tasks or log changed: MarketNode.tasks() and loggedCount() read them anew. */
+  change: undefined
 }

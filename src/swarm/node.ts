@@ -8,7 +8,7 @@ import { detectCapabilities } from './room/capabilities'
 import { loadIdentity } from './room/identity'
 import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
-import { Room, type Links } from './room/room'
+import { WebrtcRoom, type Links, type OpenRoom, type Room } from './room/room'
 import type { RoomConfig } from './room/room-url'
 
 export interface NodeEvents {
@@ -60,11 +60,12 @@ export class SwarmNode {
     )
   }
 
-  static async start(config: RoomConfig): Promise<SwarmNode> {
+  /** Joins the room of `config`: over y-webrtc with the doc in IndexedDB unless `openRoom` says otherwise. */
+  static async start(config: RoomConfig, openRoom: OpenRoom = (options) => WebrtcRoom.open(options)): Promise<SwarmNode> {
     const db = await openLocalDb()
     const [signer, capabilities, roomId] = await Promise.all([loadIdentity(db), detectCapabilities(), roomIdOf(config.room, config.key)])
     db.close()
-    const room = await Room.open({ room: config.room, key: config.key, signalingUrl: config.signalingUrl })
+    const room = await openRoom({ room: config.room, key: config.key, signalingUrl: config.signalingUrl })
     const links = room.links()
     const presence = new PresenceTracker(
       room.awareness,

@@ -1,11 +1,13 @@
-import { IndexeddbPersistence } from 'y-indexeddb'
 import { WebrtcProvider } from 'y-webrtc'
+import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { MemoryMarks, StoredMarks, type Marks } from '../../memory/marks'
-import { storageError, StorageFullError, watchQuota } from '../../memory/storage-full'
+import type { Marks } from '../../memory/marks'
+import type { StorageFullError } from '../../memory/storage-full'
 import { sha256, toHex, utf8 } from '../../shared/encoding'
 import { Emitter, type Unsubscribe } from '../../shared/events'
 import { BudgetGuard, defaultBudgets, type Budgets, type Drop, type Drops } from './budget'
+import { IndexeddbDocStorage } from './indexeddb-storage'
+import type { DocStorage, OpenDocStorage } from './storage'
 
 export interface RoomOptions {
   room: string
@@ -14,6 +16,8 @@ export interface RoomOptions {
   iceServers?: RTCIceServer[]
   /** What one peer may send before its messages are dropped unread (defaultBudgets). */
   budgets?: Budgets
+  /** Where the doc is kept on this device: IndexedDB unless told otherwise. */
+  storage?: OpenDocStorage
 }
 
 export interface Links {
@@ -23,7 +27,7 @@ export interface Links {
   webrtc: string[]
 }
 
-interface RoomEvents {
+export interface RoomEvents {
   links: Links
   synced: boolean
   /** A peer's message was dropped before Yjs read it (too big, over its budget, malformed). */
@@ -32,35 +36,57 @@ interface RoomEvents {
   'storage-full': StorageFullError
 }
 
-/** y-indexeddb's own store beside the doc's updates; the marks' records start with a prefix of their own. */
-const customStoreName = 'custom'
-const updatesStoreName = 'updates'
-const storageNoticeQuietMs = 10_000
+/**
+ * One room as the node sees it: its shared doc and awareness, the links to its peers, what
+ * was dropped of their messages, and the doc's storage on this device. SwarmNode and the UI
+ * hold a room only through this.
+ */
+export interface Room {
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  /** The doc's local copy on this device. */
+  readonly storage: DocStorage
+  /** High-water marks of the doc's signed values, kept beside the doc (the storage's). */
+  readonly marks: Marks
+  links(): Links
+  /** Messages of peers dropped so far before Yjs read them, by reason. */
+  drops(): Drops
+  /** The last storage failure told, or null when there was none. */
+  storageFull(): StorageFullError | null
+  /** See DocStorage.whenStored. */
+  whenStored(): Promise<boolean>
+  /** Returns its unsubscribe. */
+  on<K extends keyof RoomEvents>(event: K, listener: (payload: RoomEvents[K]) => void): Unsubscribe
+  destroy(): Promise<void>
+}
+
+/** Opens a room once its local copy (and the marks beside it) has been read. */
+export type OpenRoom = (options: RoomOptions) => Promise<Room>
+
 const defaultIceServers: RTCIceServer[] = [{ urls: 'stun:stun.l.google.com:19302' }]
 
 /**
- * One room: its Y.Doc persisted in IndexedDB and shared over WebRTC with y-webrtc, using our
- * relay as the signaling server and the room key as y-webrtc's password. Any stock y-webrtc
- * client with the same name, password and signaling URL joins the same room. Every peer's
- * message passes a byte budget (BudgetGuard) before Yjs reads it; a storage failure (quota)
- * is told as 'storage-full', never swallowed.
+ * One room over y-webrtc, using our relay as the signaling server and the room key as
+ * y-webrtc's password: any stock y-webrtc client with the same name, password and signaling
+ * URL joins the same room. Every peer's message passes a byte budget (BudgetGuard) before Yjs
+ * reads it; a storage failure (quota) is told as 'storage-full', never swallowed.
  */
-export class Room {
+export class WebrtcRoom implements Room {
   readonly doc = new Y.Doc()
   readonly provider: WebrtcProvider
-  readonly persistence: IndexeddbPersistence
-  /** High-water marks of the doc's signed values, kept beside the doc (set once the local copy is read). */
-  marks: Marks = new MemoryMarks()
+  readonly storage: DocStorage
   readonly #guard: BudgetGuard
   readonly #events = new Emitter<RoomEvents>()
-  readonly #stops: (() => void)[] = []
+  readonly #stopStorage: Unsubscribe
   #storageFull: StorageFullError | null = null
-  #quotaFailures = 0
-  #toldFullAt = -Infinity
   #links: Links = { linkId: null, webrtc: [] }
 
   private constructor(options: RoomOptions, storageName: string) {
-    this.persistence = new IndexeddbPersistence(storageName, this.doc)
+    this.storage = (options.storage ?? ((name, doc) => new IndexeddbDocStorage(name, doc)))(storageName, this.doc)
+    this.#stopStorage = this.storage.onFull((error) => {
+      this.#storageFull = error
+      this.#events.emit('storage-full', error)
+    })
     this.#guard = new BudgetGuard(options.budgets ?? defaultBudgets, (drop) => this.#events.emit('drop', drop))
     this.provider = new WebrtcProvider(options.room, this.doc, {
       signaling: [options.signalingUrl],
@@ -75,71 +101,30 @@ export class Room {
     this.provider.on('synced', ({ synced }) => this.#events.emit('synced', synced))
   }
 
-  /** Opens the room once its local copy (and the marks beside it) has been read from IndexedDB. */
-  static async open(options: RoomOptions): Promise<Room> {
-    const room = new Room(options, await storageNameOf(options.room, options.key))
-    await room.persistence.whenSynced
-    const db = room.persistence.db
-    if (db) {
-      room.#stops.push(watchQuota(db, "the room's latest changes", (error) => room.#full(error)))
-      try {
-        const marks = await StoredMarks.open(db, customStoreName, (error) => room.#full(storageError(error, "the room's replay marks")))
-        room.marks = marks
-        room.#stops.push(() => void marks.stop())
-      } catch (error) {
-        // The marks then live in this page only: replays are still refused until a reload.
-        console.warn('room: marks not readable, kept in this page only:', error)
-      }
-    }
+  /** Opens the room once its local copy (and the marks beside it) has been read. */
+  static async open(options: RoomOptions): Promise<WebrtcRoom> {
+    const room = new WebrtcRoom(options, await storageNameOf(options.room, options.key))
+    await room.storage.whenSynced
     return room
   }
 
-  /** Messages of peers dropped so far before Yjs read them, by reason. */
+  get marks(): Marks {
+    return this.storage.marks()
+  }
+
   drops(): Drops {
     return this.#guard.drops()
   }
 
-  /** The last storage failure heard, or null when there was none. */
   storageFull(): StorageFullError | null {
     return this.#storageFull
   }
 
-  /**
-   * Resolves once every change made so far has been written to IndexedDB or failed: true when
-   * none failed for quota since the call. (A transaction on the updates store runs after every
-   * earlier write there has committed or aborted, and aborts are heard before it completes.)
-   */
   whenStored(): Promise<boolean> {
-    const db = this.persistence.db
-    if (!db) return Promise.resolve(true)
-    const failures = this.#quotaFailures
-    return new Promise((resolve) => {
-      try {
-        const tx = db.transaction(updatesStoreName, 'readonly')
-        tx.objectStore(updatesStoreName).count()
-        tx.oncomplete = () => resolve(this.#quotaFailures === failures)
-        tx.onabort = () => resolve(false)
-      } catch {
-        resolve(false)
-      }
-    })
+    return this.storage.whenStored()
   }
 
-  #full(error: unknown): void {
-    if (!(error instanceof StorageFullError)) {
-      console.warn('room storage:', error)
-      return
-    }
-    this.#quotaFailures++
-    // One notice per burst: y-indexeddb writes once per update, and each one fails alike.
-    const now = Date.now()
-    if (now - this.#toldFullAt < storageNoticeQuietMs) return
-    this.#toldFullAt = now
-    this.#storageFull = error
-    this.#events.emit('storage-full', error)
-  }
-
-  get awareness(): WebrtcProvider['awareness'] {
+  get awareness(): Awareness {
     return this.provider.awareness
   }
 
@@ -152,10 +137,11 @@ export class Room {
   }
 
   async destroy(): Promise<void> {
-    for (const stop of this.#stops) stop()
+    this.#stopStorage()
     this.provider.destroy()
-    await this.persistence.destroy()
+    await this.storage.destroy()
     this.doc.destroy()
+    this.#events.clear()
   }
 }
 
