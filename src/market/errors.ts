@@ -18,5 +18,8 @@ export class TaskDeletedError extends TaskFailedError {
 
 /** The market node was destroyed (its tab closed, its relay stopped): what it still owed ends with this. */
 export class MarketClosedError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
   override name = 'MarketClosedError'
 }
