@@ -1,5 +1,6 @@
 // `npm test`: everything that must pass, in order, then one closing line that counts the tests:
-// typecheck, lint (with the circular-import check), unit tests, build, end-to-end tests. A
+// typecheck, lint (layers and the circular-import check), format check, unit tests, build,
+// end-to-end tests. A
 // skipped test fails the run: a case that did not run checked nothing (STYLE.md 16).
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
@@ -12,6 +13,7 @@ mkdirSync(reports, { recursive: true })
 const steps = [
   ['typecheck', 'npm', ['run', 'typecheck']],
   ['lint', 'npm', ['run', 'lint']],
+  ['format', 'npm', ['run', 'format:check']],
   ['unit', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reports}/unit.json`]],
   ['fixtures', 'npm', ['run', 'fixtures']],
   ['build', 'npm', ['run', 'build']],
