@@ -30,7 +30,17 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'pipe',
-      env: { PORT: String(e2ePort), HOST: '127.0.0.1', RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures', RELAY_MODEL_PATH: 'test/fixtures/tiny-qwen3.gguf', RELAY_MODEL_THREADS: '1', RELAY_LOG: 'info', RELAY_IDLE_TIMEOUT_MS: '6000', RELAY_CORS_ORIGINS: harnessURL },
+      env: {
+        PORT: String(e2ePort),
+        HOST: '127.0.0.1',
+        RELAY_STATIC_DIR: 'dist',
+        RELAY_MODELS_DIR: 'test/fixtures',
+        RELAY_MODEL_PATH: 'test/fixtures/tiny-qwen3.gguf',
+        RELAY_MODEL_THREADS: '1',
+        RELAY_LOG: 'info',
+        RELAY_IDLE_TIMEOUT_MS: '6000',
+        RELAY_CORS_ORIGINS: harnessURL,
+      },
     },
     {
       command: 'node --import tsx src/relay/main.ts',

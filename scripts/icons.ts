@@ -7,8 +7,20 @@ type Rgb = [number, number, number]
 const background: Rgb = [0x14, 0x16, 0x1c]
 const link: Rgb = [0x5a, 0xd1, 0xa8]
 const dot: Rgb = [0xf0, 0xc0, 0x5a]
-const points: [number, number, number][] = [[32, 14, 6], [14, 46, 6], [50, 46, 6], [32, 34, 5]]
-const edges: [number, number][] = [[0, 1], [0, 2], [1, 2], [0, 3], [1, 3], [2, 3]]
+const points: [number, number, number][] = [
+  [32, 14, 6],
+  [14, 46, 6],
+  [50, 46, 6],
+  [32, 34, 5],
+]
+const edges: [number, number][] = [
+  [0, 1],
+  [0, 2],
+  [1, 2],
+  [0, 3],
+  [1, 3],
+  [2, 3],
+]
 
 function distanceToSegment(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
   const t = Math.max(0, Math.min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)))

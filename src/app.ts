@@ -79,7 +79,9 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const learning = await Learning.open({
     doc: node.room.doc,
     signer: node.signer,
-    roomId: node.roomId, marks: node.room.marks, notify: report,
+    roomId: node.roomId,
+    marks: node.room.marks,
+    notify: report,
     db,
     workerScorer: (net) => pooledScorer(pool, 'router', net),
     ...(await routerSettings.load(db)),
@@ -109,10 +111,16 @@ export async function startApp(root: HTMLElement): Promise<void> {
   // One peer engine: the swarm route and the page API's `engines.peer` are the same.
   const peer = new PeerEngine(market, livePeers)
   const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
-  mountChatView(shell.chat, {
-    ask: (request, route, signal) => router.route(request, route, signal),
-    feedback: (request, signal) => void learning.router.feedback(request, signal),
-  }, new Conversations(db), node.nodeId, report)
+  mountChatView(
+    shell.chat,
+    {
+      ask: (request, route, signal) => router.route(request, route, signal),
+      feedback: (request, signal) => void learning.router.feedback(request, signal),
+    },
+    new Conversations(db),
+    node.nodeId,
+    report,
+  )
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
   mountTaskView(shell.swarm, market, node.nodeId)

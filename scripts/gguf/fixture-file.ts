@@ -32,7 +32,9 @@ function sha256(chunks: Iterable<Uint8Array | string>): string {
 
 /** Changes whenever the spec or any generator source changes. */
 export function fingerprint(spec: FixtureSpec): string {
-  const sources = readdirSync(sourceDirectory).filter((name) => name.endsWith('.ts')).sort()
+  const sources = readdirSync(sourceDirectory)
+    .filter((name) => name.endsWith('.ts'))
+    .sort()
   return sha256([JSON.stringify(spec), ...sources.flatMap((name) => [name, readFileSync(join(sourceDirectory, name))])])
 }
 

@@ -1,9 +1,6 @@
 // Parses GGUF v3 bytes back: header, metadata and tensor infos, and F32 tensor data on request.
 // The inverse of writer.ts, used by the tests; it reads any GGUF v3 file but nested arrays.
-import {
-  alignUp, defaultAlignment, ggufMagic, tensorTypeIds, valueTypeIds,
-  type GgufValue, type ItemKind, type NumberKind,
-} from './format'
+import { alignUp, defaultAlignment, ggufMagic, tensorTypeIds, valueTypeIds, type GgufValue, type ItemKind, type NumberKind } from './format'
 
 export interface GgufTensorInfo {
   name: string
@@ -22,9 +19,7 @@ export interface ParsedGguf {
   dataOffset: number
 }
 
-const kindsById = new Map<number, ItemKind | 'array'>(
-  Object.entries(valueTypeIds).map(([kind, id]) => [id, kind as ItemKind | 'array']),
-)
+const kindsById = new Map<number, ItemKind | 'array'>(Object.entries(valueTypeIds).map(([kind, id]) => [id, kind as ItemKind | 'array']))
 
 class ByteReader {
   offset = 0
@@ -44,20 +39,34 @@ class ByteReader {
 
   number(kind: NumberKind): number {
     switch (kind) {
-      case 'u8': return this.view.getUint8(this.take(1))
-      case 'i8': return this.view.getInt8(this.take(1))
-      case 'u16': return this.view.getUint16(this.take(2), true)
-      case 'i16': return this.view.getInt16(this.take(2), true)
-      case 'u32': return this.view.getUint32(this.take(4), true)
-      case 'i32': return this.view.getInt32(this.take(4), true)
-      case 'f32': return this.view.getFloat32(this.take(4), true)
-      case 'f64': return this.view.getFloat64(this.take(8), true)
+      case 'u8':
+        return this.view.getUint8(this.take(1))
+      case 'i8':
+        return this.view.getInt8(this.take(1))
+      case 'u16':
+        return this.view.getUint16(this.take(2), true)
+      case 'i16':
+        return this.view.getInt16(this.take(2), true)
+      case 'u32':
+        return this.view.getUint32(this.take(4), true)
+      case 'i32':
+        return this.view.getInt32(this.take(4), true)
+      case 'f32':
+        return this.view.getFloat32(this.take(4), true)
+      case 'f64':
+        return this.view.getFloat64(this.take(8), true)
     }
   }
 
-  u64(): bigint { return this.view.getBigUint64(this.take(8), true) }
-  i64(): bigint { return this.view.getBigInt64(this.take(8), true) }
-  bool(): boolean { return this.view.getUint8(this.take(1)) !== 0 }
+  u64(): bigint {
+    return this.view.getBigUint64(this.take(8), true)
+  }
+  i64(): bigint {
+    return this.view.getBigInt64(this.take(8), true)
+  }
+  bool(): boolean {
+    return this.view.getUint8(this.take(1)) !== 0
+  }
 
   safeU64(): number {
     const value = this.u64()
@@ -87,23 +96,34 @@ function readArray<T>(input: ByteReader, count: number, readItem: () => T): T[] 
 
 function readValue(input: ByteReader, kind: ItemKind | 'array'): GgufValue {
   switch (kind) {
-    case 'u64': return { kind, value: input.u64() }
-    case 'i64': return { kind, value: input.i64() }
-    case 'bool': return { kind, value: input.bool() }
-    case 'string': return { kind, value: input.string() }
+    case 'u64':
+      return { kind, value: input.u64() }
+    case 'i64':
+      return { kind, value: input.i64() }
+    case 'bool':
+      return { kind, value: input.bool() }
+    case 'string':
+      return { kind, value: input.string() }
     case 'array': {
       const of = readKind(input)
       const count = input.safeU64()
       switch (of) {
-        case 'array': throw new Error('nested GGUF arrays are not supported')
-        case 'u64': return { kind, of, value: readArray(input, count, () => input.u64()) }
-        case 'i64': return { kind, of, value: readArray(input, count, () => input.i64()) }
-        case 'bool': return { kind, of, value: readArray(input, count, () => input.bool()) }
-        case 'string': return { kind, of, value: readArray(input, count, () => input.string()) }
-        default: return { kind, of, value: readArray(input, count, () => input.number(of)) }
+        case 'array':
+          throw new Error('nested GGUF arrays are not supported')
+        case 'u64':
+          return { kind, of, value: readArray(input, count, () => input.u64()) }
+        case 'i64':
+          return { kind, of, value: readArray(input, count, () => input.i64()) }
+        case 'bool':
+          return { kind, of, value: readArray(input, count, () => input.bool()) }
+        case 'string':
+          return { kind, of, value: readArray(input, count, () => input.string()) }
+        default:
+          return { kind, of, value: readArray(input, count, () => input.number(of)) }
       }
     }
-    default: return { kind, value: input.number(kind) }
+    default:
+      return { kind, value: input.number(kind) }
   }
 }
 

@@ -12,16 +12,28 @@ const shared = { seed: 20_250_101, contextLength: 2048, mergeCount: 300, weightS
 export const tinyQwen3: FixtureSpec = {
   fileName: 'tiny-qwen3.gguf',
   model: {
-    ...shared, name: 'edgeswarm tiny qwen3 (random weights)',
-    embeddingLength: 64, blockCount: 2, headCount: 4, headCountKv: 2, headDim: 16, feedForwardLength: 128,
+    ...shared,
+    name: 'edgeswarm tiny qwen3 (random weights)',
+    embeddingLength: 64,
+    blockCount: 2,
+    headCount: 4,
+    headCountKv: 2,
+    headDim: 16,
+    feedForwardLength: 128,
   },
 }
 
 export const benchQwen3: FixtureSpec = {
   fileName: 'bench-qwen3.gguf',
   model: {
-    ...shared, name: 'edgeswarm bench qwen3 (random weights)',
-    embeddingLength: 512, blockCount: 8, headCount: 8, headCountKv: 4, headDim: 64, feedForwardLength: 1920,
+    ...shared,
+    name: 'edgeswarm bench qwen3 (random weights)',
+    embeddingLength: 512,
+    blockCount: 8,
+    headCount: 8,
+    headCountKv: 4,
+    headDim: 64,
+    feedForwardLength: 1920,
   },
 }
 

@@ -45,7 +45,9 @@ const commonWords = (
 function trainingPieces(): Map<string, number> {
   const space = byteToSymbol(0x20)
   const pieces = new Map<string, number>()
-  const add = (piece: string, weight: number): void => { pieces.set(piece, (pieces.get(piece) ?? 0) + weight) }
+  const add = (piece: string, weight: number): void => {
+    pieces.set(piece, (pieces.get(piece) ?? 0) + weight)
+  }
   commonWords.forEach((word, rank) => {
     const weight = Math.round(100_000 / (rank + 10))
     const capitalized = word.charAt(0).toUpperCase() + word.slice(1)

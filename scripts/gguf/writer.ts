@@ -1,9 +1,6 @@
 // Encodes a GgufFile (format.ts) as GGUF v3 bytes, as a list of chunks so a large model is
 // never copied into one buffer: the header chunk, then each tensor's data and its padding.
-import {
-  alignUp, defaultAlignment, ggufMagic, ggufVersion, tensorTypeIds, valueTypeIds,
-  type GgufFile, type GgufValue, type ItemKind,
-} from './format'
+import { alignUp, defaultAlignment, ggufMagic, ggufVersion, tensorTypeIds, valueTypeIds, type GgufFile, type GgufValue, type ItemKind } from './format'
 
 class ByteWriter {
   private bytes = new Uint8Array(1 << 16)
@@ -27,16 +24,36 @@ class ByteWriter {
     return at
   }
 
-  u8(value: number): void { this.view.setUint8(this.reserve(1), value) }
-  i8(value: number): void { this.view.setInt8(this.reserve(1), value) }
-  u16(value: number): void { this.view.setUint16(this.reserve(2), value, true) }
-  i16(value: number): void { this.view.setInt16(this.reserve(2), value, true) }
-  u32(value: number): void { this.view.setUint32(this.reserve(4), value, true) }
-  i32(value: number): void { this.view.setInt32(this.reserve(4), value, true) }
-  f32(value: number): void { this.view.setFloat32(this.reserve(4), value, true) }
-  f64(value: number): void { this.view.setFloat64(this.reserve(8), value, true) }
-  u64(value: bigint): void { this.view.setBigUint64(this.reserve(8), value, true) }
-  i64(value: bigint): void { this.view.setBigInt64(this.reserve(8), value, true) }
+  u8(value: number): void {
+    this.view.setUint8(this.reserve(1), value)
+  }
+  i8(value: number): void {
+    this.view.setInt8(this.reserve(1), value)
+  }
+  u16(value: number): void {
+    this.view.setUint16(this.reserve(2), value, true)
+  }
+  i16(value: number): void {
+    this.view.setInt16(this.reserve(2), value, true)
+  }
+  u32(value: number): void {
+    this.view.setUint32(this.reserve(4), value, true)
+  }
+  i32(value: number): void {
+    this.view.setInt32(this.reserve(4), value, true)
+  }
+  f32(value: number): void {
+    this.view.setFloat32(this.reserve(4), value, true)
+  }
+  f64(value: number): void {
+    this.view.setFloat64(this.reserve(8), value, true)
+  }
+  u64(value: bigint): void {
+    this.view.setBigUint64(this.reserve(8), value, true)
+  }
+  i64(value: bigint): void {
+    this.view.setBigInt64(this.reserve(8), value, true)
+  }
 
   string(value: string): void {
     const encoded = this.textEncoder.encode(value)
@@ -55,11 +72,20 @@ class ByteWriter {
 
 function writeItem(out: ByteWriter, kind: ItemKind, item: number | bigint | boolean | string): void {
   switch (kind) {
-    case 'u64': out.u64(BigInt(item)); return
-    case 'i64': out.i64(BigInt(item)); return
-    case 'bool': out.u8(item === true ? 1 : 0); return
-    case 'string': out.string(String(item)); return
-    default: out[kind](Number(item))
+    case 'u64':
+      out.u64(BigInt(item))
+      return
+    case 'i64':
+      out.i64(BigInt(item))
+      return
+    case 'bool':
+      out.u8(item === true ? 1 : 0)
+      return
+    case 'string':
+      out.string(String(item))
+      return
+    default:
+      out[kind](Number(item))
   }
 }
 

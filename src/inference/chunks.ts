@@ -1,7 +1,10 @@
 import type { ChatChunk, FinishReason } from './types'
 
 /** Builds the chunks of one completion in OpenAI's shape. */
-export function chunkFactory(model: string, id = `chatcmpl-${crypto.randomUUID()}`): {
+export function chunkFactory(
+  model: string,
+  id = `chatcmpl-${crypto.randomUUID()}`,
+): {
   content(text: string, first?: boolean): ChatChunk
   finish(reason: FinishReason, usage?: ChatChunk['usage']): ChatChunk
 } {

@@ -156,7 +156,9 @@ export class LocalEngine implements Engine {
     this.#engine = engine
     this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role, ...(notes.length ? { message: notes.join(' ') } : {}) })
     // Ask the browser to keep the model under storage pressure; older browsers lack the call.
-    void Promise.resolve().then(() => navigator.storage.persist()).catch(() => false)
+    void Promise.resolve()
+      .then(() => navigator.storage.persist())
+      .catch(() => false)
     try {
       // Status goes to the UI and every peer (awareness): a 1 GB download is ~17,000 chunks, so
       // it is shown when the percent moves or every 250 ms, and measured on every chunk.
@@ -205,10 +207,12 @@ export class LocalEngine implements Engine {
     this.#set({ role })
     if (!wasReady) return
     this.#set({ state: 'loading' })
-    engine.load(() => undefined).then(
-      () => this.#set({ state: 'ready' }),
-      (error: unknown) => this.#set({ state: 'failed', message: `could not take over the model: ${error instanceof Error ? error.message : String(error)}` }),
-    )
+    engine
+      .load(() => undefined)
+      .then(
+        () => this.#set({ state: 'ready' }),
+        (error: unknown) => this.#set({ state: 'failed', message: `could not take over the model: ${error instanceof Error ? error.message : String(error)}` }),
+      )
   }
 
   /**

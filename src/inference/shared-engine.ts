@@ -144,7 +144,9 @@ export class SharedEngine implements Engine {
   /** Figures of the model, wherever it runs (a client's come with each of the host's answers). */
   info(): EngineInfo {
     const engine = this.#role === 'host' ? this.#model?.engine : this.#connection?.engine
-    return engine?.info() ?? { kind: this.kind, modelId: this.options.modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    return (
+      engine?.info() ?? { kind: this.kind, modelId: this.options.modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    )
   }
 
   /** Unloads the model for every tab when this tab runs it; elsewhere it just stops wanting it. */

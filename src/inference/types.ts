@@ -64,9 +64,4 @@ export interface EngineInfo {
 }
 
 export type EngineState =
-  | { state: 'none'; reason?: string }
-  | { state: 'downloading'; fraction: number }
-  | { state: 'loading' }
-  | { state: 'ready' }
-  | { state: 'busy' }
-  | { state: 'failed'; reason: string }
+  { state: 'none'; reason?: string } | { state: 'downloading'; fraction: number } | { state: 'loading' } | { state: 'ready' } | { state: 'busy' } | { state: 'failed'; reason: string }

@@ -47,7 +47,6 @@ export function leaseLapsed(lastRenewalSeenAtMs: number, leaseMs: number, nowMs:
   return nowMs - lastRenewalSeenAtMs > leaseMs
 }
 
-
 /**
  * Rank of `nodeId` among `nodeIds` for a task by rendezvous hashing: every node computes the
  * same order, so the first few bid at once and the rest only if those do not.

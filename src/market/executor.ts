@@ -270,7 +270,11 @@ export class Executor {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
       const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec))
-      const rank = rendezvousRank(spec.taskId, this.ctx.signer.nodeId, capable.map((peer) => peer.nodeId))
+      const rank = rendezvousRank(
+        spec.taskId,
+        this.ctx.signer.nodeId,
+        capable.map((peer) => peer.nodeId),
+      )
       wave = Math.floor(rank / this.ctx.config.maxBidders)
       if (this.#waves.size > 10_000) this.#waves.clear()
       this.#waves.set(spec.taskId, wave)

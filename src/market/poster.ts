@@ -228,11 +228,16 @@ export class PostedTask {
     const { award } = current
     const lease = this.ctx.reader.lease(this.#task, this.id)
     if (!lease || lease.epoch !== award.epoch || lease.executor !== award.executor) return
-    this.#checkOnce(lease, current, (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId), (l) => {
-      if (l.until <= current.leaseUntil) return
-      current.leaseUntil = l.until
-      current.renewedAt = this.ctx.clock()
-    })
+    this.#checkOnce(
+      lease,
+      current,
+      (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId),
+      (l) => {
+        if (l.until <= current.leaseUntil) return
+        current.leaseUntil = l.until
+        current.renewedAt = this.ctx.clock()
+      },
+    )
   }
 
   #readOutput(current: Current): void {
@@ -241,10 +246,16 @@ export class PostedTask {
     this.#outputCursor = next
     for (const batch of batches) {
       if (batch.epoch !== award.epoch) continue
-      this.#checkOnce(batch, current, (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId), (b) => {
-        if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
-        this.#drainOutput()
-      }, false)
+      this.#checkOnce(
+        batch,
+        current,
+        (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId),
+        (b) => {
+          if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
+          this.#drainOutput()
+        },
+        false,
+      )
     }
   }
 
@@ -267,16 +278,26 @@ export class PostedTask {
     const { award } = current
     const failure = this.ctx.reader.failure(this.#task, this.id)
     if (!failure || failure.epoch !== award.epoch || failure.executor !== award.executor) return
-    this.#checkOnce(failure, current, (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId), (f) => {
-      this.#lapse(`executor failed: ${f.reason}`, suspicionOf.failed)
-    })
+    this.#checkOnce(
+      failure,
+      current,
+      (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId),
+      (f) => {
+        this.#lapse(`executor failed: ${f.reason}`, suspicionOf.failed)
+      },
+    )
   }
 
   #readResult(current: Current): void {
     const { award } = current
     const result = this.ctx.reader.result(this.#task, this.id)
     if (!result || result.epoch !== award.epoch || result.executor !== award.executor || result.publicKey !== award.executorKey || result.poster !== this.spec.poster) return
-    this.#checkOnce(result, current, (r) => verifyResult(r, this.ctx.roomId), (r) => this.#accept(r, current))
+    this.#checkOnce(
+      result,
+      current,
+      (r) => verifyResult(r, this.ctx.roomId),
+      (r) => this.#accept(r, current),
+    )
   }
 
   #tick(): void {

@@ -56,7 +56,9 @@ export async function saveNet(db: LocalDb, name: string, snapshot: OnlineNetSnap
     unpublished,
     net: serializeMlp(snapshot.net),
     samples: snapshot.samples,
-    replay: snapshot.replay.slice(-maxReplay).map((sample) => ({ input: Array.from(sample.input), target: Array.from(sample.target), ...(sample.weight === undefined ? {} : { weight: sample.weight }) })),
+    replay: snapshot.replay
+      .slice(-maxReplay)
+      .map((sample) => ({ input: Array.from(sample.input), target: Array.from(sample.target), ...(sample.weight === undefined ? {} : { weight: sample.weight }) })),
     history: snapshot.history.slice(-maxHistory),
     ...(extra === undefined ? {} : { extra }),
   }

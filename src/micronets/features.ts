@@ -30,7 +30,8 @@ export const routerFeatureNames = [
 export type RouterFeatureName = (typeof routerFeatureNames)[number]
 export const routerFeatureCount = routerFeatureNames.length
 
-const depthPattern = /\b(prove|proof|derive|step[- ]by[- ]step|explain why|analy[sz]e|compare|trade-?offs?|in depth|in detail|rigorous|optimi[sz]e|design|architect|evaluate|critique|justify|formal)\b/gi
+const depthPattern =
+  /\b(prove|proof|derive|step[- ]by[- ]step|explain why|analy[sz]e|compare|trade-?offs?|in depth|in detail|rigorous|optimi[sz]e|design|architect|evaluate|critique|justify|formal)\b/gi
 const simplePattern = /\b(hi|hello|thanks|thank you|what is|who is|define|translate|summari[sz]e|list|name|spell|convert|rephrase|capital of|synonym)\b/gi
 const mathWordPattern = /\b(integral|derivative|theorem|lemma|equation|matrix|eigen\w*|probability|prime|polynomial|limit|converge\w*|inequality|modulo|factori[sz]e|solve)\b/gi
 const mathSymbolPattern = /[=+\-*/^∑∫√≤≥≠π]|\\[a-z]+/g

@@ -15,7 +15,10 @@ export const routerSpec: MlpSpec = {
 
 /** An example as the chat request it stands for: `history` short turns, then the prompt. */
 export function exampleRequest(example: RouterExample): RoutedRequest {
-  const earlier = Array.from({ length: example.history }, (_, turn) => ({ role: turn % 2 === 0 ? ('user' as const) : ('assistant' as const), content: turn % 2 === 0 ? 'Tell me more about that.' : 'Sure: here is a short answer about it.' }))
+  const earlier = Array.from({ length: example.history }, (_, turn) => ({
+    role: turn % 2 === 0 ? ('user' as const) : ('assistant' as const),
+    content: turn % 2 === 0 ? 'Tell me more about that.' : 'Sure: here is a short answer about it.',
+  }))
   return { messages: [...earlier, { role: 'user', content: example.prompt }], ...(example.thinking ? { enable_thinking: true } : {}) }
 }
 

@@ -16,11 +16,7 @@ export const SerializedMlpSchema = v.object({
   format: v.literal('edgeswarm-mlp'),
   version: v.literal(1),
   inputs: Units,
-  layers: v.pipe(
-    v.array(v.object({ outputs: Units, activation: ActivationSchema, weights: Values, bias: Values })),
-    v.minLength(1),
-    v.maxLength(maxLayers),
-  ),
+  layers: v.pipe(v.array(v.object({ outputs: Units, activation: ActivationSchema, weights: Values, bias: Values })), v.minLength(1), v.maxLength(maxLayers)),
 })
 export type SerializedMlp = v.InferOutput<typeof SerializedMlpSchema>
 

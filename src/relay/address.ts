@@ -6,7 +6,11 @@ import { BlockList, isIP } from 'node:net'
 
 /** `::ffff:1.2.3.4` is the IPv4 client 1.2.3.4; a zone (`fe80::1%eth0`) is dropped; lower case. */
 export function normalizeAddress(address: string): string {
-  const bare = address.trim().replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase()
+  const bare = address
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '')
+    .toLowerCase()
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(bare)
   if (mapped?.[1] !== undefined) return mapped[1]
   const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(bare)
@@ -103,7 +107,11 @@ export function clientAddressOf(req: IncomingMessage, trusted: TrustedProxies): 
   if (trusted.size === 0 || !trusted.trusts(peer)) return peer
   const header = req.headers['x-forwarded-for']
   const text = Array.isArray(header) ? header.join(',') : (header ?? '')
-  const hops = text.split(',').slice(-maxForwardedEntries).map(normalizeAddress).filter((hop) => hop !== '')
+  const hops = text
+    .split(',')
+    .slice(-maxForwardedEntries)
+    .map(normalizeAddress)
+    .filter((hop) => hop !== '')
   let client = peer
   for (let i = hops.length - 1; i >= 0; i -= 1) {
     const hop = hops[i] ?? ''

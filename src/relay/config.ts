@@ -73,7 +73,10 @@ function readInteger(env: Env, rule: IntegerRule, problems: string[]): number {
 }
 
 function readList(env: Env, name: string): string[] {
-  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
 }
 
 const hostRulePattern = /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i
@@ -92,61 +95,17 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
   if (!isLogLevel(rawLogLevel)) {
     problems.push(`RELAY_LOG=${JSON.stringify(rawLogLevel)}: expected info, debug or silent`)
   }
-  const maxFrameBytes = readInteger(
-    env,
-    { name: 'RELAY_MAX_FRAME_BYTES', fallback: 64 * 1024, min: 256, max: 64 * 1024 * 1024, unit: 'bytes' },
-    problems,
-  )
-  const maxTopicsPerConn = readInteger(
-    env,
-    { name: 'RELAY_MAX_TOPICS', fallback: 32, min: 1, max: 100_000, unit: 'topics' },
-    problems,
-  )
-  const maxConnPerIp = readInteger(
-    env,
-    { name: 'RELAY_MAX_CONN_PER_IP', fallback: 64, min: 1, max: 1_000_000, unit: 'connections' },
-    problems,
-  )
-  const connectsPerSPerIp = readInteger(
-    env,
-    { name: 'RELAY_CONNECTS_PER_S_PER_IP', fallback: 10, min: 1, max: 1_000_000, unit: 'connections per second' },
-    problems,
-  )
-  const maxConnections = readInteger(
-    env,
-    { name: 'RELAY_MAX_CONNECTIONS', fallback: 4096, min: 1, max: 10_000_000, unit: 'connections' },
-    problems,
-  )
-  const maxTopicSubscribers = readInteger(
-    env,
-    { name: 'RELAY_MAX_TOPIC_SUBSCRIBERS', fallback: 256, min: 1, max: 1_000_000, unit: 'subscribers' },
-    problems,
-  )
-  const idleTimeoutMs = readInteger(
-    env,
-    { name: 'RELAY_IDLE_TIMEOUT_MS', fallback: 60_000, min: 100, max: 3_600_000, unit: 'milliseconds' },
-    problems,
-  )
-  const signalFramesPerS = readInteger(
-    env,
-    { name: 'RELAY_SIGNAL_FRAMES_PER_S', fallback: 50, min: 1, max: 1_000_000, unit: 'frames per second' },
-    problems,
-  )
-  const signalFrameBurst = readInteger(
-    env,
-    { name: 'RELAY_SIGNAL_FRAME_BURST', fallback: 200, min: 1, max: 10_000_000, unit: 'frames' },
-    problems,
-  )
-  const signalBytesPerS = readInteger(
-    env,
-    { name: 'RELAY_SIGNAL_BYTES_PER_S', fallback: 256 * 1024, min: 256, max: 1024 ** 3, unit: 'bytes per second' },
-    problems,
-  )
-  const signalByteBurst = readInteger(
-    env,
-    { name: 'RELAY_SIGNAL_BYTE_BURST', fallback: Math.max(1024 * 1024, maxFrameBytes), min: 256, max: 1024 ** 3, unit: 'bytes' },
-    problems,
-  )
+  const maxFrameBytes = readInteger(env, { name: 'RELAY_MAX_FRAME_BYTES', fallback: 64 * 1024, min: 256, max: 64 * 1024 * 1024, unit: 'bytes' }, problems)
+  const maxTopicsPerConn = readInteger(env, { name: 'RELAY_MAX_TOPICS', fallback: 32, min: 1, max: 100_000, unit: 'topics' }, problems)
+  const maxConnPerIp = readInteger(env, { name: 'RELAY_MAX_CONN_PER_IP', fallback: 64, min: 1, max: 1_000_000, unit: 'connections' }, problems)
+  const connectsPerSPerIp = readInteger(env, { name: 'RELAY_CONNECTS_PER_S_PER_IP', fallback: 10, min: 1, max: 1_000_000, unit: 'connections per second' }, problems)
+  const maxConnections = readInteger(env, { name: 'RELAY_MAX_CONNECTIONS', fallback: 4096, min: 1, max: 10_000_000, unit: 'connections' }, problems)
+  const maxTopicSubscribers = readInteger(env, { name: 'RELAY_MAX_TOPIC_SUBSCRIBERS', fallback: 256, min: 1, max: 1_000_000, unit: 'subscribers' }, problems)
+  const idleTimeoutMs = readInteger(env, { name: 'RELAY_IDLE_TIMEOUT_MS', fallback: 60_000, min: 100, max: 3_600_000, unit: 'milliseconds' }, problems)
+  const signalFramesPerS = readInteger(env, { name: 'RELAY_SIGNAL_FRAMES_PER_S', fallback: 50, min: 1, max: 1_000_000, unit: 'frames per second' }, problems)
+  const signalFrameBurst = readInteger(env, { name: 'RELAY_SIGNAL_FRAME_BURST', fallback: 200, min: 1, max: 10_000_000, unit: 'frames' }, problems)
+  const signalBytesPerS = readInteger(env, { name: 'RELAY_SIGNAL_BYTES_PER_S', fallback: 256 * 1024, min: 256, max: 1024 ** 3, unit: 'bytes per second' }, problems)
+  const signalByteBurst = readInteger(env, { name: 'RELAY_SIGNAL_BYTE_BURST', fallback: Math.max(1024 * 1024, maxFrameBytes), min: 256, max: 1024 ** 3, unit: 'bytes' }, problems)
   if (signalByteBurst < maxFrameBytes) {
     problems.push(`RELAY_SIGNAL_BYTE_BURST=${signalByteBurst} is below RELAY_MAX_FRAME_BYTES=${maxFrameBytes}: a frame of the largest size could never pass`)
   }

@@ -25,11 +25,7 @@ function stripWeak(tag: string): string {
 }
 
 /** Whether a GET/HEAD may be answered 304, per If-None-Match, else If-Modified-Since. */
-export function isNotModified(
-  ifNoneMatch: string | undefined,
-  ifModifiedSince: string | undefined,
-  file: FileVersion,
-): boolean {
+export function isNotModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, file: FileVersion): boolean {
   if (ifNoneMatch !== undefined) {
     const etag = etagOf(file)
     return ifNoneMatch

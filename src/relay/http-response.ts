@@ -12,14 +12,7 @@ export const securityHeaders: Readonly<Record<string, string>> = {
 }
 
 /** Writes a complete small response; the body is left out for HEAD. */
-export function sendBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: OutgoingHttpHeaders = {},
-): void {
+export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string, headers: OutgoingHttpHeaders = {}): void {
   const bytes = Buffer.from(body, 'utf8')
   res.writeHead(status, {
     ...securityHeaders,
@@ -31,13 +24,7 @@ export function sendBody(
 }
 
 /** A plain-text response with `Cache-Control: no-store` unless `headers` says otherwise. */
-export function sendText(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  text: string,
-  headers: OutgoingHttpHeaders = {},
-): void {
+export function sendText(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
   sendBody(req, res, status, 'text/plain; charset=utf-8', `${text}\n`, { 'Cache-Control': 'no-store', ...headers })
 }
 

@@ -46,10 +46,7 @@ function formatLine(severity: Severity, msg: string, fields: LogFields | undefin
  * A logger that writes one JSON line per record. `debug` shows everything, `info` hides
  * debug records, `silent` writes nothing.
  */
-export function createLogger(
-  level: LogLevel,
-  writeLine: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-): Logger {
+export function createLogger(level: LogLevel, writeLine: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
   const emit = (severity: Severity, msg: string, fields: LogFields | undefined): void => {
     if (level === 'silent' || (severity === 'debug' && level !== 'debug')) return
     writeLine(formatLine(severity, msg, fields))

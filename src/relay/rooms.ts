@@ -29,10 +29,7 @@ const pongText = JSON.stringify({ type: 'pong' })
  * Creates the rooms. As in y-webrtc's bin/server.js, a publish goes to every subscriber of its
  * topic, the sender included, with `clients` set to their number; a ping is answered `pong`.
  */
-export function createRooms<Member extends RoomMember>(
-  limits: { maxTopicsPerMember: number; maxSubscribersPerTopic: number },
-  send: (member: Member, text: string) => void,
-): Rooms<Member> {
+export function createRooms<Member extends RoomMember>(limits: { maxTopicsPerMember: number; maxSubscribersPerTopic: number }, send: (member: Member, text: string) => void): Rooms<Member> {
   const { maxTopicsPerMember, maxSubscribersPerTopic } = limits
   const registry = createTopicRegistry<Member>()
   let publishedFrames = 0

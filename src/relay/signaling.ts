@@ -284,11 +284,7 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger, checks:
       clearInterval(sweep)
       for (const peer of peers) peer.closeReason ??= 'shutdown'
       const sockets = [...wss.clients]
-      const allClosed = Promise.all(
-        sockets
-          .filter((ws) => ws.readyState !== WebSocket.CLOSED)
-          .map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve()))),
-      )
+      const allClosed = Promise.all(sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED).map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve()))))
       for (const ws of sockets) ws.close(closeCode.goingAway, 'server shutting down')
       const graceTimer = setTimeout(() => {
         for (const ws of sockets) ws.terminate()

@@ -62,9 +62,7 @@ function toSegments(pathname: string): string[] | undefined {
     return undefined
   }
   const segments = decoded.split('/').filter((segment) => segment !== '')
-  const safe = segments.every(
-    (segment) => !segment.startsWith('.') && !segment.includes('\\') && !segment.includes('\0'),
-  )
+  const safe = segments.every((segment) => !segment.startsWith('.') && !segment.includes('\\') && !segment.includes('\0'))
   return safe ? segments : undefined
 }
 
@@ -99,10 +97,7 @@ async function findFile(rootReal: string, candidate: string): Promise<FoundFile 
  * everything else revalidated, SPA fallback to index.html for extension-less paths, 503 with
  * instructions while the folder is missing.
  */
-export function createStaticHandler(
-  staticDir: string,
-  log: Logger,
-): (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void> {
+export function createStaticHandler(staticDir: string, log: Logger): (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void> {
   return async (req, res, pathname) => {
     if (rejectUnlessGetOrHead(req, res)) return
     let rootReal: string

@@ -8,10 +8,7 @@ const TextPartSchema = v.object({ type: v.literal('text'), text: v.pipe(v.string
 
 export const ChatCompletionMessageSchema = v.looseObject({
   role: v.picklist(['system', 'developer', 'user', 'assistant'], 'role must be system, developer, user or assistant'),
-  content: v.union(
-    [v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(TextPartSchema), v.maxLength(256)), v.null()],
-    'content must be a string, an array of text parts or null',
-  ),
+  content: v.union([v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(TextPartSchema), v.maxLength(256)), v.null()], 'content must be a string, an array of text parts or null'),
   name: v.optional(v.pipe(v.string(), v.maxLength(256))),
 })
 export type ChatCompletionMessage = v.InferOutput<typeof ChatCompletionMessageSchema>
@@ -108,9 +105,7 @@ export const ChatCompletionChunkSchema = v.looseObject({
       finish_reason: v.nullable(v.string()),
     }),
   ),
-  usage: v.optional(
-    v.nullable(v.looseObject({ prompt_tokens: v.number(), completion_tokens: v.number(), total_tokens: v.number() })),
-  ),
+  usage: v.optional(v.nullable(v.looseObject({ prompt_tokens: v.number(), completion_tokens: v.number(), total_tokens: v.number() }))),
 })
 export type WireChunk = v.InferOutput<typeof ChatCompletionChunkSchema>
 

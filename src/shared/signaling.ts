@@ -104,12 +104,7 @@ export const pingFrameSchema = v.object({ type: v.literal('ping') })
 export const pongFrameSchema = v.object({ type: v.literal('pong') })
 
 /** What a client may send to the relay. */
-export const signalingFrameSchema = v.variant('type', [
-  subscribeFrameSchema,
-  unsubscribeFrameSchema,
-  publishFrameSchema,
-  pingFrameSchema,
-])
+export const signalingFrameSchema = v.variant('type', [subscribeFrameSchema, unsubscribeFrameSchema, publishFrameSchema, pingFrameSchema])
 
 /** What the relay sends to a client: a publish with `clients` (subscribers of the topic), or a pong. */
 export const serverFrameSchema = v.variant('type', [

@@ -39,7 +39,10 @@ export class SwarmNode {
     readonly presence: PresenceTracker,
     readonly memory: MemoryStore,
   ) {
-    const forward = <K extends keyof NodeEvents>(event: K) => (payload: NodeEvents[K]) => this.#events.emit(event, payload)
+    const forward =
+      <K extends keyof NodeEvents>(event: K) =>
+      (payload: NodeEvents[K]) =>
+        this.#events.emit(event, payload)
     this.#cleanups.push(
       presence.on('peers', forward('peers')),
       presence.on('join', forward('join')),

@@ -32,7 +32,20 @@ export interface ChatActions {
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
 
 function actionButton(action: Action, index: number, label: string, title: string, pressed = false): HTMLElement {
-  return h('button', { type: 'button', class: `msg-action${pressed ? ' pressed' : ''}`, 'data-action': action, 'data-index': index, 'data-testid': `msg-${action}`, title, 'aria-label': title, 'aria-pressed': pressed ? 'true' : 'false' }, label)
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `msg-action${pressed ? ' pressed' : ''}`,
+      'data-action': action,
+      'data-index': index,
+      'data-testid': `msg-${action}`,
+      title,
+      'aria-label': title,
+      'aria-pressed': pressed ? 'true' : 'false',
+    },
+    label,
+  )
 }
 
 function actionsRow(message: StoredMessage, index: number, last: boolean): HTMLElement | null {
@@ -55,7 +68,9 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
   return h(
     'li',
     { class: 'msg assistant', 'data-testid': 'msg-assistant' },
-    thinking || thinkingOpen ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking)) : null,
+    thinking || thinkingOpen
+      ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking))
+      : null,
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
     message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
@@ -72,8 +87,20 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
-  const route = h('select', { 'data-testid': 'chat-route', 'aria-label': 'where to run' }, h('option', { value: 'auto' }, 'auto'), h('option', { value: 'local' }, 'this device'), h('option', { value: 'swarm' }, 'a peer'), h('option', { value: 'relay' }, 'the relay'))
-  const form = h('form', { class: 'chat-form' }, input, h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send))
+  const route = h(
+    'select',
+    { 'data-testid': 'chat-route', 'aria-label': 'where to run' },
+    h('option', { value: 'auto' }, 'auto'),
+    h('option', { value: 'local' }, 'this device'),
+    h('option', { value: 'swarm' }, 'a peer'),
+    h('option', { value: 'relay' }, 'the relay'),
+  )
+  const form = h(
+    'form',
+    { class: 'chat-form' },
+    input,
+    h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send),
+  )
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
   let conversation: StoredConversation = conversations.create()
@@ -85,7 +112,10 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   })
   const refreshPicker = async (): Promise<void> => {
     const recent = await conversations.recent()
-    picker.replaceChildren(h('option', { value: conversation.id }, conversation.messages.length ? conversation.title : 'New chat'), ...recent.filter((item) => item.id !== conversation.id).map((item) => h('option', { value: item.id }, item.title)))
+    picker.replaceChildren(
+      h('option', { value: conversation.id }, conversation.messages.length ? conversation.title : 'New chat'),
+      ...recent.filter((item) => item.id !== conversation.id).map((item) => h('option', { value: item.id }, item.title)),
+    )
   }
   const open = (next: StoredConversation): void => {
     running?.abort()

@@ -14,15 +14,27 @@ function settingsForm(store: SettingsStore, report: (error: unknown) => void): H
     { 'data-testid': 'settings-engine' },
     ...(['auto', 'webgpu', 'wasm', 'none'] as const).map((value) => h('option', { value, selected: (store.current.engine ?? 'auto') === value }, value === 'auto' ? 'automatic' : value)),
   )
-  const model = h('input', { type: 'text', inputmode: 'url', placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: Qwen3-1.7B)', value: store.current.modelUrl ?? '', 'data-testid': 'settings-model' })
-  const relayToken = h('input', { type: 'password', placeholder: 'relay token (if the relay asks for one)', value: store.current.relayToken ?? '', 'data-testid': 'settings-relay-token', autocomplete: 'off' })
+  const model = h('input', {
+    type: 'text',
+    inputmode: 'url',
+    placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: Qwen3-1.7B)',
+    value: store.current.modelUrl ?? '',
+    'data-testid': 'settings-model',
+  })
+  const relayToken = h('input', {
+    type: 'password',
+    placeholder: 'relay token (if the relay asks for one)',
+    value: store.current.relayToken ?? '',
+    'data-testid': 'settings-relay-token',
+    autocomplete: 'off',
+  })
   const form = h('form', { class: 'row settings' }, h('label', {}, 'engine ', engine), model, relayToken, h('button', { type: 'submit', 'data-testid': 'settings-save' }, 'Save and reload'))
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     const choice = engine.value === 'webgpu' || engine.value === 'wasm' || engine.value === 'none' ? engine.value : 'auto'
     store.save({ engine: choice, modelUrl: model.value.trim(), relayToken: relayToken.value.trim() }).catch(report)
   })
-  return h('details', { class: 'engine-settings' }, h('summary', {}, 'Engine settings'), form, h('small', {}, 'The link\'s ?engine= and ?model= win over these.'))
+  return h('details', { class: 'engine-settings' }, h('summary', {}, 'Engine settings'), form, h('small', {}, "The link's ?engine= and ?model= win over these."))
 }
 
 const stateLabels: Record<LocalEngineStatus['state'], string> = {

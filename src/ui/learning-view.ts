@@ -129,8 +129,21 @@ function renderNet(key: NetKey, state: NetState, nodeId: string): Node[] {
       { class: 'learning-stats' },
       h('span', { 'data-testid': `net-samples-${key}`, title: 'samples this node learned from' }, h('b', {}, state.samples), ' learned here'),
       h('span', { 'data-testid': `net-loss-${key}`, title: 'loss over recent samples with the weights in use now' }, `loss ${state.loss.toFixed(3)}`),
-      h('span', { title: `weights in use: ${state.fingerprint} (equal on every node once the room has converged)` }, 'weights ', h('code', { 'data-testid': `net-fingerprint-${key}` }, shortFingerprint(state.fingerprint))),
-      h('span', { class: state.rejected > 0 ? 'warn' : '', 'data-testid': `net-rejected-${key}`, title: 'contributions refused: wrong shape, NaN or huge values, bad signature, another room, dated ahead, replayed' }, `${state.rejected} rejected`),
+      h(
+        'span',
+        { title: `weights in use: ${state.fingerprint} (equal on every node once the room has converged)` },
+        'weights ',
+        h('code', { 'data-testid': `net-fingerprint-${key}` }, shortFingerprint(state.fingerprint)),
+      ),
+      h(
+        'span',
+        {
+          class: state.rejected > 0 ? 'warn' : '',
+          'data-testid': `net-rejected-${key}`,
+          title: 'contributions refused: wrong shape, NaN or huge values, bad signature, another room, dated ahead, replayed',
+        },
+        `${state.rejected} rejected`,
+      ),
     ),
     h(
       'div',
@@ -139,7 +152,12 @@ function renderNet(key: NetKey, state: NetState, nodeId: string): Node[] {
       ...contributors.map((contributor) =>
         h(
           'span',
-          { class: 'learning-contributor', 'data-testid': 'learning-contributor', 'data-weight': contributor.weight, title: `${contributor.author}: ${contributor.samples} samples (counted as ${contributor.weight}: a claim over twice the median counts as that), ${clock(contributor.at)}` },
+          {
+            class: 'learning-contributor',
+            'data-testid': 'learning-contributor',
+            'data-weight': contributor.weight,
+            title: `${contributor.author}: ${contributor.samples} samples (counted as ${contributor.weight}: a claim over twice the median counts as that), ${clock(contributor.at)}`,
+          },
           h('code', {}, shortId(contributor.author)),
           contributor.author === nodeId ? ' (this node)' : '',
           ` ${contributor.samples}`,

@@ -25,7 +25,10 @@ function reconcile(parent: HTMLElement, wanted: readonly HTMLElement[]): void {
 }
 
 function parseTags(text: string): string[] {
-  return text.split(',').map((tag) => tag.trim()).filter(Boolean)
+  return text
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter(Boolean)
 }
 
 const storageFullNote = "Shared with the room, but this browser's storage is full: it is not saved on this device. Your text is kept here; free some space and remember it again."
@@ -48,13 +51,7 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
   const text = h('textarea', { rows: 2, placeholder: 'A fact, a note, anything the swarm should remember', 'data-testid': 'memory-text', maxlength: 8000 })
   const tags = h('input', { placeholder: 'tags, comma separated', 'data-testid': 'memory-tags' })
   const formError = h('div', { class: 'form-error', role: 'alert' })
-  const form = h(
-    'form',
-    { class: 'memory-form' },
-    text,
-    h('div', { class: 'row' }, tags, h('button', { type: 'submit', 'data-testid': 'memory-add' }, 'Remember')),
-    formError,
-  )
+  const form = h('form', { class: 'memory-form' }, text, h('div', { class: 'row' }, tags, h('button', { type: 'submit', 'data-testid': 'memory-add' }, 'Remember')), formError)
   const query = h('input', { type: 'search', placeholder: 'Search memory', 'data-testid': 'memory-search' })
   const list = h('ul', { class: 'memory-list', 'data-testid': 'memory-list' })
   const refusals = h('p', { class: 'memory-refusals', 'data-testid': 'memory-refusals' })
@@ -129,7 +126,17 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
         h('span', { class: 'author', style: `color:${colorOf(item.author)}`, title: item.author }, mine ? 'me' : shortId(item.author)),
         item.updatedAt ? h('time', {}, timeAgo(item.updatedAt)) : null,
         item.trust !== 'trusted' ? h('span', { class: 'untrusted', 'data-testid': 'memory-untrusted' }, `⚠ ${trustLabels[item.trust]}`) : null,
-        h('button', { type: 'button', class: 'link', 'data-testid': 'memory-edit', title: ours ? 'Edit this entry' : 'Write an edited copy as a new entry of yours (the original stays)', onclick: () => editor(item, row) }, ours ? 'Edit' : 'Edit as mine'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'data-testid': 'memory-edit',
+            title: ours ? 'Edit this entry' : 'Write an edited copy as a new entry of yours (the original stays)',
+            onclick: () => editor(item, row),
+          },
+          ours ? 'Edit' : 'Edit as mine',
+        ),
         removable ? h('button', { type: 'button', class: 'link danger', 'data-testid': 'memory-delete', onclick: () => void node.memory.remove(item.id).catch(report) }, 'Delete') : null,
       ),
     )

@@ -21,7 +21,12 @@ export function createShell(root: HTMLElement): Shell {
   const memory = h('section', { class: 'panel memory', 'data-testid': 'memory-view' })
   root.replaceChildren(header, notices, h('main', { class: 'columns' }, chat, h('div', { class: 'side' }, swarm, memory)))
   const notify = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void => {
-    const notice = h('li', { class: `notice ${level}`, 'data-testid': `notice-${level}` }, message, h('button', { type: 'button', class: 'link', 'aria-label': 'dismiss', onclick: () => notice.remove() }, '×'))
+    const notice = h(
+      'li',
+      { class: `notice ${level}`, 'data-testid': `notice-${level}` },
+      message,
+      h('button', { type: 'button', class: 'link', 'aria-label': 'dismiss', onclick: () => notice.remove() }, '×'),
+    )
     notices.append(notice)
     if (level === 'info') setTimeout(() => notice.remove(), 6_000)
   }
@@ -46,7 +51,15 @@ export function mountRoomBar(shell: Shell, node: SwarmNode, link: string): void 
   window.addEventListener('offline', showNetwork)
   showNetwork()
   shell.header.append(
-    h('span', { class: 'room', 'data-testid': 'room' }, 'room ', h('b', {}, node.config.room), node.config.key === null ? h('span', { class: 'warn' }, ' (open: no key)') : h('span', { class: 'lock', title: 'everything this room says is encrypted with the key in the link' }, ' · encrypted')),
+    h(
+      'span',
+      { class: 'room', 'data-testid': 'room' },
+      'room ',
+      h('b', {}, node.config.room),
+      node.config.key === null
+        ? h('span', { class: 'warn' }, ' (open: no key)')
+        : h('span', { class: 'lock', title: 'everything this room says is encrypted with the key in the link' }, ' · encrypted'),
+    ),
     network,
     share,
   )

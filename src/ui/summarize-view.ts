@@ -19,18 +19,20 @@ export function mountSummarizeView(root: HTMLElement, summarize: Summarize, self
     status.textContent = 'splitting the document and handing the parts to peers…'
     output.hidden = true
     const startedMs = performance.now()
-    summarize(text).then(
-      (result) => {
-        const who = new Set(result.parts.map((part) => (part.executor === selfId ? 'me' : shortId(part.executor))))
-        status.textContent = `${result.parts.length} parts summarized by ${[...who].join(', ')}, combined by ${result.reduce.executor === selfId ? 'me' : shortId(result.reduce.executor)} in ${((performance.now() - startedMs) / 1000).toFixed(1)} s`
-        output.textContent = result.text
-        output.hidden = false
-      },
-      (error: unknown) => {
-        status.textContent = `the swarm could not summarize it: ${error instanceof Error ? error.message : String(error)}`
-      },
-    ).finally(() => {
-      button.disabled = false
-    })
+    summarize(text)
+      .then(
+        (result) => {
+          const who = new Set(result.parts.map((part) => (part.executor === selfId ? 'me' : shortId(part.executor))))
+          status.textContent = `${result.parts.length} parts summarized by ${[...who].join(', ')}, combined by ${result.reduce.executor === selfId ? 'me' : shortId(result.reduce.executor)} in ${((performance.now() - startedMs) / 1000).toFixed(1)} s`
+          output.textContent = result.text
+          output.hidden = false
+        },
+        (error: unknown) => {
+          status.textContent = `the swarm could not summarize it: ${error instanceof Error ? error.message : String(error)}`
+        },
+      )
+      .finally(() => {
+        button.disabled = false
+      })
   })
 }

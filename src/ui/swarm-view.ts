@@ -36,10 +36,18 @@ function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
     h('span', { class: 'dot', style: `background:${peer.compatible ? colorOf(peer.nodeId) : '#777'}` }),
     h('code', { title: peer.nodeId }, shortId(peer.nodeId)),
     presence
-      ? h('span', { class: 'peer-detail' }, `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`)
+      ? h(
+          'span',
+          { class: 'peer-detail' },
+          `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`,
+        )
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
-    reputation < 0.999 ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`) : null,
-    standing.suspected(peer.nodeId) ? h('span', { class: 'peer-detail warn', 'data-testid': 'suspected', title: 'claimed a speed it did not deliver (or did not answer): passed over in awards for a while' }, ' · suspected') : null,
+    reputation < 0.999
+      ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`)
+      : null,
+    standing.suspected(peer.nodeId)
+      ? h('span', { class: 'peer-detail warn', 'data-testid': 'suspected', title: 'claimed a speed it did not deliver (or did not answer): passed over in awards for a while' }, ' · suspected')
+      : null,
   )
 }
 
@@ -50,16 +58,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
   const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
   const list = h('ul', { class: 'peers', 'data-testid': 'peers' })
   const events = h('ol', { class: 'events', 'data-testid': 'events' })
-  root.append(
-    h('h2', {}, 'Swarm'),
-    counts,
-    me,
-    topology,
-    h('h3', {}, 'Peers'),
-    list,
-    h('h3', {}, 'Activity'),
-    events,
-  )
+  root.append(h('h2', {}, 'Swarm'), counts, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
 
   const renderCounts = (): void => {
     const compatible = node.peers().filter((peer) => peer.compatible)
@@ -75,7 +74,12 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     renderCounts()
     const peers = node.peers()
     const self = node.presence.local()
-    me.replaceChildren(h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }), h('b', {}, 'This node '), h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId), h('div', { class: 'peer-detail' }, describeCaps(self.caps)))
+    me.replaceChildren(
+      h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }),
+      h('b', {}, 'This node '),
+      h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId),
+      h('div', { class: 'peer-detail' }, describeCaps(self.caps)),
+    )
     topology.replaceChildren(drawTopology(self, peers))
     list.replaceChildren(...(peers.length ? peers.map((peer) => peerRow(peer, standing)) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
   }

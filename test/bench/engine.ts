@@ -132,7 +132,15 @@ async function speedSection(browser: Browser, relay: RelayProcess): Promise<void
       const nativeRate = median(nat.map((sample) => sample[key]))
       const engineRate = median(web.map((sample) => sample.engine[key]))
       const tokens = phase === 'prefill' ? [nat.map((s) => s.promptTokens), web.map((s) => s.promptTokens)] : [nat.map((s) => s.generatedTokens), web.map((s) => s.generatedTokens)]
-      rows.push([String(threads), phase, fmt(nativeRate), fmt(engineRate), fmt(median(web.map((sample) => sample.wall[key]))), fmt(engineRate / nativeRate, 2), `${range(tokens[0] ?? [])} / ${range(tokens[1] ?? [])}`])
+      rows.push([
+        String(threads),
+        phase,
+        fmt(nativeRate),
+        fmt(engineRate),
+        fmt(median(web.map((sample) => sample.wall[key]))),
+        fmt(engineRate / nativeRate, 2),
+        `${range(tokens[0] ?? [])} / ${range(tokens[1] ?? [])}`,
+      ])
     }
   }
   table(
@@ -140,7 +148,9 @@ async function speedSection(browser: Browser, relay: RelayProcess): Promise<void
     ['threads', 'phase', 'native tok/s', 'wasm tok/s', 'wasm wall tok/s', 'wasm ÷ native', 'tokens native / wasm'],
     rows,
   )
-  console.log(`native: llama.cpp CPU build, prefill = prompt tokens ÷ time to first token, decode = (n − 1) ÷ time after it. wasm: llama.cpp's own timings (engine.info()); wall: the same from the page, worker messaging included. Same file, prompt, thread count and context ${contextSize}; one warm-up run each, then native and wasm runs alternate; system load average before/after ${before} / ${loadavg()[0]?.toFixed(2)}.`)
+  console.log(
+    `native: llama.cpp CPU build, prefill = prompt tokens ÷ time to first token, decode = (n − 1) ÷ time after it. wasm: llama.cpp's own timings (engine.info()); wall: the same from the page, worker messaging included. Same file, prompt, thread count and context ${contextSize}; one warm-up run each, then native and wasm runs alternate; system load average before/after ${before} / ${loadavg()[0]?.toFixed(2)}.`,
+  )
 }
 
 async function loadSection(browser: Browser, relay: RelayProcess): Promise<void> {
@@ -158,10 +168,14 @@ async function loadSection(browser: Browser, relay: RelayProcess): Promise<void>
       await context.close()
     }
   }
-  table(`Model load in the browser (${tinyModel}, create engine → load → ready)`, ['figure', 'p50 ms', 'max ms', 'samples'], [
-    ['cold: empty OPFS, download + load', fmt(median(cold)), fmt(Math.max(...cold)), String(cold.length)],
-    ['warm: after unload, same context, from OPFS', fmt(median(warm)), fmt(Math.max(...warm)), String(warm.length)],
-  ])
+  table(
+    `Model load in the browser (${tinyModel}, create engine → load → ready)`,
+    ['figure', 'p50 ms', 'max ms', 'samples'],
+    [
+      ['cold: empty OPFS, download + load', fmt(median(cold)), fmt(Math.max(...cold)), String(cold.length)],
+      ['warm: after unload, same context, from OPFS', fmt(median(warm)), fmt(Math.max(...warm)), String(warm.length)],
+    ],
+  )
 }
 
 interface TabMemory {
@@ -290,7 +304,9 @@ export async function benchEngine(): Promise<void> {
     appRelay = await startRelay({ RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures' })
     browser = await launchMeasuringChromium()
     const [chromiumBrowser, relay] = [browser, appRelay]
-    console.log(`\n# engine bench — ${cpus().length} cores, threads ${threadCounts.join(', ')}, prompt ${promptTokens} tokens (${JSON.stringify(chatMlPrompt('…'))}), ${generateTokens} generated, context ${contextSize}`)
+    console.log(
+      `\n# engine bench — ${cpus().length} cores, threads ${threadCounts.join(', ')}, prompt ${promptTokens} tokens (${JSON.stringify(chatMlPrompt('…'))}), ${generateTokens} generated, context ${contextSize}`,
+    )
     await section('speed', () => speedSection(chromiumBrowser, harnessRelay))
     await section('load', () => loadSection(chromiumBrowser, harnessRelay))
     await section('memory', () => memorySection(chromiumBrowser, relay))

@@ -92,12 +92,17 @@ async function netFloods(): Promise<FloodFigure[]> {
   const contributions = await Promise.all(
     members.map(async (member): Promise<[string, Record<string, unknown>]> => {
       const unsigned = { room, net: 'router', shape: routerShape, author: member.nodeId, publicKey: member.publicKey, samples: 1e9, at: Date.now(), weights }
-      const sig = await member.sign(signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
+      const sig = await member.sign(
+        signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]),
+      )
       return [`router/${member.nodeId}`, { v: 2, ...unsigned, sig }]
     }),
   )
   const forged = contributions.map(([key, value]): [string, unknown] => [key, { ...value, samples: 5 }])
-  const poisoned = contributions.map(([key, value]): [string, unknown] => [key, { ...value, weights: { ...weights, layers: weights.layers.map((layer) => ({ ...layer, weights: layer.weights.map(() => 1e12) })) } }])
+  const poisoned = contributions.map(([key, value]): [string, unknown] => [
+    key,
+    { ...value, weights: { ...weights, layers: weights.layers.map((layer) => ({ ...layer, weights: layer.weights.map(() => 1e12) })) } },
+  ])
   return [
     await floodNets(`nets: ${netValues} valid contributions claiming 1e9 samples (all verified, averaged)`, victim, room, contributions),
     await floodNets('nets: forged sample counts, real keys (weights read, signature fails)', victim, room, forged),
@@ -110,7 +115,13 @@ async function rawVerify(count: number): Promise<FloodFigure> {
   const signer = await signerFromKeyPair(await generateKeyPair(false))
   const payload = signingPayload('bench', ['x'.repeat(300)])
   const sig = await signer.sign(payload)
-  const key = await crypto.subtle.importKey('raw', Uint8Array.from(atob(signer.publicKey.replace(/-/g, '+').replace(/_/g, '/') + '='), (c) => c.charCodeAt(0)), { name: 'Ed25519' }, true, ['verify'])
+  const key = await crypto.subtle.importKey(
+    'raw',
+    Uint8Array.from(atob(signer.publicKey.replace(/-/g, '+').replace(/_/g, '/') + '='), (c) => c.charCodeAt(0)),
+    { name: 'Ed25519' },
+    true,
+    ['verify'],
+  )
   const signature = Uint8Array.from(atob(sig.replace(/-/g, '+').replace(/_/g, '/') + '=='), (c) => c.charCodeAt(0))
   const started = performance.now()
   await Promise.all(Array.from({ length: count }, () => crypto.subtle.verify({ name: 'Ed25519' }, key, signature, payload)))

@@ -70,7 +70,9 @@ async function measureWrites(tabs: Tab[], kind: 'app' | 'stock'): Promise<number
     { writes, writeIntervalMs, kind },
   )
   await new Promise((resolve) => setTimeout(resolve, 2_000))
-  const arrivals = await Promise.all(readers.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { arrivals?: Record<string, number>; stock?: { arrivals: Record<string, number> } }).arrivals ?? globalThis.stock.arrivals)))
+  const arrivals = await Promise.all(
+    readers.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { arrivals?: Record<string, number>; stock?: { arrivals: Record<string, number> } }).arrivals ?? globalThis.stock.arrivals)),
+  )
   return sentAt.map((sent, i) => Math.max(...arrivals.map((seen) => (seen[`bench-${i}`] ?? Number.POSITIVE_INFINITY) - sent)))
 }
 
@@ -162,10 +164,14 @@ async function benchRoom(): Promise<void> {
   console.log(`# edgeswarm bench — ${new Date().toISOString()} — node ${process.version}, ${browser.version()}`)
   try {
     const join = await joinTimes(browser, relay)
-    table('Joining a room (new tab; one peer already there)', ['figure', 'p50 ms', 'max ms', 'samples'], [
-      ['page load → app ready', fmt(median(join.ready)), fmt(Math.max(...join.ready)), String(join.ready.length)],
-      ['page load → first peer seen', fmt(median(join.firstPeer)), fmt(Math.max(...join.firstPeer)), String(join.firstPeer.length)],
-    ])
+    table(
+      'Joining a room (new tab; one peer already there)',
+      ['figure', 'p50 ms', 'max ms', 'samples'],
+      [
+        ['page load → app ready', fmt(median(join.ready)), fmt(Math.max(...join.ready)), String(join.ready.length)],
+        ['page load → first peer seen', fmt(median(join.firstPeer)), fmt(Math.max(...join.firstPeer)), String(join.firstPeer.length)],
+      ],
+    )
 
     const runs: [string, 'app' | 'stock', number][] = [
       ['stock y-webrtc, 2 pages', 'stock', 2],
@@ -180,20 +186,28 @@ async function benchRoom(): Promise<void> {
     for (const [label, kind, count] of runs) if (!only || label.includes(only) || label.startsWith('stock y-webrtc, 2')) results.set(label, await writeLatency(browser, relay, kind, count))
     const stockP50 = median(results.get('stock y-webrtc, 2 pages') ?? [])
     const stockP95 = percentile(results.get('stock y-webrtc, 2 pages') ?? [], 95)
-    table(`Memory write → visible in every other tab (${writes} writes, one per ${writeIntervalMs} ms)`, ['setup', 'p50 ms', 'p95 ms', 'lost', 'p50 ÷ stock', 'p95 ÷ stock'], [...results].map(([label, latencies]) => {
-      const seen = latencies.filter(Number.isFinite)
-      return [label, fmt(median(seen), 2), fmt(percentile(seen, 95), 2), String(latencies.length - seen.length), fmt(median(seen) / stockP50, 2), fmt(percentile(seen, 95) / stockP95, 2)]
-    }))
+    table(
+      `Memory write → visible in every other tab (${writes} writes, one per ${writeIntervalMs} ms)`,
+      ['setup', 'p50 ms', 'p95 ms', 'lost', 'p50 ÷ stock', 'p95 ÷ stock'],
+      [...results].map(([label, latencies]) => {
+        const seen = latencies.filter(Number.isFinite)
+        return [label, fmt(median(seen), 2), fmt(percentile(seen, 95), 2), String(latencies.length - seen.length), fmt(median(seen) / stockP50, 2), fmt(percentile(seen, 95) / stockP95, 2)]
+      }),
+    )
   } finally {
     await browser.close()
     await relay.stop()
   }
 
   const idle = await idleConnectionBytes(1000)
-  table('Relay memory (separate process, RSS)', ['figure', 'value'], [
-    ['baseline RSS', `${fmt(idle.baseline / 2 ** 20)} MiB`],
-    ['per idle signaling connection (1000 open, 100 rooms)', `${fmt(idle.perConnection / 1024, 2)} KiB`],
-  ])
+  table(
+    'Relay memory (separate process, RSS)',
+    ['figure', 'value'],
+    [
+      ['baseline RSS', `${fmt(idle.baseline / 2 ** 20)} MiB`],
+      ['per idle signaling connection (1000 open, 100 rooms)', `${fmt(idle.perConnection / 1024, 2)} KiB`],
+    ],
+  )
 }
 
 main().catch((error: unknown) => {

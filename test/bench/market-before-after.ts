@@ -66,7 +66,18 @@ export async function benchTrustCost(): Promise<void> {
     }
   }
   const base = latency.get(versions[0][0]) ?? { award: [], first: [] }
-  table(`What the signatures cost: post → award and post → first token, poster + ${workers} workers in process, ${rounds} × ${tasksPerRound} tasks each, alternating`, ['market', 'award p50 ms', 'award p95 ms', 'first token p50 ms', 'first token p95 ms', 'first token p50 ÷ before'], [...latency].map(([label, { award, first }]) => [label, fmt(median(award), 1), fmt(percentile(award, 95), 1), fmt(median(first), 1), fmt(percentile(first, 95), 1), fmt(median(first) / median(base.first), 2)]))
+  table(
+    `What the signatures cost: post → award and post → first token, poster + ${workers} workers in process, ${rounds} × ${tasksPerRound} tasks each, alternating`,
+    ['market', 'award p50 ms', 'award p95 ms', 'first token p50 ms', 'first token p95 ms', 'first token p50 ÷ before'],
+    [...latency].map(([label, { award, first }]) => [
+      label,
+      fmt(median(award), 1),
+      fmt(percentile(award, 95), 1),
+      fmt(median(first), 1),
+      fmt(percentile(first, 95), 1),
+      fmt(median(first) / median(base.first), 2),
+    ]),
+  )
 
   const rows: string[][] = []
   for (const nodes of [10, 100]) {
@@ -77,5 +88,9 @@ export async function benchTrustCost(): Promise<void> {
       rows.push([`${nodes} nodes, 5 tasks`, label, String(run.operations), fmt(run.wallMs, 0), fmt((run.wallMs * 1000) / run.operations / nodes, 1), checks])
     }
   }
-  table('Market simulation, fault-free, same seed (virtual time): wall time per delivery (an update reaching one node)', ['room', 'market', 'operations', 'wall ms', 'µs per delivery', 'signatures checked'], rows)
+  table(
+    'Market simulation, fault-free, same seed (virtual time): wall time per delivery (an update reaching one node)',
+    ['room', 'market', 'operations', 'wall ms', 'µs per delivery', 'signatures checked'],
+    rows,
+  )
 }

@@ -156,11 +156,10 @@ export async function timeFailover(poster: Page, workers: AppTab[], maxTokens: n
     lost = workers.find((worker) => worker.nodeId === first?.executor)
     if (!lost) throw new Error(`first text came from ${first?.executor ?? 'nobody'}, not a worker`)
     const lostAtMs = await loseExecutor(lost, loss)
-    await poster.waitForFunction(
-      (lostId) => (globalThis as FailoverGlobal).benchFailover?.events.some((event) => event.type === 'text' && event.epoch > 1 && event.executor !== lostId),
-      lost.nodeId,
-      { timeout: 30_000, polling: 10 },
-    )
+    await poster.waitForFunction((lostId) => (globalThis as FailoverGlobal).benchFailover?.events.some((event) => event.type === 'text' && event.epoch > 1 && event.executor !== lostId), lost.nodeId, {
+      timeout: 30_000,
+      polling: 10,
+    })
     const lostId = lost.nodeId
     const seen = await events()
     const restart = seen.find((event) => event.type === 'restart' && event.executor !== lostId)

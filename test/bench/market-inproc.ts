@@ -107,9 +107,7 @@ export async function docGrowth(rounds: number, perRound: number, retainMs: numb
   })
   try {
     for (let round = 1; round <= rounds; round++) {
-      const handles = Array.from({ length: perRound }, (_, k) =>
-        room.poster.submit({ messages: [{ role: 'user', content: `Round ${round}, question ${k}: name one insect.` }], max_tokens: 16 }),
-      )
+      const handles = Array.from({ length: perRound }, (_, k) => room.poster.submit({ messages: [{ role: 'user', content: `Round ${round}, question ${k}: name one insect.` }], max_tokens: 16 }))
       posted += perRound
       await Promise.all(handles.map((handle) => handle.result))
       points.push(point(`round ${round} done`))

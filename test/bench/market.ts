@@ -55,7 +55,10 @@ async function browserParts(browser: Browser, figures: BrowserFigures): Promise<
         tabs.push(worker)
         workers.push(worker)
       }
-      await waitForReadyWorkers(poster.page, workers.map((worker) => worker.nodeId))
+      await waitForReadyWorkers(
+        poster.page,
+        workers.map((worker) => worker.nodeId),
+      )
     }
     await section('post → award / first token in the browser', async () => {
       for (const count of workerCounts) {
@@ -73,7 +76,11 @@ async function browserParts(browser: Browser, figures: BrowserFigures): Promise<
     await section('failover in the browser', async () => {
       for (const extra of workers.splice(failoverWorkers)) await extra.close()
       if (workers.length < failoverWorkers) await addWorkers(failoverWorkers - workers.length)
-      else await waitForReadyWorkers(poster.page, workers.map((worker) => worker.nodeId))
+      else
+        await waitForReadyWorkers(
+          poster.page,
+          workers.map((worker) => worker.nodeId),
+        )
       const losses = failoverLosses.flatMap((loss) => Array.from({ length: failoverRepetitions }, () => loss))
       for (const [rep, loss] of losses.entries()) {
         const { lost, timing } = await timeFailover(poster.page, workers, failoverMaxTokens, loss)
@@ -97,7 +104,14 @@ function printLatency(browserFigures: BrowserFigures, inProcess: Map<number, Tas
       const proc = inProcess.get(count) ?? { awardMs: [], firstTokenMs: [] }
       const pageAwards = page.flatMap((timing) => (timing.awardMs === null ? [] : [timing.awardMs]))
       const pageFirst = page.flatMap((timing) => (timing.firstTokenMs === null ? [] : [timing.firstTokenMs]))
-      return [String(count), ...p50p95(pageAwards), ...p50p95(proc.awardMs), ...p50p95(pageFirst), ...p50p95(proc.firstTokenMs), page.length ? String(new Set(page.map((timing) => timing.executor)).size) : 'n/a']
+      return [
+        String(count),
+        ...p50p95(pageAwards),
+        ...p50p95(proc.awardMs),
+        ...p50p95(pageFirst),
+        ...p50p95(proc.firstTokenMs),
+        page.length ? String(new Set(page.map((timing) => timing.executor)).size) : 'n/a',
+      ]
     }),
   )
   const tokens = [...browserFigures.latency.values()].flat().map((timing) => timing.completionTokens)
@@ -193,7 +207,9 @@ async function growthSection(): Promise<void> {
   const first = removed[0]
   const last = removed.at(-1)
   if (first && last && last !== first) {
-    console.log(`after each round's tasks are removed the state grows by ${fmt((last.stateBytes - first.stateBytes) / (last.tasksPosted - first.tasksPosted), 1)} bytes per task: Yjs keeps each removed task's key in the top-level tasks map (the task id) and each dropped log item as tombstones; what was inside a task collapses to a GC range.`)
+    console.log(
+      `after each round's tasks are removed the state grows by ${fmt((last.stateBytes - first.stateBytes) / (last.tasksPosted - first.tasksPosted), 1)} bytes per task: Yjs keeps each removed task's key in the top-level tasks map (the task id) and each dropped log item as tombstones; what was inside a task collapses to a GC range.`,
+    )
   }
 }
 

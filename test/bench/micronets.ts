@@ -105,16 +105,24 @@ function latencySection(run: RoutingRun): void {
   const { routing } = run
   const inlineP50 = median(routing.inlineDecideMs)
   const row = (label: string, samples: number[]): string[] => [label, ms(median(samples)), ms(percentile(samples, 99)), ms(mean(samples)), fmt(median(samples) / inlineP50, 1)]
-  table(`Router decision latency (${decisions} decisions over a mix of 12 requests, after ${warmupDecisions} warm-up; ort wasm, SIMD, ${routing.threads} thread)`, ['path', 'p50 ms', 'p99 ms', 'mean ms', 'p50 ÷ inline decide'], [
-    row('worker pool: router.decide (features + postMessage both ways + ort run)', routing.pooledDecideMs),
-    row('worker pool: pool.run (postMessage both ways + ort run; features ready)', routing.poolRunMs),
-    row('in a worker: ort session.run alone (Tensor in, output copied out)', run.ortRunMs),
-    row('main thread: router.decide, the same net in TypeScript (inlineScorer)', routing.inlineDecideMs),
-    row('main thread: routerFeatures alone', routing.featuresMs),
-  ])
+  table(
+    `Router decision latency (${decisions} decisions over a mix of 12 requests, after ${warmupDecisions} warm-up; ort wasm, SIMD, ${routing.threads} thread)`,
+    ['path', 'p50 ms', 'p99 ms', 'mean ms', 'p50 ÷ inline decide'],
+    [
+      row('worker pool: router.decide (features + postMessage both ways + ort run)', routing.pooledDecideMs),
+      row('worker pool: pool.run (postMessage both ways + ort run; features ready)', routing.poolRunMs),
+      row('in a worker: ort session.run alone (Tensor in, output copied out)', run.ortRunMs),
+      row('main thread: router.decide, the same net in TypeScript (inlineScorer)', routing.inlineDecideMs),
+      row('main thread: routerFeatures alone', routing.featuresMs),
+    ],
+  )
   console.log(`aim: p50 < 1 ms through the worker pool; measured ${ms(median(routing.pooledDecideMs))} ms`)
-  console.log(`cold start: pool created → first decision ${fmt(routing.firstDecisionMs, 0)} ms (worker start, ort's wasm fetched and compiled, session created); ort session create alone ${fmt(run.ortCreateMs, 1)} ms`)
-  console.log(`pooled and inline routers chose the same route in ${routing.sameRoute}/${decisions} decisions; routes ${JSON.stringify(routing.routes)}; crossOriginIsolated ${routing.crossOriginIsolated} (timer resolution about 5 µs)`)
+  console.log(
+    `cold start: pool created → first decision ${fmt(routing.firstDecisionMs, 0)} ms (worker start, ort's wasm fetched and compiled, session created); ort session create alone ${fmt(run.ortCreateMs, 1)} ms`,
+  )
+  console.log(
+    `pooled and inline routers chose the same route in ${routing.sameRoute}/${decisions} decisions; routes ${JSON.stringify(routing.routes)}; crossOriginIsolated ${routing.crossOriginIsolated} (timer resolution about 5 µs)`,
+  )
 }
 
 interface SettingRow {
@@ -150,14 +158,28 @@ async function simdThreadsSection(browser: Browser, relay: RelayProcess, base: R
     await noSimdBrowser.close()
   }
   const baseP50 = median(base.routing.pooledDecideMs)
-  table(`onnxruntime-web ${ortVersion()}: SIMD and threads (router.decide through the pool, ${decisions} decisions each, fresh context each)`, ['setting', 'wasm fetched', 'decide p50 ms', 'decide p99 ms', 'session.run p50 ms', 'first decision ms', 'p50 ÷ default'], rows.map(({ label, run }) =>
-    run
-      ? [label, run.wasmFiles.join(' ') || 'none', ms(median(run.routing.pooledDecideMs)), ms(percentile(run.routing.pooledDecideMs, 99)), ms(median(run.ortRunMs)), fmt(run.routing.firstDecisionMs, 0), fmt(median(run.routing.pooledDecideMs) / baseP50, 2)]
-      : [label, '—', 'fails', 'fails', 'fails', '—', 'n/a'],
-  ))
+  table(
+    `onnxruntime-web ${ortVersion()}: SIMD and threads (router.decide through the pool, ${decisions} decisions each, fresh context each)`,
+    ['setting', 'wasm fetched', 'decide p50 ms', 'decide p99 ms', 'session.run p50 ms', 'first decision ms', 'p50 ÷ default'],
+    rows.map(({ label, run }) =>
+      run
+        ? [
+            label,
+            run.wasmFiles.join(' ') || 'none',
+            ms(median(run.routing.pooledDecideMs)),
+            ms(percentile(run.routing.pooledDecideMs, 99)),
+            ms(median(run.ortRunMs)),
+            fmt(run.routing.firstDecisionMs, 0),
+            fmt(median(run.routing.pooledDecideMs) / baseP50, 2),
+          ]
+        : [label, '—', 'fails', 'fails', 'fails', '—', 'n/a'],
+    ),
+  )
   for (const row of rows) if (row.error) console.log(`${row.label}: ${row.error}`)
   for (const row of rows) if (row.run && row.run.routing.threads !== (row.label.includes('2 threads') ? 2 : 1)) console.log(`${row.label}: the worker reports ${row.run.routing.threads} thread(s)`)
-  console.log(`ort ${ortVersion()} ships these wasm builds: ${ortWasm.join(', ')}: every one needs SIMD, and env.wasm.simd = false only skips ort's SIMD check; a run without SIMD is n/a with this version. In the browser started with ${noSimdFlag}, WebAssembly.validate of a SIMD module: ${simdValidates}.`)
+  console.log(
+    `ort ${ortVersion()} ships these wasm builds: ${ortWasm.join(', ')}: every one needs SIMD, and env.wasm.simd = false only skips ort's SIMD check; a run without SIMD is n/a with this version. In the browser started with ${noSimdFlag}, WebAssembly.validate of a SIMD module: ${simdValidates}.`,
+  )
 }
 
 function ortVersion(): string {
@@ -178,7 +200,9 @@ function fileSizes(directory: string): { file: string; bytes: number }[] {
 
 async function bytesSection(browser: Browser, relay: RelayProcess): Promise<void> {
   const app = fileSizes('dist')
-  console.log(`\nthe built app (dist/assets): ${app.length === 0 ? 'no ort wasm, ort mjs or micro-net worker: the app downloads nothing for the micro-nets' : app.map(({ file, bytes }) => `${file} ${kib(bytes)} KiB`).join(', ')}`)
+  console.log(
+    `\nthe built app (dist/assets): ${app.length === 0 ? 'no ort wasm, ort mjs or micro-net worker: the app downloads nothing for the micro-nets' : app.map(({ file, bytes }) => `${file} ${kib(bytes)} KiB`).join(', ')}`,
+  )
   const [directory, label] = app.length > 0 ? ['dist', 'the built app, dist/'] : [harnessDirectory, 'the harness build: the app bundles none']
   const sibling = (file: string, suffix: string): string => {
     try {
@@ -187,13 +211,17 @@ async function bytesSection(browser: Browser, relay: RelayProcess): Promise<void
       return '—'
     }
   }
-  table(`Micro-net assets as Vite builds them (${label}; KiB): raw, the build's precompressed copies the relay serves, and brotli at its best`, ['file', 'raw', 'built .gz (gzip -9)', 'built .br (brotli 9)', 'brotli -11', 'brotli -11 ÷ raw'], [
-    ...fileSizes(directory).map(({ file, bytes }) => {
-      const raw = readFileSync(join(directory, 'assets', file))
-      const brotli = brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: raw.byteLength } }).byteLength
-      return [file, kib(bytes), sibling(file, '.gz'), sibling(file, '.br'), kib(brotli), fmt(brotli / bytes, 2)]
-    }),
-  ])
+  table(
+    `Micro-net assets as Vite builds them (${label}; KiB): raw, the build's precompressed copies the relay serves, and brotli at its best`,
+    ['file', 'raw', 'built .gz (gzip -9)', 'built .br (brotli 9)', 'brotli -11', 'brotli -11 ÷ raw'],
+    [
+      ...fileSizes(directory).map(({ file, bytes }) => {
+        const raw = readFileSync(join(directory, 'assets', file))
+        const brotli = brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: raw.byteLength } }).byteLength
+        return [file, kib(bytes), sibling(file, '.gz'), sibling(file, '.br'), kib(brotli), fmt(brotli / bytes, 2)]
+      }),
+    ],
+  )
 
   const context = await browser.newContext({ baseURL: relay.url })
   try {
@@ -206,13 +234,24 @@ async function bytesSection(browser: Browser, relay: RelayProcess): Promise<void
     await page.evaluate(() => globalThis.micronets.benchRouting({ decisions: 1, warmup: 0, settings: { threads: 1, simd: true } }))
     const poolStart = await starting.stop()
     const sum = (fetched: Fetched[], key: 'headerBytes' | 'bodyBytes' | 'decodedBytes'): number => fetched.reduce((total, item) => total + item[key], 0)
-    const row = (when: string, fetched: Fetched): string[] => [when, fetched.file, kib(fetched.headerBytes), `${kib(fetched.bodyBytes)}${fetched.bodyFromContentLength ? ' *' : ''}`, kib(fetched.decodedBytes), fetched.encoding]
-    table('Bytes fetched in a real page load of the harness (fresh context, relay on localhost; KiB)', ['when', 'file', 'headers', 'body as sent', 'decoded body', 'content-encoding'], [
-      ...pageLoad.map((fetched) => row('page load', fetched)),
-      ...poolStart.map((fetched) => row('pool start → first decision', fetched)),
-      ['pool start, total', '', kib(sum(poolStart, 'headerBytes')), kib(sum(poolStart, 'bodyBytes')), kib(sum(poolStart, 'decodedBytes')), ''],
-    ])
-    if ([...pageLoad, ...poolStart].some((fetched) => fetched.bodyFromContentLength)) console.log('* CDP reports no body size for a worker\'s own script; its Content-Length is shown.')
+    const row = (when: string, fetched: Fetched): string[] => [
+      when,
+      fetched.file,
+      kib(fetched.headerBytes),
+      `${kib(fetched.bodyBytes)}${fetched.bodyFromContentLength ? ' *' : ''}`,
+      kib(fetched.decodedBytes),
+      fetched.encoding,
+    ]
+    table(
+      'Bytes fetched in a real page load of the harness (fresh context, relay on localhost; KiB)',
+      ['when', 'file', 'headers', 'body as sent', 'decoded body', 'content-encoding'],
+      [
+        ...pageLoad.map((fetched) => row('page load', fetched)),
+        ...poolStart.map((fetched) => row('pool start → first decision', fetched)),
+        ['pool start, total', '', kib(sum(poolStart, 'headerBytes')), kib(sum(poolStart, 'bodyBytes')), kib(sum(poolStart, 'decodedBytes')), ''],
+      ],
+    )
+    if ([...pageLoad, ...poolStart].some((fetched) => fetched.bodyFromContentLength)) console.log("* CDP reports no body size for a worker's own script; its Content-Length is shown.")
     console.log('Only the pool-start rows are the micro-nets. The relay sends the build\'s precompressed copy a browser accepts (content-encoding), so "body as sent" is what crosses the network.')
   } finally {
     await context.close()
@@ -242,7 +281,10 @@ async function memorySection(browser: Browser, relay: RelayProcess): Promise<voi
   })
   table('Memory of the harness page with its workers (performance.measureUserAgentSpecificMemory, wasm memory included; MiB)', ['state', 'total', 'of it workers', 'Δ total'], rows)
   const { afterDecisions, withSessions, warm, noPool } = memory
-  if (afterDecisions && withSessions) console.log(`per warm session of the router's shape: ${kib((withSessions.totalBytes - afterDecisions.totalBytes) / extraSessions)} KiB (wasm memory grows in steps and never shrinks, so this is coarse)`)
+  if (afterDecisions && withSessions)
+    console.log(
+      `per warm session of the router's shape: ${kib((withSessions.totalBytes - afterDecisions.totalBytes) / extraSessions)} KiB (wasm memory grows in steps and never shrinks, so this is coarse)`,
+    )
   if (warm && noPool) console.log(`the pool itself (a worker with ort loaded and one session): ${mib(warm.totalBytes - noPool.totalBytes)} MiB`)
 }
 

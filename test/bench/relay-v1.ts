@@ -196,11 +196,15 @@ async function relayOverhead(modelPath: string): Promise<void> {
         for (const relay of order) (relay === direct ? directMs : relayedMs).push(await timeToFirstTokenMs(relay, body))
       }
       const ratio = median(relayedMs) / median(directMs)
-      table(`/v1 relay overhead: time to first token (tiny-qwen3, 1 thread, stream, max_tokens ${ttftMaxTokens}, ${ttftRuns} runs each, alternated)`, ['path', 'p50 ms', 'p95 ms', 'p50 ÷ direct'], [
-        ['direct: client → B (embedded)', fmt(median(directMs), 2), fmt(percentile(directMs, 95), 2), '1.00'],
-        ['relayed: client → A (upstream) → B', fmt(median(relayedMs), 2), fmt(percentile(relayedMs, 95), 2), fmt(ratio, 3)],
-        ['relay hop, p50 difference', fmt(median(relayedMs) - median(directMs), 2), '', ''],
-      ])
+      table(
+        `/v1 relay overhead: time to first token (tiny-qwen3, 1 thread, stream, max_tokens ${ttftMaxTokens}, ${ttftRuns} runs each, alternated)`,
+        ['path', 'p50 ms', 'p95 ms', 'p50 ÷ direct'],
+        [
+          ['direct: client → B (embedded)', fmt(median(directMs), 2), fmt(percentile(directMs, 95), 2), '1.00'],
+          ['relayed: client → A (upstream) → B', fmt(median(relayedMs), 2), fmt(percentile(relayedMs, 95), 2), fmt(ratio, 3)],
+          ['relay hop, p50 difference', fmt(median(relayedMs) - median(directMs), 2), '', ''],
+        ],
+      )
     })
   })
 }
@@ -223,7 +227,11 @@ async function embeddedThroughput(modelPath: string): Promise<void> {
       }
     })
   }
-  table(`/v1 embedded backend: short requests per second (tiny-qwen3, 1 thread, non-streaming, max_tokens 1, ${throughputWindowMs / 1000} s or ${throughputMaxRequests} requests)`, ['setup', 'req/s', 'p50 ms', 'p95 ms', 'done', 'failed'], rows)
+  table(
+    `/v1 embedded backend: short requests per second (tiny-qwen3, 1 thread, non-streaming, max_tokens 1, ${throughputWindowMs / 1000} s or ${throughputMaxRequests} requests)`,
+    ['setup', 'req/s', 'p50 ms', 'p95 ms', 'done', 'failed'],
+    rows,
+  )
 }
 
 /** One GET /v1/models on `agent`'s connection, read to its end. */
@@ -290,9 +298,11 @@ function openStreams(relay: RelayProcess, count: number): StreamingClients {
         markFlowing()
       }
     }
-    reading.push(read().catch((error: unknown) => {
-      if (!controller.signal.aborted) throw error
-    }))
+    reading.push(
+      read().catch((error: unknown) => {
+        if (!controller.signal.aborted) throw error
+      }),
+    )
   }
   // A stream that fails before its first text fails `flowing` too.
   const failed = Promise.all(reading).then(() => Promise.reject(new Error('a stream ended before it was measured')))
@@ -360,10 +370,24 @@ async function relayMemory(): Promise<void> {
     const kib = (bytes: number): string => `${fmt(bytes / 1024, 2)} KiB`
     // Each baseline is read after a warm-up round of the same work, so the heap that work grows
     // is in it and the difference is what the open connections hold.
-    table('/v1 relay memory (relay process RSS from /proc; upstream backend in front of a slow SSE server in the bench, so only the relay is measured)', ['figure', 'per connection', 'RSS before', 'RSS with them'], [
-      [`idle keep-alive connections: ${idle.open} of ${idleConnectionCount} open after one GET /v1/models each (oldest idle ${fmt(idle.oldestIdleS)} s)`, kib((idle.loaded - idle.baseline) / idleConnectionCount), mib(idle.baseline), mib(idle.loaded)],
-      [`streaming connections: ${streamCount} streams, one chunk per ${slowChunkIntervalMs} ms (${streaming.chunks} chunks seen)`, kib((streaming.loaded - streaming.baseline) / streamCount), mib(streaming.baseline), mib(streaming.loaded)],
-    ])
+    table(
+      '/v1 relay memory (relay process RSS from /proc; upstream backend in front of a slow SSE server in the bench, so only the relay is measured)',
+      ['figure', 'per connection', 'RSS before', 'RSS with them'],
+      [
+        [
+          `idle keep-alive connections: ${idle.open} of ${idleConnectionCount} open after one GET /v1/models each (oldest idle ${fmt(idle.oldestIdleS)} s)`,
+          kib((idle.loaded - idle.baseline) / idleConnectionCount),
+          mib(idle.baseline),
+          mib(idle.loaded),
+        ],
+        [
+          `streaming connections: ${streamCount} streams, one chunk per ${slowChunkIntervalMs} ms (${streaming.chunks} chunks seen)`,
+          kib((streaming.loaded - streaming.baseline) / streamCount),
+          mib(streaming.baseline),
+          mib(streaming.loaded),
+        ],
+      ],
+    )
   } finally {
     await upstream.close()
   }

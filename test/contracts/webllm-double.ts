@@ -107,8 +107,21 @@ export class MlcEngineDouble {
     }
     yield chunk(null, finish, first)
     const promptTokens = prompt.split(/\s+/).filter(Boolean).length
-    const extra = { e2e_latency_s: 0.01, prefill_tokens_per_s: doubleSpeeds.prefillTokensPerS, decode_tokens_per_s: doubleSpeeds.decodeTokensPerS, time_to_first_token_s: 0.001, time_per_output_token_s: 0.001 }
-    yield { id, object: 'chat.completion.chunk', created, model: 'double', choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, extra } }
+    const extra = {
+      e2e_latency_s: 0.01,
+      prefill_tokens_per_s: doubleSpeeds.prefillTokensPerS,
+      decode_tokens_per_s: doubleSpeeds.decodeTokensPerS,
+      time_to_first_token_s: 0.001,
+      time_per_output_token_s: 0.001,
+    }
+    yield {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: 'double',
+      choices: [],
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, extra },
+    }
   }
 }
 

@@ -10,19 +10,51 @@ const routerState = (page: Page): Promise<RouterState> => page.evaluate(() => gl
 
 /** What each node learns: three kinds of local data, in three amounts. */
 const lessons: { prompts: string[]; good: boolean }[] = [
-  { prompts: ['Write a Rust function that parses a CSV line.', 'Refactor this TypeScript class to use generics.', 'Implement an LRU cache in Go with tests.', 'Write a SQL query joining three tables with window functions.', 'Port this Python script to async Rust.', 'Fix the race in this Java thread pool.'], good: false },
-  { prompts: ['hi', 'thanks!', 'What is the capital of Chile?', 'Translate "good morning" into French.', 'Define photosynthesis.', 'Who wrote Hamlet?', 'Spell "necessary".', 'hello there', 'List three colors.', 'What is 2 + 2?'], good: true },
+  {
+    prompts: [
+      'Write a Rust function that parses a CSV line.',
+      'Refactor this TypeScript class to use generics.',
+      'Implement an LRU cache in Go with tests.',
+      'Write a SQL query joining three tables with window functions.',
+      'Port this Python script to async Rust.',
+      'Fix the race in this Java thread pool.',
+    ],
+    good: false,
+  },
+  {
+    prompts: [
+      'hi',
+      'thanks!',
+      'What is the capital of Chile?',
+      'Translate "good morning" into French.',
+      'Define photosynthesis.',
+      'Who wrote Hamlet?',
+      'Spell "necessary".',
+      'hello there',
+      'List three colors.',
+      'What is 2 + 2?',
+    ],
+    good: true,
+  },
   { prompts: Array.from({ length: 14 }, (_, index) => `Prove that the sum of the first ${index + 3} odd numbers is a square, rigorously, step by step.`), good: false },
 ]
 
-test('three nodes with different local data converge to the same router weights; NaN and huge weights from a signed peer are ignored; a claim of 1e9 samples counts as twice the median', async ({ browser, baseURL }) => {
+test('three nodes with different local data converge to the same router weights; NaN and huge weights from a signed peer are ignored; a claim of 1e9 samples counts as twice the median', async ({
+  browser,
+  baseURL,
+}) => {
   test.setTimeout(120_000)
   const room = freshRoom('federated')
   const nodes: AppNode[] = []
   const stock = await openStockPage(browser)
   try {
     for (let index = 0; index < 3; index++) nodes.push(await openNode(browser, room, { engine: 'none' }))
-    for (const node of nodes) await expectPeers(node.page, nodes.filter((other) => other !== node).map((other) => other.nodeId), 20_000)
+    for (const node of nodes)
+      await expectPeers(
+        node.page,
+        nodes.filter((other) => other !== node).map((other) => other.nodeId),
+        20_000,
+      )
     const [first] = nodes
     if (!first) throw new Error('no node')
     const initial = (await routerState(first.page)).fingerprint
@@ -30,16 +62,26 @@ test('three nodes with different local data converge to the same router weights;
     // Each node learns from its own data only, through the API the chat's feedback uses too.
     await Promise.all(
       nodes.map((node, index) =>
-        node.page.evaluate(async ({ prompts, good }) => {
-          for (const prompt of prompts) await globalThis.edgeswarm?.router.learn({ messages: [{ role: 'user', content: prompt }] }, good)
-        }, lessons[index] ?? { prompts: [], good: true }),
+        node.page.evaluate(
+          async ({ prompts, good }) => {
+            for (const prompt of prompts) await globalThis.edgeswarm?.router.learn({ messages: [{ role: 'user', content: prompt }] }, good)
+          },
+          lessons[index] ?? { prompts: [], good: true },
+        ),
       ),
     )
     const learnedHere = await Promise.all(nodes.map((node) => routerState(node.page)))
     expect(learnedHere.map((state) => state.samples)).toEqual([6, 10, 14])
 
     // Published after a short delay, verified, averaged: the same weights everywhere.
-    const converged = async (): Promise<string[]> => (await Promise.all(nodes.map((node) => routerState(node.page)))).map((state) => `${state.fingerprint} ${state.contributors.map((c) => c.samples).sort((a, b) => a - b).join(',')}`)
+    const converged = async (): Promise<string[]> =>
+      (await Promise.all(nodes.map((node) => routerState(node.page)))).map(
+        (state) =>
+          `${state.fingerprint} ${state.contributors
+            .map((c) => c.samples)
+            .sort((a, b) => a - b)
+            .join(',')}`,
+      )
     await expect.poll(async () => new Set(await converged()).size, { timeout: 30_000 }).toBe(1)
     const [agreed] = await converged()
     expect(agreed).toContain(' 6,10,14')
@@ -55,7 +97,8 @@ test('three nodes with different local data converge to the same router weights;
     // The build-time router: a well-formed net of the right shape, so only the poison is wrong.
     const weights: unknown = JSON.parse(readFileSync('src/micronets/data/router-weights.json', 'utf8'))
     const shape = shapeOf(deserializeMlp(weights))
-    for (const poison of ['nan', 'huge'] as const) await stock.page.evaluate(({ shape, weights, poison }) => globalThis.stock.publishNet('router', shape, weights, 1_000_000, poison), { shape, weights, poison })
+    for (const poison of ['nan', 'huge'] as const)
+      await stock.page.evaluate(({ shape, weights, poison }) => globalThis.stock.publishNet('router', shape, weights, 1_000_000, poison), { shape, weights, poison })
     for (const node of nodes) await expect.poll(async () => (await routerState(node.page)).rejected, { timeout: 20_000 }).toBe(2)
     for (const node of nodes) {
       const state = await routerState(node.page)
@@ -68,7 +111,15 @@ test('three nodes with different local data converge to the same router weights;
     await expect(first.page.getByTestId('net-rejected-router')).toContainText('2')
     await first.page.reload()
     await first.page.waitForFunction(() => document.documentElement.dataset.ready === 'true')
-    await expect.poll(async () => { const state = await routerState(first.page); return `${state.samples} ${state.fingerprint}` }, { timeout: 20_000 }).toBe(`6 ${fingerprint}`)
+    await expect
+      .poll(
+        async () => {
+          const state = await routerState(first.page)
+          return `${state.samples} ${state.fingerprint}`
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(`6 ${fingerprint}`)
 
     // A well-formed contribution that claims 1e9 samples: it counts, as 2 × the lower median (10) = 20.
     const greedy = await stock.page.evaluate(({ shape, weights }) => globalThis.stock.publishNet('router', shape, weights, 1e9, 'none'), { shape, weights })

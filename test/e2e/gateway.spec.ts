@@ -62,7 +62,9 @@ async function startGatewayRelay(ref: RoomRef): Promise<GatewayRelay> {
       .poll(
         async () => {
           if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output}`)
-          const health = (await fetch(`${baseUrl}/healthz`).then((res) => res.json()).catch(() => null)) as Health | null
+          const health = (await fetch(`${baseUrl}/healthz`)
+            .then((res) => res.json())
+            .catch(() => null)) as Health | null
           return health?.backends?.find((backend) => backend.name === 'swarm')?.state.state
         },
         { timeout: 20_000 },

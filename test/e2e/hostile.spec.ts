@@ -53,7 +53,8 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
         if (!api) throw new Error('edgeswarm API missing')
         const answer = async (content: string): Promise<string> => {
           let text = ''
-          for await (const chunk of api.chat({ messages: [{ role: 'user', content }], max_tokens: maxTokens, temperature: 0, enable_thinking: false, route: 'local' })) text += chunk.choices[0].delta.content ?? ''
+          for await (const chunk of api.chat({ messages: [{ role: 'user', content }], max_tokens: maxTokens, temperature: 0, enable_thinking: false, route: 'local' }))
+            text += chunk.choices[0].delta.content ?? ''
           return text
         }
         const answers: Record<string, string> = {}
@@ -112,7 +113,13 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
               }
             }
           })().catch(() => undefined)
-          const settled = await Promise.race([handle.result.then((result) => ({ result }), (error: unknown) => ({ error })), timeout(boundMs)])
+          const settled = await Promise.race([
+            handle.result.then(
+              (result) => ({ result }),
+              (error: unknown) => ({ error }),
+            ),
+            timeout(boundMs),
+          ])
           if (settled === 'timeout') handle.cancel()
           else if ('result' in settled) {
             record.outcome = 'answer'
@@ -130,7 +137,13 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
           const record = fresh(prompt, 'chat')
           const chunks = api.chat({ messages: messages(prompt), max_tokens: maxTokens, temperature: 0, enable_thinking: false, route: 'swarm' })[Symbol.asyncIterator]()
           for (;;) {
-            const next = await Promise.race([chunks.next().then((step) => ({ step }), (error: unknown) => ({ error })), timeout(started + boundMs - Date.now())])
+            const next = await Promise.race([
+              chunks.next().then(
+                (step) => ({ step }),
+                (error: unknown) => ({ error }),
+              ),
+              timeout(started + boundMs - Date.now()),
+            ])
             if (next === 'timeout') {
               // Not awaited: a generator waiting inside the market cannot take its return now.
               void chunks.return?.(undefined).catch(() => undefined)
@@ -164,11 +177,17 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
     await test.info().attach('hostile-log.json', { body: JSON.stringify(log, null, 2), contentType: 'application/json' })
     await test.info().attach('chats.json', { body: JSON.stringify({ honest: honest.answers, records }, null, 2), contentType: 'application/json' })
     console.log(`[hostile] ${JSON.stringify({ layout: log.layout, counts: log.counts, tasksSeen: log.tasksSeen, awards: log.awards, errors: log.errors.slice(0, 5) })}`)
-    for (const record of records) console.log(`[chat] ${record.via} "${record.prompt}": ${record.outcome} in ${record.ms} ms, restarts ${record.restarts}, executor ${record.result?.executor ?? '-'}${record.error ? `, ${record.error.name}: ${record.error.message}` : ''}, injected seen: ${record.received.includes(injectedMarker)}`)
+    for (const record of records)
+      console.log(
+        `[chat] ${record.via} "${record.prompt}": ${record.outcome} in ${record.ms} ms, restarts ${record.restarts}, executor ${record.result?.executor ?? '-'}${record.error ? `, ${record.error.name}: ${record.error.message}` : ''}, injected seen: ${record.received.includes(injectedMarker)}`,
+      )
 
     // The hostile really did all of it (else the test could pass with a hostile that did nothing).
     const required = Object.values(attacks).flat()
-    expect(required.filter((attack) => log.counts[attack] === 0), 'attacks the hostile peer never made').toEqual([])
+    expect(
+      required.filter((attack) => log.counts[attack] === 0),
+      'attacks the hostile peer never made',
+    ).toEqual([])
     expect(log.tasksSeen, 'the hostile saw every task').toBeGreaterThanOrEqual(prompts.length)
     expect(log.counts.delete, 'deletions').toBeGreaterThanOrEqual(1)
 
@@ -188,10 +207,12 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
       if (record.via === 'submit') {
         expect.soft(record.result?.executor, `${what}: signed by B`).toBe(b.nodeId)
         expect.soft(JSON.stringify(record.result?.text), `${what}: the result is B's answer`).toBe(JSON.stringify(answer))
-        expect.soft(record.result && log.honestResults[record.result.taskId], `${what}: the result is the one B wrote for this task`).toEqual(record.result && { executor: b.nodeId, text: record.result.text })
+        expect
+          .soft(record.result && log.honestResults[record.result.taskId], `${what}: the result is the one B wrote for this task`)
+          .toEqual(record.result && { executor: b.nodeId, text: record.result.text })
       }
     }
-    expect.soft(pageText, 'A\'s page shows no injected text').not.toContain(injectedMarker)
+    expect.soft(pageText, "A's page shows no injected text").not.toContain(injectedMarker)
   } finally {
     hostile?.close()
     await Promise.all(nodes.map((node) => node.context.close().catch(() => undefined)))

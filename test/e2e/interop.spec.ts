@@ -3,7 +3,11 @@ import { freshRoom, openNode, openStockPage } from './support/nodes'
 
 type Listed = { id: string; text: string; author: string; trust: string }
 const listed = (page: Page): Promise<Listed[]> => page.evaluate(async () => (await globalThis.edgeswarm?.memory.list()) ?? [])
-const textsOf = async (page: Page, trust = 'trusted'): Promise<string[]> => (await listed(page)).filter((item) => item.trust === trust).map((item) => item.text).sort()
+const textsOf = async (page: Page, trust = 'trusted'): Promise<string[]> =>
+  (await listed(page))
+    .filter((item) => item.trust === trust)
+    .map((item) => item.text)
+    .sort()
 
 test('a stock y-webrtc page reads and writes the public memory contract; its forgeries, replays, deletions and copies from another room are refused and undone', async ({ browser, baseURL }) => {
   test.setTimeout(90_000)
@@ -20,7 +24,11 @@ test('a stock y-webrtc page reads and writes the public memory contract; its for
     // Reading: v2 entries under ids of their author, signed for the room id the README defines.
     const roomId = await stock.page.evaluate(() => globalThis.stock.roomId())
     const entries = await stock.page.evaluate(() => globalThis.stock.memory())
-    expect(Object.values(entries).map((entry) => (entry as { text: string }).text).sort()).toEqual(['stock-marker one', 'stock-marker two'])
+    expect(
+      Object.values(entries)
+        .map((entry) => (entry as { text: string }).text)
+        .sort(),
+    ).toEqual(['stock-marker one', 'stock-marker two'])
     for (const [id, entry] of Object.entries(entries)) {
       expect(id.startsWith(`${a.nodeId}/`)).toBe(true)
       expect(entry).toMatchObject({ v: 2, room: roomId, author: a.nodeId, sig: expect.any(String) })

@@ -14,7 +14,15 @@ test.describe('a room of three browsers', () => {
     const [a, b, c] = nodes as [AppNode, AppNode, AppNode]
     expect(new Set([a.nodeId, b.nodeId, c.nodeId]).size).toBe(3)
     // Three WebRTC links opening at once: on a loaded 2-core CI machine that can take a while.
-    await Promise.all(nodes.map((node) => expectPeers(node.page, nodes.filter((other) => other !== node).map((other) => other.nodeId), 25_000)))
+    await Promise.all(
+      nodes.map((node) =>
+        expectPeers(
+          node.page,
+          nodes.filter((other) => other !== node).map((other) => other.nodeId),
+          25_000,
+        ),
+      ),
+    )
     await expect(a.page.getByTestId('count-peers')).toContainText('2 peers')
     await expect(a.page.locator('.topology-link')).toHaveCount(3)
 
@@ -70,9 +78,11 @@ test.describe('a room of three browsers', () => {
     await expect(a.page.getByTestId('events')).toContainText(`${b.nodeId.slice(0, 8)} left`)
 
     // A hung tab sends no goodbye and no heartbeat: the peer timeout (4 s here) drops it.
-    d.page.evaluate(() => {
-      for (;;);
-    }).catch(() => undefined)
+    d.page
+      .evaluate(() => {
+        for (;;);
+      })
+      .catch(() => undefined)
     await expectPeers(a.page, [c.nodeId])
     await expectPeers(c.page, [a.nodeId])
   })

@@ -78,15 +78,23 @@ test.describe('the swarm works as one', () => {
       closedAt = Date.now()
       await executor.context.close()
       live = survivors
-      await expect.poll(async () => {
-        const now = await state()
-        return now.events.some((event) => event.type === 'restart') || now.result !== null
-      }, { timeout: 10_000 }).toBe(true)
+      await expect
+        .poll(
+          async () => {
+            const now = await state()
+            return now.events.some((event) => event.type === 'restart') || now.result !== null
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(true)
       const now = await state()
       if (!(now.result?.epoch === 1 && now.result.executor === executor.nodeId && !now.events.some((event) => event.type === 'restart'))) break
     }
     const restart = (await state()).events.find((event) => event.type === 'restart')
-    expect(survivors.map((node) => node.nodeId), 'the task restarts on a survivor').toContain(restart?.executor)
+    expect(
+      survivors.map((node) => node.nodeId),
+      'the task restarts on a survivor',
+    ).toContain(restart?.executor)
     expect((restart?.at ?? Number.POSITIVE_INFINITY) - closedAt).toBeLessThan(5_000)
     await expect.poll(async () => (await state()).result, { timeout: 60_000 }).not.toBeNull()
     const final = await state()
@@ -98,7 +106,7 @@ test.describe('the swarm works as one', () => {
   })
 })
 
-test('a result signed with another node\'s key is ignored: the poster keeps waiting for the executor\'s own', async ({ browser }) => {
+test("a result signed with another node's key is ignored: the poster keeps waiting for the executor's own", async ({ browser }) => {
   const room = freshRoom('forged')
   const a = await openNode(browser, room, { engine: 'none' })
   const b = await openNode(browser, room, wasmTiny)
@@ -107,10 +115,13 @@ test('a result signed with another node\'s key is ignored: the poster keeps wait
     await expectEngineState(b.page, 'ready')
     await expect.poll(() => a.page.evaluate(() => globalThis.edgeswarm?.peers()[0]?.engine?.state)).toBe('ready')
     const signalingUrl = `${new URL(a.page.url()).origin.replace(/^http/, 'ws')}/signal`
-    await liar.page.evaluate(({ room, key, signalingUrl }) => {
-      globalThis.stock.start(room, key, signalingUrl)
-      globalThis.stock.forgeResults('FORGED ANSWER')
-    }, { room: room.room, key: room.key, signalingUrl })
+    await liar.page.evaluate(
+      ({ room, key, signalingUrl }) => {
+        globalThis.stock.start(room, key, signalingUrl)
+        globalThis.stock.forgeResults('FORGED ANSWER')
+      },
+      { room: room.room, key: room.key, signalingUrl },
+    )
     await expect.poll(() => liar.page.evaluate(() => globalThis.stock.webrtcPeers())).toBeGreaterThan(0)
 
     const result = await a.page.evaluate(async () => {

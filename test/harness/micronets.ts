@@ -53,7 +53,10 @@ function randomNet(seed: number): Mlp {
   const pick = (): Activation => activations[Math.floor(random() * activations.length)] ?? 'relu'
   const inputs = 1 + Math.floor(random() * 20)
   const depth = 1 + Math.floor(random() * 3)
-  const net = createMlp({ inputs, layers: Array.from({ length: depth }, (_, layer) => ({ units: 1 + Math.floor(random() * 24), activation: layer === depth - 1 && seed % 2 === 0 ? 'sigmoid' : pick() })) }, seed)
+  const net = createMlp(
+    { inputs, layers: Array.from({ length: depth }, (_, layer) => ({ units: 1 + Math.floor(random() * 24), activation: layer === depth - 1 && seed % 2 === 0 ? 'sigmoid' : pick() })) },
+    seed,
+  )
   for (const layer of net.layers) layer.bias.forEach((_, index) => (layer.bias[index] = random() - 0.5))
   return net
 }

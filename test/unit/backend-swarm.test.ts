@@ -56,7 +56,13 @@ runBackendContract('swarm (the gateway in an in-process room; the executor a Mar
     const [poster, executor] = members as [RoomMember, RoomMember]
     const executorPeer = (): LivePeer => {
       const info = executor.engine?.info()
-      return { nodeId: executor.signer.nodeId, engine: { kind: 'wasm', modelId: info?.modelId ?? '', state: 'ready', prefillTokensPerS: info?.prefillTokensPerS ?? 0, decodeTokensPerS: info?.decodeTokensPerS ?? 0 }, queueLength: 0, visible: true, linkDelayMs: 1 }
+      return {
+        nodeId: executor.signer.nodeId,
+        engine: { kind: 'wasm', modelId: info?.modelId ?? '', state: 'ready', prefillTokensPerS: info?.prefillTokensPerS ?? 0, decodeTokensPerS: info?.decodeTokensPerS ?? 0 },
+        queueLength: 0,
+        visible: true,
+        linkDelayMs: 1,
+      }
     }
     const backend = createSwarmBackend(config, createLogger('silent'), {
       loadWebrtc: () => Promise.resolve({ RTCPeerConnection: null, RTCSessionDescription: null, RTCIceCandidate: null }),

@@ -22,9 +22,15 @@ function valueOf(metadata: Map<string, GgufValue>, key: string): unknown {
 describe('GGUF writer and reader', () => {
   it('round-trips every kind of metadata value and aligns tensor data to 32 bytes', () => {
     const metadata = new Map<string, GgufValue>([
-      ['a.u32', u32(7)], ['a.f32', f32(0.5)], ['a.bool', bool(true)], ['a.str', str('héllo')],
-      ['a.u64', { kind: 'u64', value: 1n << 40n }], ['a.i8', { kind: 'i8', value: -3 }],
-      ['a.strings', strings(['x', 'Ġy', ''])], ['a.ints', i32s([-1, 0, 2])], ['a.floats', f32s([1.5, -2])],
+      ['a.u32', u32(7)],
+      ['a.f32', f32(0.5)],
+      ['a.bool', bool(true)],
+      ['a.str', str('héllo')],
+      ['a.u64', { kind: 'u64', value: 1n << 40n }],
+      ['a.i8', { kind: 'i8', value: -3 }],
+      ['a.strings', strings(['x', 'Ġy', ''])],
+      ['a.ints', i32s([-1, 0, 2])],
+      ['a.floats', f32s([1.5, -2])],
     ])
     const tensors = [
       { name: 'odd', shape: [3], data: new Float32Array([1, 2, 3]) },
@@ -99,7 +105,10 @@ describe('tiny qwen3 fixture', () => {
 
   it('has the tensors of llama_model_qwen3 in ggml dimension order, norms one, weights small', () => {
     const vocabSize = tokens.length
-    const expected: [string, number[]][] = [['token_embd.weight', [64, vocabSize]], ['output_norm.weight', [64]]]
+    const expected: [string, number[]][] = [
+      ['token_embd.weight', [64, vocabSize]],
+      ['output_norm.weight', [64]],
+    ]
     for (const block of [0, 1]) {
       expected.push(
         [`blk.${block}.attn_norm.weight`, [64]],

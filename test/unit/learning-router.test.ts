@@ -49,7 +49,11 @@ describe('the router the app routes by', () => {
   test('the worker scorer gets the new weights after learning, and a failing worker falls back to this thread', async () => {
     const scored: number[] = []
     let fail = false
-    const { router: r, learned, errors } = await router((net) => {
+    const {
+      router: r,
+      learned,
+      errors,
+    } = await router((net) => {
       const scorer: RouterScorer = {
         score: () => {
           if (fail) return Promise.reject(new Error('ort did not start'))

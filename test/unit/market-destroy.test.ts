@@ -67,7 +67,13 @@ async function pair(engine: HeldEngine): Promise<[Member, Member]> {
       for (const other of docs) if (other !== doc && origin !== other) Y.applyUpdate(other, update, doc)
     })
   const signers = await Promise.all([fixedSigner(300), fixedSigner(301)])
-  const executorPeer: LivePeer = { nodeId: signers[1].nodeId, engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 1000 }, queueLength: 0, visible: true, linkDelayMs: 1 }
+  const executorPeer: LivePeer = {
+    nodeId: signers[1].nodeId,
+    engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 1000 },
+    queueLength: 0,
+    visible: true,
+    linkDelayMs: 1,
+  }
   const members = docs.map((doc, index): Member => {
     const signer = signers[index] as Signer
     const timers = new CountedTimers()
@@ -97,7 +103,13 @@ const until = async (check: () => boolean, timeoutMs = 3_000) => {
 
 /** How a promise settled within `withinMs`, or 'pending'. */
 function settledWithin(promise: Promise<unknown>, withinMs = 500): Promise<{ ok: unknown } | { error: unknown } | 'pending'> {
-  return Promise.race([promise.then((ok: unknown) => ({ ok }), (error: unknown) => ({ error })), new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), withinMs))])
+  return Promise.race([
+    promise.then(
+      (ok: unknown) => ({ ok }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), withinMs)),
+  ])
 }
 
 /** How a task's stream ended within `withinMs`: 'end', its error, or 'pending'. */
@@ -217,7 +229,12 @@ describe('market read API', () => {
     const [poster, executor] = await pair(engine)
     let changes = 0
     const stop = poster.market.on('change', () => changes++)
-    const handle = poster.market.submit({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'x'.repeat(200) }] })
+    const handle = poster.market.submit({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'x'.repeat(200) },
+      ],
+    })
     await until(() => engine.releases.length === 1)
     const [task] = poster.market.tasks()
     expect(task).toMatchObject({ id: handle.id, status: 'running', poster: poster.signer.nodeId, executor: executor.signer.nodeId, epoch: 1, promptPreview: 'x'.repeat(80), closedAt: null })

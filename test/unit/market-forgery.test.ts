@@ -125,7 +125,13 @@ describe('market: a field forged by the wrong writer is ignored', () => {
     const { members, strangers } = await room([null, 200], { bidWindowMs: 60, leaseMs: 300, outputBatchMs: 10, noBidTimeoutMs: 5_000, retainMs: 60_000, deliveryGraceMs: 300, deliveryFactor: 2 })
     const [poster, executor] = members as [RoomMember, RoomMember]
     const m = await mallory()
-    const claimsFast = { nodeId: m.signer.nodeId, engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 50_000, decodeTokensPerS: 1_000 }, queueLength: 0, visible: true, linkDelayMs: 1 } as const
+    const claimsFast = {
+      nodeId: m.signer.nodeId,
+      engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 50_000, decodeTokensPerS: 1_000 },
+      queueLength: 0,
+      visible: true,
+      linkDelayMs: 1,
+    } as const
     strangers.push(claimsFast)
     const tasks = poster.doc.getMap<Y.Map<unknown>>('tasks')
     let hang = false
@@ -139,7 +145,8 @@ describe('market: a field forged by the wrong writer is ignored', () => {
       }
       for (const [taskId, task] of tasks.entries()) {
         const award = task.get('award') as { epoch: number; executor: string } | undefined
-        if (award?.executor === m.signer.nodeId && !task.has('close')) void sign('lease', { taskId, epoch: award.epoch, executor: m.signer.nodeId, until: Date.now() }, m).then((lease) => task.set('lease', lease))
+        if (award?.executor === m.signer.nodeId && !task.has('close'))
+          void sign('lease', { taskId, epoch: award.epoch, executor: m.signer.nodeId, until: Date.now() }, m).then((lease) => task.set('lease', lease))
       }
     }
     tasks.observeDeep(onTask)
@@ -158,7 +165,8 @@ describe('market: a field forged by the wrong writer is ignored', () => {
     const onTask2 = () => {
       for (const [taskId, task] of tasks2.entries()) {
         const bids = task.get('bids')
-        if (bids instanceof Y.Map && !bids.has(m.signer.nodeId)) void sign('bid', { taskId, bidder: m.signer.nodeId, estimateMs: bidFloorMs(request), at: Date.now(), publicKey: m.signer.publicKey }, m).then((bid) => bids.set(m.signer.nodeId, bid))
+        if (bids instanceof Y.Map && !bids.has(m.signer.nodeId))
+          void sign('bid', { taskId, bidder: m.signer.nodeId, estimateMs: bidFloorMs(request), at: Date.now(), publicKey: m.signer.publicKey }, m).then((bid) => bids.set(m.signer.nodeId, bid))
         const award = task.get('award') as { epoch: number; executor: string } | undefined
         const lease = task.get('lease') as { executor?: string; until?: number } | undefined
         if (award?.executor === m.signer.nodeId && !task.has('close') && (lease?.executor !== m.signer.nodeId || (lease.until ?? 0) < Date.now()))
@@ -241,7 +249,10 @@ describe('market: a field forged by the wrong writer is ignored', () => {
     await until(() => shownText(events) === 'draft ')
     // The awarded executor's own signature on a final text the stream did not lead to.
     const { signer } = executor
-    const result = await signResult({ taskId: handle.id, poster: poster.signer.nodeId, epoch: 1, executor: signer.nodeId, publicKey: signer.publicKey, text: 'final', finish: 'stop' }, { signer, roomId: testRoomId })
+    const result = await signResult(
+      { taskId: handle.id, poster: poster.signer.nodeId, epoch: 1, executor: signer.nodeId, publicKey: signer.publicKey, text: 'final', finish: 'stop' },
+      { signer, roomId: testRoomId },
+    )
     taskOf(poster, handle.id).set('result', result)
     expect((await handle.result).text).toBe('final')
     await consumed

@@ -150,7 +150,12 @@ describe('market node', () => {
     const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ')
     const outcome = await (members[0] as (typeof members)[0]).market.fanOut(text, { chunkChars: 60, mapPrompt: 'Summarise.', reducePrompt: 'Combine.' })
     // What splitText makes of the text at 60 chars, and the requests fanOut builds (src/market/jobs.ts).
-    const chunks = ['word0 word1 word2 word3 word4 word5 word6 word7 word8 word9', 'word10 word11 word12 word13 word14 word15 word16 word17', 'word18 word19 word20 word21 word22 word23 word24 word25', 'word26 word27 word28 word29']
+    const chunks = [
+      'word0 word1 word2 word3 word4 word5 word6 word7 word8 word9',
+      'word10 word11 word12 word13 word14 word15 word16 word17',
+      'word18 word19 word20 word21 word22 word23 word24 word25',
+      'word26 word27 word28 word29',
+    ]
     const answerTo = (system: string, user: string) =>
       answerOf({
         messages: [

@@ -10,24 +10,20 @@ function sizeOf(seed: number): { nodes: number; tasks: number } {
 }
 
 describe('market simulation', () => {
-  it(
-    'every task of a surviving poster finishes exactly once and every doc converges',
-    async () => {
-      const seeds = fixedSeed === null ? Array.from({ length: runs }, (_, k) => 1 + k) : [fixedSeed]
-      let tasks = 0
-      for (const seed of seeds) {
-        const report = await runScenario({ ...sizeOf(seed), seed, faults: true })
-        tasks += report.tasksChecked
-        if (report.problems.length > 0) {
-          const message = `seed ${seed} failed; replay with: ${replay(seed)}\n${report.problems.slice(0, 10).join('\n')}`
-          console.error(message)
-          expect.fail(message)
-        }
+  it('every task of a surviving poster finishes exactly once and every doc converges', async () => {
+    const seeds = fixedSeed === null ? Array.from({ length: runs }, (_, k) => 1 + k) : [fixedSeed]
+    let tasks = 0
+    for (const seed of seeds) {
+      const report = await runScenario({ ...sizeOf(seed), seed, faults: true })
+      tasks += report.tasksChecked
+      if (report.problems.length > 0) {
+        const message = `seed ${seed} failed; replay with: ${replay(seed)}\n${report.problems.slice(0, 10).join('\n')}`
+        console.error(message)
+        expect.fail(message)
       }
-      console.log(`market simulation: ${seeds.length} seeds, ${tasks} tasks checked`)
-    },
-    600_000,
-  )
+    }
+    console.log(`market simulation: ${seeds.length} seeds, ${tasks} tasks checked`)
+  }, 600_000)
 
   it('a seed replays the same', async () => {
     const seed = fixedSeed ?? 7
@@ -36,4 +32,3 @@ describe('market simulation', () => {
     expect(second.fingerprint).toBe(first.fingerprint)
   })
 })
-

@@ -143,7 +143,15 @@ describe('schema', () => {
   it('a node drops and counts bad values in the doc and never throws from its observer', async () => {
     const doc = new Y.Doc()
     const errors: unknown[] = []
-    const market = new MarketNode({ doc, signer: await fixedSigner(1), roomId: testRoomId, engine: new SimEngine(realTimers, 100), livePeers: () => [], timers: realTimers, onError: (e) => errors.push(e) })
+    const market = new MarketNode({
+      doc,
+      signer: await fixedSigner(1),
+      roomId: testRoomId,
+      engine: new SimEngine(realTimers, 100),
+      livePeers: () => [],
+      timers: realTimers,
+      onError: (e) => errors.push(e),
+    })
     const tasks = doc.getMap('tasks')
     tasks.set('task-junk-1', 'not a map')
     const task = new Y.Map<unknown>()
@@ -151,7 +159,11 @@ describe('schema', () => {
     task.set('spec', { v: 2, taskId: 'task-junk-2', request: { messages: 'nope' } })
     // A bad award is read only once the task's spec is valid and its signature checked.
     const poster = await fixedSigner(2)
-    const spec = await sign('spec', { v: 2, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 }, { signer: poster, roomId: testRoomId })
+    const spec = await sign(
+      'spec',
+      { v: 2, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 },
+      { signer: poster, roomId: testRoomId },
+    )
     const signed = new Y.Map<unknown>()
     tasks.set('task-junk-3', signed)
     signed.set('spec', spec)

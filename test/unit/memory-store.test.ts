@@ -166,7 +166,7 @@ describe('memory store', () => {
     expect(await b.list()).toEqual([])
   })
 
-  it("ignores a tombstone by another author, or unsigned, and keeps the entry", async () => {
+  it('ignores a tombstone by another author, or unsigned, and keeps the entry', async () => {
     const [docA, docB, docM] = meshed(3) as [Y.Doc, Y.Doc, Y.Doc]
     const a = new MemoryStore(docA, alice, room, fast)
     const b = new MemoryStore(docB, bob, room, fast)
@@ -198,7 +198,7 @@ describe('memory store', () => {
     expect(a.refusals().future).toBe(1)
   })
 
-  it("editing an untrusted value never signs its forged fields", async () => {
+  it('editing an untrusted value never signs its forged fields', async () => {
     const [docA, docM] = meshed(2) as [Y.Doc, Y.Doc]
     const now = 5_000_000
     const a = new MemoryStore(docA, alice, room, { ...fast, clock: () => now })

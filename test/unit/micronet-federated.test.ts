@@ -13,7 +13,13 @@ import { generateKeyPair, signerFromKeyPair, signingPayload, type Signer } from 
 import { LearnedNet } from '../../src/swarm/learning/learned-net'
 import { SharedNets, type SharedNetsOptions } from '../../src/swarm/learning/nets'
 
-const spec = { inputs: 3, layers: [{ units: 2, activation: 'tanh' as const }, { units: 1, activation: 'sigmoid' as const }] }
+const spec = {
+  inputs: 3,
+  layers: [
+    { units: 2, activation: 'tanh' as const },
+    { units: 1, activation: 'sigmoid' as const },
+  ],
+}
 
 /** Docs that pass every update to each other at once, like a room with a perfect network. */
 function meshed(count: number): Y.Doc[] {
@@ -142,11 +148,18 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     const agreed = learned[0]?.state().fingerprint
     const mallory = await newSigner()
     const doc = docs[0] as Y.Doc
-    const write = async (mutate: (weights: ReturnType<typeof serializeMlp>) => void, overrides: Record<string, unknown> = {}, signer: Signer = mallory, key = `router/${mallory.nodeId}`): Promise<void> => {
+    const write = async (
+      mutate: (weights: ReturnType<typeof serializeMlp>) => void,
+      overrides: Record<string, unknown> = {},
+      signer: Signer = mallory,
+      key = `router/${mallory.nodeId}`,
+    ): Promise<void> => {
       const weights = serializeMlp(initialRouterNet())
       mutate(weights)
       const unsigned = { v: 2, room: roomId, net: 'router', shape: routerShape, author: signer.nodeId, publicKey: signer.publicKey, samples: 1_000_000, at: Date.now(), weights, ...overrides }
-      const sig = await signer.sign(signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
+      const sig = await signer.sign(
+        signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]),
+      )
       doc.getMap('nets').set(key, { ...unsigned, sig })
       await settle(shared)
     }
@@ -156,7 +169,18 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     await write((weights) => weights.layers.pop(), { shape: shapeOf(createMlp({ ...routerSpec, layers: routerSpec.layers.slice(0, -1) })) })
     await write(() => undefined, {}, mallory, `router/${'0'.repeat(20)}`)
     const signed = serializeMlp(initialRouterNet())
-    doc.getMap('nets').set(`router/${mallory.nodeId}`, { v: 2, room: roomId, net: 'router', shape: routerShape, author: mallory.nodeId, publicKey: mallory.publicKey, samples: 5, at: Date.now(), weights: signed, sig: 'A'.repeat(86) })
+    doc.getMap('nets').set(`router/${mallory.nodeId}`, {
+      v: 2,
+      room: roomId,
+      net: 'router',
+      shape: routerShape,
+      author: mallory.nodeId,
+      publicKey: mallory.publicKey,
+      samples: 5,
+      at: Date.now(),
+      weights: signed,
+      sig: 'A'.repeat(86),
+    })
     await settle(shared)
     for (const node of learned) {
       const state = node.state()
@@ -185,7 +209,13 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
         return Promise.resolve()
       },
     }
-    const bPersisted = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, b.online.snapshot()), shared: shared[1] as SharedNets, persistence, publishDelayMs: 60_000, report })
+    const bPersisted = new LearnedNet({
+      online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, b.online.snapshot()),
+      shared: shared[1] as SharedNets,
+      persistence,
+      publishDelayMs: 60_000,
+      report,
+    })
     for (const sample of localData[1] ?? []) bPersisted.learn(sample)
     bPersisted.stop()
     b.stop()
@@ -195,10 +225,26 @@ describe('the room pools what its nodes learned (doc map nets)', () => {
     if (!kept) throw new Error('nothing saved')
     const mine = fingerprintOf(kept.net)
     // Back: the restored learning is not replaced by the room's average, and goes out.
-    const back = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, kept), shared: new SharedNets(docs[1] as Y.Doc, await newSigner(), roomId, { router: routerShape }, report, fast), persistence: null, publishDelayMs: 5, unpublished: true, report })
+    const back = new LearnedNet({
+      online: new OnlineNet('router', initialRouterNet(), { loss: 'bce' }, kept),
+      shared: new SharedNets(docs[1] as Y.Doc, await newSigner(), roomId, { router: routerShape }, report, fast),
+      persistence: null,
+      publishDelayMs: 5,
+      unpublished: true,
+      report,
+    })
     expect(back.state().fingerprint).toBe(mine)
     // Published after its 5 ms delay, signed, verified on A: polled, since the machine may be slow.
-    await vi.waitFor(() => expect(a.state().contributors.map((contributor) => contributor.samples).sort((x, y) => x - y)).toEqual([12, 20]), { timeout: 5_000 })
+    await vi.waitFor(
+      () =>
+        expect(
+          a
+            .state()
+            .contributors.map((contributor) => contributor.samples)
+            .sort((x, y) => x - y),
+        ).toEqual([12, 20]),
+      { timeout: 5_000 },
+    )
     back.stop()
     a.stop()
   })
@@ -311,7 +357,9 @@ describe('learning that one member cannot capture', () => {
 
   async function signedContribution(signer: Signer, at: number, overrides: Record<string, unknown> = {}, room = roomId): Promise<Record<string, unknown>> {
     const unsigned = { room, net: 'router', shape: routerShape, author: signer.nodeId, publicKey: signer.publicKey, samples: 10, at, weights: serializeMlp(initialRouterNet()), ...overrides }
-    const sig = await signer.sign(signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]))
+    const sig = await signer.sign(
+      signingPayload('edgeswarm/nets/v2', [unsigned.room, unsigned.net, unsigned.shape, unsigned.author, unsigned.publicKey, unsigned.samples, unsigned.at, unsigned.weights]),
+    )
     return { v: 2, ...unsigned, sig }
   }
 

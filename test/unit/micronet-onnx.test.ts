@@ -5,7 +5,17 @@ import { exportOnnx, onnxIrVersion, onnxOpset } from '../../src/micronets/onnx/e
 import { ProtoDecodeError, readFields, readPackedVarints, type ProtoField } from '../../src/micronets/onnx/protobuf'
 import { initialRouterNet } from '../../src/micronets/router'
 
-const net: Mlp = createMlp({ inputs: 6, layers: [{ units: 7, activation: 'relu' }, { units: 5, activation: 'tanh' }, { units: 2, activation: 'sigmoid' }] }, 11)
+const net: Mlp = createMlp(
+  {
+    inputs: 6,
+    layers: [
+      { units: 7, activation: 'relu' },
+      { units: 5, activation: 'tanh' },
+      { units: 2, activation: 'sigmoid' },
+    ],
+  },
+  11,
+)
 net.layers.forEach((layer) => layer.bias.forEach((_, index) => (layer.bias[index] = 0.05 * index - 0.1)))
 
 const text = (value: ProtoField['value']): string => (value instanceof Uint8Array ? new TextDecoder().decode(value) : '')
@@ -48,7 +58,11 @@ describe('ONNX export', () => {
       const raw = bytesOf(one(weights, 9).value)
       expect(new Float32Array(raw.slice().buffer)).toEqual(layer.weights)
     })
-    for (const [field, name] of [[11, 'input'], [12, 'output']] as const) expect(text(one(readFields(bytesOf(one(graph, field).value)), 1).value)).toBe(name)
+    for (const [field, name] of [
+      [11, 'input'],
+      [12, 'output'],
+    ] as const)
+      expect(text(one(readFields(bytesOf(one(graph, field).value)), 1).value)).toBe(name)
   })
 
   test('readFields refuses bytes that are not protobuf', () => {

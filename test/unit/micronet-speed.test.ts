@@ -67,7 +67,10 @@ describe('speed predictor', () => {
     const heldOutMse = () => heldOut.reduce((sum, o) => sum + Math.log(speed.predictMs(o.peer, o.query, o.baseMs) / o.actualMs) ** 2, 0) / heldOut.length
     const before = heldOutMse()
     for (let n = 0; n < 25; n++) {
-      for (const [peer, factor] of [['slow', 3], ['fast', 1]] as const) {
+      for (const [peer, factor] of [
+        ['slow', 3],
+        ['fast', 1],
+      ] as const) {
         const o = observation(factor)
         speed.observe(peer, o.query, o.baseMs, o.actualMs)
       }
@@ -157,7 +160,15 @@ async function market(speedOf: (role: 'poster' | 'fast' | 'slow') => SpeedModel 
     members.flatMap((member) =>
       member.signer.nodeId === self || !member.engine
         ? []
-        : [{ nodeId: member.signer.nodeId, engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 100 }, queueLength: member.market?.queueLength() ?? 0, visible: true, linkDelayMs: 5 }],
+        : [
+            {
+              nodeId: member.signer.nodeId,
+              engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 100 },
+              queueLength: member.market?.queueLength() ?? 0,
+              visible: true,
+              linkDelayMs: 5,
+            },
+          ],
     )
   const markets = members.map((member) => {
     const speed = speedOf(member.role)

@@ -23,7 +23,16 @@ describe('micro-net training', () => {
   })
 
   test('Adam with squared error fits a regression target through a tanh layer', () => {
-    const net = createMlp({ inputs: 3, layers: [{ units: 4, activation: 'tanh' }, { units: 1, activation: 'linear' }] }, 9)
+    const net = createMlp(
+      {
+        inputs: 3,
+        layers: [
+          { units: 4, activation: 'tanh' },
+          { units: 1, activation: 'linear' },
+        ],
+      },
+      9,
+    )
     const sample = { input: [0.3, -0.7, 0.2], target: [0.5] }
     const before = lossOf(net, [sample], 'mse')
     const trainer = new AdamTrainer(net, { loss: 'mse', learningRate: 0.001 })
@@ -38,11 +47,11 @@ describe('micro-net training', () => {
     const heldOutSamples = exampleSamples(heldOut)
     const lengthIndex = routerFeatureNames.indexOf('promptLength')
     // The best length rule the training part allows: a threshold and a direction, fitted there.
-    let bestRule = (input: ArrayLike<number>): number => (input[lengthIndex] ?? 0) < 0 ? 1 : 0
+    let bestRule = (input: ArrayLike<number>): number => ((input[lengthIndex] ?? 0) < 0 ? 1 : 0)
     let bestAccuracy = 0
     for (let step = 0; step <= 100; step++) {
       for (const shorterIsEasy of [true, false]) {
-        const rule = (input: ArrayLike<number>): number => ((input[lengthIndex] ?? 0) < step / 100) === shorterIsEasy ? 1 : 0
+        const rule = (input: ArrayLike<number>): number => ((input[lengthIndex] ?? 0) < step / 100 === shorterIsEasy ? 1 : 0)
         const score = accuracy(trainingSamples, rule)
         if (score > bestAccuracy) [bestRule, bestAccuracy] = [rule, score]
       }
@@ -74,7 +83,16 @@ describe('micro-net training', () => {
 })
 
 describe('serialize', () => {
-  const net = createMlp({ inputs: 4, layers: [{ units: 5, activation: 'relu' }, { units: 2, activation: 'sigmoid' }] }, 4)
+  const net = createMlp(
+    {
+      inputs: 4,
+      layers: [
+        { units: 5, activation: 'relu' },
+        { units: 2, activation: 'sigmoid' },
+      ],
+    },
+    4,
+  )
 
   test('round trip through JSON keeps every weight exactly', () => {
     const copy = deserializeMlp(JSON.parse(JSON.stringify(serializeMlp(net))), shapeOf(net))

@@ -78,7 +78,15 @@ describe('peer list', () => {
   })
 
   it('does not list refused states that name no node', () => {
-    const peers = derivePeers([{ check: { ok: false, reason: 'cap', nodeId: null, proto: null }, lastSeenMs: 1000 }, { check: parseState('x'), lastSeenMs: 1000 }], self, 1000, 1000)
+    const peers = derivePeers(
+      [
+        { check: { ok: false, reason: 'cap', nodeId: null, proto: null }, lastSeenMs: 1000 },
+        { check: parseState('x'), lastSeenMs: 1000 },
+      ],
+      self,
+      1000,
+      1000,
+    )
     expect(peers).toEqual([])
   })
 

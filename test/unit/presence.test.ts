@@ -300,7 +300,11 @@ describe('states per link', () => {
     const entries = await Promise.all(keys.map((key) => signedEntry(key)))
     // Sent as a flood of small updates, and once more all in one.
     for (const entry of entries) deliver(victim.awareness, link('hostile'), [entry])
-    deliver(victim.awareness, link('hostile'), entries.map((entry) => ({ ...entry, clock: 2 })))
+    deliver(
+      victim.awareness,
+      link('hostile'),
+      entries.map((entry) => ({ ...entry, clock: 2 })),
+    )
     deliver(victim.awareness, link('honest'), [await signedEntry(honestKey)])
     await vi.waitFor(() => expect(compatibleIds(victim.presence)).toHaveLength(maxStatesPerLink + 1))
     await new Promise((resolve) => setTimeout(resolve, 50))

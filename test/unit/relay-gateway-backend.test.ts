@@ -16,7 +16,13 @@ import { closedPort, startRelay, type StartedRelay } from './relay-v1/start'
 const log = createLogger('silent')
 const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 100, linkTimeoutMs: 15_000 }
 const request: BackendRequest = { model: 'swarm/lobby', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 12 }
-const readyPeer: LivePeer = { nodeId: 'a'.repeat(20), engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1, decodeTokensPerS: 1 }, queueLength: 0, visible: true, linkDelayMs: 1 }
+const readyPeer: LivePeer = {
+  nodeId: 'a'.repeat(20),
+  engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1, decodeTokensPerS: 1 },
+  queueLength: 0,
+  visible: true,
+  linkDelayMs: 1,
+}
 
 async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const all: ChatCompletionChunk[] = []
@@ -56,7 +62,10 @@ describe('swarm backend', () => {
     const { members } = await room([null, 400])
     const [poster, executor] = members as [RoomMember, RoomMember]
     const { backend, closed } = backendOver(poster, () => true)
-    cleanup.push(() => backend.close(), () => Promise.resolve(members.forEach((member) => member.market.destroy())))
+    cleanup.push(
+      () => backend.close(),
+      () => Promise.resolve(members.forEach((member) => member.market.destroy())),
+    )
     expect(backend.serves('swarm')).toBe(true)
     expect(backend.serves('swarm/lobby')).toBe(true)
     expect(backend.serves('swarm/other')).toBe(false)
@@ -102,7 +111,10 @@ describe('swarm backend', () => {
     const { members } = await room([null, 5])
     const [poster] = members as [RoomMember, RoomMember]
     const { backend } = backendOver(poster, () => true)
-    cleanup.push(() => backend.close(), () => Promise.resolve(members.forEach((member) => member.market.destroy())))
+    cleanup.push(
+      () => backend.close(),
+      () => Promise.resolve(members.forEach((member) => member.market.destroy())),
+    )
     const client = new AbortController()
     const chunks = backend.chat(request, client.signal)[Symbol.asyncIterator]()
     const first = await chunks.next()

@@ -40,7 +40,9 @@ describe('RELAY_ROOMS', () => {
       peerWaitMs: 5_000,
       linkTimeoutMs: 15_000,
     })
-    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', PORT: '9000', RELAY_KEY_FILE: 'keys/relay.json', RELAY_SWARM_WAIT_MS: '250', RELAY_SWARM_LINK_TIMEOUT_MS: '3000' }, '::', '/srv', problems)).toMatchObject({
+    expect(
+      loadSwarmConfig({ RELAY_ROOMS: 'a', PORT: '9000', RELAY_KEY_FILE: 'keys/relay.json', RELAY_SWARM_WAIT_MS: '250', RELAY_SWARM_LINK_TIMEOUT_MS: '3000' }, '::', '/srv', problems),
+    ).toMatchObject({
       keyFile: '/srv/keys/relay.json',
       signalingUrl: 'ws://[::1]:9000/signal',
       peerWaitMs: 250,
@@ -84,7 +86,13 @@ describe('requests as tasks', () => {
         ...base,
         messages: [
           { role: 'developer', content: 'be brief' },
-          { role: 'user', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'hel' },
+              { type: 'text', text: 'lo' },
+            ],
+          },
           { role: 'assistant', content: null },
         ],
         temperature: 0.2,

@@ -56,7 +56,17 @@ describe('the Host allow-list', () => {
     })
     expect(upgrade).toMatch(/403/)
     expect(relay.relay.stats().dropped.host).toBe(1)
-    for (const host of [`127.0.0.1:${relay.port}`, `localhost:${relay.port}`, 'app.localhost', '[::1]:80', '192.0.2.7', 'relay.example.org', 'RELAY.EXAMPLE.ORG.', 'swarm.example', 'a.b.swarm.example:443']) {
+    for (const host of [
+      `127.0.0.1:${relay.port}`,
+      `localhost:${relay.port}`,
+      'app.localhost',
+      '[::1]:80',
+      '192.0.2.7',
+      'relay.example.org',
+      'RELAY.EXAMPLE.ORG.',
+      'swarm.example',
+      'a.b.swarm.example:443',
+    ]) {
       expect((await get(relay.port, '/healthz', { Host: host })).status, host).toBe(200)
     }
     for (const host of ['relay.example.org.attacker.example', 'xswarm.example', 'localhost.attacker.example', '127.0.0.1.nip.io']) {

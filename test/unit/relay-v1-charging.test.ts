@@ -27,8 +27,7 @@ async function setup(intervalMs: number, v1Env: Record<string, string> = {}): Pr
   return { relay, upstream }
 }
 
-const body = (model: string, maxTokens: number, stream: boolean): string =>
-  JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Count to a thousand.' }] })
+const body = (model: string, maxTokens: number, stream: boolean): string => JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Count to a thousand.' }] })
 
 const post = (relay: StartedRelay, text: string, signal?: AbortSignal): Promise<Response> =>
   fetch(`${relay.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: text, ...(signal ? { signal } : {}) })

@@ -32,8 +32,7 @@ async function expectError(response: Response, status: number, code: string): Pr
   return body
 }
 
-const chatBody = (extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({ model: 'any', messages: [{ role: 'user', content: 'hi' }], ...extra })
+const chatBody = (extra: Record<string, unknown> = {}): string => JSON.stringify({ model: 'any', messages: [{ role: 'user', content: 'hi' }], ...extra })
 
 function post(relay: StartedRelay, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${relay.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body })

@@ -130,7 +130,9 @@ describe('the openai client against the embedded backend', () => {
   })
 
   it('turns a 401 into the client APIError', async () => {
-    const failure = await clientFor(relayB, 'wrong').models.list().catch((error: unknown) => error)
+    const failure = await clientFor(relayB, 'wrong')
+      .models.list()
+      .catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(APIError)
     expect((failure as APIError).status).toBe(401)
     expect((failure as APIError).code).toBe('invalid_api_key')
@@ -169,10 +171,7 @@ describe('relay A forwarding to relay B', () => {
   it('cancels the upstream generation when the client goes away', async () => {
     const before = requestRecords(relayB.records).length
     const controller = new AbortController()
-    const stream = await clientFor(relayA, 'unused').chat.completions.create(
-      { model: modelId, messages, max_completion_tokens: 1500, stream: true },
-      { signal: controller.signal },
-    )
+    const stream = await clientFor(relayA, 'unused').chat.completions.create({ model: modelId, messages, max_completion_tokens: 1500, stream: true }, { signal: controller.signal })
     let received = 0
     try {
       for await (const _chunk of stream) {
@@ -210,7 +209,9 @@ describe('relay A forwarding to relay B', () => {
       expect(body.error.message).toMatch(/cannot be reached/)
       expect(body.error.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/)
       expect(JSON.stringify(relayC.records.filter((record) => record.msg === 'v1 request failed'))).toMatch(/ECONNREFUSED/)
-      const failure = await clientFor(relayC).chat.completions.create({ model: modelId, messages }).catch((error: unknown) => error)
+      const failure = await clientFor(relayC)
+        .chat.completions.create({ model: modelId, messages })
+        .catch((error: unknown) => error)
       expect((failure as APIError).status).toBe(502)
       const health = (await (await fetch(`${relayC.baseUrl}/healthz`)).json()) as { backends: { state: { state: string } }[] }
       expect(health.backends[0]?.state.state).toBe('unreachable')

@@ -165,8 +165,7 @@ async function subscribedPair(signalUrl: string, topic: string): Promise<[TestCl
 /** An open room's y-webrtc announce, whose sender id serves as a marker. */
 const announce = (marker: string): Message => ({ type: 'announce', from: marker })
 
-const isPublish = (marker: string) => (message: Message) =>
-  message.type === 'publish' && (message.data as Message | undefined)?.from === marker
+const isPublish = (marker: string) => (message: Message) => message.type === 'publish' && (message.data as Message | undefined)?.from === marker
 
 describe('config', () => {
   it('has the documented defaults', () => {

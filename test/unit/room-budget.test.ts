@@ -7,7 +7,11 @@ const bytes = (count: number): Uint8Array => new Uint8Array(count)
 describe("a room's budget on what each peer sends (the y-webrtc guard)", () => {
   test('a message over the per-message cap is dropped before Yjs reads it, and counted', () => {
     const drops: Drop[] = []
-    const guard = new BudgetGuard({ messageBytes: 64 * kib, peerBytesPerMinute: 1024 * kib }, (drop) => drops.push(drop), () => 0)
+    const guard = new BudgetGuard(
+      { messageBytes: 64 * kib, peerBytesPerMinute: 1024 * kib },
+      (drop) => drops.push(drop),
+      () => 0,
+    )
     expect(guard.admit('peer-a', bytes(64 * kib))).toBe(true)
     expect(guard.admit('peer-a', bytes(64 * kib + 1))).toBe(false)
     expect(drops).toEqual([{ reason: 'oversized', peer: 'peer-a', bytes: 64 * kib + 1 }])

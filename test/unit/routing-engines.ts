@@ -48,7 +48,15 @@ export class FakeEngine implements RouteEngine {
   }
 
   info(): EngineInfo {
-    return { kind: this.kind, modelId: this.options.modelId, contextSize: 4096, availability: this.availability, ...(this.options.reason ? { reason: this.options.reason } : {}), prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    return {
+      kind: this.kind,
+      modelId: this.options.modelId,
+      contextSize: 4096,
+      availability: this.availability,
+      ...(this.options.reason ? { reason: this.options.reason } : {}),
+      prefillTokensPerS: 0,
+      decodeTokensPerS: 0,
+    }
   }
 
   unload(): Promise<void> {

@@ -54,7 +54,10 @@ describe('PeerEngine', () => {
       { type: 'restart', epoch: 2, executor: peerC, reason: 'lease lapsed' },
       { type: 'text', text: 'Hello', epoch: 2, executor: peerC },
     ]
-    const engine = new PeerEngine(market(events, { text: 'Hello', finish: 'stop', executor: peerC, epoch: 2, usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }), () => [peer(peerB, 'ready', 'model-b'), peer(peerC, 'ready', 'model-c')])
+    const engine = new PeerEngine(market(events, { text: 'Hello', finish: 'stop', executor: peerC, epoch: 2, usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }), () => [
+      peer(peerB, 'ready', 'model-b'),
+      peer(peerC, 'ready', 'model-c'),
+    ])
     const told: Answerer[] = []
     const text = await textOf(engine.chat(request, undefined, (answerer) => told.push(answerer)))
     expect(text).toContain('Hello')
@@ -66,7 +69,9 @@ describe('PeerEngine', () => {
   })
 
   test('through the router: the swarm route names the peer and its model', async () => {
-    const engine = new PeerEngine(market([{ type: 'text', text: 'hi there', epoch: 1, executor: peerB }], { text: 'hi there', finish: 'stop', executor: peerB, epoch: 1 }), () => [peer(peerB, 'ready', 'model-b')])
+    const engine = new PeerEngine(market([{ type: 'text', text: 'hi there', epoch: 1, executor: peerB }], { text: 'hi there', finish: 'stop', executor: peerB, epoch: 1 }), () => [
+      peer(peerB, 'ready', 'model-b'),
+    ])
     const answer = await new ChatRouter({ nodeId: 'a'.repeat(64), engines: { swarm: engine }, decide: () => Promise.resolve({ route: 'swarm', confidence: 1 }) }).route(request, 'swarm')
     expect(await textOf(answer.chunks)).toBe('hi there')
     expect({ nodeId: answer.answeredBy(), model: answer.model(), engine: answer.engine() }).toEqual({ nodeId: peerB, model: 'model-b', engine: 'peer' })

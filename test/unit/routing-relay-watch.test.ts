@@ -50,17 +50,16 @@ type RelayMode = 'up' | 'down' | 'hang'
 /** The relay's `/v1` as a fake fetch: up (serves tiny-qwen3), down (connection refused), or hanging. */
 function fakeRelay(): { mode: RelayMode; models: number; chats: number; fetch: typeof fetch } {
   const relay = { mode: 'up' as RelayMode, models: 0, chats: 0, fetch: undefined as unknown as typeof fetch }
-  relay.fetch = ((input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  relay.fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : input.toString()
     if (url.endsWith('/models')) relay.models++
     else relay.chats++
     if (relay.mode === 'down') return Promise.reject(new TypeError('fetch failed'))
-    if (relay.mode === 'hang')
-      return new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), { once: true }))
+    if (relay.mode === 'hang') return new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), { once: true }))
     if (url.endsWith('/models')) return Promise.resolve(Response.json({ object: 'list', data: [{ id: 'swarm' }, { id: 'tiny-qwen3' }] }))
     const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'tiny-qwen3', choices: [{ index: 0, delta: { role: 'assistant', content: 'big answer' }, finish_reason: 'stop' }] }
     return Promise.resolve(new Response(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`, { headers: { 'content-type': 'text/event-stream' } }))
-  })
+  }
   return relay
 }
 

@@ -45,7 +45,14 @@ describe('routeChat over Engines', () => {
     for (const [route, text, nodeId, model, engine] of cases) {
       const answer = await routeChat(request, route, deps)
       expect(await textOf(answer.chunks)).toBe(text)
-      expect({ route: answer.route, nodeId: answer.answeredBy(), model: answer.model(), engine: answer.engine(), decision: answer.decision, note: answer.note() }).toEqual({ route, nodeId, model, engine, decision: null, note: '' })
+      expect({ route: answer.route, nodeId: answer.answeredBy(), model: answer.model(), engine: answer.engine(), decision: answer.decision, note: answer.note() }).toEqual({
+        route,
+        nodeId,
+        model,
+        engine,
+        decision: null,
+        note: '',
+      })
     }
   })
 

@@ -17,7 +17,10 @@ afterEach(() => {
 
 function connectedPair(options: { sequential?: boolean; drops?: string[] } = {}) {
   const { port1, port2 } = new MessageChannel()
-  closers.push(() => port1.close(), () => port2.close())
+  closers.push(
+    () => port1.close(),
+    () => port2.close(),
+  )
   const client = new RpcClient<TestMethods>(port1)
   const aborted: string[] = []
   const stop = serveRpc<TestMethods>(
@@ -139,7 +142,10 @@ describe('the one RPC over a MessageChannel', () => {
 
   it('runs requests one at a time in arrival order when sequential', async () => {
     const { port1, port2 } = new MessageChannel()
-    closers.push(() => port1.close(), () => port2.close())
+    closers.push(
+      () => port1.close(),
+      () => port2.close(),
+    )
     const order: string[] = []
     const stop = serveRpc<{ step: RpcMethod<{ name: string; delayMs: number }, string> }>(
       port2,
@@ -161,7 +167,10 @@ describe('the one RPC over a MessageChannel', () => {
 
   it('fails every pending call of a worker that dies, never a hang', async () => {
     const { port1, port2 } = new MessageChannel()
-    closers.push(() => port1.close(), () => port2.close())
+    closers.push(
+      () => port1.close(),
+      () => port2.close(),
+    )
     const errorListeners: ((event: MessageLike & { message?: string }) => void)[] = []
     let terminated = false
     const worker: WorkerLike = {

@@ -15,9 +15,7 @@ function sourceFiles(dir: string): string[] {
 
 // Every `export class SomethingError extends …` in src, found by reading the sources, so a new
 // error class cannot be forgotten by this test either.
-const exported = sourceFiles(join(root, 'src')).flatMap((path) =>
-  [...readFileSync(path, 'utf8').matchAll(/^export class (\w+Error) extends /gm)].map((match) => ({ path, name: match[1] ?? '' })),
-)
+const exported = sourceFiles(join(root, 'src')).flatMap((path) => [...readFileSync(path, 'utf8').matchAll(/^export class (\w+Error) extends /gm)].map((match) => ({ path, name: match[1] ?? '' })))
 
 describe('the error registry', () => {
   it('finds the error classes to check', () => {

@@ -191,7 +191,11 @@ describe('the shared engine across tabs', () => {
     const modelId = `model-${Math.random()}`
     const engines: FakeEngine[] = []
     const tab = (label: string): SharedEngine => {
-      const shared = new SharedEngine({ kind: 'wasm', modelId, locks, create: () => {
+      const shared = new SharedEngine({
+        kind: 'wasm',
+        modelId,
+        locks,
+        create: () => {
           const engine = new FakeEngine(label, 150)
           engines.push(engine)
           return engine

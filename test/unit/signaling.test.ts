@@ -1,14 +1,6 @@
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
-import {
-  encodePublished,
-  isEncryptionEnvelope,
-  maxTopicLength,
-  parseSignalingFrame,
-  serverFrameSchema,
-  SignalingFrameError,
-  type PublishFrame,
-} from '../../src/shared/signaling'
+import { encodePublished, isEncryptionEnvelope, maxTopicLength, parseSignalingFrame, serverFrameSchema, SignalingFrameError, type PublishFrame } from '../../src/shared/signaling'
 
 /** y-webrtc's envelope: varString 'AES-GCM', varUint8Array iv (12), varUint8Array cipher. */
 interface EnvelopeShape {

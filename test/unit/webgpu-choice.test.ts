@@ -102,7 +102,7 @@ describe('WebLLM load progress and errors', () => {
     expect(done).toMatchObject({ phase: 'load', loadedBytes: 1000 * mib, totalBytes: 1000 * mib })
   })
 
-  it('says what to do on a quota error, and keeps WebLLM\'s message otherwise', () => {
+  it("says what to do on a quota error, and keeps WebLLM's message otherwise", () => {
     const quota = 'storage quota exceeded: free space or delete other models'
     expect(toModelLoadError('QuotaExceededError: The quota has been exceeded.').message).toBe(quota)
     expect(toModelLoadError(new DOMException('The quota has been exceeded.', 'QuotaExceededError')).message).toBe(quota)

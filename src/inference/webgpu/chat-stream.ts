@@ -1,9 +1,4 @@
-import type {
-  ChatCompletionChunk,
-  ChatCompletionMessageParam,
-  ChatCompletionRequestStreaming,
-  CompletionUsage,
-} from '@mlc-ai/web-llm'
+import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionRequestStreaming, CompletionUsage } from '@mlc-ai/web-llm'
 import { InferenceError } from '../../shared/errors'
 import { chunkFactory } from '../chunks'
 import type { ChatChunk, ChatMessage, ChatRequest, FinishReason } from '../types'
@@ -100,13 +95,7 @@ export async function* streamChat(options: ChatStreamOptions): AsyncGenerator<Ch
 }
 
 /** Reads a WebLLM stream to its end, interrupting while it still generates; never rejects. */
-async function drain(
-  iterator: AsyncIterator<ChatCompletionChunk>,
-  pending: Promise<Step> | undefined,
-  backend: ChatBackend,
-  state: StreamState,
-  options: ChatStreamOptions,
-): Promise<void> {
+async function drain(iterator: AsyncIterator<ChatCompletionChunk>, pending: Promise<Step> | undefined, backend: ChatBackend, state: StreamState, options: ChatStreamOptions): Promise<void> {
   const failed = failureAsPromise(options.onFailure)
   try {
     let next = pending ?? iterator.next()

@@ -7,7 +7,6 @@ import { WebLlmEngine, type WebLlmEngineOptions } from './webllm-engine'
 export function createWebGpuEngine(options: Omit<WebLlmEngineOptions, 'createWorker'> = {}): WebLlmEngine {
   return new WebLlmEngine({
     ...options,
-    createWorker: () =>
-      new Worker(new URL('../../../workers/webgpu-engine.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-webgpu-engine' }),
+    createWorker: () => new Worker(new URL('../../../workers/webgpu-engine.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-webgpu-engine' }),
   })
 }

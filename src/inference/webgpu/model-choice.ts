@@ -15,9 +15,7 @@ export interface AdapterDescription {
   isFallbackAdapter?: boolean
 }
 
-export type ModelChoice =
-  | { ok: true; modelId: string; vramRequiredMb: number; contextWindowSize: number; reason: string }
-  | { ok: false; reason: string }
+export type ModelChoice = { ok: true; modelId: string; vramRequiredMb: number; contextWindowSize: number; reason: string } | { ok: false; reason: string }
 
 export interface ChoiceOptions {
   /** `navigator.deviceMemory` in GB (the browser rounds it down and caps it at 8); unknown when absent. */
@@ -60,11 +58,7 @@ export function chooseModel(adapter: AdapterDescription, options: ChoiceOptions 
   const problem = findProblem(adapter, model, options.deviceMemoryGb)
   if (problem !== undefined) return { ok: false, reason: problem }
   const vramMb = Math.ceil(model.vramRequiredMb)
-  const why = options.model
-    ? 'the requested model fits this adapter'
-    : hasF16
-      ? 'the adapter supports shader-f16'
-      : `the adapter lacks shader-f16, so the f32 build (${vramMb} MB) is used`
+  const why = options.model ? 'the requested model fits this adapter' : hasF16 ? 'the adapter supports shader-f16' : `the adapter lacks shader-f16, so the f32 build (${vramMb} MB) is used`
   return {
     ok: true,
     modelId: model.modelId,

@@ -25,13 +25,15 @@ export const onnxOutputName = 'output'
 const activationOps: Readonly<Record<Activation, string | null>> = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid', linear: null }
 
 function valueInfo(writer: ProtoWriter, name: string, width: number): void {
-  writer.string(ValueInfo.name, name).message(ValueInfo.type, (type) =>
-    type.message(TypeProto.tensorType, (tensor) =>
-      tensor.int(TensorType.elemType, tensorFloat).message(TensorType.shape, (shape) =>
-        shape.message(Shape.dim, (dim) => dim.string(Dim.param, 'batch')).message(Shape.dim, (dim) => dim.int(Dim.value, width)),
+  writer
+    .string(ValueInfo.name, name)
+    .message(ValueInfo.type, (type) =>
+      type.message(TypeProto.tensorType, (tensor) =>
+        tensor
+          .int(TensorType.elemType, tensorFloat)
+          .message(TensorType.shape, (shape) => shape.message(Shape.dim, (dim) => dim.string(Dim.param, 'batch')).message(Shape.dim, (dim) => dim.int(Dim.value, width))),
       ),
-    ),
-  )
+    )
 }
 
 function initializer(writer: ProtoWriter, name: string, dims: readonly number[], values: Float32Array): void {

@@ -40,4 +40,3 @@ export class MicronetWorkerClient {
     this.worker.terminate()
   }
 }
-

@@ -33,7 +33,8 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   const createdS = Math.floor(Date.now() / 1000)
   const joined = new Map<string, JoinedRoom>()
   const joinRoom: SwarmDeps['joinRoom'] =
-    deps.joinRoom ?? ((spec, signer, wrtc, roomId) => new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log }))
+    deps.joinRoom ??
+    ((spec, signer, wrtc, roomId) => new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log }))
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0

@@ -35,7 +35,10 @@ const defaultLinkTimeoutMs = 15_000
 /** Parses RELAY_ROOMS; each problem found goes to `problems`, in order. */
 export function parseRooms(raw: string, problems: string[]): RoomSpec[] {
   const rooms: RoomSpec[] = []
-  for (const item of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+  for (const item of raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')) {
     const hashAt = item.indexOf('#')
     const name = hashAt === -1 ? item : item.slice(0, hashAt)
     const key = hashAt === -1 ? null : item.slice(hashAt + 1)

@@ -61,7 +61,10 @@ export function loadWebrtc(): Promise<Wrtc> {
       if (typeof wrtc.RTCPeerConnection !== 'function') throw new Error('RTCPeerConnection missing')
       return { RTCPeerConnection: wrtc.RTCPeerConnection, RTCSessionDescription: wrtc.RTCSessionDescription, RTCIceCandidate: wrtc.RTCIceCandidate }
     } catch (error) {
-      throw new WebrtcUnavailableError(`WebRTC for Node (@roamhq/wrtc) could not be loaded: ${(error as Error).message}; run npm install on a supported platform (linux/darwin x64 or arm64, win32 x64)`, { cause: error })
+      throw new WebrtcUnavailableError(
+        `WebRTC for Node (@roamhq/wrtc) could not be loaded: ${(error as Error).message}; run npm install on a supported platform (linux/darwin x64 or arm64, win32 x64)`,
+        { cause: error },
+      )
     }
   })()
   loaded.catch(() => (loaded = undefined))

@@ -69,7 +69,9 @@ export function createAccess({ tokens, ratePerMin, dailyTokens }: AccessOptions)
 
   const untilMidnightS = (nowMs: number): number => Math.ceil(((today(nowMs) + 1) * dayMs - nowMs) / 1000)
   const budgetSpent = (nowMs: number): ApiError =>
-    new ApiError(429, `daily token budget of ${dailyTokens} tokens is spent; it renews at 00:00 UTC`, 'rate_limit_error', 'daily_budget_exceeded', null, { 'Retry-After': String(untilMidnightS(nowMs)) })
+    new ApiError(429, `daily token budget of ${dailyTokens} tokens is spent; it renews at 00:00 UTC`, 'rate_limit_error', 'daily_budget_exceeded', null, {
+      'Retry-After': String(untilMidnightS(nowMs)),
+    })
 
   const spend = (caller: string, tokens: number, nowMs = Date.now()): void => {
     if (dailyTokens === 0) return

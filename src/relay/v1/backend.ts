@@ -2,11 +2,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest, ModelInfo } from '../.
 
 export type BackendName = 'embedded' | 'upstream' | 'swarm'
 
-export type BackendState =
-  | { state: 'loading' }
-  | { state: 'ready'; active: number; queued: number }
-  | { state: 'unreachable'; reason: string }
-  | { state: 'failed'; reason: string }
+export type BackendState = { state: 'loading' } | { state: 'ready'; active: number; queued: number } | { state: 'unreachable'; reason: string } | { state: 'failed'; reason: string }
 
 /** A request as a backend gets it: validated, caps applied, `max_tokens` always set. */
 export type BackendRequest = ChatCompletionRequest & { max_tokens: number }

@@ -58,7 +58,10 @@ function readInteger(env: Env, name: string, rule: IntegerRule, problems: string
 }
 
 function readList(env: Env, name: string): string[] {
-  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
 }
 
 /** Whether `host` only accepts connections from this machine. */

@@ -133,9 +133,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     name: 'embedded',
     serves,
     models: () =>
-      Promise.resolve([
-        { id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo,
-      ]),
+      Promise.resolve([{ id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo]),
     chat(request, signal) {
       const controller = new AbortController()
       const onAbort = (): void => controller.abort()

@@ -41,8 +41,7 @@ export class UpstreamError extends ApiError {
   }
 }
 
-export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request'): ApiError =>
-  new ApiError(400, message, 'invalid_request_error', code, param)
+export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request'): ApiError => new ApiError(400, message, 'invalid_request_error', code, param)
 
 export const noBackendConfigured = (): ApiError =>
   new ApiError(

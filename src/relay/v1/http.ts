@@ -59,8 +59,7 @@ export function sendApiError(req: IncomingMessage, res: ServerResponse, error: A
 
 /** The request body as text, refused with 413 past `maxBytes` (by Content-Length or as read). */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const tooLarge = (): ApiError =>
-    new ApiError(413, `request body is larger than ${maxBytes} bytes (RELAY_MAX_BODY_BYTES)`, 'invalid_request_error', 'request_too_large')
+  const tooLarge = (): ApiError => new ApiError(413, `request body is larger than ${maxBytes} bytes (RELAY_MAX_BODY_BYTES)`, 'invalid_request_error', 'request_too_large')
   const declared = Number(req.headers['content-length'] ?? Number.NaN)
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge()
   const chunks: Buffer[] = []

@@ -25,9 +25,7 @@ export function createPool<T>(items: readonly T[], maxQueue: number): Pool<T> {
       const item = free.pop()
       if (item !== undefined) return Promise.resolve(item)
       if (waiters.length >= maxQueue) {
-        return Promise.reject(
-          new ApiError(503, `the relay's model is busy: ${waiters.length} requests are waiting; retry shortly`, 'server_error', 'overloaded', null, { 'Retry-After': '5' }),
-        )
+        return Promise.reject(new ApiError(503, `the relay's model is busy: ${waiters.length} requests are waiting; retry shortly`, 'server_error', 'overloaded', null, { 'Retry-After': '5' }))
       }
       return new Promise<T>((resolve, reject) => {
         const onAbort = (): void => {

@@ -33,7 +33,10 @@ export function createMeter(): Meter {
 
 /** A rough count where the backend said none. */
 function estimateUsage(request: BackendRequest, completionChars: number): Usage {
-  return roughUsage(request.messages.reduce((sum, message) => sum + messageText(message).length, 0), completionChars)
+  return roughUsage(
+    request.messages.reduce((sum, message) => sum + messageText(message).length, 0),
+    completionChars,
+  )
 }
 
 /**

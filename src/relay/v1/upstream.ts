@@ -166,9 +166,13 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
         if (!response.ok) throw await upstreamRefusal(response)
         const parsed = v.parse(ModelListSchema, await response.json())
         listed = new Set(parsed.data.map((model) => model.id))
-        return parsed.data.map(
-          (model): ModelInfo => ({ id: model.id, object: 'model', created: model.created ?? 0, owned_by: model.owned_by ?? 'upstream', ...(model.max_model_len === undefined ? {} : { max_model_len: model.max_model_len }) }),
-        )
+        return parsed.data.map((model): ModelInfo => ({
+          id: model.id,
+          object: 'model',
+          created: model.created ?? 0,
+          owned_by: model.owned_by ?? 'upstream',
+          ...(model.max_model_len === undefined ? {} : { max_model_len: model.max_model_len }),
+        }))
       } catch (error) {
         lastFailure = error instanceof Error ? error.message : String(error)
         log.warn('upstream model list failed', { error })

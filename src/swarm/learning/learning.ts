@@ -72,10 +72,24 @@ export class Learning {
     const publishDelayMs = options.publishDelayMs ?? defaultPublishDelayMs
     const notify = options.notify ?? report
     this.shared = new SharedNets(options.doc, options.signer, options.roomId, { router: routerShape, speed: speedShape }, report, options.marks ? { marks: options.marks } : {})
-    this.routerNet = new LearnedNet({ online: new OnlineNet('router', initialRouterNet(), routerOnlineOptions, restored.router?.snapshot), shared: this.shared, persistence: persistence(db, notify), publishDelayMs, unpublished: restored.router?.unpublished === true, report })
+    this.routerNet = new LearnedNet({
+      online: new OnlineNet('router', initialRouterNet(), routerOnlineOptions, restored.router?.snapshot),
+      shared: this.shared,
+      persistence: persistence(db, notify),
+      publishDelayMs,
+      unpublished: restored.router?.unpublished === true,
+      report,
+    })
     const peers = v.safeParse(PeersSchema, restored.speed?.extra)
     let speed: SpeedPredictor | null = null
-    this.speedNet = new LearnedNet({ online: createSpeedNet(restored.speed?.snapshot), shared: this.shared, persistence: persistence(db, notify, () => speed?.peersSnapshot()), publishDelayMs, unpublished: restored.speed?.unpublished === true, report })
+    this.speedNet = new LearnedNet({
+      online: createSpeedNet(restored.speed?.snapshot),
+      shared: this.shared,
+      persistence: persistence(db, notify, () => speed?.peersSnapshot()),
+      publishDelayMs,
+      unpublished: restored.speed?.unpublished === true,
+      report,
+    })
     speed = new SpeedPredictor({ net: this.speedNet.online, ...(peers.success ? { peers: peers.output satisfies PeerHistoryEntry[] } : {}), onObserve: () => this.speedNet.learned() })
     this.speed = speed
     this.router = new LearningRouter(this.routerNet, { workerScorer: options.workerScorer, ...(options.costQuality === undefined ? {} : { costQuality: options.costQuality }), report })

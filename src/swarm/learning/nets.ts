@@ -355,10 +355,13 @@ export class SharedNets {
     let next = Infinity
     for (const contributions of this.#verified.values()) for (const { at } of contributions.values()) if (at + this.#maxAgeMs > now) next = Math.min(next, at + this.#maxAgeMs)
     if (!Number.isFinite(next)) return
-    this.#ageTimer = setTimeout(() => {
-      this.#ageTimer = null
-      for (const net of this.#verified.keys()) this.#emit(net)
-    }, Math.min(2 ** 31 - 1, Math.max(0, next - now + 1)))
+    this.#ageTimer = setTimeout(
+      () => {
+        this.#ageTimer = null
+        for (const net of this.#verified.keys()) this.#emit(net)
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, next - now + 1)),
+    )
     const timer = this.#ageTimer as { unref?: () => void }
     timer.unref?.()
   }

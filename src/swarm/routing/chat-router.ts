@@ -95,7 +95,9 @@ export class ChatRouter {
     const chosen = decision ? availableRoute(decision.route, available) : availableRoute(defaultRoute, available)
     if (!chosen) {
       const local = deps.engines.local?.info()
-      throw new EngineUnavailableError(`${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`)
+      throw new EngineUnavailableError(
+        `${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`,
+      )
     }
     const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
     return routed(chosen.route, request, deps, decision, note, signal)

@@ -29,12 +29,7 @@ export const relayWatchDefaults: RelayWatchOptions = { failuresToOpen: 3, health
  * since; `open`: the breaker is open, the relay is not tried until the cool-down ends;
  * `unloaded`: stopped, nothing scheduled.
  */
-export type RelayWatchState =
-  | { phase: 'idle' }
-  | { phase: 'unknown'; failures: number; reason: string }
-  | { phase: 'up'; failures: number }
-  | { phase: 'open'; reason: string }
-  | { phase: 'unloaded' }
+export type RelayWatchState = { phase: 'idle' } | { phase: 'unknown'; failures: number; reason: string } | { phase: 'up'; failures: number } | { phase: 'open'; reason: string } | { phase: 'unloaded' }
 
 const notAnsweredYet = 'the relay has not answered yet'
 
@@ -120,7 +115,10 @@ export class RelayWatch implements Engine {
   }
 
   async #runProbe(controller: AbortController): Promise<Error | null> {
-    const timeout = this.#options.timers.setTimeout(() => controller.abort(new RelayUnavailableError(`relay unreachable: no answer within ${this.#options.probeTimeoutMs / 1000} s`)), this.#options.probeTimeoutMs)
+    const timeout = this.#options.timers.setTimeout(
+      () => controller.abort(new RelayUnavailableError(`relay unreachable: no answer within ${this.#options.probeTimeoutMs / 1000} s`)),
+      this.#options.probeTimeoutMs,
+    )
     // Aborted with a RelayUnavailableError: the probe timed out; with anything else: unload stopped the watch.
     const stopped = (): boolean => controller.signal.aborted && !(controller.signal.reason instanceof RelayUnavailableError)
     try {

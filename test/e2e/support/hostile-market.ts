@@ -276,7 +276,15 @@ export class MarketAttacker {
     this.#layout ??= await layoutOfSpec(spec, this.#roomId)
     const award = record(t.map.get('award'))
     const real = award && !this.#isOwn(award) ? award : null
-    const round: Round = { t, task: t.map, taskId: t.taskId, spec, poster: text(spec.poster), now: Date.now(), award: real && { epoch: count(real.epoch), executor: text(real.executor), executorKey: text(real.executorKey) } }
+    const round: Round = {
+      t,
+      task: t.map,
+      taskId: t.taskId,
+      spec,
+      poster: text(spec.poster),
+      now: Date.now(),
+      award: real && { epoch: count(real.epoch), executor: text(real.executor), executorKey: text(real.executorKey) },
+    }
     if (round.award && !t.awardsCounted.has(round.award.epoch)) {
       t.awardsCounted.add(round.award.epoch)
       if (round.award.executor === this.nodeId) this.#awards.toMe++
@@ -392,7 +400,10 @@ export class MarketAttacker {
     t.ahead.add(epoch)
     for (let seq = lastSeq + 1; seq <= lastSeq + 3; seq++) {
       const batch = await this.#sign('batch', { taskId, epoch, seq, text: `INJECTED-${this.#injected++}` })
-      output.push([{ epoch, seq, text: batch.text }, { epoch, seq, text: batch.text, sig: batch.sig }])
+      output.push([
+        { epoch, seq, text: batch.text },
+        { epoch, seq, text: batch.text, sig: batch.sig },
+      ])
     }
     this.#count('batch-ahead', 6)
   }

@@ -47,7 +47,10 @@ export class FakePresences {
   readonly #fakes: Fake[] = []
 
   constructor(private readonly options: FakePresenceOptions) {
-    this.#fakes.push(this.#fake('spoof', () => this.#spoof(false)), this.#fake('spoof', () => this.#spoof(true)))
+    this.#fakes.push(
+      this.#fake('spoof', () => this.#spoof(false)),
+      this.#fake('spoof', () => this.#spoof(true)),
+    )
     for (let i = 0; i < options.readyCount; i++) {
       const identity = options.identities[i] ?? { nodeId: randomNodeId(), publicKey: randomKey() }
       const linkId = randomNodeId()

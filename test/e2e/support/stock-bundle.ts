@@ -24,4 +24,3 @@ export async function buildStockBundle(): Promise<string> {
 export function readStockBundle(): string {
   return readFileSync(stockBundlePath, 'utf8')
 }
-

@@ -61,9 +61,14 @@ memory.observe(() => {
 const countWith = (marker: string): number => [...memory.values()].filter((value) => textOf(value).includes(marker)).length
 
 let forgedCount = 0
-const toBase64Url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const toBase64Url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 const hex = (bytes: Uint8Array): string => [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('')
-const sha256 = async (text: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', typeof text === 'string' ? new TextEncoder().encode(text) : text))
+const sha256 = async (text: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array> =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', typeof text === 'string' ? new TextEncoder().encode(text) : text))
 
 // The room id of the README: the first 32 hex of SHA-256 of 'edgeswarm/room/v1', name, key, and 'keyed' or 'open', NUL-separated.
 let roomIdPromise: Promise<string> = Promise.reject(new Error('not started'))
@@ -82,7 +87,8 @@ async function newIdentity(): Promise<Identity> {
 }
 let identity: Promise<Identity> | null = null
 const me = (): Promise<Identity> => (identity ??= newIdentity())
-const signJson = async (who: Identity, fields: unknown[]): Promise<string> => toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, who.keys.privateKey, new TextEncoder().encode(JSON.stringify(fields)))))
+const signJson = async (who: Identity, fields: unknown[]): Promise<string> =>
+  toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, who.keys.privateKey, new TextEncoder().encode(JSON.stringify(fields)))))
 
 async function writeMemory(text: string, tags: string[], room?: string): Promise<string> {
   const who = await me()
@@ -106,7 +112,7 @@ async function forgeInto(task: Y.Map<unknown>, text: string): Promise<void> {
   const award = task.get('award') as { taskId: string; epoch: number; executor: string } | undefined
   if (!award || task.get('forged') !== undefined) return
   task.set('forged', true)
-  const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']))
+  const keys = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])
   const publicKey = toBase64Url(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)))
   const sig = toBase64Url(new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, keys.privateKey, new TextEncoder().encode(text))))
   task.set('result', { taskId: award.taskId, epoch: award.epoch, executor: award.executor, publicKey, text, finish: 'stop', sig })

@@ -113,14 +113,17 @@ export class HostileMember {
       })
     }
     if (this.#has('delete') && this.random() < 0.5) {
-      this.timers.setTimeout(() => {
-        if (this.#stopped) return
-        const tasks = this.doc.getMap('tasks')
-        if (tasks.has(taskId)) {
-          tasks.delete(taskId)
-          this.#did('delete')
-        }
-      }, Math.floor(this.random() * 400))
+      this.timers.setTimeout(
+        () => {
+          if (this.#stopped) return
+          const tasks = this.doc.getMap('tasks')
+          if (tasks.has(taskId)) {
+            tasks.delete(taskId)
+            this.#did('delete')
+          }
+        },
+        Math.floor(this.random() * 400),
+      )
     }
   }
 
@@ -224,7 +227,19 @@ export class HostileMember {
     const taskId = `evil-${this.nodeId.slice(0, 6)}-${this.#posted++}`
     const honest = this.honest()
     this.work.run(async () => {
-      const spec = await sign('spec', { v: 2, taskId, request: { messages: [{ role: 'user', content: 'unsolicited work' }], max_tokens: 8 }, requirements: { engineKinds: ['webgpu'] }, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: this.clock() }, this.#room)
+      const spec = await sign(
+        'spec',
+        {
+          v: 2,
+          taskId,
+          request: { messages: [{ role: 'user', content: 'unsolicited work' }], max_tokens: 8 },
+          requirements: { engineKinds: ['webgpu'] },
+          poster: signer.nodeId,
+          publicKey: signer.publicKey,
+          createdAt: this.clock(),
+        },
+        this.#room,
+      )
       const task = new Y.Map<unknown>()
       this.doc.transact(() => {
         this.doc.getMap('tasks').set(taskId, task)

@@ -22,9 +22,7 @@ export interface ScenarioReport {
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
+    inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner,
   )
 }
 
@@ -122,7 +120,8 @@ function hostileProblems(sim: MarketSim): string[] {
     const stillThere = consumed.poster.generation === consumed.generation
     if (stillThere && consumed.endedAt === null) problems.push(`${taskId}: its consumer never saw the task end`)
     if (stillThere && result && shown !== result.text) problems.push(`${taskId}: the consumer ended with ${JSON.stringify(shown.slice(0, 60))}, not the signed answer`)
-    if (consumed.endedAt !== null && consumed.endedAt - consumed.postedAt > maxDefaultDeadlineMs + 30_000) problems.push(`${taskId}: ended ${consumed.endedAt - consumed.postedAt} virtual ms after it was posted`)
+    if (consumed.endedAt !== null && consumed.endedAt - consumed.postedAt > maxDefaultDeadlineMs + 30_000)
+      problems.push(`${taskId}: ended ${consumed.endedAt - consumed.postedAt} virtual ms after it was posted`)
     // A crashed poster's market is destroyed and tells its (left behind) consumer so; nobody else hears that.
     const expected = ['TaskFailedError', 'TaskDeletedError', ...(stillThere ? [] : ['MarketClosedError'])]
     if (consumed.error && !expected.includes(consumed.error.name)) problems.push(`${taskId}: failed with ${consumed.error.name}: ${consumed.error.message}`)

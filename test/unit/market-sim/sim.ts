@@ -67,9 +67,7 @@ export class MarketSim {
 
   constructor(readonly options: SimOptions) {
     this.random = rng(options.seed)
-    const faults: NetworkFaults = options.faults
-      ? { dropRate: 0.05, minDelayMs: 5, maxDelayMs: 120, resyncMs: 250 }
-      : { dropRate: 0, minDelayMs: 10, maxDelayMs: 30, resyncMs: 250 }
+    const faults: NetworkFaults = options.faults ? { dropRate: 0.05, minDelayMs: 5, maxDelayMs: 120, resyncMs: 250 } : { dropRate: 0, minDelayMs: 10, maxDelayMs: 30, resyncMs: 250 }
     this.net = new Network(this.sched, this.random, faults, options.nodes)
     this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, ...options.config }
   }
@@ -114,7 +112,19 @@ export class MarketSim {
     const timers = this.timersOf(node)
     if (node.behaviours) {
       const untilMs = Math.max(2_000, this.options.tasks * 250) * 2 + 60_000
-      node.hostile = new HostileMember(doc, node.signer, testRoomId, new Set(node.behaviours), timers, () => this.sched.now, this.random, 250, untilMs, () => this.honestIds(), (error) => this.errors.push(error))
+      node.hostile = new HostileMember(
+        doc,
+        node.signer,
+        testRoomId,
+        new Set(node.behaviours),
+        timers,
+        () => this.sched.now,
+        this.random,
+        250,
+        untilMs,
+        () => this.honestIds(),
+        (error) => this.errors.push(error),
+      )
       return
     }
     let count = 0

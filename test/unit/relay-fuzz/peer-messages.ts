@@ -108,13 +108,39 @@ export function randomPeerMessage(random: Random): { kind: string; bytes: Uint8A
         }),
       }
     case 5:
-      return { kind: 'sync-truncated', bytes: mutate(random, message((encoder) => (encoding.writeVarUint(encoder, messageSync), encoding.writeVarUint(encoder, syncUpdate), encoding.writeVarUint8Array(encoder, realUpdate(random))))) }
+      return {
+        kind: 'sync-truncated',
+        bytes: mutate(
+          random,
+          message((encoder) => (encoding.writeVarUint(encoder, messageSync), encoding.writeVarUint(encoder, syncUpdate), encoding.writeVarUint8Array(encoder, realUpdate(random)))),
+        ),
+      }
     case 6:
-      return { kind: 'sync-bad-step', bytes: message((encoder) => (encoding.writeVarUint(encoder, messageSync), encoding.writeVarUint(encoder, random.pick([3, 7, 255, 2 ** 31])), encoding.writeUint8Array(encoder, random.bytes(random.int(30))))) }
+      return {
+        kind: 'sync-bad-step',
+        bytes: message(
+          (encoder) => (
+            encoding.writeVarUint(encoder, messageSync),
+            encoding.writeVarUint(encoder, random.pick([3, 7, 255, 2 ** 31])),
+            encoding.writeUint8Array(encoder, random.bytes(random.int(30)))
+          ),
+        ),
+      }
     case 7:
-      return { kind: 'awareness', bytes: message((encoder) => (encoding.writeVarUint(encoder, messageAwareness), encoding.writeVarUint8Array(encoder, random.chance(0.8) ? awarenessUpdate(random) : random.bytes(random.int(60))))) }
+      return {
+        kind: 'awareness',
+        bytes: message(
+          (encoder) => (encoding.writeVarUint(encoder, messageAwareness), encoding.writeVarUint8Array(encoder, random.chance(0.8) ? awarenessUpdate(random) : random.bytes(random.int(60)))),
+        ),
+      }
     case 8:
-      return { kind: 'awareness-truncated', bytes: mutate(random, message((encoder) => (encoding.writeVarUint(encoder, messageAwareness), encoding.writeVarUint8Array(encoder, awarenessUpdate(random))))) }
+      return {
+        kind: 'awareness-truncated',
+        bytes: mutate(
+          random,
+          message((encoder) => (encoding.writeVarUint(encoder, messageAwareness), encoding.writeVarUint8Array(encoder, awarenessUpdate(random)))),
+        ),
+      }
     case 9:
       return {
         kind: 'other-type',

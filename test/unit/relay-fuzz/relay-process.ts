@@ -37,7 +37,12 @@ export async function startRelayProcess(env: Record<string, string>, ready: (hea
   })
   const lines: string[] = []
   const keep = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+    lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line !== ''),
+    )
     if (lines.length > keptLines) lines.splice(0, lines.length - keptLines)
   }
   child.stdout.on('data', keep)
