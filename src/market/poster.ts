@@ -1,14 +1,15 @@
 import * as Y from 'yjs'
 import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
-import { chooseWinner, leaseLapsed } from './award'
+import { leaseLapsed } from './award'
+import { chooseAward, deliveryBudgetMs, fallbackWaitMs } from './award-choice'
 import type { MarketContext } from './context'
 import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
 import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
-import { bidFloorMs, capableOf, defaultDeadlineMs, speedQueryOf } from './estimate'
+import { bidFloorMs, capableOf, defaultDeadlineMs } from './estimate'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
 import { sign, verify, verifyResult } from './signing'
-import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
+import { observeSpeed, type SpeedBasis } from './speed'
 import { appendLog, createTask } from './task-doc'
 import type { TaskEvent, TaskResult } from './types'
 
@@ -153,7 +154,7 @@ export class PostedTask {
         this.#ownAward = award
         this.#epoch = award.epoch
         const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
-        if (!lapsed) current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + this.#deliveryBudgetMs(0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
+        if (!lapsed) current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + deliveryBudgetMs(this.ctx.config, 0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
       }
       if (this.#state.phase !== 'restoring') return
       this.#enter(current ? { phase: 'running', current } : { phase: 'bidding' })
@@ -342,23 +343,10 @@ export class PostedTask {
   #maybeAward(): void {
     if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0) return
     if (!this.#windowOver && !this.#allCapableBid()) return
-    const live = new Set(this.ctx.livePeers().map((peer) => peer.nodeId))
-    const candidates = [...this.#bids.values()].filter((bid) => live.has(bid.bidder))
-    const suspected = new Set(candidates.filter((bid) => this.ctx.suspicion.suspected(bid.bidder)).map((bid) => bid.bidder))
-    const reputation = (nodeId: string) => this.ctx.reputation(nodeId)
-    const scored = this.#scoreBids(candidates)
-    const estimateOf = (bid: Bid) => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
-    // Each tier gives up one preference: siblings of the job, then peers that already failed
-    // this task, then suspects. The last two only after a wait: a peer whose queue was full
-    // bids once it has room, and must not lose the task to a suspect that bid at once.
-    const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= this.#fallbackWaitMs()
-    const tiers = [new Set([...this.#excluded, ...(this.siblings ?? []), ...suspected]), new Set([...this.#excluded, ...suspected]), ...(fallbackReady ? [suspected, new Set<string>()] : [])]
-    let winner: Bid | null = null
-    for (const avoid of tiers) if ((winner = chooseWinner(candidates, avoid, reputation, estimateOf))) break
-    if (!winner) return
-    const chosen = winner
-    const basis = scored.get(chosen.bidder)?.basis ?? null
-    const estimateMs = estimateOf(chosen)
+    const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= fallbackWaitMs(this.ctx.config)
+    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#excluded, siblings: this.siblings, fallbackReady })
+    if (!choice) return
+    const { winner: chosen, estimateMs, basis } = choice
     this.#enter({ phase: 'awarding' })
     this.siblings?.add(chosen.bidder)
     const epoch = this.#epoch + 1
@@ -368,7 +356,7 @@ export class PostedTask {
       const now = this.ctx.clock()
       this.#ownAward = award
       this.#epoch = epoch
-      this.#enter({ phase: 'running', current: { award, renewedAt: now, deliverBy: now + this.#deliveryBudgetMs(estimateMs), awardedAt: now, leaseUntil: 0, basis } })
+      this.#enter({ phase: 'running', current: { award, renewedAt: now, deliverBy: now + deliveryBudgetMs(this.ctx.config, estimateMs), awardedAt: now, leaseUntil: 0, basis } })
       this.#nextSeq = 0
       this.#pendingBatches.clear()
       this.#task.set('award', award)
@@ -382,35 +370,6 @@ export class PostedTask {
     this.#streamed = ''
     const current = this.#current
     if (current) this.stream?.push({ type: 'restart', epoch: current.award.epoch, executor: current.award.executor, reason })
-  }
-
-  #fallbackWaitMs(): number {
-    const { bidWindowMs, leaseMs } = this.ctx.config
-    return Math.max(10 * bidWindowMs, 2 * leaseMs)
-  }
-
-  #deliveryBudgetMs(estimateMs: number): number {
-    const { deliveryFactor, deliveryGraceMs } = this.ctx.config
-    return Math.max(deliveryFactor * estimateMs, estimateMs + deliveryGraceMs)
-  }
-
-  /**
-   * Each bid's estimate as the speed model corrects it, from the bidder's presence as this
-   * node sees it now. The bidder's own claim is the base: the model learns how far each peer's
-   * claims hold. This node's own bid is left as it is (its executor half already corrected it
-   * and learns from its own runs); so is a bid from a peer with no presence.
-   */
-  #scoreBids(bids: readonly Bid[]): Map<string, { estimateMs: number; basis: SpeedBasis }> {
-    const scored = new Map<string, { estimateMs: number; basis: SpeedBasis }>()
-    const peers = new Map(this.ctx.livePeers().map((peer) => [peer.nodeId, peer]))
-    for (const bid of bids) {
-      const peer = peers.get(bid.bidder)
-      const query = peer && bid.bidder !== this.ctx.signer.nodeId ? speedQueryOf(peer, this.spec.request) : null
-      if (!query) continue
-      const basis = { query, baseMs: bid.estimateMs }
-      scored.set(bid.bidder, { estimateMs: predictedMs(this.ctx, bid.bidder, basis), basis })
-    }
-    return scored
   }
 
   /** Someone deleted or replaced the task: write it again, and award again from fresh bids. */
