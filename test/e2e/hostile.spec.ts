@@ -160,7 +160,7 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
             }
             record.received += next.step.value.choices[0].delta.content ?? ''
           }
-          // The chat says a restart in the text (swarm-engine.ts `taskEventText`); the answer is what follows the last one.
+          // The chat says a restart in the text (src/market/task-chunks.ts `taskEventText`); the answer is what follows the last one.
           const parts = record.received.split(/\n\n\[[^\]\n]*starts over\]\n\n/)
           record.restarts = parts.length - 1
           record.final = parts.at(-1) ?? ''
