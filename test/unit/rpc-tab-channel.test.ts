@@ -129,25 +129,31 @@ function fakeLocks(): Pick<LockManager, 'request'> {
   return { request } as unknown as Pick<LockManager, 'request'>
 }
 
+/** Tabs of one browser profile sharing one model; `engines` are the models their hosts made. */
+function profileTabs(loadMs?: number): { engines: FakeEngine[]; tab: (label: string) => SharedEngine } {
+  const locks = fakeLocks()
+  const modelId = `model-${Math.random()}`
+  const engines: FakeEngine[] = []
+  const tab = (label: string): SharedEngine => {
+    const shared = new SharedEngine({
+      kind: 'wasm',
+      modelId,
+      locks,
+      create: () => {
+        const engine = new FakeEngine(label, loadMs)
+        engines.push(engine)
+        return engine
+      },
+    })
+    closers.push(() => shared.close())
+    return shared
+  }
+  return { engines, tab }
+}
+
 describe('the shared engine across tabs', () => {
   it('loads once for all tabs; when the host closes, the next tab loads and answers', async () => {
-    const locks = fakeLocks()
-    const modelId = `model-${Math.random()}`
-    const engines: FakeEngine[] = []
-    const tab = (label: string): SharedEngine => {
-      const shared = new SharedEngine({
-        kind: 'wasm',
-        modelId,
-        locks,
-        create: () => {
-          const engine = new FakeEngine(label)
-          engines.push(engine)
-          return engine
-        },
-      })
-      closers.push(() => shared.close())
-      return shared
-    }
+    const { engines, tab } = profileTabs()
     const first = tab('first')
     await first.load(() => undefined)
     expect(first.role).toBe('host')
@@ -187,23 +193,7 @@ describe('the shared engine across tabs', () => {
   })
 
   it('a load cut off by the host closing goes on with the next host, which loads itself', async () => {
-    const locks = fakeLocks()
-    const modelId = `model-${Math.random()}`
-    const engines: FakeEngine[] = []
-    const tab = (label: string): SharedEngine => {
-      const shared = new SharedEngine({
-        kind: 'wasm',
-        modelId,
-        locks,
-        create: () => {
-          const engine = new FakeEngine(label, 150)
-          engines.push(engine)
-          return engine
-        },
-      })
-      closers.push(() => shared.close())
-      return shared
-    }
+    const { engines, tab } = profileTabs(150)
     const first = tab('first')
     void first.load(() => undefined).catch(() => undefined)
     await tick(10)
