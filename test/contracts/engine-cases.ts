@@ -117,6 +117,7 @@ export const engineCases: readonly EngineCase[] = [
     title: 'unloads; a chat after unload fails with a named error instead of hanging',
     async run(engine) {
       await engine.unload()
+      assert.equal((await engine.info())?.availability, 'unavailable', 'info().availability after unload')
       const after = await engine.stream(prompt('Anyone there?', { max_tokens: 4 }))
       // InferenceError, or EngineUnavailableError (the engine cannot run a chat now: the router
       // falls back on it): both are named; a plain Error or a hang is not.
