@@ -104,7 +104,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     const queue = market.queueLength()
     if (node.presence.local().queue !== queue) node.presence.update({ queue })
   }
-  node.room.doc.getMap('tasks').observeDeep(reportQueue)
+  market.on('change', reportQueue)
   // The relay is re-probed on a schedule, with a breaker, instead of asked once at start.
   const relay = new RelayWatch(new RelayEngine({ token: () => settings.relayToken ?? '' }))
   relay.load(() => undefined).catch((error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error))
