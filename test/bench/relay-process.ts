@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../unit/relay-fuzz/relay-process'
 
 export interface RelayProcess {
   url: string
@@ -8,15 +8,6 @@ export interface RelayProcess {
   pid: number
   rssBytes(): number
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /** Starts the real relay (`src/relay/main.ts`) as its own process and waits for /healthz. */

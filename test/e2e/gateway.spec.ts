@@ -4,26 +4,17 @@
 import { expect, test } from '@playwright/test'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import OpenAI from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { expectEngineState, wasmTiny } from './support/chat'
 import { appPath, freshRoom, readyNodeId, type RoomRef } from './support/nodes'
+import { freePort } from '../unit/relay-fuzz/relay-process'
 
 interface GatewayRelay {
   baseUrl: string
   output: () => string
   /** SIGTERM, then the exit code: 0 once every room, socket and timer closed in time. */
   stop(): Promise<number | null>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
 }
 
 interface Health {

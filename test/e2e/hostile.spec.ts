@@ -84,17 +84,8 @@ test('a hostile member hangs, injects, griefs, deletes and spoofs: every chat en
         const timeout = (ms: number): Promise<'timeout'> => new Promise((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, ms)))
         const named = (error: unknown): { name: string; message: string } => (error instanceof Error ? { name: error.name, message: error.message } : { name: typeof error, message: String(error) })
         const messages = (content: string) => [{ role: 'user' as const, content }]
-        type Record_ = {
-          prompt: string
-          via: 'submit' | 'chat'
-          outcome: 'answer' | 'failed' | 'timeout'
-          ms: number
-          received: string
-          final: string
-          restarts: number
-          result: { taskId: string; text: string; executor: string; epoch: number; finish: string } | null
-          error: { name: string; message: string } | null
-        }
+        // Types are erased: the page's records are the ChatRecord this file reads back.
+        type Record_ = ChatRecord
         const fresh = (prompt: string, via: Record_['via']): Record_ => ({ prompt, via, outcome: 'timeout', ms: 0, received: '', final: '', restarts: 0, result: null, error: null })
 
         const bySubmit = async (prompt: string): Promise<Record_> => {
