@@ -87,6 +87,8 @@ export class RelayEngine implements Engine {
     let firstMs = 0
     try {
       for await (const data of serverSentData(response, signal)) {
+        // One network read can hold many events: what is already buffered is dropped at a stop.
+        if (signal?.aborted) break
         const parsed = v.safeParse(ChatCompletionChunkSchema, data)
         if (!parsed.success) continue
         if (parsed.output.usage) usage = parsed.output.usage
