@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatChunk, type ChatRequest } from './inference/types'
-import type { MemoryItem } from './memory/store'
+import type { MemoryHit, MemoryItem, SearchOptions } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
@@ -70,7 +70,8 @@ export interface EdgeswarmApi {
     /** Deletes this node's entry (a signed tombstone) or an unverifiable value; false for another node's entry. */
     remove(id: string): Promise<boolean>
     list(): Promise<MemoryItem[]>
-    search(query: string): Promise<MemoryItem[]>
+    /** The `k` entries that match `query` best, best first, each with its `score`. */
+    search(query: string, options?: SearchOptions): Promise<MemoryHit[]>
   }
 }
 
@@ -186,7 +187,7 @@ export function createApi(node: SwarmNode, { router, market, peer }: ApiDeps, le
       update: (id, text, tags) => node.memory.update(id, { text, ...(tags ? { tags } : {}) }),
       remove: (id) => node.memory.remove(id),
       list: () => node.memory.list(),
-      search: (query) => node.memory.search(query),
+      search: (query, options) => node.memory.search(query, options),
     },
   }
 }

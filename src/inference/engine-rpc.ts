@@ -1,3 +1,4 @@
+import { noSupports } from './types'
 import * as v from 'valibot'
 import { AsyncQueue } from '../shared/async-queue'
 import { InferenceError } from '../shared/errors'
@@ -55,7 +56,7 @@ export class EngineClient implements Engine {
     modelId: string,
     private readonly onUnload: () => void = () => undefined,
   ) {
-    this.#info = { kind, modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    this.#info = { kind, modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', supports: noSupports, prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
 
   async load(onProgress: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<void> {

@@ -1,3 +1,4 @@
+import { noSupports } from './types'
 import { EngineUnavailableError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { EngineChoice } from './types'
@@ -74,7 +75,8 @@ export class LocalEngine implements Engine {
     const { modelId, state, message, prefillTokensPerS, decodeTokensPerS } = this.#status
     const availability: EngineAvailability = state === 'ready' || state === 'busy' ? 'ready' : state === 'downloading' || state === 'loading' ? 'loading' : 'unavailable'
     const contextSize = availability === 'ready' ? (this.#engine?.info().contextSize ?? 0) : 0
-    return { kind: this.kind, modelId, contextSize, availability, ...(message !== undefined && availability !== 'ready' ? { reason: message } : {}), prefillTokensPerS, decodeTokensPerS }
+    const supports = availability === 'ready' ? (this.#engine?.info().supports ?? noSupports) : noSupports
+    return { kind: this.kind, modelId, contextSize, availability, supports, ...(message !== undefined && availability !== 'ready' ? { reason: message } : {}), prefillTokensPerS, decodeTokensPerS }
   }
 
   /** Chooses and loads the model (once: later calls wait for the same start); see `start`. */

@@ -1,3 +1,4 @@
+import { noSupports } from './types'
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
 import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted, registerError } from '../shared/errors'
@@ -27,7 +28,16 @@ export class RelayEngine implements Engine {
   #model: string | null = null
   /** Set by `unload`, cleared by `load`: a chat in between fails instead of loading again. */
   #unloaded = false
-  #info: EngineInfo = { kind: 'relay', modelId: '', contextSize: 0, availability: 'unavailable', reason: 'the relay has not been asked yet', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  #info: EngineInfo = {
+    kind: 'relay',
+    modelId: '',
+    contextSize: 0,
+    availability: 'unavailable',
+    reason: 'the relay has not been asked yet',
+    supports: noSupports,
+    prefillTokensPerS: 0,
+    decodeTokensPerS: 0,
+  }
   readonly #base: string
 
   constructor(private readonly options: RelayEngineOptions) {

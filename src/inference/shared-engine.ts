@@ -1,3 +1,4 @@
+import { noSupports } from './types'
 import { ChannelClosedError, registerError } from '../shared/errors'
 import { randomId } from '../shared/ids'
 import { RpcClient } from '../shared/rpc'
@@ -145,7 +146,16 @@ export class SharedEngine implements Engine {
   info(): EngineInfo {
     const engine = this.#role === 'host' ? this.#model?.engine : this.#connection?.engine
     return (
-      engine?.info() ?? { kind: this.kind, modelId: this.options.modelId, contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+      engine?.info() ?? {
+        kind: this.kind,
+        modelId: this.options.modelId,
+        contextSize: 0,
+        availability: 'unavailable',
+        reason: 'the model is not loaded',
+        supports: noSupports,
+        prefillTokensPerS: 0,
+        decodeTokensPerS: 0,
+      }
     )
   }
 

@@ -79,7 +79,7 @@ export class Run {
         const content = choice.delta.content ?? ''
         text += content
         this.#append(content)
-        if (choice.finish_reason) finish = choice.finish_reason
+        if (choice.finish_reason) finish = choice.finish_reason === 'tool_calls' ? 'stop' : choice.finish_reason
         if (chunk.usage) usage = chunk.usage
       }
     } catch (error) {

@@ -27,12 +27,21 @@ export function scoreMatch(query: string, item: Searchable): number {
   return score
 }
 
-/** Items matching every query token, best first, newest first among equals. */
-export function search<T extends Searchable>(items: readonly T[], query: string, limit = 50): T[] {
+export interface Scored<T> {
+  item: T
+  score: number
+}
+
+/** Items matching every query token with their scores, best first, newest first among equals. */
+export function searchScored<T extends Searchable>(items: readonly T[], query: string, limit = 50): Scored<T>[] {
   return items
     .map((item) => ({ item, score: scoreMatch(query, item) }))
     .filter(({ score }) => score > 0)
     .sort((a, b) => b.score - a.score || b.item.updatedAt - a.item.updatedAt)
     .slice(0, limit)
-    .map(({ item }) => item)
+}
+
+/** Items matching every query token, best first, newest first among equals. */
+export function search<T extends Searchable>(items: readonly T[], query: string, limit = 50): T[] {
+  return searchScored(items, query, limit).map(({ item }) => item)
 }

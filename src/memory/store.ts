@@ -22,7 +22,7 @@ import {
 import { MemoryMarks, type Marks } from './marks'
 import { addedAndDeleted, CappedKeys } from './cap'
 import { Restorer } from './restorer'
-import { search } from './search'
+import { searchScored } from './search'
 
 /** An entry as readers see it: what it says, who wrote it, and whether to trust it. */
 export interface MemoryItem {
@@ -34,6 +34,18 @@ export interface MemoryItem {
   updatedAt: number
   trust: Trust
 }
+
+/** An entry found by a search, with how well it matched (higher is better; comparable within one search only). */
+export interface MemoryHit extends MemoryItem {
+  score: number
+}
+
+export interface SearchOptions {
+  /** How many entries to return at most (10 unless said). */
+  k?: number
+}
+
+const defaultSearchK = 10
 
 export interface MemoryRefused {
   id: string
@@ -169,8 +181,9 @@ export class MemoryStore {
     return this.items()
   }
 
-  async search(query: string): Promise<MemoryItem[]> {
-    return search(await this.list(), query)
+  /** The `k` entries that match `query` best, with their scores (higher is better). */
+  async search(query: string, options: SearchOptions = {}): Promise<MemoryHit[]> {
+    return searchScored(await this.list(), query, options.k ?? defaultSearchK).map(({ item, score }) => ({ ...item, score }))
   }
 
   /** Signs and writes a new entry of this node's; returns its id. */

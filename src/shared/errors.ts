@@ -101,6 +101,14 @@ export class InferenceError extends EdgeswarmError {
   override name = 'InferenceError'
 }
 
+/** The request asks for what the engine cannot do (tools, a JSON schema): refused before it runs, never silently dropped. */
+export class UnsupportedRequestError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override name = 'UnsupportedRequestError'
+}
+
 /** The far side of a channel is gone (its worker died, its tab closed, the channel was disposed). */
 export class ChannelClosedError extends EdgeswarmError {
   static {

@@ -4,7 +4,7 @@ import * as v from 'valibot'
  * Bumped on any change that older nodes would misread; peers of another version are ignored.
  * 2: presence states are signed (`at`, `sig`), bound to the room and the awareness client.
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 export const maxAwarenessBytes = 8 * 1024
 
@@ -33,6 +33,10 @@ export const EnginePresenceSchema = v.object({
   progress: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
   prefillTokensPerS: v.pipe(v.number(), v.minValue(0), v.maxValue(1e7)),
   decodeTokensPerS: v.pipe(v.number(), v.minValue(0), v.maxValue(1e7)),
+  /** Tokens the loaded model holds, prompt and answer together; bids respect it. */
+  contextSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_048_576))),
+  /** Whether the engine runs tool calls and constrained JSON (see EngineInfo.supports). */
+  supports: v.optional(v.object({ tools: v.boolean(), jsonSchema: v.boolean() })),
 })
 export type EnginePresence = v.InferOutput<typeof EnginePresenceSchema>
 

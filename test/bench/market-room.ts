@@ -29,7 +29,7 @@ export class PacedEngine implements Engine {
   }
 
   info(): EngineInfo {
-    return { kind: 'wasm', modelId: 'bench', contextSize: 8192, availability: 'ready', prefillTokensPerS, decodeTokensPerS: this.decodeTokensPerS }
+    return { kind: 'wasm', modelId: 'bench', contextSize: 8192, availability: 'ready', supports: { tools: false, jsonSchema: false }, prefillTokensPerS, decodeTokensPerS: this.decodeTokensPerS }
   }
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {

@@ -20,7 +20,7 @@ class HeldEngine implements Engine {
   aborted = 0
   load = () => Promise.resolve()
   unload = () => Promise.resolve()
-  info = (): EngineInfo => ({ kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 1000 })
+  info = (): EngineInfo => ({ kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', supports: { tools: false, jsonSchema: false }, prefillTokensPerS: 1000, decodeTokensPerS: 1000 })
   async *chat(_request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
     await new Promise<void>((resolve, reject) => {
       this.release = resolve

@@ -109,7 +109,7 @@ describe('own presence', () => {
     const { awareness } = tracker(victimKey)
     await signedLocal(awareness)
     const state = awareness.getLocalState() as Parameters<typeof verifyPresence>[2]
-    expect(state).toMatchObject({ proto: 2, nodeId: victimKey.nodeId, publicKey: victimKey.publicKey, at: now })
+    expect(state).toMatchObject({ proto: PROTOCOL_VERSION, nodeId: victimKey.nodeId, publicKey: victimKey.publicKey, at: now })
     expect(await verifyPresence(roomId, awareness.clientID, state)).toBe(true)
     expect(await verifyPresence(otherRoomId, awareness.clientID, state)).toBe(false)
     expect(await verifyPresence(roomId, awareness.clientID + 1, state)).toBe(false)

@@ -53,6 +53,7 @@ export class FakeEngine implements RouteEngine {
       modelId: this.options.modelId,
       contextSize: 4096,
       availability: this.availability,
+      supports: { tools: false, jsonSchema: false },
       ...(this.options.reason ? { reason: this.options.reason } : {}),
       prefillTokensPerS: 0,
       decodeTokensPerS: 0,

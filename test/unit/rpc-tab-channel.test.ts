@@ -45,7 +45,7 @@ class FakeEngine implements Engine {
     }
   }
   info(): EngineInfo {
-    return { kind: 'wasm', modelId: this.name, contextSize: 1024, availability: 'ready', prefillTokensPerS: 1, decodeTokensPerS: 2 }
+    return { kind: 'wasm', modelId: this.name, contextSize: 1024, availability: 'ready', supports: { tools: false, jsonSchema: false }, prefillTokensPerS: 1, decodeTokensPerS: 2 }
   }
   unload(): Promise<void> {
     this.unloaded = true

@@ -3,7 +3,9 @@ import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../.
 import { chunkFactory } from '../chunks'
 import type { Engine } from '../engine'
 import { StopScanner } from '../stop'
-import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, LoadProgress } from '../types'
+import { noSupports } from '../types'
+import type { ChatCompletionMessage as WllamaMessage } from '@wllama/wllama/esm/types/oai-compat'
 import { downloadModel } from './model-download'
 
 export interface WllamaEngineOptions {
@@ -17,6 +19,11 @@ export interface WllamaEngineOptions {
 }
 
 const maxLogLines = 20
+
+function toWllamaMessage(message: ChatMessage): WllamaMessage {
+  if (message.role === 'assistant') return message.tool_calls ? { role: 'assistant', content: message.content, tool_calls: message.tool_calls } : { role: 'assistant', content: message.content }
+  return message
+}
 
 /** The threads to use: all cores but one for the page, one when not cross-origin isolated. */
 export function defaultThreads(): number {
@@ -40,7 +47,7 @@ export class WllamaEngine implements Engine {
   #info: EngineInfo
 
   constructor(private readonly options: WllamaEngineOptions) {
-    this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+    this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', supports: noSupports, prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
 
   #logger(): WllamaLogger {
@@ -115,14 +122,14 @@ export class WllamaEngine implements Engine {
     let completed = false
     try {
       const stream = await wllama.createChatCompletion({
-        messages: request.messages,
+        messages: request.messages.map(toWllamaMessage),
         stream: true,
         abortSignal: controller.signal,
         ...(request.max_tokens !== undefined ? { max_tokens: request.max_tokens } : {}),
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
-        ...(request.response_format ? { response_format: request.response_format } : {}),
+        ...(request.response_format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
         chat_template_kwargs: { enable_thinking: request.enable_thinking ?? true },
       })
       for await (const chunk of stream) {

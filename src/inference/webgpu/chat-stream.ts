@@ -143,7 +143,7 @@ export function toWebLlmRequest(request: ChatRequest): ChatCompletionRequestStre
   if (request.top_p !== undefined) out.top_p = request.top_p
   if (request.stop !== undefined) out.stop = [...request.stop]
   if (request.seed !== undefined) out.seed = request.seed
-  if (request.response_format !== undefined) out.response_format = { type: request.response_format.type }
+  if (request.response_format?.type === 'json_object') out.response_format = { type: 'json_object' }
   if (request.enable_thinking !== undefined) out.extra_body = { enable_thinking: request.enable_thinking }
   return out
 }
@@ -156,6 +156,8 @@ function toWebLlmMessage(message: ChatMessage): ChatCompletionMessageParam {
       return { role: 'user', content: message.content }
     case 'assistant':
       return { role: 'assistant', content: message.content }
+    case 'tool':
+      return { role: 'tool', content: message.content, tool_call_id: message.tool_call_id }
   }
 }
 

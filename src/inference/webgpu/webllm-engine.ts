@@ -1,3 +1,4 @@
+import { noSupports } from '../types'
 import type { InitProgressReport, WebWorkerMLCEngine } from '@mlc-ai/web-llm'
 import { AbortError, EngineUnavailableError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import type { Engine } from '../engine'
@@ -76,6 +77,7 @@ export class WebLlmEngine implements Engine {
       modelId: this.modelId,
       contextSize: this.contextSize,
       availability: this.engine ? 'ready' : 'unavailable',
+      supports: noSupports,
       prefillTokensPerS: this.prefillTokensPerS,
       decodeTokensPerS: this.decodeTokensPerS,
     }

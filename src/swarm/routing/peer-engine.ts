@@ -1,3 +1,4 @@
+import { noSupports } from '../../inference/types'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../inference/types'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import type { MarketNode } from '../../market'
@@ -85,7 +86,7 @@ export class PeerEngine implements RouteEngine {
   }
 
   info(): EngineInfo {
-    const base = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, ...this.#speed } as const
+    const base = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, supports: noSupports, ...this.#speed } as const
     if (this.#closed) return { ...base, availability: 'unavailable', reason: 'the peer engine is unloaded' }
     if (!this.livePeers().some(hasModelReady)) return { ...base, availability: 'unavailable', reason: 'no peer in this room has a model ready' }
     return { ...base, availability: 'ready' }

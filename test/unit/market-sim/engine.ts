@@ -35,7 +35,7 @@ export class SimEngine implements Engine {
   }
 
   info(): EngineInfo {
-    return { kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: this.decodeTokensPerS }
+    return { kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', supports: { tools: false, jsonSchema: false }, prefillTokensPerS: 1000, decodeTokensPerS: this.decodeTokensPerS }
   }
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
