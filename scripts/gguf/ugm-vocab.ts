@@ -25,13 +25,13 @@ const words = (
 ).split(' ')
 
 const characters = [
-  ...'abcdefghijklmnopqrstuvwxyz',
-  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
-  ...'0123456789',
-  ...'.,;:!?\'"()[]{}-_/\\@#$%&*+=<>|~`^',
-  ...'àáâäãåçèéêëìíîïñòóôöõùúûüýÿßæøœ',
-  ...'абвгдеёжзийклмнопрстуфхцчшщъыьэюя',
-  ...'的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年',
+  ...Array.from('abcdefghijklmnopqrstuvwxyz'),
+  ...Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+  ...Array.from('0123456789'),
+  ...Array.from('.,;:!?\'"()[]{}-_/\\@#$%&*+=<>|~`^'),
+  ...Array.from('àáâäãåçèéêëìíîïñòóôöõùúûüýÿßæøœ'),
+  ...Array.from('абвгдеёжзийклмнопрстуфхцчшщъыьэюя'),
+  ...Array.from('的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年'),
 ]
 
 export function buildUgmVocab(): UgmVocab {

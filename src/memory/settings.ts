@@ -37,3 +37,11 @@ export const RouterSettingsSchema = v.object({
 export type RouterSettings = v.InferOutput<typeof RouterSettingsSchema>
 
 export const routerSettings = settingsGroup(RouterSettingsSchema, 'router')
+
+export const MemorySearchSettingsSchema = v.object({
+  /** The user agreed to download the embedding model and turned memory search on. */
+  enabled: v.optional(v.boolean()),
+})
+export type MemorySearchSettings = v.InferOutput<typeof MemorySearchSettingsSchema>
+
+export const memorySearchSettings = settingsGroup(MemorySearchSettingsSchema, 'memory-search')
