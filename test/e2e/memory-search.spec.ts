@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test'
 import type { MemoryHit } from '../../src/memory/store'
-import { freshRoom, openNode } from './support/nodes'
+import { expectPeers, freshRoom, openNode } from './support/nodes'
 
 // Memory search end to end: the real app, the real embedding worker (wllama running the
 // generated random-weight bert + XLM-R unigram GGUF, the production model's kind), real
@@ -98,4 +98,19 @@ test('memory search: keyword and vector hits, re-embedding on edit, dropping on 
   await page.waitForFunction(() => globalThis.edgeswarm?.memory.semantic.state().phase === 'off')
   expect((await search(page, 'pairs'))[0]?.vectorRank).toBeUndefined()
   await node.context.close()
+})
+
+test("a peer's entry, arrived over WebRTC, is embedded and found through the vector path", async ({ browser }) => {
+  test.setTimeout(120_000)
+  const ref = freshRoom('memsearch-peers')
+  const [a, b] = [await openNode(browser, ref, params), await openNode(browser, ref, params)]
+  await expectPeers(a.page, [b.nodeId], 30_000)
+  await turnOn(b.page)
+  const text = 'Node A weiß: la clé reste dans le navigateur'
+  const id = (await a.page.evaluate((t) => globalThis.edgeswarm?.memory.add(t), text)) ?? ''
+  await expect.poll(() => b.page.evaluate((entry) => globalThis.edgeswarm?.memory.semantic.indexedVersion(entry), id), { timeout: 30_000 }).toBeDefined()
+  const hits = await search(b.page, text, 3)
+  expect(hits[0]).toMatchObject({ id, author: a.nodeId, vectorRank: 1 })
+  expect(hits[0]?.cosine).toBeGreaterThan(0.9999)
+  await Promise.all([a.context.close(), b.context.close()])
 })
