@@ -64,9 +64,9 @@ export class MemorySearch {
     const embedder = this.options.createEmbedder(this.options.model.url)
     const run: Run = { controller, embedder, index: null, stopProgress: () => undefined }
     this.#run = run
-    await this.options.saveEnabled(true)
     this.#set({ phase: 'loading', loadedBytes: 0, totalBytes: this.options.model.bytes, text: 'starting' })
     try {
+      await this.options.saveEnabled(true)
       const info = await embedder.load(({ loadedBytes, totalBytes, text }) => this.#set({ phase: 'loading', loadedBytes, totalBytes: totalBytes || this.options.model.bytes, text }), controller.signal)
       const index = await SemanticIndex.open({
         source: this.options.memory,
