@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { MemorySearch } from '../../src/memory/memory-search'
 import { SemanticIndex } from '../../src/memory/semantic-index'
+import { ModelLoadError } from '../../src/shared/errors'
 import { MemoryStore } from '../../src/memory/store'
 import { roomIdOf } from '../../src/shared/room-id'
 import { generateKeyPair, signerFromKeyPair } from '../../src/shared/sign'
@@ -134,4 +136,39 @@ describe('semantic index', () => {
     index.stop()
     store.stop()
   })
+
+  it('the switch: on makes search hybrid and saves the choice; off is keyword only again; a model that fails to load says so', async () => {
+    const store = new MemoryStore(new Y.Doc(), alice, room)
+    const id = await store.add({ text: 'the switch turns search by meaning on' })
+    const saved: boolean[] = []
+    const model = { url: 'http://x/tiny-embedding.gguf', bytes: 1, label: 'tiny' }
+    const search = new MemorySearch({
+      memory: store,
+      room,
+      model,
+      createEmbedder: () => embedder,
+      openStore: () => Promise.resolve(memoryEmbeddingStore()),
+      saveEnabled: (enabled) => Promise.resolve(void saved.push(enabled)),
+    })
+    await search.enable()
+    await search.settled()
+    expect(search.state()).toMatchObject({ phase: 'on', indexed: 1 })
+    expect((await store.search('the switch turns search by meaning on'))[0]).toMatchObject({ id, vectorRank: 1 })
+    await search.disable()
+    expect(search.state()).toEqual({ phase: 'off' })
+    expect((await store.search('switch'))[0]?.vectorRank).toBeUndefined()
+    expect(saved).toEqual([true, false])
+
+    const broken = new MemorySearch({
+      memory: store,
+      room,
+      model,
+      createEmbedder: () => ({ load: () => Promise.reject(new ModelLoadError('the model is not there (404)')), embed: () => Promise.resolve([]), unload: () => Promise.resolve() }),
+      openStore: () => Promise.resolve(memoryEmbeddingStore()),
+      saveEnabled: () => Promise.resolve(),
+    })
+    await expect(broken.enable()).rejects.toThrow(ModelLoadError)
+    expect(broken.state()).toEqual({ phase: 'failed', error: 'the model is not there (404)' })
+    store.stop()
+  }, 30_000)
 })
