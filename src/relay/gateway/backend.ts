@@ -43,7 +43,13 @@ function refuseWhatNoPeerServes(request: ChatRequest, room: JoinedRoom): void {
   if (ready.some((peer) => peer.engine?.supports !== undefined && canServe(request, peer.engine.supports))) return
   const field = needed.tools ? 'tools' : 'response_format'
   const what = needed.tools ? 'tool calls' : `response_format ${request.response_format?.type ?? ''}`
-  throw new ApiError(400, `no node with a ready model in room ${room.name} supports ${what} (${ready.length} ready): ask without ${field}, or when such a node has joined`, 'invalid_request_error', 'swarm_unsupported', field)
+  throw new ApiError(
+    400,
+    `no node with a ready model in room ${room.name} supports ${what} (${ready.length} ready): ask without ${field}, or when such a node has joined`,
+    'invalid_request_error',
+    'swarm_unsupported',
+    field,
+  )
 }
 
 export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Partial<SwarmDeps> = {}): Backend {

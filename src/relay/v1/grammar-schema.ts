@@ -51,7 +51,8 @@ export function grammarSchemaOf(schema: unknown, path: string): GrammarSchema {
     if (!honoured.has(key)) throw refuse(at, `the keyword ${key} cannot be enforced by this backend's grammar`)
     if (key === 'format' && !formats.has(String(value))) throw refuse(at, `the format ${String(value)} cannot be enforced (date-time, time and date can)`)
     if (key === 'properties' || key === '$defs') out[key] = Object.fromEntries(Object.entries(isRecord(value) ? value : {}).map(([name, child]) => [name, grammarSchemaOf(child, `${at}.${name}`)]))
-    else if (key === 'oneOf' || key === 'anyOf' || key === 'prefixItems') out[key === 'anyOf' ? 'oneOf' : key] = (Array.isArray(value) ? value : []).map((child, index) => grammarSchemaOf(child, `${at}.${index}`))
+    else if (key === 'oneOf' || key === 'anyOf' || key === 'prefixItems')
+      out[key === 'anyOf' ? 'oneOf' : key] = (Array.isArray(value) ? value : []).map((child, index) => grammarSchemaOf(child, `${at}.${index}`))
     else if (key === 'items' || (key === 'additionalProperties' && typeof value !== 'boolean')) out[key] = grammarSchemaOf(value, at)
     else out[key] = value
   }

@@ -53,7 +53,6 @@ export function checkToolFields(request: BackendRequest): void {
   }
 }
 
-
 /** Tokens of chat-template markup a body's bytes might not cover (a generation prompt, a BOS). */
 const templateSlackTokens = 32
 
