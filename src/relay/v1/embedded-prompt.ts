@@ -12,7 +12,12 @@ import { grammarSchemaOf } from './grammar-schema'
 import { checkToolFields } from './request'
 
 /** How the answer is decoded: free text, free text that may hold calls, one forced call, or JSON. */
-export type DecodePlan = { kind: 'text' } | { kind: 'calls' } | { kind: 'forced-call'; schema: Record<string, unknown> } | { kind: 'json'; schema: Record<string, unknown> | null }
+export type DecodePlan =
+  | { kind: 'text' }
+  | { kind: 'calls' }
+  /** `param`: where the schema came from, for the 400 when it does not compile. */
+  | { kind: 'forced-call'; schema: Record<string, unknown>; param: string }
+  | { kind: 'json'; schema: Record<string, unknown> | null; param: string }
 
 const functionsOf = (tools: readonly WireTool[]): ToolFunction[] =>
   tools.map(({ function: fn }) => ({ name: fn.name, ...(fn.description === undefined ? {} : { description: fn.description }), ...(fn.parameters === undefined ? {} : { parameters: fn.parameters }) }))
@@ -34,21 +39,28 @@ export function decodePlan(request: BackendRequest): DecodePlan {
   if (offered && choice === 'auto') return { kind: 'calls' }
   if (offered) {
     const only = typeof choice === 'object' ? choice.function.name : undefined
-    return { kind: 'forced-call', schema: grammarSchemaOf(forcedCallSchema(functionsOf(tools), only), 'tools') }
+    return { kind: 'forced-call', schema: grammarSchemaOf(forcedCallSchema(functionsOf(tools), only), 'tools'), param: 'tools' }
   }
   if (request.response_format?.type === 'json_schema') {
     const { schema } = request.response_format.json_schema
-    return { kind: 'json', schema: schema === undefined ? null : grammarSchemaOf(schema, 'response_format.json_schema.schema') }
+    const param = 'response_format.json_schema.schema'
+    return { kind: 'json', schema: schema === undefined ? null : grammarSchemaOf(schema, param), param }
   }
-  return format === 'json_object' ? { kind: 'json', schema: null } : { kind: 'text' }
+  return format === 'json_object' ? { kind: 'json', schema: null, param: 'response_format' } : { kind: 'text' }
 }
 
 /** The grammar of `plan`, or undefined for free text. */
 export async function grammarOf(llama: Llama, plan: DecodePlan): Promise<LlamaGrammar | undefined> {
   if (plan.kind === 'text' || plan.kind === 'calls') return undefined
   if (plan.schema === null) return llama.getGrammarFor('json')
-  // The schema was checked keyword by keyword (grammarSchemaOf); its TypeScript type cannot be.
-  return llama.createGrammarForJsonSchema(plan.schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
+  try {
+    // The schema was checked keyword by keyword (grammarSchemaOf); its TypeScript type cannot be.
+    return await llama.createGrammarForJsonSchema(plan.schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
+  } catch (error) {
+    // What llama.cpp's grammar parser refuses (a repetition past its limit, a left recursion).
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    throw badRequest(`${plan.param}: the schema cannot be made into a grammar (${reason ?? 'no reason given'})`, plan.param, 'unsupported_schema')
+  }
 }
 
 /** The request's messages as node-llama-cpp's history, ending with the model's empty turn. */

@@ -31,6 +31,43 @@ const honoured = new Set([
 /** Words about the schema that constrain nothing. */
 const annotations = new Set(['title', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', 'strict'])
 const formats = new Set(['date-time', 'time', 'date'])
+const types = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array'])
+const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0
+const isScalar = (value: unknown): boolean => value === null || ['string', 'number', 'boolean'].includes(typeof value)
+
+/** Why the value of an honoured keyword is not one the grammar builder reads right; null: it is. */
+function valueProblem(key: string, value: unknown): string | null {
+  switch (key) {
+    case 'type':
+      return (Array.isArray(value) ? value.length > 0 && value.every((item) => types.has(String(item))) : types.has(String(value))) ? null : 'is not a JSON type or a list of them'
+    case 'format':
+      return formats.has(String(value)) ? null : `is ${JSON.stringify(value)}: only date-time, time and date can be enforced`
+    case 'enum':
+      return Array.isArray(value) && value.length > 0 && value.every(isScalar) ? null : 'is not a non-empty list of strings, numbers, booleans or null'
+    case 'const':
+      return isScalar(value) ? null : 'is not a string, number, boolean or null'
+    case 'oneOf':
+    case 'anyOf':
+    case 'prefixItems':
+      return Array.isArray(value) && value.length > 0 ? null : 'is not a non-empty list of schemas'
+    case 'required':
+      return Array.isArray(value) && value.every((item) => typeof item === 'string') ? null : 'is not a list of names'
+    case 'properties':
+    case '$defs':
+      return isRecord(value) ? null : 'is not an object of schemas'
+    case '$ref':
+      return typeof value === 'string' && /^#\/\$defs\/[^/]+$/.test(value) ? null : 'is not a reference to #/$defs/NAME'
+    case 'additionalProperties':
+      return typeof value === 'boolean' || isRecord(value) ? null : 'is not a boolean or a schema'
+    case 'items':
+      return isRecord(value) ? null : 'is not a schema'
+    case 'description':
+      return typeof value === 'string' ? null : 'is not a string'
+    default:
+      // minLength, maxLength, minItems, maxItems, minProperties, maxProperties
+      return isCount(value) ? null : 'is not a whole number of 0 or more'
+  }
+}
 
 export type GrammarSchema = Record<string, unknown>
 
@@ -49,10 +86,10 @@ export function grammarSchemaOf(schema: unknown, path: string): GrammarSchema {
     const at = `${path}.${key}`
     if (annotations.has(key)) continue
     if (!honoured.has(key)) throw refuse(at, `the keyword ${key} cannot be enforced by this backend's grammar`)
-    if (key === 'format' && !formats.has(String(value))) throw refuse(at, `the format ${String(value)} cannot be enforced (date-time, time and date can)`)
-    if (key === 'properties' || key === '$defs') out[key] = Object.fromEntries(Object.entries(isRecord(value) ? value : {}).map(([name, child]) => [name, grammarSchemaOf(child, `${at}.${name}`)]))
-    else if (key === 'oneOf' || key === 'anyOf' || key === 'prefixItems')
-      out[key === 'anyOf' ? 'oneOf' : key] = (Array.isArray(value) ? value : []).map((child, index) => grammarSchemaOf(child, `${at}.${index}`))
+    const problem = valueProblem(key, value)
+    if (problem !== null) throw refuse(at, problem)
+    if (key === 'properties' || key === '$defs') out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, child]) => [name, grammarSchemaOf(child, `${at}.${name}`)]))
+    else if (key === 'oneOf' || key === 'anyOf' || key === 'prefixItems') out[key === 'anyOf' ? 'oneOf' : key] = (value as unknown[]).map((child, index) => grammarSchemaOf(child, `${at}.${index}`))
     else if (key === 'items' || (key === 'additionalProperties' && typeof value !== 'boolean')) out[key] = grammarSchemaOf(value, at)
     else out[key] = value
   }
