@@ -150,7 +150,8 @@ describe('the embedded prompt', () => {
     )
     expect(history.map((item) => item.type)).toEqual(['system', 'user', 'model', 'user', 'model'])
     expect(history[0]).toMatchObject({ type: 'system' })
-    expect(history[0]?.type === 'system' && history[0].text.startsWith('Be brief.\n\n# Tools')).toBe(true)
+    const system = history[0]?.type === 'system' ? history[0].text : null
+    expect(typeof system === 'string' && system.startsWith('Be brief.\n\n# Tools')).toBe(true)
     expect(history[2]).toEqual({
       type: 'model',
       response: [`<tool_call>\n{"name":"get_weather","arguments":{"city":"Paris"}}\n</tool_call>\n<tool_call>\n{"name":"get_weather","arguments":{"city":"Paris"}}\n</tool_call>`],
