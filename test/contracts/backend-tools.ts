@@ -97,7 +97,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
       messages: question,
       tools: [weatherTool, timeTool],
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
-      max_tokens: structuredTokens,
+      max_completion_tokens: structuredTokens,
     })
     const choice = first.choices[0]
     expect(choice?.finish_reason).toBe('tool_calls')
@@ -112,7 +112,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
       ...base(),
       messages: [...question, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: '{"temperature": 21, "sky": "clear"}' }],
       tools: [weatherTool, timeTool],
-      max_tokens: 12,
+      max_completion_tokens: 12,
     })
     const final = second.choices[0]
     expect(['stop', 'length']).toContain(final?.finish_reason)
@@ -128,7 +128,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
         messages: question,
         tools: [weatherTool],
         tool_choice: { type: 'function', function: { name: 'get_weather' } },
-        max_tokens: structuredTokens,
+        max_completion_tokens: structuredTokens,
       }),
     )
     expect(first.firstHasRole).toBe(true)
@@ -149,7 +149,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
           { role: 'tool', tool_call_id: call.id, content: '{"temperature": 21}' },
         ],
         tools: [weatherTool],
-        max_tokens: 12,
+        max_completion_tokens: 12,
       }),
     )
     expect(second.firstHasRole).toBe(true)
@@ -159,7 +159,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
   })
 
   it('answers tool_choice "required" with a well-formed call to one of the tools', async () => {
-    const answer = await openai().chat.completions.create({ ...base(), messages: question, tools: [weatherTool, timeTool], tool_choice: 'required', max_tokens: structuredTokens })
+    const answer = await openai().chat.completions.create({ ...base(), messages: question, tools: [weatherTool, timeTool], tool_choice: 'required', max_completion_tokens: structuredTokens })
     const call = answer.choices[0]?.message.tool_calls?.[0]
     if (call?.type !== 'function') throw new Error('the answer made no function call')
     expect(['get_weather', 'get_time']).toContain(call.function.name)
@@ -171,11 +171,11 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
 
   it('answers response_format json_schema with JSON that validates against the schema, streamed and not', async () => {
     const response_format = { type: 'json_schema' as const, json_schema: { name: 'verdict', schema: verdictSchema, strict: true } }
-    const whole = await openai().chat.completions.create({ ...base(), messages: question, response_format, max_tokens: structuredTokens })
+    const whole = await openai().chat.completions.create({ ...base(), messages: question, response_format, max_completion_tokens: structuredTokens })
     expect(whole.choices[0]?.finish_reason).toBe('stop')
     const text = whole.choices[0]?.message.content ?? ''
     expect(v.safeParse(Verdict, JSON.parse(text)).success, text).toBe(true)
-    const pieces = await streamed(await openai().chat.completions.create({ ...base(), stream: true, messages: question, response_format, max_tokens: structuredTokens }))
+    const pieces = await streamed(await openai().chat.completions.create({ ...base(), stream: true, messages: question, response_format, max_completion_tokens: structuredTokens }))
     expect(pieces.finish).toBe('stop')
     expect(v.safeParse(Verdict, JSON.parse(pieces.content)).success, pieces.content).toBe(true)
   })
@@ -185,7 +185,7 @@ export function runToolCases(the: () => { backend: Backend; model: string }): vo
       ...base(),
       messages: [...question, { role: 'user', content: 'Answer in JSON.' }],
       response_format: { type: 'json_object' },
-      max_tokens: structuredTokens,
+      max_completion_tokens: structuredTokens,
     })
     const text = answer.choices[0]?.message.content ?? ''
     expect(answer.choices[0]?.finish_reason, text).toBe('stop')

@@ -1,10 +1,13 @@
-// A real HTTP server that answers each POST with the relay's own `respond` over a backend, as
-// /v1 does, minus the relay's checks: the backend suites reach a backend through it over HTTP.
+// A real HTTP server that answers each POST with the relay's own parser and `respond` over a
+// backend, as /v1 does, minus access control: the backend suites reach a backend through it.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Backend, BackendRequest } from '../../src/relay/v1/backend'
+import type { Backend } from '../../src/relay/v1/backend'
 import { ApiError } from '../../src/relay/v1/errors'
+import { parseChatRequest } from '../../src/relay/v1/request'
 import { respond } from '../../src/relay/v1/respond'
+
+const caps = { maxMessages: 256, maxTokens: 4096 }
 
 /** A real HTTP server that answers each POST with `respond` over `backend`, as /v1 does. */
 export async function respondingServer(backend: Backend): Promise<{ url: string; server: Server }> {
@@ -12,10 +15,13 @@ export async function respondingServer(backend: Backend): Promise<{ url: string;
     let body = ''
     req.on('data', (part: Buffer) => (body += part.toString('utf8')))
     req.on('end', () => {
-      const request = JSON.parse(body) as BackendRequest
       const controller = new AbortController()
       res.on('close', () => controller.abort())
-      respond(req, res, request, backend.chat(request, controller.signal), {}).catch((error: unknown) => {
+      const answer = async (): Promise<void> => {
+        const request = parseChatRequest(body, caps)
+        await respond(req, res, request, backend.chat(request, controller.signal), {})
+      }
+      answer().catch((error: unknown) => {
         if (res.headersSent) return
         res.writeHead(error instanceof ApiError ? error.status : 500, { 'Content-Type': 'application/json' })
         res.end(JSON.stringify(error instanceof ApiError ? error.toBody() : { error: { message: String(error) } }))

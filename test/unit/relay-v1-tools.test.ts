@@ -2,6 +2,9 @@
 // (tool-output.ts), a client's JSON schema as the embedded backend's grammar takes it or a 400
 // naming what it cannot enforce (grammar-schema.ts), and the checks of the tool fields.
 import { describe, expect, it } from 'vitest'
+import type { ChatRequest } from '../../src/inference/types'
+import type { TaskEvent, TaskHandle, TaskResult } from '../../src/market'
+import { chunksOfTask } from '../../src/relay/gateway/translate'
 import type { BackendRequest } from '../../src/relay/v1/backend'
 import { decodePlan, toHistory } from '../../src/relay/v1/embedded-prompt'
 import { ApiError } from '../../src/relay/v1/errors'
@@ -13,13 +16,14 @@ import { chunkBuilder, type ChatCompletionChunk } from '../../src/shared/openai'
 const caps = { maxMessages: 64, maxTokens: 256 }
 
 function run(pieces: readonly string[], finish: 'stop' | 'length' = 'stop'): { chunks: ChatCompletionChunk[]; finish: string } {
-  const output = createToolOutput(chunkBuilder('m'), { first: true })
+  const output = createToolOutput(chunkBuilder('m'), { first: true, offered: new Set(['get_weather', 'get_time']) })
   const chunks = pieces.flatMap((piece) => output.push(piece))
   const end = output.end(finish)
   return { chunks: [...chunks, ...end.chunks], finish: end.finish }
 }
 
 const contentOf = (chunks: readonly ChatCompletionChunk[]): string => chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')
+const chunksOfFinish = (chunks: readonly ChatCompletionChunk[]): string[] => chunks.flatMap((chunk) => (chunk.choices[0]?.finish_reason ? [chunk.choices[0].finish_reason] : []))
 const deltasOf = (chunks: readonly ChatCompletionChunk[]) => chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])
 
 function refusal(action: () => unknown): ApiError {
@@ -34,7 +38,7 @@ function refusal(action: () => unknown): ApiError {
 
 describe('tool output', () => {
   it('streams text as content at once, holding back only what could begin <tool_call>', () => {
-    const output = createToolOutput(chunkBuilder('m'), { first: true })
+    const output = createToolOutput(chunkBuilder('m'), { first: true, offered: new Set(['get_weather', 'get_time']) })
     expect(contentOf(output.push('Hello <to'))).toBe('Hello ')
     expect(contentOf(output.push('day'))).toBe('<today')
     const end = output.end('stop')
@@ -64,6 +68,49 @@ describe('tool output', () => {
     expect(finish).toBe('length')
     expect(deltasOf(chunks)).toEqual([])
     expect(contentOf(chunks)).toBe('<tool_call>\n{"name": "get_weather", "arguments": {"ci')
+  })
+})
+
+describe("the swarm's structured answers", () => {
+  const executor = 'e'.repeat(20)
+  const handleOf = (events: TaskEvent[], text: string): TaskHandle => ({
+    id: 't',
+    chunks: (async function* () {
+      for (const event of events) yield await Promise.resolve(event)
+    })(),
+    result: Promise.resolve({ taskId: 't', text, finish: 'stop', executor, epoch: 2 } satisfies TaskResult),
+    cancel: () => undefined,
+  })
+  const collect = async (handle: TaskHandle, request: ChatRequest): Promise<ChatCompletionChunk[]> => {
+    const out: ChatCompletionChunk[] = []
+    for await (const chunk of chunksOfTask(handle, request, 'swarm/lab', new AbortController().signal)) out.push(chunk)
+    return out
+  }
+  const restarted: TaskEvent[] = [
+    { type: 'text', text: '{"answer": "ha', epoch: 1, executor },
+    { type: 'restart', epoch: 2, executor, reason: 'lease lapsed' },
+    { type: 'text', text: '{"answer": "yes"}', epoch: 2, executor },
+  ]
+  const weather = { type: 'function' as const, function: { name: 'get_weather' } }
+  const messages = [{ role: 'user' as const, content: 'hi' }]
+
+  it('takes JSON whole from the signed result, so a restart mid-answer cannot break it', async () => {
+    const chunks = await collect(handleOf(restarted, '{"answer": "yes"}'), { messages, response_format: { type: 'json_object' } })
+    expect(contentOf(chunks)).toBe('{"answer": "yes"}')
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant')
+  })
+
+  it("turns the result's calls into tool_calls, and keeps a call to a function never offered as text", async () => {
+    const call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>'
+    const called = await collect(handleOf([], call), { messages, tools: [weather] })
+    expect(chunksOfFinish(called)).toEqual(['tool_calls'])
+    expect(called[0]?.choices[0]?.delta.role).toBe('assistant')
+    expect(deltasOf(called)[1]).toEqual({ index: 0, function: { arguments: '{"city":"Oslo"}' } })
+    const foreign = '<tool_call>\n{"name": "transfer_funds", "arguments": {}}\n</tool_call>'
+    const refused = await collect(handleOf([], foreign), { messages, tools: [weather] })
+    expect(chunksOfFinish(refused)).toEqual(['stop'])
+    expect(deltasOf(refused)).toEqual([])
+    expect(contentOf(refused)).toBe(foreign)
   })
 })
 

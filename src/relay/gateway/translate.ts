@@ -3,12 +3,12 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatRequest } from '../../inference/types'
 import { AbortError } from '../../shared/errors'
-import { chunkBuilder, messageText, roughUsage, stopSequences, type ChatCompletionChunk, type ChatCompletionMessage, type Usage } from '../../shared/openai'
+import { chunkBuilder, messageText, roughUsage, stopSequences, type ChatCompletionChunk, type ChatCompletionMessage, type FinishReason, type Usage } from '../../shared/openai'
 import type { TaskEvent, TaskHandle } from '../../market'
 import { taskEventText } from '../../market/task-chunks'
 import type { BackendRequest } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
-import { createToolOutput } from '../v1/tool-output'
+import { createToolOutput, offeredNames } from '../v1/tool-output'
 
 /** A message as the market's ChatRequest has it: tool calls and tool answers kept, text parts joined. */
 function taskMessage(message: ChatCompletionMessage): Record<string, unknown> {
@@ -72,6 +72,14 @@ export function taskFailed(error: Error): ApiError {
   return failure
 }
 
+/** A whole answer's text, calls in Qwen3's format, as content and tool_call chunks. */
+function structuredCalls(chunks: ReturnType<typeof chunkBuilder>, request: ChatRequest, text: string, finish: 'stop' | 'length'): { chunks: ChatCompletionChunk[]; finish: FinishReason } {
+  const output = createToolOutput(chunks, { first: true, offered: offeredNames(request) })
+  const pushed = output.push(text)
+  const ended = output.end(finish)
+  return { chunks: [...pushed, ...ended.chunks], finish: ended.finish }
+}
+
 /**
  * The task's answer as OpenAI chunks for `model`. Aborting `signal` cancels the task and ends
  * the stream with an AbortError at once, whatever the market does next.
@@ -90,9 +98,11 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
   let finished = false
   const streamed = { chars: 0, bytes: 0 }
   const encoder = new TextEncoder()
-  // The executor's text carries calls in Qwen3's format: they become tool_call deltas here.
+  // The executor's text carries calls in Qwen3's format: they become tool_call deltas here. A
+  // structured answer (calls, JSON) is taken whole from the signed result, never from the
+  // stream, where a restart's notice could land in the middle of it.
   const offered = (request.tools?.length ?? 0) > 0 && request.tool_choice !== 'none'
-  const calls = offered ? createToolOutput(chunks, { first: true }) : null
+  const structured = offered || (request.response_format !== undefined && request.response_format.type !== 'text')
   try {
     // No chunk before the first text: a failure until then is still an HTTP status, not SSE.
     let first = true
@@ -104,21 +114,24 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
         throw error instanceof AbortError || !(error instanceof Error) ? error : taskFailed(error)
       }
       if (next.done) break
-      const event = next.value
-      const text = taskEventText(event)
+      if (structured) continue
+      const text = taskEventText(next.value)
       streamed.chars += text.length
       streamed.bytes += encoder.encode(text).byteLength
-      for (const chunk of calls === null ? [chunks.content(text, first)] : calls.push(text)) {
-        yield chunk
-        first = false
-      }
+      yield chunks.content(text, first)
+      first = false
     }
     const result = await Promise.race([handle.result, aborted]).catch((error: unknown) => {
       throw error instanceof AbortError || !(error instanceof Error) ? error : taskFailed(error)
     })
     finished = true
     const finish = result.finish === 'length' ? 'length' : 'stop'
-    const end = calls?.end(finish) ?? { chunks: [], finish }
+    let end: { chunks: ChatCompletionChunk[]; finish: FinishReason } = { chunks: [], finish }
+    if (structured) {
+      streamed.chars = result.text.length
+      streamed.bytes = encoder.encode(result.text).byteLength
+      end = offered ? structuredCalls(chunks, request, result.text, finish) : { chunks: result.text === '' ? [] : [chunks.content(result.text, true)], finish }
+    }
     // The first chunk names the role: a held answer's content chunk does, its calls do not.
     if (first && end.chunks[0]?.choices[0]?.delta.role !== 'assistant') yield chunks.role()
     yield* end.chunks

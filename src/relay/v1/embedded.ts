@@ -10,7 +10,7 @@ import type { V1Config } from './config'
 import { ApiError } from './errors'
 import { decodePlan, grammarOf, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
-import { createToolOutput } from './tool-output'
+import { createToolOutput, offeredNames } from './tool-output'
 
 type EmbeddedConfig = NonNullable<V1Config['embedded']>
 
@@ -94,7 +94,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
       let completionTokens = 0
       queue.push(chunks.role())
       // The model writes calls as text in Qwen3's format; a forced call is its JSON alone, under the grammar.
-      const calls = plan.kind === 'calls' || plan.kind === 'forced-call' ? createToolOutput(chunks, { first: false }) : null
+      const calls = plan.kind === 'calls' || plan.kind === 'forced-call' ? createToolOutput(chunks, { first: false, offered: offeredNames(request) }) : null
       const emit = (text: string): void => {
         if (calls === null) queue.push(chunks.content(text))
         else for (const chunk of calls.push(text)) queue.push(chunk)

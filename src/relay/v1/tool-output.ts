@@ -26,11 +26,18 @@ function heldTail(text: string): number {
   return 0
 }
 
+/** The names of the functions a request offers. */
+export const offeredNames = (request: { tools?: readonly { function: { name: string } }[] | null | undefined }): ReadonlySet<string> => new Set((request.tools ?? []).map((tool) => tool.function.name))
+
 /** A fresh call id, as OpenAI's look: `call_` and 24 letters and digits. */
 export const newCallId = (): string => `call_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`
 
-/** Parses the model's output for calls as it streams; `first` says whether a content chunk was already sent (it names the role). */
-export function createToolOutput(chunks: ChunkBuilder, options: { first: boolean }): ToolOutput {
+/**
+ * Parses the model's output for calls as it streams; `first`: the next content chunk is the
+ * first (it names the role). A call to a function not in `offered` is no call (the client was
+ * never offered it; a swarm executor may write anything): then the whole output stays text.
+ */
+export function createToolOutput(chunks: ChunkBuilder, options: { first: boolean; offered: ReadonlySet<string> }): ToolOutput {
   let pending = ''
   let inCalls = false
   let first = options.first
@@ -58,13 +65,14 @@ export function createToolOutput(chunks: ChunkBuilder, options: { first: boolean
     end(finish) {
       if (!inCalls) return { chunks: content(pending), finish }
       const parsed = parseToolCalls(pending)
-      // Calls the model botched are its text, not calls: the client sees what it wrote.
-      const out = content(parsed.calls.length === 0 ? pending : parsed.content)
-      parsed.calls.forEach((call, index) => {
+      // Calls the model botched, or made to what was not offered, make it all text: the client sees what it wrote.
+      const calls = parsed.calls.every((call) => options.offered.has(call.name)) ? parsed.calls : []
+      const out = content(calls.length === 0 ? pending : parsed.content)
+      calls.forEach((call, index) => {
         out.push(chunks.toolCalls([{ index, id: newCallId(), type: 'function', function: { name: call.name, arguments: '' } }]))
         out.push(chunks.toolCalls([{ index, function: { arguments: call.arguments } }]))
       })
-      return { chunks: out, finish: parsed.calls.length > 0 ? 'tool_calls' : finish }
+      return { chunks: out, finish: calls.length > 0 ? 'tool_calls' : finish }
     },
   }
 }
