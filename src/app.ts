@@ -3,10 +3,11 @@ import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { engineSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, routerSettings } from './memory/settings'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
+import { memoryK, quoteMemory } from './swarm/memory-quote'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
@@ -116,6 +117,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
     {
       ask: (request, route, signal) => router.route(request, route, signal),
       feedback: (request, signal) => void learning.router.feedback(request, signal),
+      quoteMemory: (request) => quoteMemory(node.memory, request, { k: memoryK.default }),
+      settings: { load: () => chatSettings(node.roomId).load(db), save: (next) => chatSettings(node.roomId).save(db, next) },
     },
     new Conversations(db),
     node.nodeId,
@@ -128,7 +131,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountMemoryView(shell.memory, node, report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, local: engine }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

@@ -22,6 +22,8 @@ export interface StoredMessage {
     rating?: 'up' | 'down'
   }
   error?: string
+  /** The room's memory entries quoted into the prompt of this answer, as they were then. */
+  memory?: { id: string; author: string; verified: boolean; text: string }[]
 }
 
 export interface StoredConversation {

@@ -37,3 +37,14 @@ export const RouterSettingsSchema = v.object({
 export type RouterSettings = v.InferOutput<typeof RouterSettingsSchema>
 
 export const routerSettings = settingsGroup(RouterSettingsSchema, 'router')
+
+export const ChatSettingsSchema = v.object({
+  /** Quote the room's memory into each question's prompt. */
+  useMemory: v.optional(v.boolean()),
+  /** Let the model act with the built-in tools (the agent loop). */
+  agent: v.optional(v.boolean()),
+})
+export type ChatSettings = v.InferOutput<typeof ChatSettingsSchema>
+
+/** The chat's switches, remembered per room (`roomId`: roomIdOf, so the room key is never stored). */
+export const chatSettings = (roomId: string): ReturnType<typeof settingsGroup<typeof ChatSettingsSchema>> => settingsGroup(ChatSettingsSchema, `chat:${roomId}`)

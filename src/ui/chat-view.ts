@@ -3,6 +3,8 @@ import type { ChatRequest } from '../inference/types'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
+import type { ChatSettings } from '../memory/settings'
+import type { QuotedEntry } from '../swarm/memory-quote'
 import { h, onNextFrame } from './dom'
 
 const saveEveryMs = 1_500
@@ -27,6 +29,10 @@ export interface ChatActions {
   ask: AskFunction
   /** `request` is what the answer was asked with. */
   feedback: (request: ChatRequest, signal: AnswerFeedback) => void
+  /** `request` with the room's memory for its question quoted in, and the entries quoted. */
+  quoteMemory: (request: ChatRequest) => Promise<{ request: ChatRequest; quoted: QuotedEntry[] }>
+  /** The chat's switches, remembered for this room. */
+  settings: { load(): Promise<Partial<ChatSettings>>; save(settings: ChatSettings): Promise<void> }
 }
 
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
@@ -62,6 +68,28 @@ function actionsRow(message: StoredMessage, index: number, last: boolean): HTMLE
   )
 }
 
+/** The memory entries an answer was given, each with its author and whether its signature held. */
+function quotedList(entries: readonly QuotedEntry[]): HTMLElement {
+  return h(
+    'details',
+    { class: 'msg-memory', 'data-testid': 'msg-memory' },
+    h('summary', {}, `${entries.length} room memory ${entries.length === 1 ? 'entry' : 'entries'} given`),
+    h(
+      'ol',
+      {},
+      ...entries.map((entry) =>
+        h(
+          'li',
+          { 'data-testid': 'msg-memory-entry', 'data-entry-id': entry.id, 'data-author': entry.author, 'data-verified': String(entry.verified) },
+          h('span', { class: entry.verified ? 'trust verified' : 'trust unverified' }, `${entry.author.slice(0, 8)} · ${entry.verified ? 'verified' : 'unverified'}`),
+          ' ',
+          entry.text,
+        ),
+      ),
+    ),
+  )
+}
+
 function messageRow(message: StoredMessage, selfId: string, index = -1, last = false, running = false): HTMLElement {
   if (message.role !== 'assistant') return h('li', { class: `msg ${message.role}`, 'data-testid': `msg-${message.role}` }, h('div', { class: 'msg-text' }, message.content))
   const { thinking, answer, thinkingOpen } = splitThinking(message.content)
@@ -72,6 +100,7 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
       ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking))
       : null,
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
+    message.memory?.length ? quotedList(message.memory) : null,
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
     message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
     running ? null : actionsRow(message, index, last),
@@ -85,6 +114,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
   const input = h('textarea', { rows: 2, placeholder: 'Ask the swarm…', 'data-testid': 'chat-input' })
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
+  const useMemory = h('input', { type: 'checkbox', 'data-testid': 'chat-use-memory' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
   const route = h(
@@ -99,7 +129,16 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     'form',
     { class: 'chat-form' },
     input,
-    h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', { class: 'think-switch' }, think, ' think first'),
+      h('label', { class: 'think-switch' }, useMemory, ' use room memory'),
+      h('label', { class: 'think-switch' }, 'run on ', route),
+      h('span', { class: 'spacer' }),
+      stop,
+      send,
+    ),
   )
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
@@ -132,7 +171,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   /** Streams an answer to the conversation as it stands (ending with the user's message). */
   const runAnswer = async (routeChoice: RouteChoice): Promise<void> => {
     const current = conversation
-    const request: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
+    const asked: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
     const answer: StoredMessage = { role: 'assistant', content: '' }
     current.messages.push(answer)
     const controller = new AbortController()
@@ -147,6 +186,10 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     let finish = 'stop'
     let tokens = 0
     try {
+      // The quoted entries travel inside the request's messages, whichever route runs it.
+      const { request, quoted } = useMemory.checked ? await actions.quoteMemory(asked) : { request: asked, quoted: [] }
+      if (quoted.length > 0) answer.memory = quoted
+      render()
       const answered = await actions.ask(request, routeChoice, controller.signal)
       for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
@@ -233,6 +276,13 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       form.requestSubmit()
     }
   })
+
+  const saveSettings = (): void => void actions.settings.save({ useMemory: useMemory.checked }).catch(report)
+  useMemory.addEventListener('change', saveSettings)
+  actions.settings
+    .load()
+    .then((saved) => (useMemory.checked = saved.useMemory ?? false))
+    .catch(report)
 
   conversations
     .recent(1)
