@@ -82,12 +82,12 @@ test.describe('answers that use the room memory', () => {
     await expectEngineState(a.page, 'ready')
     await a.page.evaluate((text) => globalThis.edgeswarm?.memory.add(text), fact)
     await a.page.evaluate(async (content) => {
-      for await (const chunk of globalThis.edgeswarm?.chat({ messages: [{ role: 'user', content }], max_tokens: 4, route: 'local', memory: { k: 2 } }) ?? []) void chunk
+      for await (const chunk of globalThis.edgeswarm?.chat({ messages: [{ role: 'user', content }], max_tokens: 4, route: 'local', memory: { k: 2 } }) ?? []) if (chunk.choices[0].finish_reason) break
     }, question)
     expect(await lastLocalPrompt(a.page)).toContain('Quuxville')
     const error = await a.page.evaluate(async () => {
       try {
-        for await (const chunk of globalThis.edgeswarm?.chat({ messages: [{ role: 'user', content: 'x' }], memory: { k: 0 } }) ?? []) void chunk
+        for await (const chunk of globalThis.edgeswarm?.chat({ messages: [{ role: 'user', content: 'x' }], memory: { k: 0 } }) ?? []) if (chunk.choices[0].finish_reason) break
         return 'no error'
       } catch (error) {
         return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
