@@ -79,7 +79,7 @@ function run(agent: AgentDeps & { record: Recorded }, maxSteps = 6, controller =
   return runAgent('What is the capital?', agent, { maxSteps, signal: controller.signal, onStep: (step) => agent.record.steps.push(step) })
 }
 
-const kinds = (steps: AgentStep[]): string[] => steps.filter((step) => step.kind !== 'thought').map((step) => `${step.kind}:${step.kind === 'call' || step.kind === 'result' ? step.name : ''}`)
+const kinds = (steps: AgentStep[]): string[] => steps.flatMap((step) => (step.kind === 'thought' ? [] : [`${step.kind}:${step.name}`]))
 
 describe('agent loop', () => {
   it('every step is a forced call among the tools and final_answer; a result goes back as a tool message; final_answer ends it', async () => {

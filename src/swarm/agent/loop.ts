@@ -25,7 +25,7 @@ export interface AgentOptions {
   maxSteps: number
   signal: AbortSignal
   /** Each step as it happens; `thought` repeats as its text grows. */
-  onStep(step: AgentStep): void
+  onStep: (step: AgentStep) => void
   /** The tools offered besides final_answer (all unless said). */
   tools?: readonly ActingTool[]
   /** Tokens one step may write; bounds a call's arguments. */
@@ -54,11 +54,11 @@ export async function runAgent(question: string, deps: AgentDeps, options: Agent
   const maxSteps = Math.min(agentStepLimit.max, Math.max(agentStepLimit.min, Math.floor(options.maxSteps)))
   const { signal, onStep } = options
   for (let step = 1; step <= maxSteps; step++) {
-    if (signal.aborted) return { reason: 'stopped', steps: step - 1 }
+    if (stopped(signal)) return { reason: 'stopped', steps: step - 1 }
     try {
       const request: ChatRequest = { messages: [...messages], tools, tool_choice: 'required', enable_thinking: false, max_tokens: options.stepTokens ?? defaultStepTokens, temperature: 0 }
       const output = await readStep(await deps.chat(request, signal), (text) => onStep({ kind: 'thought', step, text }))
-      if (signal.aborted || output.finish === 'abort') return { reason: 'stopped', steps: step }
+      if (stopped(signal) || output.finish === 'abort') return { reason: 'stopped', steps: step }
       const calls = output.calls.slice(0, 1)
       const ids = calls.map((_, index) => `call_${step}_${index}`)
       messages.push({ role: 'assistant', content: output.thought, ...(calls.length ? { tool_calls: calls.map((call, index) => toolCall(call, ids[index] ?? '')) } : {}) })
@@ -74,7 +74,7 @@ export async function runAgent(question: string, deps: AgentDeps, options: Agent
         onStep({ kind: 'call', step, id, name: call.name, arguments: call.arguments })
         const done = await runCall(call, offered, deps, signal)
         if (done.kind === 'answer') return { reason: 'answer', answer: done.answer, steps: step }
-        if (signal.aborted) return { reason: 'stopped', steps: step }
+        if (stopped(signal)) return { reason: 'stopped', steps: step }
         onStep({ kind: 'result', step, id, name: call.name, content: done.content, ok: done.ok })
         messages.push({ role: 'tool', tool_call_id: id, content: done.ok ? done.content : `error: ${done.content}` })
       }
@@ -108,6 +108,7 @@ async function runCall(call: ParsedCall, offered: readonly AgentToolName[], deps
   }
 }
 
-function stopped(signal: AbortSignal, error: unknown): boolean {
+/** Read through a call, so that a check after an await is not narrowed away by one before it. */
+function stopped(signal: AbortSignal, error?: unknown): boolean {
   return signal.aborted || error instanceof AbortError
 }
