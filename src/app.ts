@@ -8,6 +8,7 @@ import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
+import { askSwarmOn } from './swarm/agent/ask-swarm'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
@@ -119,6 +120,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
       feedback: (request, signal) => void learning.router.feedback(request, signal),
       quoteMemory: (request) => quoteMemory(node.memory, request, { k: memoryK.default }),
       settings: { load: () => chatSettings(node.roomId).load(db), save: (next) => chatSettings(node.roomId).save(db, next) },
+      agentTools: { memory: node.memory, askSwarm: askSwarmOn(market) },
     },
     new Conversations(db),
     node.nodeId,
