@@ -141,6 +141,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       { class: 'row' },
       h('label', { class: 'think-switch' }, think, ' think first'),
       h('label', { class: 'think-switch' }, useMemory, ' use room memory'),
+      h('label', { class: 'think-switch' }, agent, ' let the model act'),
       h('label', { class: 'think-switch' }, 'run on ', route),
       h('span', { class: 'spacer' }),
       stop,
