@@ -33,7 +33,8 @@ export interface AgentOptions {
 }
 
 export const agentStepLimit = { min: 1, max: 20, default: 6 } as const
-const defaultStepTokens = 384
+/** Room for the longest call (final_answer's 600 characters) with the whitespace a grammar allows; a random-weight model fills every string to its limit. */
+const defaultStepTokens = 1_024
 const callIdPattern = /^[A-Za-z0-9_.:-]{1,64}$/
 
 export const agentSystemPrompt = [
@@ -64,7 +65,12 @@ export async function runAgent(question: string, deps: AgentDeps, options: Agent
       messages.push({ role: 'assistant', content: output.thought, ...(calls.length ? { tool_calls: calls.map((call, index) => toolCall(call, ids[index] ?? '')) } : {}) })
       if (calls.length === 0) {
         // No call to answer: the next turn is the user's, saying what went wrong.
-        const problem = output.malformed > 0 ? 'Your tool call was not well-formed JSON.' : 'You did not call a tool.'
+        const problem =
+          output.finish === 'length'
+            ? 'Your tool call was cut off at the token limit: keep the arguments short.'
+            : output.malformed > 0
+              ? 'Your tool call was not well-formed JSON.'
+              : 'You did not call a tool.'
         onStep({ kind: 'result', step, id: '', name: '', content: problem, ok: false })
         messages.push({ role: 'user', content: `${problem} Call exactly one of: ${offered.join(', ')}.` })
         continue

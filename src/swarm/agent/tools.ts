@@ -22,10 +22,10 @@ export interface AgentToolDeps {
   askSwarm(prompt: string, signal: AbortSignal): Promise<string>
 }
 
-const maxQueryChars = 200
-const maxEntryChars = 500
-const maxPromptChars = 1_000
-const maxAnswerChars = 2_000
+const maxQueryChars = 100
+const maxEntryChars = 200
+const maxPromptChars = 400
+const maxAnswerChars = 600
 /** A peer's answer is cut to this before it goes back to the model. */
 const swarmAnswerChars = 2_000
 const searchK = { max: 8, default: 4 }
