@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatChunk, type ChatRequest } from './inference/types'
+import type { MemorySearch, MemorySearchState } from './memory/memory-search'
 import type { MemoryHit, MemoryItem, SearchOptions } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
@@ -78,8 +79,21 @@ export interface EdgeswarmApi {
     /** Deletes this node's entry (a signed tombstone) or an unverifiable value; false for another node's entry. */
     remove(id: string): Promise<boolean>
     list(): Promise<MemoryItem[]>
-    /** The `k` entries that match `query` best, best first, each with its `score`. */
+    /**
+     * The `k` entries that match `query` best, best first, each with its `score`: by keyword, and
+     * with memory search on by meaning too (ranks fused; `keywordRank`, `vectorRank`, `cosine` say how).
+     */
     search(query: string, options?: SearchOptions): Promise<MemoryHit[]>
+    /** The memory search switch (the memory view's): on downloads the embedding model once. */
+    readonly semantic: {
+      state(): MemorySearchState
+      enable(): Promise<void>
+      disable(): Promise<void>
+      /** Resolves once every entry known now is embedded. */
+      settled(): Promise<void>
+      /** The version (`updatedAt:texthash:length`) an entry was embedded at, if indexed. */
+      indexedVersion(id: string): string | undefined
+    }
   }
 }
 
@@ -155,11 +169,12 @@ export interface ApiDeps {
   router: ChatRouter
   market: MarketNode
   peer: PeerEngine
+  memorySearch: MemorySearch
   /** This node's own engine, read for `engines.local`. */
   local: { lastRequest(): ChatRequest | null }
 }
 
-export function createApi(node: SwarmNode, { router, market, peer, local }: ApiDeps, learning: Learning): EdgeswarmApi {
+export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -203,6 +218,13 @@ export function createApi(node: SwarmNode, { router, market, peer, local }: ApiD
       remove: (id) => node.memory.remove(id),
       list: () => node.memory.list(),
       search: (query, options) => node.memory.search(query, options),
+      semantic: {
+        state: () => memorySearch.state(),
+        enable: () => memorySearch.enable(),
+        disable: () => memorySearch.disable(),
+        settled: () => memorySearch.settled(),
+        indexedVersion: (id) => memorySearch.indexedVersion(id),
+      },
     },
   }
 }

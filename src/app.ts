@@ -3,7 +3,11 @@ import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { chatSettings, engineSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, routerSettings } from './memory/settings'
+import { MemorySearch } from './memory/memory-search'
+import { openEmbeddingStore } from './memory/embedding-db'
+import { createEmbedder } from './inference/embedding/create'
+import { defaultEmbeddingModel } from './inference/embedding/embedder'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
@@ -130,10 +134,22 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
   mountTaskView(shell.swarm, market, node.nodeId)
   mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })
-  mountMemoryView(shell.memory, node, report)
+  const memorySearch = new MemorySearch({
+    memory: node.memory,
+    room: node.roomId,
+    // `embedModel` in the URL names another GGUF encoder (tests use a generated one).
+    model: urlParams.has('embedModel') ? { url: urlParams.get('embedModel') ?? '', bytes: 0, label: 'the embedding model in the URL' } : defaultEmbeddingModel,
+    createEmbedder,
+    openStore: openEmbeddingStore,
+    saveEnabled: (enabled) => memorySearchSettings.save(db, { enabled }),
+    onError: (error) => console.warn('memory search:', error),
+  })
+  mountMemoryView(shell.memory, node, report, memorySearch)
+  // Turned on in an earlier visit: the model is in OPFS already, so this needs no network.
+  if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer, local: engine }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

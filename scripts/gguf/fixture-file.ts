@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildBert } from './bert'
 import { buildQwen3, parameterCount } from './qwen3'
 import type { FixtureSpec } from './specs'
 import { encodeGguf } from './writer'
@@ -49,7 +50,7 @@ function readSidecar(path: string): Sidecar | undefined {
 
 /** The GGUF bytes of a fixture, in chunks (see writer.ts), with its parameter count. */
 export function encodeFixture(spec: FixtureSpec): { chunks: Uint8Array[]; parameters: number } {
-  const model = buildQwen3(spec.model)
+  const model = spec.kind === 'bert' ? buildBert(spec.model) : buildQwen3(spec.model)
   return { chunks: encodeGguf(model), parameters: parameterCount(model) }
 }
 

@@ -1,11 +1,9 @@
 // The fixture models: file name and dimensions. tiny is for unit and browser tests, bench
-// (about 30M parameters) for benchmarks.
+// (about 30M parameters) for benchmarks; the embedding models are the same pair for memory search.
+import type { BertSpec } from './bert'
 import type { Qwen3Spec } from './qwen3'
 
-export interface FixtureSpec {
-  fileName: string
-  model: Qwen3Spec
-}
+export type FixtureSpec = { fileName: string; kind?: 'qwen3'; model: Qwen3Spec } | { fileName: string; kind: 'bert'; model: BertSpec }
 
 const shared = { seed: 20_250_101, contextLength: 2048, mergeCount: 300, weightStd: 0.02 }
 
@@ -37,4 +35,20 @@ export const benchQwen3: FixtureSpec = {
   },
 }
 
-export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, benchQwen3]
+const embeddingShared = { seed: 20_250_102, contextLength: 512, weightStd: 0.02 }
+
+/** A random-weight multilingual sentence encoder of the production model's kind (bert + XLM-R unigram tokenizer). */
+export const tinyEmbedding: FixtureSpec = {
+  fileName: 'tiny-embedding.gguf',
+  kind: 'bert',
+  model: { ...embeddingShared, name: 'edgeswarm tiny embedding (random weights)', embeddingLength: 64, blockCount: 2, headCount: 4, feedForwardLength: 128 },
+}
+
+/** The production model's dimensions (granite-embedding-107m-multilingual: 384 wide, 6 layers, 12 heads, n_ff 1536), a small vocabulary. */
+export const benchEmbedding: FixtureSpec = {
+  fileName: 'bench-embedding.gguf',
+  kind: 'bert',
+  model: { ...embeddingShared, name: 'edgeswarm bench embedding (random weights)', embeddingLength: 384, blockCount: 6, headCount: 12, feedForwardLength: 1536 },
+}
+
+export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, benchQwen3, tinyEmbedding, benchEmbedding]

@@ -38,6 +38,14 @@ export type RouterSettings = v.InferOutput<typeof RouterSettingsSchema>
 
 export const routerSettings = settingsGroup(RouterSettingsSchema, 'router')
 
+export const MemorySearchSettingsSchema = v.object({
+  /** The user agreed to download the embedding model and turned memory search on. */
+  enabled: v.optional(v.boolean()),
+})
+export type MemorySearchSettings = v.InferOutput<typeof MemorySearchSettingsSchema>
+
+export const memorySearchSettings = settingsGroup(MemorySearchSettingsSchema, 'memory-search')
+
 export const ChatSettingsSchema = v.object({
   /** Quote the room's memory into each question's prompt. */
   useMemory: v.optional(v.boolean()),

@@ -22,6 +22,7 @@ import {
 import { MemoryMarks, type Marks } from './marks'
 import { addedAndDeleted, CappedKeys } from './cap'
 import { Restorer } from './restorer'
+import { fuseRankings, type VectorSearch } from './fusion'
 import { searchScored } from './search'
 
 /** An entry as readers see it: what it says, who wrote it, and whether to trust it. */
@@ -35,9 +36,17 @@ export interface MemoryItem {
   trust: Trust
 }
 
-/** An entry found by a search, with how well it matched (higher is better; comparable within one search only). */
+/**
+ * An entry found by a search, with how well it matched (higher is better; comparable within one
+ * search only). With memory search on, `score` is the fused (RRF) score and the ranks say where
+ * the entry stood in each ranking it is in (1 = first); keyword-only search leaves them out.
+ */
 export interface MemoryHit extends MemoryItem {
   score: number
+  keywordRank?: number
+  vectorRank?: number
+  /** Cosine between the query's embedding and the entry's. */
+  cosine?: number
 }
 
 export interface SearchOptions {
@@ -46,6 +55,8 @@ export interface SearchOptions {
 }
 
 const defaultSearchK = 10
+/** Candidates taken from each ranking before fusion. */
+const fusionCandidates = 50
 
 export interface MemoryRefused {
   id: string
@@ -122,6 +133,7 @@ export class MemoryStore {
   readonly #events: Emitter<MemoryEvents>
   readonly #refused = noRefusals()
   #changeQueued = false
+  #vectors: VectorSearch | null = null
   #lastChangeAt = -Infinity
   /** The keys within the cap (the rest are ignored). */
   readonly #keys: CappedKeys
@@ -181,9 +193,29 @@ export class MemoryStore {
     return this.items()
   }
 
-  /** The `k` entries that match `query` best, with their scores (higher is better). */
+  /**
+   * The `k` entries that match `query` best, with their scores (higher is better): by keyword,
+   * and, with a vector search set (memory search on), by meaning too, the two rankings fused. A
+   * vector search that fails is reported and the answer is the keyword one.
+   */
   async search(query: string, options: SearchOptions = {}): Promise<MemoryHit[]> {
-    return searchScored(await this.list(), query, options.k ?? defaultSearchK).map(({ item, score }) => ({ ...item, score }))
+    const k = options.k ?? defaultSearchK
+    const items = await this.list()
+    const vectors = this.#vectors
+    if (!vectors || query.trim() === '') return searchScored(items, query, k).map(({ item, score }) => ({ ...item, score }))
+    const keyword = searchScored(items, query, Math.max(k, fusionCandidates))
+    const vector = await vectors.nearest(query, Math.max(k, fusionCandidates)).catch((error: unknown) => {
+      this.#onError(error)
+      return null
+    })
+    if (vector === null) return keyword.slice(0, k).map(({ item, score }) => ({ ...item, score }))
+    const byId = new Map(items.map((item) => [item.id, item]))
+    return fuseRankings(keyword, vector, (id) => byId.get(id), k).map(({ item, ...ranks }) => ({ ...item, ...ranks }))
+  }
+
+  /** Where `search` gets its vector ranking from; null: keyword only. */
+  setVectorSearch(vectors: VectorSearch | null): void {
+    this.#vectors = vectors
   }
 
   /** Signs and writes a new entry of this node's; returns its id. */

@@ -72,12 +72,12 @@ export function questionOf(request: ChatRequest): string {
 }
 
 /** What quoting needs of the room's memory: its scored search. */
-export interface MemorySearch {
+export interface MemorySource {
   search(query: string, options: { k: number }): Promise<readonly MemoryItem[]>
 }
 
 /** Finds the top `k` entries for the request's question and quotes them; the entries are returned to be listed with the answer. */
-export async function quoteMemory(memory: MemorySearch, request: ChatRequest, { k }: MemoryQuoteOptions): Promise<{ request: ChatRequest; quoted: QuotedEntry[] }> {
+export async function quoteMemory(memory: MemorySource, request: ChatRequest, { k }: MemoryQuoteOptions): Promise<{ request: ChatRequest; quoted: QuotedEntry[] }> {
   const question = questionOf(request).trim()
   if (!question) return { request, quoted: [] }
   const hits = await memory.search(question, { k: Math.min(memoryK.max, Math.max(memoryK.min, Math.floor(k))) })

@@ -1,7 +1,9 @@
+import type { MemorySearch } from '../memory/memory-search'
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
 import { colorOf, h, onNextFrame, shortId, timeAgo } from './dom'
+import { mountMemorySearchSwitch } from './memory-search-switch'
 
 const trustLabels = {
   trusted: '',
@@ -10,6 +12,8 @@ const trustLabels = {
 } as const
 
 const maxShown = 200
+/** Entries a search by meaning shows: every entry has some nearness, so the nearest few. */
+const hybridShown = 20
 
 function sameItem(a: MemoryItem, b: MemoryItem): boolean {
   return a.text === b.text && a.updatedAt === b.updatedAt && a.author === b.author && a.trust === b.trust && a.tags.join('\u0000') === b.tags.join('\u0000')
@@ -47,7 +51,7 @@ function refusalsText(node: SwarmNode): string {
  * entry's author edits or deletes it: editing another node's entry makes a new entry of this
  * node's (the original stays, under its author's name).
  */
-export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (error: unknown) => void): () => void {
+export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (error: unknown) => void, memorySearch: MemorySearch): () => void {
   const text = h('textarea', { rows: 2, placeholder: 'A fact, a note, anything the swarm should remember', 'data-testid': 'memory-text', maxlength: 8000 })
   const tags = h('input', { placeholder: 'tags, comma separated', 'data-testid': 'memory-tags' })
   const formError = h('div', { class: 'form-error', role: 'alert' })
@@ -55,7 +59,9 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
   const query = h('input', { type: 'search', placeholder: 'Search memory', 'data-testid': 'memory-search' })
   const list = h('ul', { class: 'memory-list', 'data-testid': 'memory-list' })
   const refusals = h('p', { class: 'memory-refusals', 'data-testid': 'memory-refusals' })
-  root.append(h('h2', {}, 'Shared memory'), form, query, list, refusals)
+  const searchSwitch = h('div', { 'data-testid': 'memory-search-switch' })
+  root.append(h('h2', {}, 'Shared memory'), form, searchSwitch, query, list, refusals)
+  const stopSwitch = mountMemorySearchSwitch(searchSwitch, memorySearch, report)
 
   form.addEventListener('submit', (event) => {
     event.preventDefault()
@@ -153,11 +159,29 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     rows.set(item.id, { item, row })
     return row
   }
+  // With memory search on, a query is answered by the store's hybrid search (the query is
+  // embedded in the worker); only the latest answer is drawn.
+  let hybrid: { query: string; items: MemoryItem[] } | null = null
+  let asked = 0
+  const askHybrid = (): void => {
+    const text = query.value.trim()
+    if (!text || memorySearch.state().phase !== 'on') {
+      hybrid = null
+      return
+    }
+    const ticket = ++asked
+    node.memory.search(text, { k: hybridShown }).then((hits) => {
+      if (ticket !== asked) return
+      hybrid = { query: text, items: hits }
+      render()
+    }, report)
+  }
   const render = (): void => {
     refusals.textContent = refusalsText(node)
     if (editing !== null && node.memory.items().some((item) => item.id === editing)) return
     const all = node.memory.items()
-    const shown = query.value.trim() ? search(all, query.value) : all
+    const text = query.value.trim()
+    const shown = !text ? all : hybrid?.query === text ? hybrid.items : search(all, query.value)
     const visible = shown.slice(0, maxShown)
     const keep = new Set(visible.map((item) => item.id))
     for (const id of rows.keys()) if (!keep.has(id)) rows.delete(id)
@@ -169,9 +193,12 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     if (shown.length > maxShown) wanted.push(h('li', { class: 'empty' }, `… and ${shown.length - maxShown} more: search to narrow down.`))
     reconcile(list, wanted)
   }
-  query.addEventListener('input', render)
+  query.addEventListener('input', () => {
+    askHybrid()
+    render()
+  })
   const rerender = onNextFrame(render)
-  const stops = [node.on('memory', rerender), node.memory.on('refused', rerender), node.room.on('drop', rerender), stopStorage]
+  const stops = [node.on('memory', () => (askHybrid(), rerender())), node.memory.on('refused', rerender), node.room.on('drop', rerender), stopStorage, stopSwitch, memorySearch.on('state', askHybrid)]
   render()
   return () => {
     for (const stop of stops) stop()

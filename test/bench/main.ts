@@ -9,6 +9,7 @@ import { benchFlood } from './flood'
 import { benchMarket } from './market'
 import { benchMemoryAnswers } from './memory-answers'
 import { benchTrustCost } from './market-before-after'
+import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
 import { benchRelay } from './relay-v1'
 import { startRelay, type RelayProcess } from './relay-process'
@@ -17,7 +18,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,answers').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
   if (sections.has('answers')) await benchMemoryAnswers().catch((error: unknown) => console.error('answers bench failed:', error))
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
+  if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {
