@@ -14,6 +14,7 @@ import type { RouteDecision } from './micronets/router'
 import type { NetState } from './swarm/learning/learned-net'
 import type { Learning } from './swarm/learning/learning'
 import type { Peer } from './market/presence/peers'
+import { memoryK, quoteMemory } from './swarm/memory-quote'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
 export interface PeerView {
@@ -43,8 +44,11 @@ export interface EdgeswarmApi {
   readonly room: string
   peers(): PeerView[]
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
-  /** Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop. */
-  chat(request: ChatRequest & { route?: Route }): AsyncIterable<ChatChunk>
+  /**
+   * Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop.
+   * `memory: { k }` quotes the room's top `k` memory entries for the question into the prompt, as data.
+   */
+  chat(request: ChatRequest & { route?: Route; memory?: { k?: number } }): AsyncIterable<ChatChunk>
   /** The micro-net router that routes `auto` chats, run in the micro-net worker; see README. */
   readonly router: {
     /** Where `request` runs best and how sure the router is (`costQuality` 0..1 overrides the setting). */
@@ -55,7 +59,11 @@ export interface EdgeswarmApi {
     state(): { router: NetView; speed: NetView }
   }
   /** Engines by kind, for scripts and tests: `peer` runs chats on the room's peers. */
-  readonly engines: { peer: Engine }
+  readonly engines: {
+    peer: Engine
+    /** This node's own model: the last request it ran (its own chats and the market's tasks), for tests. */
+    local: { lastRequest(): ChatRequest | null }
+  }
   readonly tasks: {
     /** Posts a chat request to the room's task market: `{ ...request, requirements? }`. */
     submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
@@ -135,14 +143,19 @@ export function peerView(peer: Peer): PeerView {
   }
 }
 
-const ApiChatSchema = v.object({ ...ChatRequestSchema.entries, route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])) })
+const ApiChatSchema = v.object({
+  ...ChatRequestSchema.entries,
+  route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])),
+  memory: v.optional(v.strictObject({ k: v.optional(v.pipe(v.number(), v.integer(), v.minValue(memoryK.min), v.maxValue(memoryK.max))) })),
+})
 
-/** Validates a script's request and runs it where the app would run it. */
-async function* apiChat(router: ChatRouter, request: unknown): AsyncGenerator<ChatChunk> {
+/** Validates a script's request, quotes the room's memory if asked, and runs it where the app would run it. */
+async function* apiChat(router: ChatRouter, memory: SwarmNode['memory'], request: unknown): AsyncGenerator<ChatChunk> {
   const parsed = v.safeParse(ApiChatSchema, request)
   if (!parsed.success) throw new ValidationError(`bad chat request: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'request'}: ${issue.message}`).join('; ')}`)
-  const { route = 'auto', ...chat } = parsed.output
-  yield* (await router.route(chat, route)).chunks
+  const { route = 'auto', memory: quoting, ...chat } = parsed.output
+  const asked = quoting ? (await quoteMemory(memory, chat, { k: quoting.k ?? memoryK.default })).request : chat
+  yield* (await router.route(asked, route)).chunks
 }
 
 const defaultFanOut: FanOutOptions = {
@@ -157,9 +170,11 @@ export interface ApiDeps {
   market: MarketNode
   peer: PeerEngine
   memorySearch: MemorySearch
+  /** This node's own engine, read for `engines.local`. */
+  local: { lastRequest(): ChatRequest | null }
 }
 
-export function createApi(node: SwarmNode, { router, market, peer, memorySearch }: ApiDeps, learning: Learning): EdgeswarmApi {
+export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -170,8 +185,8 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch 
     nodeId: node.nodeId,
     room: node.config.room,
     peers: () => node.peers().map(peerView),
-    chat: (request) => apiChat(router, request),
-    engines: { peer },
+    chat: (request) => apiChat(router, node.memory, request),
+    engines: { peer, local: { lastRequest: () => local.lastRequest() } },
     router: {
       decide: async (request, costQuality) => {
         const { route, confidence, good, runtime, latencyMs } = await learning.router.decide(checkRequest(request), costQuality)

@@ -3,7 +3,7 @@ import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { engineSettings, memorySearchSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, routerSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
 import { createEmbedder } from './inference/embedding/create'
@@ -11,6 +11,8 @@ import { defaultEmbeddingModel } from './inference/embedding/embedder'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
+import { memoryK, quoteMemory } from './swarm/memory-quote'
+import { askSwarmOn } from './swarm/agent/ask-swarm'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
@@ -120,6 +122,9 @@ export async function startApp(root: HTMLElement): Promise<void> {
     {
       ask: (request, route, signal) => router.route(request, route, signal),
       feedback: (request, signal) => void learning.router.feedback(request, signal),
+      quoteMemory: (request) => quoteMemory(node.memory, request, { k: memoryK.default }),
+      settings: { load: () => chatSettings(node.roomId).load(db), save: (next) => chatSettings(node.roomId).save(db, next) },
+      agentTools: { memory: node.memory, askSwarm: askSwarmOn(market) },
     },
     new Conversations(db),
     node.nodeId,
@@ -144,7 +149,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

@@ -52,6 +52,7 @@ export class LocalEngine implements Engine {
   #status: LocalEngineStatus
   #engine: SharedEngine | null = null
   #running = 0
+  #lastRequest: ChatRequest | null = null
   /** The one load of this node's model: `start`, `load` and a question asked meanwhile all wait for it. */
   readonly #starting = new SharedLoad((onProgress) => this.#start(onProgress))
 
@@ -227,6 +228,7 @@ export class LocalEngine implements Engine {
     const engine = this.#engine
     const { state } = this.#status
     if (!engine || state === 'none' || state === 'failed') throw new EngineUnavailableError(this.#status.message ?? 'no local model')
+    this.#lastRequest = request
     this.#running++
     this.#set({ state: 'busy' })
     try {
@@ -236,6 +238,11 @@ export class LocalEngine implements Engine {
       const info = engine.info()
       this.#set({ state: this.#running > 0 ? 'busy' : 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS })
     }
+  }
+
+  /** The last request this node's model was asked to run (its own chats and the market's tasks alike), for tests; read-only. */
+  lastRequest(): ChatRequest | null {
+    return this.#lastRequest === null ? null : structuredClone(this.#lastRequest)
   }
 
   /** Unloads the model and deletes every cached copy (OPFS for wllama, Cache Storage for WebLLM). */

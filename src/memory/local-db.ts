@@ -22,6 +22,26 @@ export interface StoredMessage {
     rating?: 'up' | 'down'
   }
   error?: string
+  /** The steps of the agent loop that wrote this answer, and how it ended. */
+  agent?: StoredAgentRun
+  /** The room's memory entries quoted into the prompt of this answer, as they were then. */
+  memory?: { id: string; author: string; verified: boolean; text: string }[]
+}
+
+/** One step of an agent run as the chat keeps it: a thought, a tool call (its arguments as text), or a tool's result. */
+export interface StoredAgentStep {
+  kind: 'thought' | 'call' | 'result'
+  step: number
+  /** The tool called (empty for a thought, or a step with no call). */
+  name: string
+  text: string
+  ok?: boolean
+}
+
+export interface StoredAgentRun {
+  steps: StoredAgentStep[]
+  /** Unset while it runs. */
+  end?: 'answer' | 'step-limit' | 'stopped' | 'failed'
 }
 
 export interface StoredConversation {

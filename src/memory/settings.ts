@@ -45,3 +45,14 @@ export const MemorySearchSettingsSchema = v.object({
 export type MemorySearchSettings = v.InferOutput<typeof MemorySearchSettingsSchema>
 
 export const memorySearchSettings = settingsGroup(MemorySearchSettingsSchema, 'memory-search')
+
+export const ChatSettingsSchema = v.object({
+  /** Quote the room's memory into each question's prompt. */
+  useMemory: v.optional(v.boolean()),
+  /** Let the model act with the built-in tools (the agent loop). */
+  agent: v.optional(v.boolean()),
+})
+export type ChatSettings = v.InferOutput<typeof ChatSettingsSchema>
+
+/** The chat's switches, remembered per room (`roomId`: roomIdOf, so the room key is never stored). */
+export const chatSettings = (roomId: string): ReturnType<typeof settingsGroup<typeof ChatSettingsSchema>> => settingsGroup(ChatSettingsSchema, `chat:${roomId}`)

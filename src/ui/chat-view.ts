@@ -3,6 +3,11 @@ import type { ChatRequest } from '../inference/types'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
+import type { ChatSettings } from '../memory/settings'
+import type { QuotedEntry } from '../swarm/memory-quote'
+import { agentStepLimit, runAgent } from '../swarm/agent/loop'
+import type { AgentToolDeps } from '../swarm/agent/tools'
+import { agentRunView, recordStep, type PendingAdd } from './agent-view'
 import { h, onNextFrame } from './dom'
 
 const saveEveryMs = 1_500
@@ -27,6 +32,12 @@ export interface ChatActions {
   ask: AskFunction
   /** `request` is what the answer was asked with. */
   feedback: (request: ChatRequest, signal: AnswerFeedback) => void
+  /** `request` with the room's memory for its question quoted in, and the entries quoted. */
+  quoteMemory: (request: ChatRequest) => Promise<{ request: ChatRequest; quoted: QuotedEntry[] }>
+  /** The chat's switches, remembered for this room. */
+  settings: { load(): Promise<Partial<ChatSettings>>; save(settings: ChatSettings): Promise<void> }
+  /** What the agent's tools act on (the user's confirmation of an add is asked here, in the chat). */
+  agentTools: Omit<AgentToolDeps, 'confirmAdd'>
 }
 
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
@@ -62,7 +73,29 @@ function actionsRow(message: StoredMessage, index: number, last: boolean): HTMLE
   )
 }
 
-function messageRow(message: StoredMessage, selfId: string, index = -1, last = false, running = false): HTMLElement {
+/** The memory entries an answer was given, each with its author and whether its signature held. */
+function quotedList(entries: readonly QuotedEntry[]): HTMLElement {
+  return h(
+    'details',
+    { class: 'msg-memory', 'data-testid': 'msg-memory' },
+    h('summary', {}, `${entries.length} room memory ${entries.length === 1 ? 'entry' : 'entries'} given`),
+    h(
+      'ol',
+      {},
+      ...entries.map((entry) =>
+        h(
+          'li',
+          { 'data-testid': 'msg-memory-entry', 'data-entry-id': entry.id, 'data-author': entry.author, 'data-verified': String(entry.verified) },
+          h('span', { class: entry.verified ? 'trust verified' : 'trust unverified' }, `${entry.author.slice(0, 8)} · ${entry.verified ? 'verified' : 'unverified'}`),
+          ' ',
+          entry.text,
+        ),
+      ),
+    ),
+  )
+}
+
+function messageRow(message: StoredMessage, selfId: string, index = -1, last = false, running = false, pending: PendingAdd | null = null): HTMLElement {
   if (message.role !== 'assistant') return h('li', { class: `msg ${message.role}`, 'data-testid': `msg-${message.role}` }, h('div', { class: 'msg-text' }, message.content))
   const { thinking, answer, thinkingOpen } = splitThinking(message.content)
   return h(
@@ -71,7 +104,9 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
     thinking || thinkingOpen
       ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking))
       : null,
+    message.agent ? agentRunView(message.agent, pending) : null,
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
+    message.memory?.length ? quotedList(message.memory) : null,
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
     message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
     running ? null : actionsRow(message, index, last),
@@ -85,6 +120,8 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
   const input = h('textarea', { rows: 2, placeholder: 'Ask the swarm…', 'data-testid': 'chat-input' })
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
+  const useMemory = h('input', { type: 'checkbox', 'data-testid': 'chat-use-memory' })
+  const agent = h('input', { type: 'checkbox', 'data-testid': 'chat-agent' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
   const route = h(
@@ -99,15 +136,27 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     'form',
     { class: 'chat-form' },
     input,
-    h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', { class: 'think-switch' }, think, ' think first'),
+      h('label', { class: 'think-switch' }, useMemory, ' use room memory'),
+      h('label', { class: 'think-switch' }, agent, ' let the model act'),
+      h('label', { class: 'think-switch' }, 'run on ', route),
+      h('span', { class: 'spacer' }),
+      stop,
+      send,
+    ),
   )
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
   let conversation: StoredConversation = conversations.create()
   let running: AbortController | null = null
+  /** The agent's add waiting for the user, and how to answer it. */
+  let pendingAdd: (PendingAdd & { answer: (yes: boolean) => void }) | null = null
   const render = onNextFrame(() => {
     const lastIndex = conversation.messages.length - 1
-    list.replaceChildren(...conversation.messages.map((message, index) => messageRow(message, nodeId, index, index === lastIndex, running !== null)))
+    list.replaceChildren(...conversation.messages.map((message, index) => messageRow(message, nodeId, index, index === lastIndex, running !== null, index === lastIndex ? pendingAdd : null)))
     list.scrollTop = list.scrollHeight
   })
   const refreshPicker = async (): Promise<void> => {
@@ -132,7 +181,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   /** Streams an answer to the conversation as it stands (ending with the user's message). */
   const runAnswer = async (routeChoice: RouteChoice): Promise<void> => {
     const current = conversation
-    const request: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
+    const asked: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
     const answer: StoredMessage = { role: 'assistant', content: '' }
     current.messages.push(answer)
     const controller = new AbortController()
@@ -147,6 +196,10 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     let finish = 'stop'
     let tokens = 0
     try {
+      // The quoted entries travel inside the request's messages, whichever route runs it.
+      const { request, quoted } = useMemory.checked ? await actions.quoteMemory(asked) : { request: asked, quoted: [] }
+      if (quoted.length > 0) answer.memory = quoted
+      render()
       const answered = await actions.ask(request, routeChoice, controller.signal)
       for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
@@ -186,9 +239,60 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     }
   }
 
+  /** Shows the add to the user and waits for their answer; a stop answers no. */
+  const confirmAdd = (text: string, signal: AbortSignal): Promise<boolean> =>
+    new Promise((resolve) => {
+      const answer = (yes: boolean): void => {
+        signal.removeEventListener('abort', onStop)
+        pendingAdd = null
+        render()
+        resolve(yes)
+      }
+      const onStop = (): void => answer(false)
+      if (signal.aborted) return resolve(false)
+      signal.addEventListener('abort', onStop, { once: true })
+      pendingAdd = { text, answer }
+      render()
+    })
+
+  /** Lets the model act on the question with the built-in tools, each step shown as it happens. */
+  const runAgentAnswer = async (question: string, routeChoice: RouteChoice): Promise<void> => {
+    const current = conversation
+    const answer: StoredMessage = { role: 'assistant', content: '', agent: { steps: [] } }
+    const run = answer.agent ?? { steps: [] }
+    current.messages.push(answer)
+    const controller = new AbortController()
+    running = controller
+    stop.hidden = false
+    send.disabled = true
+    render()
+    try {
+      await conversations.save(current)
+      const end = await runAgent(
+        question,
+        { ...actions.agentTools, confirmAdd, chat: async (request, signal) => (await actions.ask(request, routeChoice, signal)).chunks },
+        { maxSteps: agentStepLimit.default, signal: controller.signal, onStep: (step) => (recordStep(run, step), render()) },
+      )
+      run.end = end.reason
+      if (end.reason === 'answer') answer.content = end.answer
+    } catch (error) {
+      run.end = 'failed'
+      answer.error = error instanceof Error ? error.message : String(error)
+    } finally {
+      running = null
+      pendingAdd = null
+      stop.hidden = true
+      send.disabled = false
+      render()
+      await conversations.save(current).catch(report)
+      await refreshPicker().catch(report)
+    }
+  }
+
   const send_ = async (question: string): Promise<void> => {
     conversation.messages.push({ role: 'user', content: question })
-    await runAnswer(route.value === 'local' || route.value === 'swarm' || route.value === 'relay' ? route.value : 'auto')
+    const routeChoice = route.value === 'local' || route.value === 'swarm' || route.value === 'relay' ? route.value : 'auto'
+    await (agent.checked ? runAgentAnswer(question, routeChoice) : runAnswer(routeChoice))
   }
 
   /** Thumbs, ask again, or ask the relay: the router learns from what is said of the small model's answers. */
@@ -216,6 +320,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     const button = (event.target as Element | null)?.closest('button[data-action]')
     if (!(button instanceof HTMLButtonElement)) return
     const action = button.dataset.action
+    if (action === 'agent-add' || action === 'agent-decline') return pendingAdd?.answer(action === 'agent-add')
     if (action !== 'up' && action !== 'down' && action !== 'regenerate' && action !== 'escalate') return
     act(action, Number(button.dataset.index)).catch(report)
   })
@@ -233,6 +338,17 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       form.requestSubmit()
     }
   })
+
+  const saveSettings = (): void => void actions.settings.save({ useMemory: useMemory.checked, agent: agent.checked }).catch(report)
+  useMemory.addEventListener('change', saveSettings)
+  agent.addEventListener('change', saveSettings)
+  actions.settings
+    .load()
+    .then((saved) => {
+      useMemory.checked = saved.useMemory ?? false
+      agent.checked = saved.agent ?? false
+    })
+    .catch(report)
 
   conversations
     .recent(1)

@@ -7,6 +7,7 @@ import { buildStockBundle } from '../e2e/support/stock-bundle'
 import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
+import { benchMemoryAnswers } from './memory-answers'
 import { benchTrustCost } from './market-before-after'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
@@ -17,7 +18,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
+  if (sections.has('answers')) await benchMemoryAnswers().catch((error: unknown) => console.error('answers bench failed:', error))
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
   if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
 }
