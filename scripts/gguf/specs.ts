@@ -3,11 +3,12 @@
 import type { BertSpec } from './bert'
 import type { Qwen3Spec } from './qwen3'
 
-export type FixtureSpec = { fileName: string; kind?: 'qwen3'; model: Qwen3Spec } | { fileName: string; kind: 'bert'; model: BertSpec }
+export type Qwen3Fixture = { fileName: string; kind?: 'qwen3'; model: Qwen3Spec }
+export type FixtureSpec = Qwen3Fixture | { fileName: string; kind: 'bert'; model: BertSpec }
 
 const shared = { seed: 20_250_101, contextLength: 2048, mergeCount: 300, weightStd: 0.02 }
 
-export const tinyQwen3: FixtureSpec = {
+export const tinyQwen3: Qwen3Fixture = {
   fileName: 'tiny-qwen3.gguf',
   model: {
     ...shared,
@@ -21,7 +22,7 @@ export const tinyQwen3: FixtureSpec = {
   },
 }
 
-export const benchQwen3: FixtureSpec = {
+export const benchQwen3: Qwen3Fixture = {
   fileName: 'bench-qwen3.gguf',
   model: {
     ...shared,

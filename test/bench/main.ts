@@ -4,6 +4,7 @@ import { WebSocket } from 'ws'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { appPath, freshRoom, openStockPage, readyNodeId, type RoomRef } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
+import { benchContext } from './context'
 import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
@@ -18,7 +19,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers,context').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
   if (sections.has('answers')) await benchMemoryAnswers().catch((error: unknown) => console.error('answers bench failed:', error))
+  if (sections.has('context')) await benchContext().catch((error: unknown) => console.error('context bench failed:', error))
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
   if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
 }

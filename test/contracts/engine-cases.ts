@@ -2,7 +2,7 @@
 // an engine in a page (engine.ts), Vitest drives one in this process (engine-inproc.ts). They use
 // node:assert, which both runners report as a failure, so neither runner's `expect` leaks in.
 import assert from 'node:assert/strict'
-import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress, Tool, ToolCall } from '../../src/inference/types'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, LoadProgress, TokenCount, Tool, ToolCall } from '../../src/inference/types'
 import { schemaProblems } from './json-schema-check'
 
 export interface StreamResult {
@@ -19,6 +19,8 @@ export interface EngineDriver {
   /** Streams `request`; aborts it after `abortAfterChunks` chunks when that is above 0. */
   stream(request: ChatRequest, abortAfterChunks?: number): Promise<StreamResult>
   info(): Promise<EngineInfo | undefined>
+  /** The engine's `countTokens`; null when it has none (callers estimate). */
+  count(messages: ChatMessage[]): Promise<TokenCount | null>
   unload(): Promise<void>
 }
 
@@ -46,6 +48,22 @@ export const engineCases: readonly EngineCase[] = [
       assert.ok(loaded?.modelId, 'info().modelId is empty after load')
       assert.ok(loaded.contextSize > 0, `contextSize ${loaded.contextSize}`)
       assert.equal(loaded.availability, 'ready', 'info().availability after load')
+    },
+  },
+  {
+    title: 'counts tokens per message when it has a tokenizer, or leaves counting to the caller',
+    async run(engine) {
+      const short = 'Hi.'
+      const long = 'The quick brown fox jumps over the lazy dog, again and again, by the river. '.repeat(8)
+      const count = await engine.count([
+        { role: 'user', content: short },
+        { role: 'assistant', content: long },
+      ])
+      if (count === null) return
+      assert.equal(count.perMessage.length, 2)
+      assert.equal(typeof count.exact, 'boolean')
+      const [shortTokens = 0, longTokens = 0] = count.perMessage
+      assert.ok(shortTokens > 0 && longTokens > shortTokens * 5, `counts ${count.perMessage.join(', ')}`)
     },
   },
   {

@@ -19,6 +19,7 @@ function driverOf(engine: Engine, onUnload: () => void): EngineDriver {
     },
     stream: (request, abortAfterChunks = 0) => collectStream((signal) => engine.chat(request, signal), abortAfterChunks),
     info: () => Promise.resolve(engine.info()),
+    count: (messages) => (engine.countTokens ? engine.countTokens(messages) : Promise.resolve(null)),
     unload: () => {
       onUnload()
       return engine.unload()

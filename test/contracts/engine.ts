@@ -41,6 +41,7 @@ function pageDriver(page: Page): EngineDriver {
         { request, abortAfterChunks },
       ),
     info: () => page.evaluate(() => globalThis.engine?.info()),
+    count: (messages) => page.evaluate(async (asked) => (globalThis.engine?.countTokens ? await globalThis.engine.countTokens(asked) : null), messages),
     unload: () => page.evaluate(() => globalThis.engine?.unload()),
   }
 }

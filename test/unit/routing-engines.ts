@@ -15,12 +15,16 @@ export interface FakeEngineOptions {
   failWith?: Error
   /** Told to the router as who answers. */
   answerer?: Answerer
+  /** The window it reports; default 4096. */
+  contextSize?: number
 }
 
 export class FakeEngine implements RouteEngine {
   readonly kind: EngineKind
   availability: EngineAvailability
   chats = 0
+  /** Every request it was asked, as it received it. */
+  readonly requests: ChatRequest[] = []
 
   constructor(private readonly options: FakeEngineOptions) {
     this.kind = options.kind
@@ -32,8 +36,9 @@ export class FakeEngine implements RouteEngine {
     return Promise.resolve()
   }
 
-  async *chat(_request: ChatRequest, signal?: AbortSignal, onAnswerer?: (answerer: Answerer) => void): AsyncGenerator<ChatChunk> {
+  async *chat(request: ChatRequest, signal?: AbortSignal, onAnswerer?: (answerer: Answerer) => void): AsyncGenerator<ChatChunk> {
     this.chats++
+    this.requests.push(request)
     await Promise.resolve()
     throwIfAborted(signal)
     if (this.options.failWith) throw this.options.failWith
@@ -51,7 +56,7 @@ export class FakeEngine implements RouteEngine {
     return {
       kind: this.kind,
       modelId: this.options.modelId,
-      contextSize: 4096,
+      contextSize: this.options.contextSize ?? 4096,
       availability: this.availability,
       supports: { tools: false, jsonSchema: false },
       ...(this.options.reason ? { reason: this.options.reason } : {}),
