@@ -104,6 +104,16 @@ export interface TaskHandle {
 
 export type { Requirements }
 
+/** How a task belongs to a job (fan-out, redundancy, a plan). */
+export interface TaskLinks {
+  /** Executors of the job's other tasks: avoided while another bid exists (each award adds its executor). */
+  siblings?: Set<string>
+  /** Peers that already failed this work in an earlier task: passed over like those that failed this one. */
+  exclude?: ReadonlySet<string>
+  /** Told of each award this node signs for the task (a re-award too): the executor and its epoch. */
+  onAward?: (executor: string, epoch: number) => void
+}
+
 export interface MarketEvents {
   /** A task this node posted got its one accepted result. */
   done: TaskResult
