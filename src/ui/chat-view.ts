@@ -1,6 +1,8 @@
 import { splitThinking } from '../inference/think'
 import type { ChatRequest } from '../inference/types'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
+import type { PlanHandle } from '../swarm/plan/planner'
+import type { StepView } from '../market/plan'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
 import { h, onNextFrame } from './dom'
@@ -27,6 +29,14 @@ export interface ChatActions {
   ask: AskFunction
   /** `request` is what the answer was asked with. */
   feedback: (request: ChatRequest, signal: AnswerFeedback) => void
+  /** Has the swarm plan and answer `goal` (the planner's handle). */
+  plan: (goal: string) => PlanHandle
+}
+
+/** A plan's progress as one line per step, shown in the chat until its answer comes. */
+function planProgress(steps: readonly StepView[]): string {
+  if (!steps.length) return 'Planning…'
+  return steps.map((step) => `${step.id} ${step.role}: ${step.state}${step.executor ? ` (${step.executor.slice(0, 8)})` : ''}`).join('\n')
 }
 
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
@@ -86,6 +96,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const input = h('textarea', { rows: 2, placeholder: 'Ask the swarm…', 'data-testid': 'chat-input' })
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
+  const planButton = h('button', { type: 'button', 'data-testid': 'chat-plan', title: 'A model breaks the question into steps; the peers of the room run them' }, 'Plan with the swarm')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
   const route = h(
     'select',
@@ -99,7 +110,16 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     'form',
     { class: 'chat-form' },
     input,
-    h('div', { class: 'row' }, h('label', { class: 'think-switch' }, think, ' think first'), h('label', { class: 'think-switch' }, 'run on ', route), h('span', { class: 'spacer' }), stop, send),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', { class: 'think-switch' }, think, ' think first'),
+      h('label', { class: 'think-switch' }, 'run on ', route),
+      h('span', { class: 'spacer' }),
+      stop,
+      planButton,
+      send,
+    ),
   )
   root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
@@ -128,6 +148,57 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   })
   fresh.addEventListener('click', () => open(conversations.create()))
   stop.addEventListener('click', () => running?.abort())
+
+  /** Runs the user's last message as a plan on the swarm; its steps show as they go, then the final answer. */
+  const runPlan = async (goal: string): Promise<void> => {
+    const current = conversation
+    const answer: StoredMessage = { role: 'assistant', content: 'Planning…' }
+    current.messages.push(answer)
+    const controller = new AbortController()
+    running = controller
+    stop.hidden = false
+    send.disabled = planButton.disabled = true
+    render()
+    const startedMs = performance.now()
+    const handle = actions.plan(goal)
+    controller.signal.addEventListener('abort', () => handle.cancel(), { once: true })
+    const unsubscribe = handle.on('step', () => {
+      answer.content = planProgress(handle.steps())
+      render()
+    })
+    try {
+      answer.content = await handle.result
+      const steps = handle.steps()
+      const final = steps.at(-1)
+      answer.meta = {
+        engine: 'swarm plan',
+        model: `${steps.length} steps`,
+        nodeId: final?.executor ?? nodeId,
+        route: 'swarm',
+        note: `plan: ${steps.map((step) => `${step.id} ${step.role} by ${step.executor === nodeId ? 'this node' : (step.executor ?? '?').slice(0, 8)}`).join(', ')}`,
+        timeToFirstTokenMs: performance.now() - startedMs,
+        tokensPerS: 0,
+        finish: 'stop',
+      }
+    } catch (error) {
+      answer.error = error instanceof Error ? error.message : String(error)
+    } finally {
+      unsubscribe()
+      running = null
+      stop.hidden = true
+      send.disabled = planButton.disabled = false
+      render()
+      await conversations.save(current).catch(report)
+      await refreshPicker().catch(report)
+    }
+  }
+  planButton.addEventListener('click', () => {
+    const goal = input.value.trim()
+    if (!goal || running) return
+    input.value = ''
+    conversation.messages.push({ role: 'user', content: goal })
+    runPlan(goal).catch(report)
+  })
 
   /** Streams an answer to the conversation as it stands (ending with the user's message). */
   const runAnswer = async (routeChoice: RouteChoice): Promise<void> => {
