@@ -149,16 +149,31 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   fresh.addEventListener('click', () => open(conversations.create()))
   stop.addEventListener('click', () => running?.abort())
 
-  /** Runs the user's last message as a plan on the swarm; its steps show as they go, then the final answer. */
-  const runPlan = async (goal: string): Promise<void> => {
-    const current = conversation
-    const answer: StoredMessage = { role: 'assistant', content: 'Planning…' }
+  /** An answer starts: the stop button shows, asking waits. */
+  const begin = (current: StoredConversation, answer: StoredMessage): AbortController => {
     current.messages.push(answer)
     const controller = new AbortController()
     running = controller
     stop.hidden = false
     send.disabled = planButton.disabled = true
     render()
+    return controller
+  }
+  /** The answer ended, one way or another: saved, and the chat is ready for the next question. */
+  const end = async (current: StoredConversation): Promise<void> => {
+    running = null
+    stop.hidden = true
+    send.disabled = planButton.disabled = false
+    render()
+    await conversations.save(current).catch(report)
+    await refreshPicker().catch(report)
+  }
+
+  /** Runs the user's last message as a plan on the swarm; its steps show as they go, then the final answer. */
+  const runPlan = async (goal: string): Promise<void> => {
+    const current = conversation
+    const answer: StoredMessage = { role: 'assistant', content: 'Planning…' }
+    const controller = begin(current, answer)
     const startedMs = performance.now()
     const handle = actions.plan(goal)
     controller.signal.addEventListener('abort', () => handle.cancel(), { once: true })
@@ -184,12 +199,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       answer.error = error instanceof Error ? error.message : String(error)
     } finally {
       unsubscribe()
-      running = null
-      stop.hidden = true
-      send.disabled = planButton.disabled = false
-      render()
-      await conversations.save(current).catch(report)
-      await refreshPicker().catch(report)
+      await end(current)
     }
   }
   planButton.addEventListener('click', () => {
@@ -205,12 +215,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     const current = conversation
     const request: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
     const answer: StoredMessage = { role: 'assistant', content: '' }
-    current.messages.push(answer)
-    const controller = new AbortController()
-    running = controller
-    stop.hidden = false
-    send.disabled = true
-    render()
+    const controller = begin(current, answer)
     await conversations.save(current)
     const startedMs = performance.now()
     let firstMs = 0
@@ -248,12 +253,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     } catch (error) {
       answer.error = error instanceof Error ? error.message : String(error)
     } finally {
-      running = null
-      stop.hidden = true
-      send.disabled = false
-      render()
-      await conversations.save(current).catch(report)
-      await refreshPicker().catch(report)
+      await end(current)
     }
   }
 

@@ -9,6 +9,7 @@ import { benchFlood } from './flood'
 import { benchMarket } from './market'
 import { benchTrustCost } from './market-before-after'
 import { benchMicronets } from './micronets'
+import { benchPlan } from './plan'
 import { benchRelay } from './relay-v1'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
@@ -16,7 +17,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,plan').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
+  if (sections.has('plan')) await benchPlan().catch((error: unknown) => console.error('plan bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {
