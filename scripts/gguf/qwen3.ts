@@ -67,7 +67,7 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
   const kvSize = spec.headCountKv * spec.headDim
   const ff = spec.feedForwardLength
   random('token_embd.weight', [embd, vocab.tokens.length])
-  silenceEndOfGeneration(tensors[tensors.length - 1]?.data ?? new Float32Array(), embd, [vocab.ids.imEnd, vocab.ids.endOfText, vocab.ids.imStart, vocab.ids.thinkStart, vocab.ids.thinkEnd])
+  silenceEndOfGeneration(tensors[tensors.length - 1]?.data ?? new Float32Array(), embd, Object.values(vocab.ids))
   ones('output_norm.weight', embd)
   for (let block = 0; block < spec.blockCount; block++) {
     const prefix = `blk.${block}.`
@@ -93,7 +93,8 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
  * spread around 0, the 40th largest is always above 0 (about 1.28 std), so logit 0 never makes
  * the top 40 that llama.cpp samples from by default, and the model talks until max_tokens. A
  * small spread (std 0.3) keeps the output varied; a large one collapses it onto one token.
- * The control tokens and <think> tags get zero rows too: they would print nothing or noise.
+ * The control tokens and the <think> and tool tags get zero rows too: they would print nothing or
+ * noise (a constrained decoder may still pick a tag where its grammar asks for one).
  */
 const logitStd = 0.3
 

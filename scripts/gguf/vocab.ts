@@ -12,7 +12,7 @@ export interface Vocab {
   tokenTypes: number[]
   /** "left right" pairs, highest priority first, as tokenizer.ggml.merges stores them. */
   merges: string[]
-  ids: { endOfText: number; imStart: number; imEnd: number; thinkStart: number; thinkEnd: number }
+  ids: { endOfText: number; imStart: number; imEnd: number; thinkStart: number; thinkEnd: number; toolCallStart: number; toolCallEnd: number; toolResponseStart: number; toolResponseEnd: number }
 }
 
 const encodedBytes = [0x09, 0x0a, 0x20, ...Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => 0x21 + i)]
@@ -97,7 +97,7 @@ function learnMerges(mergeCount: number): [string, string][] {
   return merges
 }
 
-/** Byte tokens, then one token per merge, then the Qwen special tokens. */
+/** Byte tokens, then one token per merge, then the Qwen special tokens and tags. */
 export function buildVocab(mergeCount: number): Vocab {
   const tokens = encodedBytes.map(byteToSymbol)
   const types: number[] = tokens.map(() => tokenTypes.normal)
@@ -120,6 +120,11 @@ export function buildVocab(mergeCount: number): Vocab {
     imEnd: addSpecial('<|im_end|>', tokenTypes.control),
     thinkStart: addSpecial('<think>', tokenTypes.userDefined),
     thinkEnd: addSpecial('</think>', tokenTypes.userDefined),
+    // Qwen3's tool-call tags are added tokens of their own, as in the real vocabulary.
+    toolCallStart: addSpecial('<tool_call>', tokenTypes.userDefined),
+    toolCallEnd: addSpecial('</tool_call>', tokenTypes.userDefined),
+    toolResponseStart: addSpecial('<tool_response>', tokenTypes.userDefined),
+    toolResponseEnd: addSpecial('</tool_response>', tokenTypes.userDefined),
   }
   if (new Set(tokens).size !== tokens.length) throw new Error('vocabulary has duplicate tokens')
   return { tokens, tokenTypes: types, merges: merges.map(([left, right]) => `${left} ${right}`), ids }

@@ -1,4 +1,5 @@
-import type { ChatChunk, FinishReason } from './types'
+import type { ParsedCall } from '../shared/tool-calls'
+import type { ChatChunk, FinishReason, ToolCallDelta } from './types'
 
 /** Builds the chunks of one completion in OpenAI's shape. */
 export function chunkFactory(
@@ -6,12 +7,19 @@ export function chunkFactory(
   id = `chatcmpl-${crypto.randomUUID()}`,
 ): {
   content(text: string, first?: boolean): ChatChunk
+  toolCalls(deltas: ToolCallDelta[], first?: boolean): ChatChunk
   finish(reason: FinishReason, usage?: ChatChunk['usage']): ChatChunk
 } {
   const created = Math.floor(Date.now() / 1000)
   const base = { id, object: 'chat.completion.chunk' as const, created, model }
   return {
     content: (text, first = false) => ({ ...base, choices: [{ index: 0, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null }] }),
+    toolCalls: (deltas, first = false) => ({ ...base, choices: [{ index: 0, delta: first ? { role: 'assistant', tool_calls: deltas } : { tool_calls: deltas }, finish_reason: null }] }),
     finish: (reason, usage) => ({ ...base, choices: [{ index: 0, delta: {}, finish_reason: reason }], ...(usage ? { usage } : {}) }),
   }
+}
+
+/** Whole calls as the deltas of one chunk, each with a fresh id. */
+export function callDeltas(calls: readonly ParsedCall[]): ToolCallDelta[] {
+  return calls.map((call, index) => ({ index, id: `call_${crypto.randomUUID()}`, type: 'function', function: { name: call.name, arguments: call.arguments } }))
 }

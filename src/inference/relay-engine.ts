@@ -1,4 +1,5 @@
 import { noSupports } from './types'
+import { refuseUnsupported } from './supports'
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
 import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted, registerError } from '../shared/errors'
@@ -83,6 +84,7 @@ export class RelayEngine implements Engine {
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
     throwIfAborted(signal)
     if (this.#unloaded) throw new InferenceError('the relay engine is unloaded: load it again to chat')
+    refuseUnsupported(request, this.info().supports, 'the relay engine')
     // Never loaded: the first chat asks the relay for its model itself.
     if (!this.#model) await this.load(() => undefined, signal)
     const model = this.#model ?? ''

@@ -122,3 +122,55 @@ export function forcedCallSchema(tools: readonly ToolFunction[], only?: string):
   }))
   return options.length === 1 ? (options[0] ?? {}) : { anyOf: options }
 }
+
+/**
+ * Splits streamed model text into content that is safe to show now and Qwen3 tool calls: text
+ * from the first `<tool_call>` on is held (as is a tail that may be the start of one) and parsed
+ * at the end. For engines that get Qwen3's format back as plain text.
+ */
+export class ToolCallScanner {
+  #pending = ''
+  #held = ''
+  #inCall = false
+
+  /** Takes the next piece of text; returns the part that is content for certain. */
+  push(text: string): string {
+    if (this.#inCall) {
+      this.#held += text
+      return ''
+    }
+    const buffer = this.#pending + text
+    const start = buffer.indexOf(open)
+    if (start !== -1) {
+      this.#inCall = true
+      this.#held = buffer.slice(start)
+      this.#pending = ''
+      return buffer.slice(0, start)
+    }
+    const keep = partialOpenLength(buffer)
+    this.#pending = buffer.slice(buffer.length - keep)
+    return buffer.slice(0, buffer.length - keep)
+  }
+
+  /** Whether a call has begun (its text is being held). */
+  get inCall(): boolean {
+    return this.#inCall
+  }
+
+  /** At the end of the stream: the calls, and the held text that was no call (to show as content). */
+  end(): ParsedToolOutput {
+    if (!this.#inCall) return { content: this.#pending, calls: [], malformed: 0 }
+    return parseToolCalls(this.#held)
+  }
+}
+
+/** How many characters at the end of `text` could begin `<tool_call>`. */
+function partialOpenLength(text: string): number {
+  for (let length = Math.min(open.length - 1, text.length); length > 0; length--) if (open.startsWith(text.slice(text.length - length))) return length
+  return 0
+}
+
+/** A forced call's output (constrained by `forcedCallSchema`: bare `{ name, arguments }` JSON) as a call, or null. */
+export function parseForcedCall(text: string): ParsedCall | null {
+  return parseToolCalls(`${open}${text}${close}`).calls[0] ?? null
+}

@@ -2,7 +2,8 @@
 // an engine in a page (engine.ts), Vitest drives one in this process (engine-inproc.ts). They use
 // node:assert, which both runners report as a failure, so neither runner's `expect` leaks in.
 import assert from 'node:assert/strict'
-import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../src/inference/types'
+import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress, Tool, ToolCall } from '../../src/inference/types'
+import { schemaProblems } from './json-schema-check'
 
 export interface StreamResult {
   chunks: ChatChunk[]
@@ -114,6 +115,74 @@ export const engineCases: readonly EngineCase[] = [
     },
   },
   {
+    title: 'a forced tool_choice gives one well-formed call of the named tool, finish_reason tool_calls (or a clean refusal)',
+    async run(engine) {
+      const request = prompt('What time is it in Paris?', { max_tokens: structuredMaxTokens, tools: [weatherTool, timeTool], tool_choice: { type: 'function', function: { name: 'get_time' } } })
+      if (!(await refusesUnsupported(engine, request, 'tools'))) return
+      const { chunks, error } = await engine.stream(request)
+      assert.equal(error, undefined)
+      const [call, ...more] = toolCallsOf(chunks)
+      assert.equal(more.length, 0, `${more.length + 1} calls`)
+      assertCallOf(call, timeTool)
+      assert.equal(finishOf(chunks.at(-1)), 'tool_calls')
+      for (const chunk of chunks.slice(0, -1)) assert.equal(finishOf(chunk), null)
+    },
+  },
+  {
+    title: "a two-turn tool loop: tool_choice required calls, a role 'tool' answer is taken, the next turn answers (or a clean refusal)",
+    async run(engine) {
+      const tools = [weatherTool, timeTool]
+      const ask = prompt('Will it rain in Oslo?', { max_tokens: structuredMaxTokens, tools, tool_choice: 'required' })
+      if (!(await refusesUnsupported(engine, ask, 'tools'))) return
+      const first = await engine.stream(ask)
+      assert.equal(first.error, undefined)
+      const [call] = toolCallsOf(first.chunks)
+      const tool = tools.find((one) => one.function.name === call?.function.name)
+      assert.ok(tool, `the call names one of the tools offered: ${call?.function.name}`)
+      assertCallOf(call, tool)
+      assert.equal(finishOf(first.chunks.at(-1)), 'tool_calls')
+      const answer = prompt('', {
+        max_tokens: 8,
+        tools,
+        tool_choice: 'none',
+        messages: [...ask.messages, { role: 'assistant', content: first.text, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: JSON.stringify({ rain: false, celsius: 14 }) }],
+      })
+      const second = await engine.stream(answer)
+      assert.equal(second.error, undefined)
+      assert.deepEqual(toolCallsOf(second.chunks), [])
+      assert.ok(second.text.length > 0, 'the final turn has text')
+      assert.ok(['stop', 'length'].includes(finishOf(second.chunks.at(-1)) ?? ''), `finish_reason ${finishOf(second.chunks.at(-1))}`)
+    },
+  },
+  {
+    title: 'response_format json_schema: the output validates against the schema (or a clean refusal)',
+    async run(engine) {
+      const request = prompt('Describe a city as JSON.', {
+        max_tokens: structuredMaxTokens,
+        enable_thinking: false,
+        response_format: { type: 'json_schema', json_schema: { name: 'city', schema: citySchema, strict: true } },
+      })
+      if (!(await refusesUnsupported(engine, request, 'response_format'))) return
+      const { text, chunks, error } = await engine.stream(request)
+      assert.equal(error, undefined)
+      assert.equal(finishOf(chunks.at(-1)), 'stop', `finish_reason ${finishOf(chunks.at(-1))} after ${text.slice(0, 200)}`)
+      const value: unknown = JSON.parse(text)
+      assert.deepEqual(schemaProblems(citySchema, value), [], text)
+    },
+  },
+  {
+    title: 'response_format json_object: the output is a JSON object (or a clean refusal)',
+    async run(engine) {
+      const request = prompt('Any JSON object.', { max_tokens: 300, enable_thinking: false, response_format: { type: 'json_object' } })
+      if (!(await refusesUnsupported(engine, request, 'response_format'))) return
+      const { text, chunks, error } = await engine.stream(request)
+      assert.equal(error, undefined)
+      // A random model may write an object too long for max_tokens; a cut one cannot be checked.
+      if (finishOf(chunks.at(-1)) === 'length') return
+      assert.deepEqual(schemaProblems({ type: 'object' }, JSON.parse(text)), [], text)
+    },
+  },
+  {
     title: 'unloads; a chat after unload fails with a named error instead of hanging',
     async run(engine) {
       await engine.unload()
@@ -125,6 +194,73 @@ export const engineCases: readonly EngineCase[] = [
     },
   },
 ]
+
+/**
+ * Room for a constrained answer from a random-weight model: llama.cpp's JSON grammar allows up to
+ * 22 whitespace characters between tokens, which such a model writes freely, so the schemas here
+ * bound every string to keep the worst case (about 500 tokens) under this.
+ */
+const structuredMaxTokens = 640
+
+const weatherTool: Tool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city over the next days',
+    parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo', 'Lima'] }, days: { type: 'integer' } }, required: ['city', 'days'], additionalProperties: false },
+  },
+}
+
+const timeTool: Tool = {
+  type: 'function',
+  function: {
+    name: 'get_time',
+    description: 'The time in a time zone',
+    parameters: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } }, required: ['zone'], additionalProperties: false },
+  },
+}
+
+const citySchema = {
+  type: 'object',
+  properties: { name: { type: 'string', maxLength: 24 }, population: { type: 'integer', minimum: 0 }, capital: { type: 'boolean' }, climate: { type: 'string', enum: ['cold', 'mild', 'hot'] } },
+  required: ['name', 'population', 'capital', 'climate'],
+  additionalProperties: false,
+}
+
+/**
+ * An engine whose info() says it lacks `what` must refuse with UnsupportedRequestError, not
+ * drop the field and answer; returns whether the engine claims it (the case then checks it).
+ */
+async function refusesUnsupported(engine: EngineDriver, request: ChatRequest, what: 'tools' | 'response_format'): Promise<boolean> {
+  const supports = (await engine.info())?.supports
+  assert.ok(supports, 'info().supports')
+  if (what === 'tools' ? supports.tools : supports.jsonSchema) return true
+  const refused = await engine.stream(request)
+  assert.match(refused.error ?? '', new RegExp(`^UnsupportedRequestError: .*${what}`), `a request with ${what} the engine says it lacks`)
+  return false
+}
+
+/** The calls the stream made, its deltas joined by index as an OpenAI client joins them. */
+export function toolCallsOf(chunks: readonly ChatChunk[]): ToolCall[] {
+  const calls: { id: string; name: string; arguments: string }[] = []
+  for (const chunk of chunks) {
+    for (const delta of chunk.choices[0].delta.tool_calls ?? []) {
+      const call = (calls[delta.index] ??= { id: '', name: '', arguments: '' })
+      call.id += delta.id ?? ''
+      call.name += delta.function.name ?? ''
+      call.arguments += delta.function.arguments ?? ''
+    }
+  }
+  return calls.map(({ id, name, arguments: args }) => ({ id, type: 'function', function: { name, arguments: args } }))
+}
+
+function assertCallOf(call: ToolCall | undefined, tool: Tool): asserts call is ToolCall {
+  assert.ok(call, 'the stream made no tool call')
+  assert.match(call.id, /^[A-Za-z0-9_.:-]{1,64}$/, `tool call id ${call.id}`)
+  assert.equal(call.function.name, tool.function.name)
+  const args: unknown = JSON.parse(call.function.arguments)
+  assert.deepEqual(schemaProblems(tool.function.parameters ?? {}, args), [], call.function.arguments)
+}
 
 /** Drives a chat the way every driver does: collects the chunks, aborts after `abortAfterChunks`. */
 export async function collectStream(chat: (signal: AbortSignal) => AsyncIterable<ChatChunk>, abortAfterChunks = 0): Promise<StreamResult> {

@@ -1,11 +1,19 @@
 import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
-import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
-import { chunkFactory } from '../chunks'
+import { AbortError, InferenceError, ModelLoadError, ValidationError, throwIfAborted } from '../../shared/errors'
+import { ToolCallScanner, forcedCallSchema, parseForcedCall } from '../../shared/tool-calls'
+import { callDeltas, chunkFactory } from '../chunks'
 import type { Engine } from '../engine'
 import { StopScanner } from '../stop'
-import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, LoadProgress } from '../types'
+import { refuseUnsupported } from '../supports'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, FinishReason, LoadProgress, ToolCallDelta } from '../types'
 import { noSupports } from '../types'
-import type { ChatCompletionMessage as WllamaMessage } from '@wllama/wllama/esm/types/oai-compat'
+import type {
+  ChatCompletionChunkDelta,
+  ChatCompletionParams,
+  ChatCompletionTool,
+  ChatCompletionToolFunctionParameters,
+  ChatCompletionMessage as WllamaMessage,
+} from '@wllama/wllama/esm/types/oai-compat'
 import { downloadModel } from './model-download'
 
 export interface WllamaEngineOptions {
@@ -23,6 +31,55 @@ const maxLogLines = 20
 function toWllamaMessage(message: ChatMessage): WllamaMessage {
   if (message.role === 'assistant') return message.tool_calls ? { role: 'assistant', content: message.content, tool_calls: message.tool_calls } : { role: 'assistant', content: message.content }
   return message
+}
+
+/** llama-server takes any JSON Schema; wllama's type names only the common object shape. */
+function toWllamaTool(tool: NonNullable<ChatRequest['tools']>[number]): ChatCompletionTool {
+  const { name, description, parameters, strict } = tool.function
+  return {
+    type: 'function',
+    function: {
+      name,
+      ...(description !== undefined ? { description } : {}),
+      ...(parameters !== undefined ? { parameters: parameters as unknown as ChatCompletionToolFunctionParameters } : {}),
+      ...(typeof strict === 'boolean' ? { strict } : {}),
+    },
+  }
+}
+
+/**
+ * How a request's tools and format reach llama-server. The tools go in natively: the model's own
+ * template offers them. A forced call (`required`, or a named function, which llama-server
+ * would read as `auto`) is decoded under `forcedCallSchema` as a JSON schema, so even a
+ * random-weight model writes a call that parses; this engine turns it into `tool_calls`.
+ */
+function structuredParams(request: ChatRequest): { params: Pick<ChatCompletionParams, 'tools' | 'tool_choice' | 'response_format'>; forced: boolean } {
+  const tools = request.tools ?? []
+  const choice = request.tool_choice ?? 'auto'
+  const named = typeof choice === 'object' ? choice.function.name : undefined
+  if (named !== undefined && !tools.some((tool) => tool.function.name === named)) throw new ValidationError(`tool_choice names ${named}, which is not among the tools`)
+  const forced = tools.length > 0 && (choice === 'required' || named !== undefined)
+  const format = request.response_format
+  const schema = forced
+    ? { name: 'tool_call', schema: forcedCallSchema(tools.map((tool) => tool.function), named), strict: true }
+    : format?.type === 'json_schema'
+      ? { name: format.json_schema.name, schema: format.json_schema.schema, strict: format.json_schema.strict ?? true }
+      : undefined
+  return {
+    forced,
+    params: {
+      ...(tools.length ? { tools: tools.map(toWllamaTool), tool_choice: choice === 'required' || typeof choice === 'object' ? 'auto' : choice } : {}),
+      ...(schema ? { response_format: { type: 'json_schema', json_schema: schema } } : format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
+    },
+  }
+}
+
+function toolCallDeltas(delta: ChatCompletionChunkDelta): ToolCallDelta[] {
+  return (delta.tool_calls ?? []).map(({ index, id, function: fn }) => ({
+    index,
+    ...(id ? { id, type: 'function' as const } : {}),
+    function: { ...(fn?.name ? { name: fn.name } : {}), ...(fn?.arguments ? { arguments: fn.arguments } : {}) },
+  }))
 }
 
 /** The threads to use: all cores but one for the page, one when not cross-origin isolated. */
@@ -83,14 +140,16 @@ export class WllamaEngine implements Engine {
         signal,
       )
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
-      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: this.options.contextSize ?? 4096, n_gpu_layers: 0, reasoning_format: 'none' })
+      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: this.options.contextSize ?? 4096, n_gpu_layers: 0, reasoning_format: 'none', jinja: true })
       throwIfAborted(signal)
       // wllama can "load" a file that is no model at all (a corrupt GGUF): check what it got.
       const loaded = wllama.getLoadedContextInfo()
       if (!(loaded.n_ctx > 0 && loaded.n_vocab > 0 && loaded.n_layer > 0)) throw new Error('the file is not a usable GGUF model (no vocabulary, layers or context)')
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
       this.#wllama = wllama
-      this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '' }
+      // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
+      // the calls back out in the template's format, and constrains decoding to JSON schemas.
+      this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true } }
     } catch (error) {
       await wllama.exit().catch(() => undefined)
       if (signal?.aborted) throw new AbortError('model load aborted')
@@ -108,16 +167,23 @@ export class WllamaEngine implements Engine {
     const wllama = this.#wllama
     if (!wllama) throw new InferenceError('the wasm engine has no model loaded')
     throwIfAborted(signal)
+    refuseUnsupported(request, this.#info.supports, 'the wasm engine')
     const controller = new AbortController()
     const forward = (): void => controller.abort()
     signal?.addEventListener('abort', forward, { once: true })
     const chunks = chunkFactory(this.#info.modelId)
     const scanner = new StopScanner(request.stop ?? [])
+    const { params, forced } = structuredParams(request)
+    // Calls in Qwen3's text format that llama.cpp left in the content are parsed here.
+    const calls = new ToolCallScanner()
+    const constrained = forced || params.response_format !== undefined
+    let forcedText = ''
+    let nativeCalls = false
     const startedMs = performance.now()
     let firstTokenMs = 0
     let completionTokens = 0
     let promptTokens = 0
-    let finish: 'stop' | 'length' | 'abort' = 'stop'
+    let finish: FinishReason = 'stop'
     let first = true
     let completed = false
     try {
@@ -129,8 +195,10 @@ export class WllamaEngine implements Engine {
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.top_p !== undefined ? { top_p: request.top_p } : {}),
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
-        ...(request.response_format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
-        chat_template_kwargs: { enable_thinking: request.enable_thinking ?? true },
+        ...params,
+        // llama.cpp fails to start a grammar after the empty think block that enable_thinking=false
+        // pre-fills (reasoning_format none); the grammar rules out thinking anyway.
+        chat_template_kwargs: { enable_thinking: constrained ? true : (request.enable_thinking ?? true) },
       })
       for await (const chunk of stream) {
         const choice = chunk.choices[0]
@@ -138,7 +206,8 @@ export class WllamaEngine implements Engine {
         if (text) {
           completionTokens++
           if (!firstTokenMs) firstTokenMs = performance.now()
-          const safe = scanner.push(text)
+          if (forced) forcedText += text
+          const safe = forced ? '' : scanner.push(calls.push(text))
           if (safe) {
             yield chunks.content(safe, first)
             first = false
@@ -148,7 +217,14 @@ export class WllamaEngine implements Engine {
             break
           }
         }
-        if (choice?.finish_reason === 'length') finish = 'length'
+        const deltas = choice ? toolCallDeltas(choice.delta) : []
+        if (deltas.length > 0) {
+          nativeCalls = true
+          if (!firstTokenMs) firstTokenMs = performance.now()
+          yield chunks.toolCalls(deltas, first)
+          first = false
+        }
+        if (choice?.finish_reason === 'length' || choice?.finish_reason === 'tool_calls') finish = choice.finish_reason
         if (chunk.usage) {
           promptTokens = chunk.usage.prompt_tokens
           completionTokens = chunk.usage.completion_tokens
@@ -168,8 +244,19 @@ export class WllamaEngine implements Engine {
       if (!completed) controller.abort()
     }
     if (signal?.aborted) finish = 'abort'
-    const rest = scanner.flush()
-    if (rest) yield chunks.content(rest, first)
+    const parsed = forced ? { content: '', calls: [parseForcedCall(forcedText)].filter((call) => call !== null), malformed: 0 } : calls.end()
+    // What was held and proved no call is content after all; a forced output that did not
+    // parse (cut off by max_tokens) is shown as it came.
+    const leftover = forced ? (parsed.calls.length > 0 ? '' : forcedText) : parsed.content
+    const rest = (scanner.stopped ? '' : scanner.push(leftover)) + scanner.flush()
+    if (rest) {
+      yield chunks.content(rest, first)
+      first = false
+    }
+    if (!nativeCalls && parsed.calls.length > 0 && finish !== 'abort') {
+      yield chunks.toolCalls(callDeltas(parsed.calls), first)
+      finish = 'tool_calls'
+    }
     this.#measureIfUnknown(startedMs, firstTokenMs, promptTokens, completionTokens)
     yield chunks.finish(finish, { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens })
   }

@@ -1,4 +1,5 @@
 import { noSupports } from '../types'
+import { refuseUnsupported } from '../supports'
 import type { InitProgressReport, WebWorkerMLCEngine } from '@mlc-ai/web-llm'
 import { AbortError, EngineUnavailableError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import type { Engine } from '../engine'
@@ -58,6 +59,7 @@ export class WebLlmEngine implements Engine {
     const engine = this.engine
     const worker = this.worker
     if (!engine || !worker) throw new EngineUnavailableError('the WebGPU model is not loaded: load it first')
+    refuseUnsupported(request, this.info().supports, 'the WebGPU engine')
     yield* streamChat({
       backend: engine,
       modelId: this.modelId,

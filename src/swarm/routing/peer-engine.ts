@@ -1,4 +1,5 @@
 import { noSupports } from '../../inference/types'
+import { refuseUnsupported } from '../../inference/supports'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../inference/types'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import type { MarketNode } from '../../market'
@@ -43,6 +44,7 @@ export class PeerEngine implements RouteEngine {
   async *chat(request: ChatRequest, signal?: AbortSignal, onAnswerer?: (answerer: Answerer) => void): AsyncGenerator<ChatChunk> {
     if (this.#closed) throw new InferenceError('the peer engine is unloaded')
     throwIfAborted(signal)
+    refuseUnsupported(request, this.info().supports, 'the swarm')
     const handle = this.market.submit(request)
     const onAbort = (): void => handle.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
