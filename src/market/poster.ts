@@ -83,7 +83,6 @@ export class PostedTask {
     private readonly links: TaskLinks = {},
   ) {
     this.id = spec.taskId
-    for (const nodeId of links.exclude ?? []) this.#excluded.add(nodeId)
     this.#task = task
     this.#needsAwardSince = ctx.clock()
     this.#deadlineAt = spec.createdAt + (spec.requirements.deadlineMs ?? defaultDeadlineMs(spec.request))
@@ -336,6 +335,15 @@ export class PostedTask {
     })
   }
 
+  /** Peers that failed this task, and those the job asks it to pass over now while another capable peer is live. */
+  #avoided(): ReadonlySet<string> {
+    const more = this.links.exclude?.()
+    if (!more) return this.#excluded
+    const avoided = new Set([...this.#excluded, ...more])
+    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer.engine, this.spec))
+    return another ? avoided : this.#excluded
+  }
+
   #allCapableBid(): boolean {
     const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec))
     return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
@@ -345,7 +353,7 @@ export class PostedTask {
     if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0) return
     if (!this.#windowOver && !this.#allCapableBid()) return
     const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= fallbackWaitMs(this.ctx.config)
-    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#excluded, siblings: this.links.siblings ?? null, fallbackReady })
+    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#avoided(), siblings: this.links.siblings ?? null, fallbackReady })
     if (!choice) return
     const { winner: chosen, estimateMs, basis } = choice
     this.#enter({ phase: 'awarding' })

@@ -3,17 +3,18 @@ import type { ChatChunk, ChatRequest } from '../../src/inference/types'
 import { PlanError } from '../../src/market/errors'
 import { planJsonSchema } from '../../src/market/plan'
 import type { JobHost } from '../../src/market/jobs'
-import { AbortError } from '../../src/shared/errors'
+import { AbortError, UnsupportedRequestError } from '../../src/shared/errors'
 import { Planner } from '../../src/swarm/plan/planner'
 import { planJsonOf, writePlan } from '../../src/swarm/plan/writer'
 import type { ChatRouter, RoutedAnswer } from '../../src/swarm/routing/chat-router'
 
 /** A router whose model answers `text` (a hostile or broken writer), recording what it was asked. */
-function routerAnswering(text: string, asked: ChatRequest[] = [], waitForAbort = false): Pick<ChatRouter, 'route'> {
+function routerAnswering(text: string, asked: ChatRequest[] = [], waitForAbort = false, refusesSchemas = false): Pick<ChatRouter, 'route'> {
   return {
     route: (request, _route, signal) => {
       asked.push(request)
       async function* chunks(): AsyncGenerator<ChatChunk> {
+        if (refusesSchemas && request.response_format) throw new UnsupportedRequestError('the swarm does not support response_format json_schema')
         if (waitForAbort)
           await new Promise((_resolve, reject) => (signal?.aborted ? reject(new AbortError('stopped')) : signal?.addEventListener('abort', () => reject(new AbortError('stopped')), { once: true })))
         yield { id: 'w', object: 'chat.completion.chunk', created: 0, model: 'writer', choices: [{ index: 0, delta: { content: text }, finish_reason: 'stop' }] }
@@ -58,6 +59,14 @@ describe('the plan writer', () => {
     expect(await refusedWith(writePlan(routerAnswering(cycle), 'goal', 8, 'auto'))).toMatch(/form a cycle/)
     const many = JSON.stringify({ steps: Array.from({ length: 5 }, (_, index) => ({ id: `s${index + 1}`, role: 'writer', prompt: 'x', dependsOn: [] })) })
     expect(await refusedWith(writePlan(routerAnswering(many), 'goal', 4, 'auto'))).toMatch(/5 steps, over the limit of 4/)
+  })
+
+  it('asks again without the schema where the engine cannot decode under one', async () => {
+    const asked: ChatRequest[] = []
+    const plan = '{"steps":[{"id":"s1","role":"writer","prompt":"write","dependsOn":[]}]}'
+    const written = await writePlan(routerAnswering(plan, asked, false, true), 'goal', 8, 'swarm')
+    expect(asked.map((request) => request.response_format?.type ?? 'none')).toEqual(['json_schema', 'none'])
+    expect(written.plan.steps).toHaveLength(1)
   })
 
   it('reads the JSON out of thinking and prose around it', () => {

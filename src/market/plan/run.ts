@@ -132,8 +132,9 @@ export class PlanRun {
     })
     const request = stepRequest(this.goal, slot.step, inputs, this.#maxTokens)
     const handle = this.host.submit(request, this.options.requirements ?? {}, {
+      // Each award adds its executor to the busy set: a step posted beside it waits for another peer while one may bid.
       siblings: this.#busy,
-      exclude: new Set(slot.tried),
+      exclude: () => [...slot.tried, ...this.#busy],
       onAward: (executor) => {
         if (slot.handle !== handle || this.#ended) return
         this.#release(slot)

@@ -1,6 +1,7 @@
 import { splitThinking } from '../../inference/think'
 import type { ChatRequest } from '../../inference/types'
 import { PlanError } from '../../market/errors'
+import { UnsupportedRequestError } from '../../shared/errors'
 import { planJsonSchema, roles, validatePlan, writtenIds, type Plan } from '../../market/plan'
 import type { ChatRouter, RouteChoice } from '../routing/chat-router'
 
@@ -55,8 +56,23 @@ export interface WrittenPlan {
  * lacks one), or PlanError with the reason. Never anything else from the model's text.
  */
 export async function writePlan(router: Pick<ChatRouter, 'route'>, goal: string, maxSteps: number, route: RouteChoice, signal?: AbortSignal): Promise<WrittenPlan> {
-  const answer = await router.route(planRequest(goal, maxSteps), route, signal)
+  const request = planRequest(goal, maxSteps)
+  let written: { text: string; writer: string }
+  try {
+    written = await answerOf(router, request, route, signal)
+  } catch (error) {
+    if (!(error instanceof UnsupportedRequestError)) throw error
+    // An engine without constrained decoding (a peer's, the relay's, for now) still gets asked: the
+    // prompt describes the plan, and the validator is the guard either way.
+    const { response_format: _constrained, ...unconstrained } = request
+    written = await answerOf(router, unconstrained, route, signal)
+  }
+  return { plan: validatePlan(planJsonOf(written.text), { maxSteps, addFinal: true }), writer: written.writer }
+}
+
+async function answerOf(router: Pick<ChatRouter, 'route'>, request: ChatRequest, route: RouteChoice, signal: AbortSignal | undefined): Promise<{ text: string; writer: string }> {
+  const answer = await router.route(request, route, signal)
   let text = ''
   for await (const chunk of answer.chunks) text += chunk.choices[0].delta.content ?? ''
-  return { plan: validatePlan(planJsonOf(text), { maxSteps, addFinal: true }), writer: answer.answeredBy() }
+  return { text, writer: answer.answeredBy() }
 }
