@@ -7,6 +7,7 @@ import type { Unsubscribe } from './shared/events'
 import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
 import type { ChatRouter } from './swarm/routing/chat-router'
 import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
+import { RequirementsSchema } from './market/schema'
 import type { NodeEvents, SwarmNode } from './swarm/node'
 import type { PeerEngine } from './swarm/routing/peer-engine'
 import type { Engine } from './inference/engine'
@@ -15,6 +16,7 @@ import type { NetState } from './swarm/learning/learned-net'
 import type { Learning } from './swarm/learning/learning'
 import type { Peer } from './market/presence/peers'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
+import type { PlanHandle, PlanOptions, Planner } from './swarm/plan/planner'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
 export interface PeerView {
@@ -71,6 +73,12 @@ export interface EdgeswarmApi {
     fanOut(text: string, options?: Partial<FanOutOptions>): Promise<FanOutResult>
     /** Runs a request on k peers and votes; outvoted peers lose reputation. */
     redundant(request: ChatRequest, k: number): Promise<RedundantResult>
+    /**
+     * Has a model write a plan for `goal` (or runs `options.plan`), then runs its steps on the
+     * room's peers: `plan` (validated, or PlanError with the reason), `on('step')`, `steps()`,
+     * `result` (the final answer), `cancel()`.
+     */
+    plan(goal: string, options?: PlanOptions): PlanHandle
   }
   readonly memory: {
     add(text: string, tags?: string[]): Promise<string>
@@ -172,9 +180,27 @@ export interface ApiDeps {
   memorySearch: MemorySearch
   /** This node's own engine, read for `engines.local`. */
   local: { lastRequest(): ChatRequest | null }
+  planner: Planner
 }
 
-export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local }: ApiDeps, learning: Learning): EdgeswarmApi {
+const PlanOptionsSchema = v.object({
+  plan: v.optional(v.unknown()),
+  maxSteps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8))),
+  route: v.optional(v.picklist(['auto', 'local', 'swarm', 'relay'])),
+  maxTokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8_192))),
+  retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3))),
+  requirements: v.optional(RequirementsSchema),
+  signal: v.optional(v.instance(AbortSignal)),
+})
+
+function checkPlanOptions(options: unknown): PlanOptions {
+  const parsed = v.safeParse(PlanOptionsSchema, options ?? {})
+  if (!parsed.success) throw new ValidationError(`bad plan options: ${parsed.issues.map((issue) => `${v.getDotPath(issue) ?? 'options'}: ${issue.message}`).join('; ')}`)
+  // What valibot leaves as undefined is left out, as PlanOptions has it (exact optional properties).
+  return Object.fromEntries(Object.entries(parsed.output).filter(([, value]) => value !== undefined))
+}
+
+export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local, planner }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -210,6 +236,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
         if (result.answers.length > 1) learning.router.feedback(request, result.outvoted.length > 0 ? 'vote-lost' : 'vote-won')
         return result
       },
+      plan: (goal, options) => planner.plan(goal, checkPlanOptions(options)),
     },
     on: (event, listener) => node.on(event, (payload) => listener(adapt[event](payload as never))),
     memory: {

@@ -14,6 +14,7 @@ import { ChatRouter } from './swarm/routing/chat-router'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
 import { askSwarmOn } from './swarm/agent/ask-swarm'
 import { PeerEngine } from './swarm/routing/peer-engine'
+import { Planner } from './swarm/plan/planner'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
 import { MarketNode, type LivePeer } from './market'
@@ -29,6 +30,7 @@ import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
 import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
+import { mountPlanView } from './ui/plan-view'
 
 /** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
 export async function startApp(root: HTMLElement): Promise<void> {
@@ -117,6 +119,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   // One peer engine: the swarm route and the page API's `engines.peer` are the same.
   const peer = new PeerEngine(market, livePeers)
   const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
+  const planner = new Planner({ router, market, onError: (error) => console.warn('planner:', error) })
   mountChatView(
     shell.chat,
     {
@@ -125,6 +128,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
       quoteMemory: (request) => quoteMemory(node.memory, request, { k: memoryK.default }),
       settings: { load: () => chatSettings(node.roomId).load(db), save: (next) => chatSettings(node.roomId).save(db, next) },
       agentTools: { memory: node.memory, askSwarm: askSwarmOn(market) },
+      plan: (goal) => planner.plan(goal),
     },
     new Conversations(db),
     node.nodeId,
@@ -132,6 +136,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   )
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
+  mountPlanView(shell.swarm, planner, node.nodeId)
   mountTaskView(shell.swarm, market, node.nodeId)
   mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })
   const memorySearch = new MemorySearch({
@@ -149,7 +154,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

@@ -23,3 +23,11 @@ export class MarketClosedError extends EdgeswarmError {
   }
   override name = 'MarketClosedError'
 }
+
+/** A plan that cannot run (not a DAG, too big, no final step), or a plan whose steps failed: the message says which rule or step. */
+export class PlanError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override name = 'PlanError'
+}

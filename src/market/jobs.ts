@@ -1,12 +1,12 @@
 import type { ChatRequest } from '../inference/types'
 import { TaskFailedError } from './errors'
 import type { Requirements } from './schema'
-import type { TaskHandle, TaskResult } from './types'
+import type { TaskHandle, TaskLinks, TaskResult } from './types'
 import { vote } from './vote'
 
 /** What a job needs from a market node. */
 export interface JobHost {
-  submit(request: ChatRequest, requirements?: Requirements, options?: { siblings?: Set<string> }): TaskHandle
+  submit(request: ChatRequest, requirements?: Requirements, options?: TaskLinks): TaskHandle
   recordVote(jobId: string, answers: readonly TaskResult[], winners: string[], outvoted: string[]): void
   newId(): string
 }

@@ -18,7 +18,19 @@ import { RequirementsSchema, type Requirements, type Result } from './schema'
 import { sign } from './signing'
 import { Suspicion } from './suspicion'
 import { createTask, TaskReader } from './task-doc'
-import { defaultConfig, identitySpeed, type LivePeer, type MarketConfig, type MarketEvents, type SpeedModel, type TaskEvent, type TaskHandle, type TaskResult, type Timers } from './types'
+import {
+  defaultConfig,
+  identitySpeed,
+  type LivePeer,
+  type MarketConfig,
+  type MarketEvents,
+  type SpeedModel,
+  type TaskEvent,
+  type TaskHandle,
+  type TaskLinks,
+  type TaskResult,
+  type Timers,
+} from './types'
 import { Votes } from './votes'
 
 export interface MarketNodeOptions {
@@ -42,10 +54,8 @@ export interface MarketNodeOptions {
   onError?: (error: unknown) => void
 }
 
-/** Internal submit options, used by jobs. */
-export interface SubmitOptions {
-  siblings?: Set<string>
-}
+/** Submit options for jobs (fan-out, redundancy, plans): how the task belongs to its job. */
+export type SubmitOptions = TaskLinks
 
 const maxKeptResults = 256
 
@@ -238,7 +248,7 @@ export class MarketNode {
       })
       // Cancelled, or the market closed, while the spec was being signed: it already ended.
       if (!this.#submitting.delete(id)) return
-      const posted = new PostedTask(this.#ctx, spec, createTask(this.#ctx.tasks, spec), stream, settle, options.siblings ?? null)
+      const posted = new PostedTask(this.#ctx, spec, createTask(this.#ctx.tasks, spec), stream, settle, options)
       this.#posted.set(id, posted)
       posted.start(false)
     })

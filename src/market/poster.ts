@@ -11,7 +11,7 @@ import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
 import { sign, verify, verifyResult } from './signing'
 import { observeSpeed, type SpeedBasis } from './speed'
 import { appendLog, createTask } from './task-doc'
-import type { TaskEvent, TaskResult } from './types'
+import type { TaskEvent, TaskLinks, TaskResult } from './types'
 
 export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Error) => void }
 
@@ -79,8 +79,8 @@ export class PostedTask {
     task: Y.Map<unknown>,
     private readonly stream: AsyncQueue<TaskEvent> | null,
     private readonly settle: Settle | null,
-    /** Executors of the other tasks of a redundant job: avoided when another bid exists. */
-    private readonly siblings: Set<string> | null = null,
+    /** How this task belongs to a job: its siblings, the peers it avoids, who hears its awards. */
+    private readonly links: TaskLinks = {},
   ) {
     this.id = spec.taskId
     this.#task = task
@@ -335,6 +335,15 @@ export class PostedTask {
     })
   }
 
+  /** Peers that failed this task, and those the job asks it to pass over now while another capable peer is live. */
+  #avoided(): ReadonlySet<string> {
+    const more = this.links.exclude?.()
+    if (!more) return this.#excluded
+    const avoided = new Set([...this.#excluded, ...more])
+    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer.engine, this.spec))
+    return another ? avoided : this.#excluded
+  }
+
   #allCapableBid(): boolean {
     const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec))
     return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
@@ -344,11 +353,11 @@ export class PostedTask {
     if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0) return
     if (!this.#windowOver && !this.#allCapableBid()) return
     const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= fallbackWaitMs(this.ctx.config)
-    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#excluded, siblings: this.siblings, fallbackReady })
+    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#avoided(), siblings: this.links.siblings ?? null, fallbackReady })
     if (!choice) return
     const { winner: chosen, estimateMs, basis } = choice
     this.#enter({ phase: 'awarding' })
-    this.siblings?.add(chosen.bidder)
+    this.links.siblings?.add(chosen.bidder)
     const epoch = this.#epoch + 1
     this.ctx.work.run(async () => {
       const award = await sign('award', { taskId: this.id, epoch, executor: chosen.bidder, executorKey: chosen.publicKey, at: this.ctx.clock() }, this.ctx.room)
@@ -360,9 +369,19 @@ export class PostedTask {
       this.#nextSeq = 0
       this.#pendingBatches.clear()
       this.#task.set('award', award)
+      this.#tellAward(award)
       if (this.#streamed || epoch > 1) this.#restart(this.#restartReason || 'a new executor')
       this.onChange()
     })
+  }
+
+  /** A listener that throws is reported, never let out into the award's flow. */
+  #tellAward(award: Award): void {
+    try {
+      this.links.onAward?.(award.executor, award.epoch)
+    } catch (error) {
+      this.ctx.report(error)
+    }
   }
 
   /** Text shown so far is void: a new executor starts over, or the signed answer replaces it. */

@@ -104,6 +104,20 @@ export interface TaskHandle {
 
 export type { Requirements }
 
+/** How a task belongs to a job (fan-out, redundancy, a plan). */
+export interface TaskLinks {
+  /** Executors of the job's other tasks: avoided while another bid exists (each award adds its executor). */
+  siblings?: Set<string>
+  /**
+   * Peers passed over like those that failed this task (only a wait with no other bidder brings
+   * them back) while another capable peer is live, asked at each award: those that failed this
+   * work in an earlier task, those busy with a sibling that should run elsewhere.
+   */
+  exclude?: () => Iterable<string>
+  /** Told of each award this node signs for the task (a re-award too): the executor and its epoch. */
+  onAward?: (executor: string, epoch: number) => void
+}
+
 export interface MarketEvents {
   /** A task this node posted got its one accepted result. */
   done: TaskResult

@@ -3,6 +3,8 @@ import { fitNote } from '../inference/fit'
 import type { ChatRequest } from '../inference/types'
 import type { ConversationContext } from '../swarm/context/fitted-chat'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
+import type { PlanHandle } from '../swarm/plan/planner'
+import type { StepView } from '../market/plan'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
 import type { ChatSettings } from '../memory/settings'
@@ -40,6 +42,14 @@ export interface ChatActions {
   settings: { load(): Promise<Partial<ChatSettings>>; save(settings: ChatSettings): Promise<void> }
   /** What the agent's tools act on (the user's confirmation of an add is asked here, in the chat). */
   agentTools: Omit<AgentToolDeps, 'confirmAdd'>
+  /** Has the swarm plan and answer `goal` (the planner's handle). */
+  plan: (goal: string) => PlanHandle
+}
+
+/** A plan's progress as one line per step, shown in the chat until its answer comes. */
+function planProgress(steps: readonly StepView[]): string {
+  if (!steps.length) return 'Planning…'
+  return steps.map((step) => `${step.id} ${step.role}: ${step.state}${step.executor ? ` (${step.executor.slice(0, 8)})` : ''}`).join('\n')
 }
 
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
@@ -126,6 +136,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const useMemory = h('input', { type: 'checkbox', 'data-testid': 'chat-use-memory' })
   const agent = h('input', { type: 'checkbox', 'data-testid': 'chat-agent' })
   const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
+  const planButton = h('button', { type: 'button', 'data-testid': 'chat-plan', title: 'A model breaks the question into steps; the peers of the room run them' }, 'Plan with the swarm')
   const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
   const route = h(
     'select',
@@ -148,6 +159,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       h('label', { class: 'think-switch' }, 'run on ', route),
       h('span', { class: 'spacer' }),
       stop,
+      planButton,
       send,
     ),
   )
@@ -181,17 +193,73 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   fresh.addEventListener('click', () => open(conversations.create()))
   stop.addEventListener('click', () => running?.abort())
 
+  /** An answer starts: the stop button shows, asking waits. */
+  const begin = (current: StoredConversation, answer: StoredMessage): AbortController => {
+    current.messages.push(answer)
+    const controller = new AbortController()
+    running = controller
+    stop.hidden = false
+    send.disabled = planButton.disabled = true
+    render()
+    return controller
+  }
+  /** The answer ended, one way or another: saved, and the chat is ready for the next question. */
+  const end = async (current: StoredConversation): Promise<void> => {
+    running = null
+    stop.hidden = true
+    send.disabled = planButton.disabled = false
+    render()
+    await conversations.save(current).catch(report)
+    await refreshPicker().catch(report)
+  }
+
+  /** Runs the user's last message as a plan on the swarm; its steps show as they go, then the final answer. */
+  const runPlan = async (goal: string): Promise<void> => {
+    const current = conversation
+    const answer: StoredMessage = { role: 'assistant', content: 'Planning…' }
+    const controller = begin(current, answer)
+    const startedMs = performance.now()
+    const handle = actions.plan(goal)
+    controller.signal.addEventListener('abort', () => handle.cancel(), { once: true })
+    const unsubscribe = handle.on('step', () => {
+      answer.content = planProgress(handle.steps())
+      render()
+    })
+    try {
+      answer.content = await handle.result
+      const steps = handle.steps()
+      const final = steps.at(-1)
+      answer.meta = {
+        engine: 'swarm plan',
+        model: `${steps.length} steps`,
+        nodeId: final?.executor ?? nodeId,
+        route: 'swarm',
+        note: `plan: ${steps.map((step) => `${step.id} ${step.role} by ${step.executor === nodeId ? 'this node' : (step.executor ?? '?').slice(0, 8)}`).join(', ')}`,
+        timeToFirstTokenMs: performance.now() - startedMs,
+        tokensPerS: 0,
+        finish: 'stop',
+      }
+    } catch (error) {
+      answer.error = error instanceof Error ? error.message : String(error)
+    } finally {
+      unsubscribe()
+      await end(current)
+    }
+  }
+  planButton.addEventListener('click', () => {
+    const goal = input.value.trim()
+    if (!goal || running) return
+    input.value = ''
+    conversation.messages.push({ role: 'user', content: goal })
+    runPlan(goal).catch(report)
+  })
+
   /** Streams an answer to the conversation as it stands (ending with the user's message). */
   const runAnswer = async (routeChoice: RouteChoice): Promise<void> => {
     const current = conversation
     const asked: ChatRequest = { messages: current.messages.map(({ role, content }) => ({ role, content })), enable_thinking: think.checked, max_tokens: answerTokenLimit }
     const answer: StoredMessage = { role: 'assistant', content: '' }
-    current.messages.push(answer)
-    const controller = new AbortController()
-    running = controller
-    stop.hidden = false
-    send.disabled = true
-    render()
+    const controller = begin(current, answer)
     await conversations.save(current)
     const startedMs = performance.now()
     let firstMs = 0
@@ -244,12 +312,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     } catch (error) {
       answer.error = error instanceof Error ? error.message : String(error)
     } finally {
-      running = null
-      stop.hidden = true
-      send.disabled = false
-      render()
-      await conversations.save(current).catch(report)
-      await refreshPicker().catch(report)
+      await end(current)
     }
   }
 

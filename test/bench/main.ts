@@ -12,6 +12,7 @@ import { benchMemoryAnswers } from './memory-answers'
 import { benchTrustCost } from './market-before-after'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
+import { benchPlan } from './plan'
 import { benchRelay } from './relay-v1'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
@@ -19,7 +20,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers,context').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
   if (sections.has('context')) await benchContext().catch((error: unknown) => console.error('context bench failed:', error))
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
   if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
+  if (sections.has('plan')) await benchPlan().catch((error: unknown) => console.error('plan bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {
