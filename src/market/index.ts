@@ -9,3 +9,5 @@ export type { TaskView } from './board'
 export { identitySpeed } from './types'
 export type { LivePeer, MarketConfig, SpeedModel, SpeedQuery, TaskEvent, TaskHandle, TaskResult, Timers } from './types'
 export type { Requirements, TaskStatus } from './schema'
+// What a request needs of an engine: the gateway checks the room's peers before it posts.
+export { canServe, needs } from '../inference/supports'

@@ -6,12 +6,99 @@ const maxTextChars = 1_000_000
 
 const TextPartSchema = v.object({ type: v.literal('text'), text: v.pipe(v.string(), v.maxLength(maxTextChars)) })
 
-export const ChatCompletionMessageSchema = v.looseObject({
-  role: v.picklist(['system', 'developer', 'user', 'assistant'], 'role must be system, developer, user or assistant'),
-  content: v.union([v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(TextPartSchema), v.maxLength(256)), v.null()], 'content must be a string, an array of text parts or null'),
-  name: v.optional(v.pipe(v.string(), v.maxLength(256))),
+/** Caps on the tool fields: OpenAI's own where it has one (128 tools, 64-character names). */
+export const toolLimits = {
+  tools: 128,
+  callsPerMessage: 64,
+  descriptionChars: 8_192,
+  argumentsChars: 256 * 1024,
+  /** A JSON schema's size as JSON, and how deeply its objects and arrays nest. */
+  schemaBytes: 64 * 1024,
+  schemaDepth: 32,
+} as const
+
+const FunctionName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a function name is 1 to 64 letters, digits, _ . or -'))
+const ToolCallId = v.pipe(v.string(), v.minLength(1, 'a tool call id is empty'), v.maxLength(256))
+
+/** How deeply `value`'s objects and arrays nest, counting up to `limit + 1` at most. */
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0
+  if (limit < 0) return 1
+  let deepest = 0
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child, limit - 1))
+  return deepest + 1
+}
+
+/** A JSON schema: an object, capped in bytes and in depth (a grammar is compiled from it). */
+const JsonSchemaObject = v.pipe(
+  v.record(v.string(), v.unknown(), 'a JSON schema must be an object'),
+  v.check((schema) => depthOf(schema, toolLimits.schemaDepth) <= toolLimits.schemaDepth, `a JSON schema nests at most ${toolLimits.schemaDepth} levels`),
+  v.check((schema) => new TextEncoder().encode(JSON.stringify(schema)).byteLength <= toolLimits.schemaBytes, `a JSON schema is at most ${toolLimits.schemaBytes / 1024} KiB of JSON`),
+)
+
+export const WireToolCallSchema = v.looseObject({
+  id: ToolCallId,
+  type: v.literal('function', 'a tool call is of type function'),
+  function: v.looseObject({ name: FunctionName, arguments: v.pipe(v.string(), v.maxLength(toolLimits.argumentsChars)) }),
 })
+export type WireToolCall = v.InferOutput<typeof WireToolCallSchema>
+
+export const ChatCompletionMessageSchema = v.pipe(
+  v.looseObject({
+    role: v.picklist(['system', 'developer', 'user', 'assistant', 'tool'], 'role must be system, developer, user, assistant or tool'),
+    content: v.union([v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(TextPartSchema), v.maxLength(256)), v.null()], 'content must be a string, an array of text parts or null'),
+    name: v.optional(v.pipe(v.string(), v.maxLength(256))),
+    /** An assistant message's calls; null is sent by some clients for none. */
+    tool_calls: v.optional(v.nullable(v.pipe(v.array(WireToolCallSchema), v.maxLength(toolLimits.callsPerMessage)))),
+    /** A tool message answers this call of the assistant message before it. */
+    tool_call_id: v.optional(ToolCallId),
+  }),
+  v.forward(
+    v.check((message) => message.role !== 'tool' || message.tool_call_id !== undefined, 'a tool message needs tool_call_id'),
+    ['tool_call_id'],
+  ),
+  v.forward(
+    v.check((message) => message.role === 'assistant' || message.tool_calls == null, 'only an assistant message has tool_calls'),
+    ['tool_calls'],
+  ),
+)
 export type ChatCompletionMessage = v.InferOutput<typeof ChatCompletionMessageSchema>
+
+export const WireToolSchema = v.looseObject({
+  type: v.literal('function', 'a tool is of type function'),
+  function: v.looseObject({
+    name: FunctionName,
+    description: v.optional(v.pipe(v.string(), v.maxLength(toolLimits.descriptionChars))),
+    parameters: v.optional(JsonSchemaObject),
+    strict: v.optional(v.nullable(v.boolean())),
+  }),
+})
+export type WireTool = v.InferOutput<typeof WireToolSchema>
+
+export const WireToolChoiceSchema = v.union(
+  [v.picklist(['none', 'auto', 'required']), v.looseObject({ type: v.literal('function'), function: v.looseObject({ name: FunctionName }) })],
+  'tool_choice must be none, auto, required or { type: "function", function: { name } }',
+)
+export type WireToolChoice = v.InferOutput<typeof WireToolChoiceSchema>
+
+export const WireResponseFormatSchema = v.variant(
+  'type',
+  [
+    v.looseObject({ type: v.literal('text') }),
+    v.looseObject({ type: v.literal('json_object') }),
+    v.looseObject({
+      type: v.literal('json_schema'),
+      json_schema: v.looseObject({
+        name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'json_schema.name is 1 to 64 letters, digits, _ or -')),
+        description: v.optional(v.pipe(v.string(), v.maxLength(toolLimits.descriptionChars))),
+        schema: v.optional(JsonSchemaObject),
+        strict: v.optional(v.nullable(v.boolean())),
+      }),
+    }),
+  ],
+  'response_format.type must be text, json_object or json_schema',
+)
+export type WireResponseFormat = v.InferOutput<typeof WireResponseFormatSchema>
 
 const stopSequence = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
 
@@ -32,10 +119,13 @@ export const ChatCompletionRequestSchema = v.looseObject({
   seed: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
   stop: v.optional(v.nullable(v.union([stopSequence, v.pipe(v.array(stopSequence), v.maxLength(4))]))),
   n: v.optional(v.nullable(v.literal(1, 'only n = 1 is supported'))),
+  tools: v.optional(v.nullable(v.pipe(v.array(WireToolSchema, 'tools must be an array'), v.maxLength(toolLimits.tools, `at most ${toolLimits.tools} tools`)))),
+  tool_choice: v.optional(v.nullable(WireToolChoiceSchema)),
+  response_format: v.optional(v.nullable(WireResponseFormatSchema)),
 })
 export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequestSchema>
 
-export type FinishReason = 'stop' | 'length'
+export type FinishReason = 'stop' | 'length' | 'tool_calls'
 
 export interface Usage {
   prompt_tokens: number
@@ -43,9 +133,17 @@ export interface Usage {
   total_tokens: number
 }
 
+/** One streamed piece of a call, as OpenAI sends it: the first of a call has its id and name, later ones more `arguments` text. */
+export interface WireToolCallDelta {
+  index: number
+  id?: string
+  type?: 'function'
+  function?: { name?: string; arguments?: string }
+}
+
 export interface ChunkChoice {
   index: number
-  delta: { role?: 'assistant'; content?: string }
+  delta: { role?: 'assistant'; content?: string | null; tool_calls?: WireToolCallDelta[] }
   finish_reason: FinishReason | null
   logprobs?: null
 }
@@ -65,7 +163,8 @@ export interface ChatCompletion {
   object: 'chat.completion'
   created: number
   model: string
-  choices: [{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }]
+  /** `content` is null when the answer is calls only, as OpenAI sends it. */
+  choices: [{ index: 0; message: { role: 'assistant'; content: string | null; tool_calls?: WireToolCall[] }; finish_reason: FinishReason; logprobs: null }]
   usage: Usage
 }
 
@@ -101,6 +200,23 @@ export const ChatCompletionChunkSchema = v.looseObject({
       delta: v.looseObject({
         role: v.optional(v.nullable(v.string())),
         content: v.optional(v.nullable(v.string())),
+        tool_calls: v.optional(
+          v.nullable(
+            v.pipe(
+              v.array(
+                v.looseObject({
+                  index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(toolLimits.callsPerMessage - 1)),
+                  id: v.optional(v.nullable(ToolCallId)),
+                  type: v.optional(v.nullable(v.literal('function'))),
+                  function: v.optional(
+                    v.nullable(v.looseObject({ name: v.optional(v.nullable(FunctionName)), arguments: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(toolLimits.argumentsChars)))) })),
+                  ),
+                }),
+              ),
+              v.maxLength(toolLimits.callsPerMessage),
+            ),
+          ),
+        ),
       }),
       finish_reason: v.nullable(v.string()),
     }),
@@ -149,6 +265,8 @@ export function chunkBuilder(model: string, id = `chatcmpl-${crypto.randomUUID()
       ...base,
       choices: [{ index: 0, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null }],
     }),
+    /** Pieces of calls (the first of each with its id and name). */
+    toolCalls: (deltas: WireToolCallDelta[]): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: { tool_calls: deltas }, finish_reason: null }] }),
     finish: (reason: FinishReason): ChatCompletionChunk => ({ ...base, choices: [{ index: 0, delta: {}, finish_reason: reason }] }),
     usage: (usage: Usage): ChatCompletionChunk => ({ ...base, choices: [], usage }),
   }

@@ -1,14 +1,13 @@
 // The acceptance suite every relay Backend passes (src/relay/v1/backend.ts), in Vitest: streaming
 // and non-streaming shape (the latter through the relay's own `respond`, on a real HTTP server),
 // usage, max_tokens, stop, abort, a bad request as a named error, the model list, and close.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Backend, BackendRequest } from '../../src/relay/v1/backend'
 import { ApiError } from '../../src/relay/v1/errors'
-import { respond } from '../../src/relay/v1/respond'
 import { AbortError } from '../../src/shared/errors'
 import type { ChatCompletion, ChatCompletionChunk } from '../../src/shared/openai'
+import { runToolCases } from './backend-tools'
+import { respondingServer } from './responding-server'
 
 export interface BackendContractSetup {
   /**
@@ -54,26 +53,6 @@ async function collect(backend: Backend, request: BackendRequest, abortAfterCont
 
 const textOf = (chunks: readonly ChatCompletionChunk[]): string => chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.delta.content ?? '')).join('')
 const finishesOf = (chunks: readonly ChatCompletionChunk[]): string[] => chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.finish_reason === null ? [] : [choice.finish_reason])))
-
-/** A real HTTP server that answers each POST with `respond` over `backend`, as /v1 does. */
-async function respondingServer(backend: Backend): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (part: Buffer) => (body += part.toString('utf8')))
-    req.on('end', () => {
-      const request = JSON.parse(body) as BackendRequest
-      const controller = new AbortController()
-      res.on('close', () => controller.abort())
-      respond(req, res, request, backend.chat(request, controller.signal), {}).catch((error: unknown) => {
-        if (res.headersSent) return
-        res.writeHead(error instanceof ApiError ? error.status : 500, { 'Content-Type': 'application/json' })
-        res.end(JSON.stringify(error instanceof ApiError ? error.toBody() : { error: { message: String(error) } }))
-      })
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
-}
 
 export function runBackendContract(name: string, setup: BackendContractSetup): void {
   describe(`backend contract: ${name}`, () => {
@@ -154,7 +133,7 @@ export function runBackendContract(name: string, setup: BackendContractSetup): v
         expect([typeof completion.id, typeof completion.created]).toEqual(['string', 'number'])
         expect(completion.choices).toHaveLength(1)
         expect(completion.choices[0].message.role).toBe('assistant')
-        expect(completion.choices[0].message.content.length).toBeGreaterThan(0)
+        expect(completion.choices[0].message.content?.length).toBeGreaterThan(0)
         expect(['stop', 'length']).toContain(completion.choices[0].finish_reason)
         expect(completion.usage.completion_tokens).toBeGreaterThan(0)
         expect(completion.usage.completion_tokens).toBeLessThanOrEqual(6)
@@ -195,6 +174,8 @@ export function runBackendContract(name: string, setup: BackendContractSetup): v
       expect(next.error).toBeUndefined()
       expect(finishesOf(next.chunks)).toHaveLength(1)
     })
+
+    runToolCases(the)
 
     it('refuses a model it does not serve with ApiError 404, before any chunk', async () => {
       const refused = await collect(the().backend, ask({ model: `${the().model}-that-is-not-here` }))

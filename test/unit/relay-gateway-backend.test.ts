@@ -99,6 +99,21 @@ describe('swarm backend', () => {
     await expect(collect(backend.chat({ ...request, max_tokens: 100_000 }, new AbortController().signal))).rejects.toMatchObject({ status: 400, param: 'max_tokens' })
   })
 
+  it('answers 400 naming the field when no ready node says it supports tools or JSON, before posting a task, and takes what nodes cannot as a 400', async () => {
+    const { members } = await room([null])
+    const poster = members[0] as RoomMember
+    const { backend } = backendOver(poster, () => true)
+    cleanup.push(() => backend.close())
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather' } }]
+    // The ready peer's presence has no `supports`: an engine from before tools, or one without them.
+    await expect(collect(backend.chat({ ...request, tools }, new AbortController().signal))).rejects.toMatchObject({ status: 400, param: 'tools', code: 'swarm_unsupported' })
+    const json = { type: 'json_schema' as const, json_schema: { name: 'x', schema: { type: 'object' } } }
+    await expect(collect(backend.chat({ ...request, response_format: json }, new AbortController().signal))).rejects.toMatchObject({ status: 400, param: 'response_format' })
+    const answer = { role: 'tool' as const, content: 'sunny', tool_call_id: 'not a valid id: spaces' }
+    await expect(collect(backend.chat({ ...request, messages: [...request.messages, answer] }, new AbortController().signal))).rejects.toMatchObject({ status: 400, param: 'messages' })
+    expect(poster.market.tasks().length).toBe(0)
+  })
+
   it('answers 503 when the task finds no bidder, before any chunk', async () => {
     // The market believes a peer is ready, but nobody in the doc runs an engine.
     const { members } = await room([null])

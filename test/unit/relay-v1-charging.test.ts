@@ -7,7 +7,7 @@ import { clampedUsage, chunksOfTask } from '../../src/relay/gateway/translate'
 import type { ChatCompletionChunk } from '../../src/shared/openai'
 import { readSseData } from '../../src/shared/sse'
 import type { TaskEvent, TaskHandle, TaskResult } from '../../src/market'
-import { startFakeUpstream, upstreamPromptTokens, upstreamSecret, type FakeUpstream } from './relay-v1/fake-upstream'
+import { callArgumentPieces, startFakeUpstream, upstreamPromptTokens, upstreamSecret, type FakeUpstream } from './relay-v1/fake-upstream'
 import { requestRecords, startRelay, waitFor, type StartedRelay } from './relay-v1/start'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -172,5 +172,50 @@ describe('a swarm executor’s usage', () => {
     const chunks: ChatCompletionChunk[] = []
     for await (const chunk of chunksOfTask(handle, request, 'swarm/lab', new AbortController().signal)) chunks.push(chunk)
     expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 24, completion_tokens: 11, total_tokens: 35 })
+  })
+})
+
+describe('/v1 forwards tool calls from an upstream with function calling', () => {
+  const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }]
+  const ask = (stream: boolean, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ model: 'tokens', stream, max_tokens: 8, messages: [{ role: 'user', content: 'Look it up.' }], tools, tool_choice: 'required', ...extra })
+
+  it('puts the streamed pieces of a call together for a non-streamed answer, and charges them', async () => {
+    const { relay } = await setup(1)
+    const response = await post(relay, ask(false))
+    expect(response.status).toBe(200)
+    const completion = (await response.json()) as { choices: { finish_reason: string; message: { content: string | null; tool_calls: unknown[] } }[]; usage: { completion_tokens: number } }
+    expect(completion.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: { content: null, tool_calls: [{ id: 'call_fake_0', type: 'function', function: { name: 'lookup', arguments: callArgumentPieces.join('') } }] },
+    })
+    expect(completion.usage.completion_tokens).toBe(callArgumentPieces.length)
+    const [charged] = await lastCharge(relay, 1)
+    expect(charged).toMatchObject({ status: 200, completionTokens: callArgumentPieces.length })
+  })
+
+  it('passes the deltas of a streamed call through as they came', async () => {
+    const { relay } = await setup(1)
+    const response = await post(relay, ask(true))
+    const deltas: unknown[] = []
+    const finishes: string[] = []
+    for await (const data of readSseData(response.body as ReadableStream<Uint8Array>)) {
+      if (data === '[DONE]') break
+      const chunk = JSON.parse(data) as ChatCompletionChunk
+      deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+      if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason)
+    }
+    expect(deltas).toEqual([
+      { index: 0, id: 'call_fake_0', type: 'function', function: { name: 'lookup', arguments: '' } },
+      ...callArgumentPieces.map((piece) => ({ index: 0, function: { arguments: piece } })),
+    ])
+    expect(finishes).toEqual(['tool_calls'])
+  })
+
+  it('answers 400 when the upstream cannot do a response_format, never dropping it', async () => {
+    const { relay } = await setup(1)
+    const response = await post(relay, ask(false, { tools: undefined, tool_choice: undefined, response_format: { type: 'json_object' } }))
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_refused')
   })
 })

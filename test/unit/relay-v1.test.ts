@@ -221,3 +221,40 @@ describe('relay A forwarding to relay B', () => {
     }
   })
 })
+
+describe('tools and structured output through /v1', () => {
+  const weather = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 12 } }, required: ['city'] } } }
+
+  it('answers a forced call through the whole relay, embedded and forwarded, with tool_calls and finish_reason tool_calls', async () => {
+    for (const relay of [relayB, relayA]) {
+      const completion = await clientFor(relay).chat.completions.create({ model: modelId, messages, tools: [weather], tool_choice: 'required', max_tokens: 96, temperature: 0 })
+      const [choice] = completion.choices
+      expect(choice?.finish_reason).toBe('tool_calls')
+      expect(choice?.message.content).toBeNull()
+      const call = choice?.message.tool_calls?.[0]
+      if (call?.type !== 'function') throw new Error('no function call came back')
+      expect(call.function.name).toBe('get_weather')
+      const args = JSON.parse(call.function.arguments) as { city?: unknown }
+      expect(typeof args.city).toBe('string')
+      // The call's text is charged as completion tokens.
+      expect(completion.usage?.completion_tokens).toBeGreaterThan(0)
+    }
+  })
+
+  it('answers 400 naming the part of a schema the embedded grammar cannot enforce, and a forced call with a response_format; forwarded, B’s 400 stays a 400', async () => {
+    const pattern = { type: 'json_schema' as const, json_schema: { name: 'code', schema: { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]{3}$' } } } } }
+    const refused = await clientFor(relayB)
+      .chat.completions.create({ model: modelId, messages, response_format: pattern, max_tokens: 8 })
+      .catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(APIError)
+    expect(refused).toMatchObject({ status: 400, param: 'response_format.json_schema.schema.properties.code.pattern', code: 'unsupported_schema' })
+    const both = await clientFor(relayB)
+      .chat.completions.create({ model: modelId, messages, tools: [weather], tool_choice: 'required', response_format: { type: 'json_object' }, max_tokens: 8 })
+      .catch((error: unknown) => error)
+    expect(both).toMatchObject({ status: 400, param: 'response_format', code: 'unsupported_combination' })
+    const forwarded = await clientFor(relayA)
+      .chat.completions.create({ model: modelId, messages, response_format: pattern, max_tokens: 8 })
+      .catch((error: unknown) => error)
+    expect(forwarded).toMatchObject({ status: 400, code: 'upstream_refused' })
+  })
+})

@@ -1,6 +1,8 @@
 // The `swarm` backend: model `swarm` (the first room of RELAY_ROOMS) or `swarm/<room>`. The
 // relay joins each room as a peer, posts the request into the room's task market, and streams
 // back the answer of the browser node that wins it.
+import type { ChatRequest } from '../../inference/types'
+import { canServe, needs } from '../../market'
 import type { ChatCompletionChunk, ModelInfo } from '../../shared/openai'
 import { AbortError, ValidationError } from '../../shared/errors'
 import { roomIdOf } from '../../shared/room-id'
@@ -28,6 +30,27 @@ export interface SwarmDeps {
 
 /** What /healthz shows of the gateway: each room, its peers and what it dropped. */
 export type SwarmDetails = { rooms: RoomSummary[] }
+
+/**
+ * Tools and constrained JSON run only on nodes whose engine says it supports them (their
+ * presence's `supports`): with none of those ready, the request is a 400 naming the field,
+ * not a task nobody can take.
+ */
+function refuseWhatNoPeerServes(request: ChatRequest, room: JoinedRoom): void {
+  const needed = needs(request)
+  if (!needed.tools && !needed.jsonSchema) return
+  const ready = room.readyPeers()
+  if (ready.some((peer) => peer.engine?.supports !== undefined && canServe(request, peer.engine.supports))) return
+  const field = needed.tools ? 'tools' : 'response_format'
+  const what = needed.tools ? 'tool calls' : `response_format ${request.response_format?.type ?? ''}`
+  throw new ApiError(
+    400,
+    `no node with a ready model in room ${room.name} supports ${what} (${ready.length} ready): ask without ${field}, or when such a node has joined`,
+    'invalid_request_error',
+    'swarm_unsupported',
+    field,
+  )
+}
 
 export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Partial<SwarmDeps> = {}): Backend {
   const createdS = Math.floor(Date.now() / 1000)
@@ -85,6 +108,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
         { 'Retry-After': '5' },
       )
     }
+    refuseWhatNoPeerServes(taskRequest, room)
     let handle: ReturnType<JoinedRoom['market']['submit']>
     try {
       handle = room.market.submit(taskRequest)

@@ -3,21 +3,35 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatRequest } from '../../inference/types'
 import { AbortError } from '../../shared/errors'
-import { chunkBuilder, messageText, roughUsage, stopSequences, type ChatCompletionChunk, type Usage } from '../../shared/openai'
+import { chunkBuilder, messageText, roughUsage, stopSequences, type ChatCompletionChunk, type ChatCompletionMessage, type Usage } from '../../shared/openai'
 import type { TaskEvent, TaskHandle } from '../../market'
 import { taskEventText } from '../../market/task-chunks'
 import type { BackendRequest } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
+import { createToolOutput } from '../v1/tool-output'
+
+/** A message as the market's ChatRequest has it: tool calls and tool answers kept, text parts joined. */
+function taskMessage(message: ChatCompletionMessage): Record<string, unknown> {
+  const content = messageText(message)
+  if (message.role === 'tool') return { role: 'tool', content, tool_call_id: message.tool_call_id }
+  if (message.role === 'assistant' && message.tool_calls != null && message.tool_calls.length > 0) {
+    return { role: 'assistant', content, tool_calls: message.tool_calls.map(({ id, type, function: fn }) => ({ id, type, function: { name: fn.name, arguments: fn.arguments } })) }
+  }
+  return { role: message.role === 'developer' ? 'system' : message.role, content }
+}
 
 /** The request as browser nodes take it; what they cannot honour is a 400 that says so. */
 export function toTaskRequest(request: BackendRequest): ChatRequest {
   const candidate = {
-    messages: request.messages.map((message) => ({ role: message.role === 'developer' ? 'system' : message.role, content: messageText(message) })),
+    messages: request.messages.map(taskMessage),
     max_tokens: request.max_tokens,
     ...(request.temperature == null ? {} : { temperature: request.temperature }),
     ...(request.top_p == null ? {} : { top_p: request.top_p }),
     ...(request.seed == null ? {} : { seed: request.seed }),
     ...(stopSequences(request).length === 0 ? {} : { stop: stopSequences(request) }),
+    ...(request.tools == null || request.tools.length === 0 ? {} : { tools: request.tools }),
+    ...(request.tool_choice == null ? {} : { tool_choice: request.tool_choice }),
+    ...(request.response_format == null ? {} : { response_format: request.response_format }),
   }
   const parsed = v.safeParse(ChatRequestSchema, candidate)
   if (!parsed.success) {
@@ -76,6 +90,9 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
   let finished = false
   const streamed = { chars: 0, bytes: 0 }
   const encoder = new TextEncoder()
+  // The executor's text carries calls in Qwen3's format: they become tool_call deltas here.
+  const offered = (request.tools?.length ?? 0) > 0 && request.tool_choice !== 'none'
+  const calls = offered ? createToolOutput(chunks, { first: true }) : null
   try {
     // No chunk before the first text: a failure until then is still an HTTP status, not SSE.
     let first = true
@@ -91,15 +108,21 @@ export async function* chunksOfTask(handle: TaskHandle, request: ChatRequest, mo
       const text = taskEventText(event)
       streamed.chars += text.length
       streamed.bytes += encoder.encode(text).byteLength
-      yield chunks.content(text, first)
-      first = false
+      for (const chunk of calls === null ? [chunks.content(text, first)] : calls.push(text)) {
+        yield chunk
+        first = false
+      }
     }
-    if (first) yield chunks.role()
     const result = await Promise.race([handle.result, aborted]).catch((error: unknown) => {
       throw error instanceof AbortError || !(error instanceof Error) ? error : taskFailed(error)
     })
     finished = true
-    yield chunks.finish(result.finish === 'length' ? 'length' : 'stop')
+    const finish = result.finish === 'length' ? 'length' : 'stop'
+    const end = calls?.end(finish) ?? { chunks: [], finish }
+    // The first chunk names the role: a held answer's content chunk does, its calls do not.
+    if (first && end.chunks[0]?.choices[0]?.delta.role !== 'assistant') yield chunks.role()
+    yield* end.chunks
+    yield chunks.finish(end.finish)
     yield chunks.usage(clampedUsage(result.usage, request, streamed))
   } finally {
     signal.removeEventListener('abort', onAbort)

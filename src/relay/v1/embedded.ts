@@ -1,14 +1,16 @@
 // The embedded backend: node-llama-cpp runs a GGUF file on the relay's machine. One context
 // with one sequence per concurrent request; requests beyond that wait in the pool's queue.
 import path from 'node:path'
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
+import type { ChatWrapper, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
 import { AsyncQueue } from '../../shared/async-queue'
-import { chunkBuilder, messageText, stopSequences, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
+import { chunkBuilder, stopSequences, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
 import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from './backend'
 import type { V1Config } from './config'
 import { ApiError } from './errors'
+import { decodePlan, grammarOf, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
+import { createToolOutput } from './tool-output'
 
 type EmbeddedConfig = NonNullable<V1Config['embedded']>
 
@@ -24,17 +26,6 @@ interface Loaded {
 /** The model id clients name: the file name without `.gguf`. */
 export function embeddedModelId(modelPath: string): string {
   return path.basename(modelPath).replace(/\.gguf$/i, '')
-}
-
-function toHistory(request: BackendRequest): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = request.messages.map((message): ChatHistoryItem => {
-    const text = messageText(message)
-    if (message.role === 'assistant') return { type: 'model', response: [text] }
-    if (message.role === 'user') return { type: 'user', text }
-    return { type: 'system', text }
-  })
-  history.push({ type: 'model', response: [] })
-  return history
 }
 
 async function load(config: EmbeddedConfig): Promise<Loaded> {
@@ -88,10 +79,12 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
 
   async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
     if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
+    const plan = decodePlan(request)
     const ready = await loading
     if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
     const { LlamaChat } = await import('node-llama-cpp')
+    const grammar = await grammarOf(ready.llama, plan)
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
@@ -100,6 +93,13 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
       const chunks = chunkBuilder(request.model)
       let completionTokens = 0
       queue.push(chunks.role())
+      // The model writes calls as text in Qwen3's format; a forced call is its JSON alone, under the grammar.
+      const calls = plan.kind === 'calls' || plan.kind === 'forced-call' ? createToolOutput(chunks, { first: false }) : null
+      const emit = (text: string): void => {
+        if (calls === null) queue.push(chunks.content(text))
+        else for (const chunk of calls.push(text)) queue.push(chunk)
+      }
+      if (plan.kind === 'forced-call') emit('<tool_call>\n')
       const onResponseChunk = (chunk: LlamaChatResponseChunk): void => {
         completionTokens += chunk.tokens.length
         let text = chunk.text
@@ -108,7 +108,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
           if (chunk.segmentStartTime !== undefined) text = `<think>${text}`
           if (chunk.segmentEndTime !== undefined) text = `${text}</think>`
         }
-        if (text !== '') queue.push(chunks.content(text))
+        if (text !== '') emit(text)
       }
       const result = await chat.generateResponse(history, {
         maxTokens: request.max_tokens,
@@ -116,12 +116,17 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
         ...(request.top_p != null ? { topP: request.top_p } : {}),
         ...(request.seed != null ? { seed: request.seed } : {}),
         customStopTriggers: stopSequences(request),
+        ...(grammar === undefined ? {} : { grammar }),
         signal,
         stopOnAbortSignal: true,
         onResponseChunk,
       })
       if (signal.aborted) return
-      queue.push(chunks.finish(result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop'))
+      const stopped = result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop'
+      if (plan.kind === 'forced-call') emit('\n</tool_call>')
+      const end = calls?.end(stopped) ?? { chunks: [], finish: stopped }
+      for (const chunk of end.chunks) queue.push(chunk)
+      queue.push(chunks.finish(end.finish))
       queue.push(chunks.usage({ prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }))
     } finally {
       chat.dispose({ disposeSequence: false })

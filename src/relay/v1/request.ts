@@ -35,7 +35,22 @@ export function parseChatRequest(body: string, caps: RequestCaps): BackendReques
       throw badRequest(`${param} is ${asked}, at most ${caps.maxTokens} on this relay (RELAY_MAX_TOKENS)`, param, 'max_tokens_too_large')
     }
   }
-  return { ...request, max_tokens: request.max_tokens ?? request.max_completion_tokens ?? caps.maxTokens }
+  const checked = { ...request, max_tokens: request.max_tokens ?? request.max_completion_tokens ?? caps.maxTokens }
+  checkToolFields(checked)
+  return checked
+}
+
+/**
+ * What every backend checks of the tool fields before anything runs: a forced tool_choice
+ * names a tool that is offered, and `required` has tools to call.
+ */
+export function checkToolFields(request: BackendRequest): void {
+  const tools = request.tools ?? []
+  const choice = request.tool_choice
+  if (choice === 'required' && tools.length === 0) throw badRequest('tool_choice is "required" but no tools are given', 'tool_choice')
+  if (typeof choice === 'object' && choice !== null && !tools.some((tool) => tool.function.name === choice.function.name)) {
+    throw badRequest(`tool_choice names the function ${JSON.stringify(choice.function.name)}, which is not among tools`, 'tool_choice')
+  }
 }
 
 /** Tokens of chat-template markup a body's bytes might not cover (a generation prompt, a BOS). */

@@ -1,7 +1,7 @@
 // Turns a backend's chunks into the HTTP answer: SSE when streaming, else one chat.completion.
 import { once } from 'node:events'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { messageText, roughUsage, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type Usage } from '../../shared/openai'
+import { messageText, roughUsage, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type Usage, type WireToolCall, type WireToolCallDelta } from '../../shared/openai'
 import { sseEvent } from '../../shared/sse'
 import type { BackendRequest } from './backend'
 import { toApiError } from './errors'
@@ -52,9 +52,33 @@ export function chargedUsage(request: BackendRequest, meter: Meter): Usage {
   return { prompt_tokens: estimate.prompt_tokens, completion_tokens: completion, total_tokens: estimate.prompt_tokens + completion }
 }
 
+const finishReasons: readonly string[] = ['stop', 'length', 'tool_calls'] satisfies FinishReason[]
+const finishReasonOf = (reason: string): FinishReason => (finishReasons.includes(reason) ? (reason as FinishReason) : 'stop')
+
+/** The calls of a non-streamed answer, put together from their streamed pieces by index. */
+function toolCallCollector() {
+  const calls = new Map<number, WireToolCall>()
+  return {
+    add(delta: WireToolCallDelta): void {
+      const call = calls.get(delta.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } }
+      if (delta.id) call.id = delta.id
+      if (delta.function?.name) call.function.name += delta.function.name
+      if (delta.function?.arguments) call.function.arguments += delta.function.arguments
+      calls.set(delta.index, call)
+    },
+    calls: (): WireToolCall[] => [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
+  }
+}
+
 async function write(res: ServerResponse, text: string): Promise<void> {
   if (res.destroyed || res.writableEnded) return
   if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+}
+
+/** The answer's message: calls with no text have content null, as OpenAI sends them. */
+function messageOf(content: string, calls: WireToolCall[]): ChatCompletion['choices'][0]['message'] {
+  if (calls.length === 0) return { role: 'assistant', content }
+  return { role: 'assistant', content: content === '' ? null : content, tool_calls: calls }
 }
 
 /**
@@ -76,6 +100,7 @@ export async function respond(
   // Only a single chat.completion needs the whole text; a stream's text goes out as it comes.
   let content = ''
   let finishReason: FinishReason = 'stop'
+  const toolCalls = toolCallCollector()
   let id = `chatcmpl-${crypto.randomUUID()}`
   let created = Math.floor(Date.now() / 1000)
   const take = (chunk: ChatCompletionChunk): boolean => {
@@ -85,10 +110,16 @@ export async function respond(
     if (chunk.usage) meter.reported = chunk.usage
     for (const choice of chunk.choices) {
       const text = choice.delta.content ?? ''
-      meter.completionChars += text.length
-      if (text !== '') meter.textChunks += 1
-      if (!streaming) content += text
-      if (choice.finish_reason !== null) finishReason = choice.finish_reason === 'length' ? 'length' : 'stop'
+      const calls = choice.delta.tool_calls ?? []
+      // A call's name and arguments are text the model wrote, and charged as such.
+      const callChars = calls.reduce((sum, call) => sum + (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0), 0)
+      meter.completionChars += text.length + callChars
+      if (text !== '' || callChars > 0) meter.textChunks += 1
+      if (!streaming) {
+        content += text
+        for (const call of calls) toolCalls.add(call)
+      }
+      if (choice.finish_reason != null) finishReason = finishReasonOf(choice.finish_reason)
     }
     return chunk.choices.length > 0
   }
@@ -101,7 +132,7 @@ export async function respond(
       object: 'chat.completion',
       created,
       model: request.model,
-      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+      choices: [{ index: 0, message: messageOf(content, toolCalls.calls()), finish_reason: finishReason, logprobs: null }],
       usage: finalUsage,
     }
     sendV1Json(req, res, 200, completion, headers)

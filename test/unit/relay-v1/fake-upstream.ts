@@ -1,7 +1,9 @@
 // An OpenAI-compatible server for /v1 tests: it streams one token per chunk, `max_tokens` of
 // them, `intervalMs` apart, and reports its usage honestly. Model `broken` cuts the stream
 // after 5 chunks; `fails` answers 500 with a secret in its message; `refuses` answers 400
-// with a machine-readable code.
+// with a machine-readable code. It honours tools as a server with function calling does: a
+// forced tool_choice gets one call, its arguments streamed in pieces, and finish reason
+// tool_calls; it cannot do response_format json_object or json_schema, and says so with a 400.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { chunkBuilder } from '../../../src/shared/openai'
@@ -9,6 +11,25 @@ import { sseEvent } from '../../../src/shared/sse'
 
 export const upstreamPromptTokens = 20
 export const upstreamSecret = 'sk-live-SECRET-0000 at 10.1.2.3'
+
+interface FakeRequest {
+  model: string
+  max_tokens?: number
+  max_completion_tokens?: number
+  tools?: { function: { name: string } }[]
+  tool_choice?: 'none' | 'auto' | 'required' | { function: { name: string } }
+  response_format?: { type: string }
+}
+
+/** The arguments of a forced call, in the pieces the fake streams them in. */
+export const callArgumentPieces = ['{"q', '": "to', 'k"}']
+
+/** The tool a forced tool_choice calls: the one named, or the first for `required`; null when none is forced. */
+function forcedTool(request: FakeRequest): string | null {
+  const choice = request.tool_choice
+  if (choice === undefined || choice === 'none' || choice === 'auto') return null
+  return choice === 'required' ? (request.tools?.[0]?.function.name ?? null) : choice.function.name
+}
 
 export interface FakeUpstream {
   url: string
@@ -30,7 +51,7 @@ export async function startFakeUpstream(intervalMs: number): Promise<FakeUpstrea
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
     req.on('end', () => {
       started += 1
-      const request = JSON.parse(body) as { model: string; max_tokens?: number; max_completion_tokens?: number }
+      const request = JSON.parse(body) as FakeRequest
       if (request.model === 'fails') {
         res.writeHead(500, { 'Content-Type': 'application/json' })
         res.end(JSON.stringify({ error: { message: `database down, key ${upstreamSecret}`, type: 'server_error', code: null } }))
@@ -41,10 +62,27 @@ export async function startFakeUpstream(intervalMs: number): Promise<FakeUpstrea
         res.end(JSON.stringify({ error: { message: `this model's context is 8 tokens (${upstreamSecret})`, type: 'invalid_request_error', code: 'context_length_exceeded' } }))
         return
       }
+      const format = request.response_format?.type ?? 'text'
+      if (format !== 'text') {
+        res.writeHead(400, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify({ error: { message: `response_format ${format} is not supported by this server`, type: 'invalid_request_error', code: 'unsupported_response_format' } }))
+        return
+      }
       const maxTokens = request.max_tokens ?? request.max_completion_tokens ?? 16
       const chunks = chunkBuilder(request.model)
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' })
       res.write(sseEvent(JSON.stringify(chunks.role())))
+      const forced = forcedTool(request)
+      if (forced !== null) {
+        res.write(sseEvent(JSON.stringify(chunks.toolCalls([{ index: 0, id: 'call_fake_0', type: 'function', function: { name: forced, arguments: '' } }]))))
+        for (const piece of callArgumentPieces) res.write(sseEvent(JSON.stringify(chunks.toolCalls([{ index: 0, function: { arguments: piece } }]))))
+        res.write(sseEvent(JSON.stringify(chunks.finish('tool_calls'))))
+        res.write(
+          sseEvent(JSON.stringify(chunks.usage({ prompt_tokens: upstreamPromptTokens, completion_tokens: callArgumentPieces.length, total_tokens: upstreamPromptTokens + callArgumentPieces.length }))),
+        )
+        res.end(sseEvent('[DONE]'))
+        return
+      }
       let sent = 0
       const timer = setInterval(() => {
         if (res.destroyed) {
