@@ -63,8 +63,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const db = await openLocalDb()
   const settings = await engineSettings.load(db)
   const urlParams = new URL(location.href).searchParams
-  const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null)
-  const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status) })
+  const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null, config.contextSize)
+  const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info().contextSize) })
   engine.on('status', publish)
   publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
@@ -114,7 +114,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   mountChatView(
     shell.chat,
     {
-      ask: (request, route, signal) => router.route(request, route, signal),
+      ask: (request, route, signal, context) => router.route(request, route, signal, context),
       feedback: (request, signal) => void learning.router.feedback(request, signal),
     },
     new Conversations(db),
@@ -144,11 +144,13 @@ const summarizeOptions = {
   maxTokens: 256,
 }
 
-function enginePresence(status: LocalEngineStatus): EnginePresence {
+/** `contextSize`: the loaded model's window (0 while none is loaded), which peers fit their requests to. */
+function enginePresence(status: LocalEngineStatus, contextSize: number): EnginePresence {
   return {
     kind: status.kind,
     modelId: status.modelId.slice(0, 128),
     state: status.state,
+    contextSize,
     ...(status.download ? { progress: status.download.fraction } : {}),
     prefillTokensPerS: status.prefillTokensPerS,
     decodeTokensPerS: status.decodeTokensPerS,

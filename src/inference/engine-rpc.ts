@@ -4,20 +4,28 @@ import { AsyncQueue } from '../shared/async-queue'
 import { InferenceError } from '../shared/errors'
 import { RpcClient, serveRpc, type MessageEndpoint, type RpcMethod } from '../shared/rpc'
 import type { Engine } from './engine'
-import { ChatRequestSchema, type ChatChunk, type ChatRequest, type EngineInfo, type EngineKind, type LoadProgress } from './types'
+import { estimateCount } from './tokens'
+import { ChatMessageSchema, ChatRequestSchema, type ChatChunk, type ChatMessage, type ChatRequest, type EngineInfo, type EngineKind, type LoadProgress, type TokenCount } from './types'
 
 /** The Engine interface as RPC methods: the same interface on both sides of a worker or tab channel. */
 export interface EngineMethods {
   load: RpcMethod<null, EngineInfo, LoadProgress>
   chat: RpcMethod<ChatRequest, EngineInfo, ChatChunk>
   info: RpcMethod<null, EngineInfo>
+  /** Tokens of each message: the engine's own count, or the estimate when it has no tokenizer. */
+  count: RpcMethod<ChatMessage[], TokenCount>
   unload: RpcMethod<null, null>
 }
 
 const NoPayload = v.null()
 
 /** Requests may come from another tab: each payload is checked before the engine sees it. */
-export const engineSchemas = { load: NoPayload, chat: ChatRequestSchema, info: NoPayload, unload: NoPayload }
+export const engineSchemas = { load: NoPayload, chat: ChatRequestSchema, info: NoPayload, count: v.pipe(v.array(ChatMessageSchema), v.maxLength(256)), unload: NoPayload }
+
+/** `engine`'s count of `messages`, or the estimate when it cannot count. */
+export function countOn(engine: Engine, messages: readonly ChatMessage[], signal?: AbortSignal): Promise<TokenCount> {
+  return engine.countTokens ? engine.countTokens(messages, signal) : Promise.resolve(estimateCount(messages))
+}
 
 /** Serves `engine` to whoever calls on `endpoint`. Returns a stop function (it aborts what still runs). */
 export function serveEngine(engine: Engine, endpoint: MessageEndpoint, onDrop?: (reason: string) => void): () => void {
@@ -33,6 +41,7 @@ export function serveEngine(engine: Engine, endpoint: MessageEndpoint, onDrop?: 
         return engine.info()
       },
       info: () => engine.info(),
+      count: (messages, { signal }) => countOn(engine, messages, signal),
       unload: async () => {
         await engine.unload()
         return null
@@ -85,6 +94,10 @@ export class EngineClient implements Engine {
 
   info(): EngineInfo {
     return this.#info
+  }
+
+  countTokens(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<TokenCount> {
+    return this.rpc.call('count', [...messages], signal ? { signal } : {})
   }
 
   async unload(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ChatChunk, ChatRequest, EngineInfo, EngineKind, LoadProgress } from './types'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
 
 /**
  * One way to run a chat: a model in this browser (WebGPU, WASM), a peer, or the relay. The core
@@ -11,5 +11,7 @@ export interface Engine {
   /** Streams OpenAI chunks; the last carries `finish_reason` and `usage`. Abort ends it early. */
   chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk>
   info(): EngineInfo
+  /** Tokens of each message with the model's own tokenizer; an engine without one leaves this out (callers estimate). */
+  countTokens?(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<TokenCount>
   unload(): Promise<void>
 }

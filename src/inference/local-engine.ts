@@ -6,7 +6,9 @@ import { DownloadMeter, type DownloadFigures } from './download-meter'
 import type { Engine } from './engine'
 import { SharedEngine, type EngineRole } from './shared-engine'
 import { SharedLoad } from './shared-load'
-import type { ChatChunk, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress } from './types'
+import { countOn } from './engine-rpc'
+import { estimateCount } from './tokens'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
 import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
 import { deleteDownloadedModels } from './wasm/model-download'
 import { modelIdOf } from './wasm/wllama-engine'
@@ -58,6 +60,8 @@ export class LocalEngine implements Engine {
   constructor(
     private readonly choice: EngineChoice,
     private readonly modelUrl: string | null,
+    /** A context window to force (the URL's `ctx=`); default: chosen from the device's memory. */
+    private readonly contextSize?: number,
   ) {
     this.#status = { kind: 'none', modelId: '', state: 'none', prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
@@ -77,6 +81,13 @@ export class LocalEngine implements Engine {
     const contextSize = availability === 'ready' ? (this.#engine?.info().contextSize ?? 0) : 0
     const supports = availability === 'ready' ? (this.#engine?.info().supports ?? noSupports) : noSupports
     return { kind: this.kind, modelId, contextSize, availability, supports, ...(message !== undefined && availability !== 'ready' ? { reason: message } : {}), prefillTokensPerS, decodeTokensPerS }
+  }
+
+  /** The loaded model's own count; the estimate (`exact: false`) while there is none. */
+  countTokens(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<TokenCount> {
+    const engine = this.#engine
+    if (!engine || this.info().availability !== 'ready') return Promise.resolve(estimateCount(messages))
+    return countOn(engine, messages, signal).catch((): TokenCount => estimateCount(messages))
   }
 
   /** Chooses and loads the model (once: later calls wait for the same start); see `start`. */
@@ -124,7 +135,11 @@ export class LocalEngine implements Engine {
   }
 
   async #plans(notes: string[]): Promise<Plan[]> {
-    const wasm: Plan = { kind: 'wasm', modelId: modelIdOf(this.modelUrl ?? defaultWasmModelUrl), create: () => createWasmEngine(this.modelUrl ?? defaultWasmModelUrl) }
+    const wasm: Plan = {
+      kind: 'wasm',
+      modelId: modelIdOf(this.modelUrl ?? defaultWasmModelUrl),
+      create: () => createWasmEngine(this.modelUrl ?? defaultWasmModelUrl, this.contextSize === undefined ? {} : { contextSize: this.contextSize }),
+    }
     if (this.choice === 'wasm' || (this.choice === 'auto' && this.modelUrl !== null)) return [wasm]
     const webgpu = await this.#webgpuPlan()
     if (!webgpu.ok) {
@@ -146,7 +161,7 @@ export class LocalEngine implements Engine {
       plan: {
         kind: 'webgpu',
         modelId,
-        create: () => createWebGpuEngine({ modelId }),
+        create: () => createWebGpuEngine({ modelId, ...(this.contextSize === undefined ? {} : { contextSize: this.contextSize }) }),
       },
     }
   }

@@ -3,10 +3,10 @@ import { ChannelClosedError, registerError } from '../shared/errors'
 import { randomId } from '../shared/ids'
 import { RpcClient } from '../shared/rpc'
 import type { Engine } from './engine'
-import { EngineClient, serveEngine, type EngineMethods } from './engine-rpc'
+import { countOn, EngineClient, serveEngine, type EngineMethods } from './engine-rpc'
 import { SharedLoad } from './shared-load'
 import { announceHost, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from './tab-channel'
-import type { ChatChunk, ChatRequest, EngineInfo, EngineKind, LoadProgress } from './types'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
 
 export type EngineRole = 'host' | 'client'
 
@@ -157,6 +157,13 @@ export class SharedEngine implements Engine {
         decodeTokensPerS: 0,
       }
     )
+  }
+
+  /** The model's count, wherever it runs (estimated while no model is loaded here or in the host tab). */
+  countTokens(messages: readonly ChatMessage[], signal?: AbortSignal): Promise<TokenCount> {
+    const engine = this.#role === 'host' ? this.#model?.engine : this.#connection?.engine
+    if (!engine) throw new ChannelClosedError('the shared engine is closed')
+    return countOn(engine, messages, signal)
   }
 
   /** Unloads the model for every tab when this tab runs it; elsewhere it just stops wanting it. */

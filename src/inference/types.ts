@@ -136,5 +136,11 @@ export interface EngineInfo {
   decodeTokensPerS: number
 }
 
+/** Tokens of each message as the engine's chat template frames it; `exact` when its own tokenizer counted them. */
+export interface TokenCount {
+  perMessage: number[]
+  exact: boolean
+}
+
 export type EngineState =
   { state: 'none'; reason?: string } | { state: 'downloading'; fraction: number } | { state: 'loading' } | { state: 'ready' } | { state: 'busy' } | { state: 'failed'; reason: string }

@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { EngineUnavailableError } from '../shared/errors'
 import { serveRpc, type MessageEndpoint, type RpcMethod } from '../shared/rpc'
 import type { Engine } from './engine'
-import { engineSchemas, type EngineMethods } from './engine-rpc'
+import { countOn, engineSchemas, type EngineMethods } from './engine-rpc'
 import type { WllamaEngineOptions } from './wasm/wllama-engine'
 
 /** An engine worker's methods: the Engine's, after one `configure` that says what to build. */
@@ -46,6 +46,7 @@ export function hostEngineInWorker(create: (options: WllamaEngineOptions) => Eng
         return built().info()
       },
       info: () => built().info(),
+      count: (messages, { signal }) => countOn(built(), messages, signal),
       unload: async () => {
         await engine?.unload()
         return null

@@ -80,7 +80,14 @@ export class Executor {
     const info = this.engine.info()
     // Only a model that is loaded here bids: a node still downloading, or with none, posts only.
     const kind = info.availability === 'ready' && (info.kind === 'webgpu' || info.kind === 'wasm') ? info.kind : 'none'
-    const engine = { kind, modelId: info.modelId, state: kind === 'none' ? 'none' : 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
+    const engine = {
+      kind,
+      modelId: info.modelId,
+      state: kind === 'none' ? 'none' : 'ready',
+      prefillTokensPerS: info.prefillTokensPerS,
+      decodeTokensPerS: info.decodeTokensPerS,
+      contextSize: info.contextSize,
+    } as const
     return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
   }
 

@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
+import { fitToEngine } from '../inference/fit-request'
 import type { MarketContext } from './context'
 import { type Result, type Spec } from './schema'
 import { sign, signResult } from './signing'
@@ -73,7 +74,11 @@ export class Run {
     let usage: Result['usage']
     let text = ''
     try {
-      for await (const chunk of engine.chat(this.spec.request, this.#abort.signal)) {
+      // The poster fitted the request to the window this node advertised; counted here with the
+      // model's own tokenizer, it is fitted again if it must be (oldest turns dropped), so it never overflows.
+      const { request } = await fitToEngine(engine, this.spec.request, null, this.#abort.signal)
+      if (this.#halted()) return
+      for await (const chunk of engine.chat(request, this.#abort.signal)) {
         if (this.#halted()) return
         const choice = chunk.choices[0]
         const content = choice.delta.content ?? ''

@@ -20,6 +20,8 @@ export interface StoredMessage {
     decision?: { route: 'local' | 'swarm' | 'relay'; confidence: number }
     /** What the user said of the answer. */
     rating?: 'up' | 'down'
+    /** How the history was fitted to the window, when turns were left out ("12 earlier turns summarised, 3 dropped to fit 4096 tokens"). */
+    fit?: string
   }
   error?: string
 }
@@ -30,6 +32,8 @@ export interface StoredConversation {
   createdAt: number
   updatedAt: number
   messages: StoredMessage[]
+  /** The model's summary of the conversation's first `turns` turns (after its system prompt), used in their place once they no longer fit. */
+  summary?: { turns: number; text: string }
 }
 
 /** The profile's own database (not shared): identity, settings, conversations, micro-net weights. */

@@ -109,6 +109,14 @@ export class UnsupportedRequestError extends EdgeswarmError {
   override name = 'UnsupportedRequestError'
 }
 
+/** The system prompt and the latest message alone do not fit the model's context window, with room for an answer. */
+export class ContextOverflowError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override name = 'ContextOverflowError'
+}
+
 /** The far side of a channel is gone (its worker died, its tab closed, the channel was disposed). */
 export class ChannelClosedError extends EdgeswarmError {
   static {

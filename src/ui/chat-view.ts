@@ -1,5 +1,7 @@
 import { splitThinking } from '../inference/think'
+import { fitNote } from '../inference/fit'
 import type { ChatRequest } from '../inference/types'
+import type { ConversationContext } from '../swarm/context/fitted-chat'
 import type { RouteChoice, RoutedAnswer } from '../swarm/routing/chat-router'
 import type { Conversations } from '../memory/conversations'
 import type { StoredConversation, StoredMessage } from '../memory/local-db'
@@ -19,7 +21,7 @@ function metaLine(message: StoredMessage, selfId: string): string {
   return `${where} · ${meta.engine} · ${meta.model} · first token ${Math.round(meta.timeToFirstTokenMs)} ms · ${meta.tokensPerS.toFixed(1)} tok/s${stopped}${routed}${note}`
 }
 
-export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal) => Promise<RoutedAnswer>
+export type AskFunction = (request: ChatRequest, route: RouteChoice, signal: AbortSignal, context?: ConversationContext) => Promise<RoutedAnswer>
 /** What the user can say of an answer; the router learns from those on the small model's answers. */
 export type AnswerFeedback = 'thumbs-up' | 'thumbs-down' | 'regenerate' | 'escalate'
 
@@ -73,6 +75,7 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
       : null,
     h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
+    message.meta?.fit ? h('div', { class: 'msg-fit', 'data-testid': 'msg-fit' }, message.meta.fit) : null,
     message.meta ? h('div', { class: 'msg-meta', 'data-testid': 'msg-meta', 'data-node-id': message.meta.nodeId }, metaLine(message, selfId)) : null,
     running ? null : actionsRow(message, index, last),
   )
@@ -147,7 +150,15 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     let finish = 'stop'
     let tokens = 0
     try {
-      const answered = await actions.ask(request, routeChoice, controller.signal)
+      const context: ConversationContext = {
+        summary: current.summary ?? null,
+        saveSummary: async (summary) => {
+          current.summary = summary
+          await conversations.save(current)
+        },
+        onError: report,
+      }
+      const answered = await actions.ask(request, routeChoice, controller.signal, context)
       for await (const chunk of answered.chunks) {
         const text = chunk.choices[0].delta.content ?? ''
         if (text && !firstMs) firstMs = performance.now()
@@ -162,6 +173,8 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       }
       const decodeS = firstMs ? (performance.now() - firstMs) / 1000 : 0
       const note = answered.note()
+      const fit = answered.fit()
+      const fitted = fit ? fitNote(fit.report) : ''
       answer.meta = {
         // This node's own answers say which of its engines ran (webgpu, wasm); others, where they ran.
         engine: answered.route === 'local' ? answered.engine() : answered.route,
@@ -170,6 +183,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
         route: answered.route,
         ...(answered.decision ? { decision: { route: answered.decision.route, confidence: answered.decision.confidence } } : {}),
         ...(note ? { note } : {}),
+        ...(fitted ? { fit: fit?.exact === false ? `${fitted} (estimated count)` : fitted } : {}),
         timeToFirstTokenMs: firstMs ? firstMs - startedMs : 0,
         tokensPerS: decodeS > 0 ? Math.max(0, tokens - 1) / decodeS : 0,
         finish,

@@ -5,7 +5,7 @@ import type { Engine } from '../engine'
 import { StopScanner } from '../stop'
 import { ToolOutput, forcedCall } from '../tool-output'
 import { refuseUnsupported } from '../supports'
-import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, FinishReason, LoadProgress, ToolCallDelta } from '../types'
+import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, FinishReason, LoadProgress, TokenCount, ToolCallDelta } from '../types'
 import { noSupports } from '../types'
 import type {
   ChatCompletionChunkDelta,
@@ -14,6 +14,10 @@ import type {
   ChatCompletionToolFunctionParameters,
   ChatCompletionMessage as WllamaMessage,
 } from '@wllama/wllama/esm/types/oai-compat'
+import { wasmContextSize } from '../context-size'
+import { messageFrameText } from '../tokens'
+import { BpeTokenizer } from '../tokenizer/bpe'
+import { readGgufHeader } from '../tokenizer/gguf-header'
 import { downloadModel } from './model-download'
 
 export interface WllamaEngineOptions {
@@ -23,6 +27,7 @@ export interface WllamaEngineOptions {
   wasmUrl: string
   /** Threads for llama.cpp; wllama's own default is half the cores, so we always say. */
   threads?: number
+  /** Tokens of context to load with; default: as many as this device's memory allows (context-size.ts). */
   contextSize?: number
 }
 
@@ -98,6 +103,8 @@ export function modelIdOf(url: string): string {
 export class WllamaEngine implements Engine {
   readonly kind = 'wasm'
   #wllama: Wllama | null = null
+  /** The model's own tokenizer, from its GGUF header: counts prompts as llama.cpp will. */
+  #tokenizer: BpeTokenizer | null = null
   readonly #log: string[] = []
   #info: EngineInfo
 
@@ -138,13 +145,24 @@ export class WllamaEngine implements Engine {
         signal,
       )
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
-      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: this.options.contextSize ?? 4096, n_gpu_layers: 0, reasoning_format: 'none', jinja: true })
+      // A header we cannot read only costs the exact counts: wllama says what is wrong with the file.
+      const header = files[0] ? await readGgufHeader(files[0]).catch(() => null) : null
+      const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
+      const nCtx = wasmContextSize({
+        kvBytesPerToken: header?.kvBytesPerToken ?? 0,
+        modelBytes: files.reduce((total, file) => total + file.size, 0),
+        trainedContext: header?.trainedContext ?? 0,
+        deviceMemoryGb,
+        forced: this.options.contextSize,
+      })
+      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: nCtx, n_gpu_layers: 0, reasoning_format: 'none', jinja: true })
       throwIfAborted(signal)
       // wllama can "load" a file that is no model at all (a corrupt GGUF): check what it got.
       const loaded = wllama.getLoadedContextInfo()
       if (!(loaded.n_ctx > 0 && loaded.n_vocab > 0 && loaded.n_layer > 0)) throw new Error('the file is not a usable GGUF model (no vocabulary, layers or context)')
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
       this.#wllama = wllama
+      this.#tokenizer = header && header.tokens.length > 0 ? new BpeTokenizer(header) : null
       // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
       // the calls back out in the template's format, and constrains decoding to JSON schemas.
       this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true } }
@@ -271,9 +289,17 @@ export class WllamaEngine implements Engine {
     return this.#info
   }
 
+  /** Exact counts with the model's vocabulary; estimated (and said) for a GGUF without one. */
+  countTokens(messages: readonly ChatMessage[]): Promise<TokenCount> {
+    const tokenizer = this.#tokenizer
+    if (!tokenizer) return Promise.reject(new InferenceError('the wasm engine has no tokenizer loaded'))
+    return Promise.resolve({ perMessage: messages.map((message) => tokenizer.count(messageFrameText(message))), exact: true })
+  }
+
   async unload(): Promise<void> {
     const wllama = this.#wllama
     this.#wllama = null
+    this.#tokenizer = null
     this.#info = { ...this.#info, availability: 'unavailable', reason: 'the model is unloaded' }
     await wllama?.exit()
   }

@@ -10,6 +10,7 @@ import { chooseModel, type AdapterDescription } from './model-choice'
 import { probeWebGpu, type WebGpuProbe } from './probe'
 import { knownModels, needsFromRecord, qwen3F16, type ModelNeeds } from './models'
 import { toLoadProgress } from './progress'
+import { qwen3KvBytesPerToken, qwen3Layers, webGpuContextSize } from '../context-size'
 import { failureAsPromise, hostWorker, unlessAborted, withTimeout, type HostedWorker } from './settle'
 
 export interface WebLlmEngineOptions {
@@ -21,6 +22,8 @@ export interface WebLlmEngineOptions {
   probe?: () => Promise<WebGpuProbe>
   /** System memory in GB; default `navigator.deviceMemory` (absent in some browsers: not checked then). */
   deviceMemoryGb?: number
+  /** WebLLM's `context_window_size` to force; default: chosen from the device's memory (context-size.ts). */
+  contextSize?: number
   /** Failures off the caller's path: a progress callback that throws, an unload that fails, a dead worker. */
   onError?: (error: unknown) => void
 }
@@ -137,12 +140,13 @@ export class WebLlmEngine implements Engine {
     }
     const failure = failureAsPromise(worker.onFailure)
     try {
-      const creating = CreateWebWorkerMLCEngine(worker.worker, model.modelId, { initProgressCallback })
+      const contextWindowSize = this.contextWindowFor(adapter, model)
+      const creating = CreateWebWorkerMLCEngine(worker.worker, model.modelId, { initProgressCallback }, { context_window_size: contextWindowSize })
       const failed = failure.promise.then((error) => Promise.reject(error))
       this.engine = await unlessAborted(Promise.race([creating, failed]), signals)
       this.worker = worker
       this.modelId = model.modelId
-      this.contextSize = model.contextWindowSize
+      this.contextSize = contextWindowSize
       worker.onFailure((error) => this.onWorkerFailed(worker, error))
     } catch (error) {
       worker.terminate(error instanceof Error ? error : new Error(messageOf(error)))
@@ -158,7 +162,7 @@ export class WebLlmEngine implements Engine {
     return probe.adapter
   }
 
-  private chosenModel(adapter: AdapterDescription, override: ModelNeeds | undefined): { modelId: string; contextWindowSize: number } {
+  private chosenModel(adapter: AdapterDescription, override: ModelNeeds | undefined): { modelId: string; vramRequiredMb: number; contextWindowSize: number } {
     const deviceMemoryGb = this.options.deviceMemoryGb ?? (navigator as Navigator & { deviceMemory?: number }).deviceMemory
     const choice = chooseModel(adapter, {
       ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }),
@@ -166,6 +170,20 @@ export class WebLlmEngine implements Engine {
     })
     if (!choice.ok) throw new EngineUnavailableError(choice.reason)
     return choice
+  }
+
+  /** Qwen3's window grown from the record's 4K where the memory the browser reports allows it (not for other models: their KV size is not known here). */
+  private contextWindowFor(adapter: AdapterDescription, model: { modelId: string; vramRequiredMb: number; contextWindowSize: number }): number {
+    const qwen3 = knownModels.some((known) => known.modelId === model.modelId)
+    return webGpuContextSize({
+      vramRequiredMb: model.vramRequiredMb,
+      contextWindowSize: model.contextWindowSize,
+      kvBytesPerToken: qwen3 ? qwen3KvBytesPerToken : 0,
+      layers: qwen3Layers,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      deviceMemoryGb: this.options.deviceMemoryGb ?? (navigator as Navigator & { deviceMemory?: number }).deviceMemory,
+      forced: this.options.contextSize,
+    })
   }
 
   private startWorker(): HostedWorker {

@@ -11,6 +11,8 @@ export interface RoomConfig {
   generated: boolean
   engine: EngineChoice
   model: string | null
+  /** `ctx=`: the local model's context window in tokens, forced (tests use a small one); absent: chosen from the device's memory. */
+  contextSize?: number
   /** How long a silent peer stays listed; shortened by tests. */
   peerTimeoutMs: number
   heartbeatMs: number
@@ -22,6 +24,8 @@ export interface RoomConfig {
 const roomPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 export const defaultPeerTimeoutMs = 15_000
 const minPeerTimeoutMs = 1_000
+const minForcedContext = 256
+const maxForcedContext = 32_768
 
 function isEngineChoice(value: string): value is EngineChoice {
   return (engineChoices as readonly string[]).includes(value)
@@ -29,7 +33,7 @@ function isEngineChoice(value: string): value is EngineChoice {
 
 /**
  * Reads the room, key and options from an app URL:
- * `/?room=NAME&engine=webgpu|wasm|none&model=URL#key=SECRET`. A bad room name throws
+ * `/?room=NAME&engine=webgpu|wasm|none&model=URL&ctx=TOKENS#key=SECRET`. A bad room name throws
  * RoomUrlError; a bad option becomes a warning and its default.
  */
 export function parseRoomUrl(href: string): RoomConfig {
@@ -51,6 +55,7 @@ export function parseRoomUrl(href: string): RoomConfig {
   else warnings.push(`unknown engine "${engineParam.slice(0, 40)}": use webgpu, wasm or none; choosing automatically`)
 
   const peerTimeoutMs = readNumber(url, 'peerTimeoutMs', defaultPeerTimeoutMs, minPeerTimeoutMs, warnings)
+  const contextSize = url.searchParams.has('ctx') ? Math.min(maxForcedContext, Math.floor(readNumber(url, 'ctx', minForcedContext, minForcedContext, warnings))) : undefined
   const signalingUrl = `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}/signal`
   return {
     room,
@@ -58,6 +63,7 @@ export function parseRoomUrl(href: string): RoomConfig {
     generated,
     engine,
     model: url.searchParams.get('model'),
+    ...(contextSize === undefined ? {} : { contextSize }),
     peerTimeoutMs,
     heartbeatMs: Math.max(250, Math.floor(peerTimeoutMs / 3)),
     signalingUrl,

@@ -1,6 +1,7 @@
 import type { ChatChunk, ChatRequest, EngineKind } from '../../inference/types'
 import { AbortError, EngineUnavailableError, throwIfAborted } from '../../shared/errors'
 import type { Route, RouteDecision } from '../../micronets/router'
+import { fittedChat, type ChatFit, type ConversationContext } from '../context/fitted-chat'
 import type { Answerer, RouteEngine } from './route-engine'
 
 export type RouteChoice = 'auto' | Route
@@ -19,6 +20,8 @@ export interface RoutedAnswer {
   model(): string
   /** Set when the answer did not run where it was sent, and why. */
   note(): string
+  /** How the conversation was fitted to the window of the engine that ran it; null until it has been. */
+  fit(): ChatFit | null
 }
 
 export interface RouterDeps {
@@ -81,9 +84,10 @@ export class ChatRouter {
 
   constructor(private readonly deps: RouterDeps) {}
 
-  async route(request: ChatRequest, route: RouteChoice, signal?: AbortSignal): Promise<RoutedAnswer> {
+  /** `context`: the conversation's summary and where a new one goes; without it the history is only dropped to fit. */
+  async route(request: ChatRequest, route: RouteChoice, signal?: AbortSignal, context?: ConversationContext): Promise<RoutedAnswer> {
     const deps = this.deps
-    if (route !== 'auto') return routed(route, request, deps, null, '', signal)
+    if (route !== 'auto') return routed(route, request, deps, null, '', signal, context)
     const patienceMs = this.#advised ? (deps.patienceMs ?? routerPatienceMs) : (deps.coldPatienceMs ?? coldRouterPatienceMs)
     const decide = (deciding: AbortSignal): Promise<RouteDecision> => {
       const advice = deps.decide(request, deciding)
@@ -100,7 +104,7 @@ export class ChatRouter {
       )
     }
     const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
-    return routed(chosen.route, request, deps, decision, note, signal)
+    return routed(chosen.route, request, deps, decision, note, signal, context)
   }
 }
 
@@ -133,15 +137,26 @@ interface Attempt {
   chunks: AsyncIterable<ChatChunk>
   answerer: () => Answerer
   engine: () => EngineKind
+  fit: () => ChatFit | null
 }
 
-function attempt(route: Route, request: ChatRequest, deps: RouterDeps, signal: AbortSignal | undefined): Attempt {
+function attempt(route: Route, request: ChatRequest, deps: RouterDeps, signal: AbortSignal | undefined, context: ConversationContext | undefined): Attempt {
   const engine = deps.engines[route]
   if (!engine) throw new EngineUnavailableError(`${missing[route]}: this node has no ${route} route`)
   let told: Answerer | null = null
+  let fit: ChatFit | null = null
   return {
     route,
-    chunks: engine.chat(request, signal, (answerer) => (told = answerer)),
+    // Fitted to the window of the engine that runs it: a peer's, the relay's or this node's.
+    chunks: fittedChat(
+      engine,
+      request,
+      context,
+      (done) => (fit = done),
+      signal,
+      (answerer) => (told = answerer),
+    ),
+    fit: () => fit,
     answerer: () => told ?? { nodeId: route === 'local' ? deps.nodeId : route, modelId: engine.info().modelId },
     // Read when asked: the local engine settles its kind (WebGPU or WASM) while it loads.
     engine: () => engine.kind,
@@ -149,8 +164,8 @@ function attempt(route: Route, request: ChatRequest, deps: RouterDeps, signal: A
 }
 
 /** Runs on `route`; a stand-in route takes over when the engine cannot be reached before its first chunk. */
-function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, note: string, signal: AbortSignal | undefined): RoutedAnswer {
-  let ran = attempt(route, request, deps, signal)
+function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: RouteDecision | null, note: string, signal: AbortSignal | undefined, context?: ConversationContext): RoutedAnswer {
+  let ran = attempt(route, request, deps, signal, context)
   let fallbackNote = ''
   async function* chunks(): AsyncGenerator<ChatChunk> {
     let streamed = false
@@ -162,7 +177,7 @@ function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: 
     } catch (error) {
       const stand = standIn[route]
       if (streamed || stand === undefined || signal?.aborted || !(error instanceof EngineUnavailableError) || !usable(deps, stand)) throw error
-      ran = attempt(stand, request, deps, signal)
+      ran = attempt(stand, request, deps, signal, context)
       fallbackNote = `${error.message}: answered ${ranWhere[stand]}`
       yield* ran.chunks
     }
@@ -177,5 +192,6 @@ function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: 
     engine: () => ran.engine(),
     model: () => ran.answerer().modelId,
     note: () => [note, fallbackNote].filter(Boolean).join('; '),
+    fit: () => ran.fit(),
   }
 }

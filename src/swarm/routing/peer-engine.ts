@@ -1,14 +1,16 @@
 import { noSupports } from '../../inference/types'
 import { refuseUnsupported } from '../../inference/supports'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../inference/types'
+import { estimateCount, generationPromptTokens } from '../../inference/tokens'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import type { MarketNode } from '../../market'
 import type { LivePeer } from '../../market/types'
 import { chunksOfTask } from '../../market/task-chunks'
 import type { Answerer, RouteEngine } from './route-engine'
 
-/** What the market can place; each peer's own context limit applies when it bids. */
+/** The window assumed when no ready peer advertises its own (an older build); each peer's own limit still applies when it bids. */
 const assumedContextSize = 4096
+const defaultAnswerTokens = 256
 /** The model of an executor whose presence does not say it (it left, or has not told yet). */
 const unknownPeerModel = 'peer model'
 
@@ -45,7 +47,9 @@ export class PeerEngine implements RouteEngine {
     if (this.#closed) throw new InferenceError('the peer engine is unloaded')
     throwIfAborted(signal)
     refuseUnsupported(request, this.info().supports, 'the swarm')
-    const handle = this.market.submit(request)
+    // Only peers whose window holds the prompt (as fitted, counted conservatively) and the answer bid.
+    const contextSize = estimateCount(request.messages).perMessage.reduce((total, tokens) => total + tokens, generationPromptTokens) + (request.max_tokens ?? defaultAnswerTokens)
+    const handle = this.market.submit(request, { contextSize })
     const onAbort = (): void => handle.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
     let executor = ''
@@ -68,6 +72,13 @@ export class PeerEngine implements RouteEngine {
     }
   }
 
+  /** The largest window a ready peer advertises: a chat fitted to it can still find a peer that takes it. */
+  #largestWindow(): number {
+    let largest = 0
+    for (const peer of this.livePeers()) if (hasModelReady(peer)) largest = Math.max(largest, peer.engine?.contextSize ?? 0)
+    return largest || assumedContextSize
+  }
+
   #modelOf(nodeId: string): string {
     return this.livePeers().find((peer) => peer.nodeId === nodeId)?.engine?.modelId || unknownPeerModel
   }
@@ -88,7 +99,7 @@ export class PeerEngine implements RouteEngine {
   }
 
   info(): EngineInfo {
-    const base = { kind: 'peer', modelId: 'swarm', contextSize: assumedContextSize, supports: noSupports, ...this.#speed } as const
+    const base = { kind: 'peer', modelId: 'swarm', contextSize: this.#largestWindow(), supports: noSupports, ...this.#speed } as const
     if (this.#closed) return { ...base, availability: 'unavailable', reason: 'the peer engine is unloaded' }
     if (!this.livePeers().some(hasModelReady)) return { ...base, availability: 'unavailable', reason: 'no peer in this room has a model ready' }
     return { ...base, availability: 'ready' }
