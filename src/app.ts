@@ -1,5 +1,6 @@
 import { createApi } from './api'
 import { LocalEngine, type LocalEngineStatus } from './inference/local-engine'
+import type { EngineInfo } from './inference/types'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
@@ -72,7 +73,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const settings = await engineSettings.load(db)
   const urlParams = new URL(location.href).searchParams
   const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null, config.contextSize)
-  const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info().contextSize) })
+  const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info()) })
   engine.on('status', publish)
   publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
@@ -170,13 +171,17 @@ const summarizeOptions = {
   maxTokens: 256,
 }
 
-/** `contextSize`: the loaded model's window (0 while none is loaded), which peers fit their requests to. */
-function enginePresence(status: LocalEngineStatus, contextSize: number): EnginePresence {
+/**
+ * `contextSize`: the loaded model's window (0 while none is loaded), which peers fit their
+ * requests to; `supports`: whether it runs tools and JSON schemas, which tasks needing them ask for.
+ */
+function enginePresence(status: LocalEngineStatus, { contextSize, supports }: EngineInfo): EnginePresence {
   return {
     kind: status.kind,
     modelId: status.modelId.slice(0, 128),
     state: status.state,
     contextSize,
+    supports,
     ...(status.download ? { progress: status.download.fraction } : {}),
     prefillTokensPerS: status.prefillTokensPerS,
     decodeTokensPerS: status.decodeTokensPerS,

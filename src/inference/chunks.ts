@@ -23,3 +23,20 @@ export function chunkFactory(
 export function callDeltas(calls: readonly ParsedCall[]): ToolCallDelta[] {
   return calls.map((call, index) => ({ index, id: `call_${crypto.randomUUID()}`, type: 'function', function: { name: call.name, arguments: call.arguments } }))
 }
+
+/** Joins streamed call pieces by index, as an OpenAI client does; `calls()` gives the whole calls. */
+export class ToolCallJoin {
+  readonly #calls: { name: string; arguments: string }[] = []
+
+  add(deltas: readonly ToolCallDelta[]): void {
+    for (const delta of deltas) {
+      const call = (this.#calls[delta.index] ??= { name: '', arguments: '' })
+      call.name += delta.function.name ?? ''
+      call.arguments += delta.function.arguments ?? ''
+    }
+  }
+
+  calls(): ParsedCall[] {
+    return this.#calls.filter((call) => call.name !== '')
+  }
+}

@@ -1,12 +1,12 @@
 import { noSupports } from './types'
 import { refuseUnsupported } from './supports'
 import * as v from 'valibot'
-import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from '../shared/openai'
+import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, type WireChunk } from '../shared/openai'
 import { AbortError, EngineUnavailableError, InferenceError, throwIfAborted, registerError } from '../shared/errors'
 import { readSseData } from '../shared/sse'
 import { chunkFactory } from './chunks'
 import type { Engine } from './engine'
-import type { ChatChunk, ChatRequest, EngineInfo, FinishReason, LoadProgress } from './types'
+import type { ChatChunk, ChatRequest, EngineInfo, FinishReason, LoadProgress, ToolCallDelta } from './types'
 
 export interface RelayEngineOptions {
   /** The relay's OpenAI-compatible base, default this origin's `/v1`. */
@@ -21,6 +21,15 @@ export class RelayUnavailableError extends EngineUnavailableError {
     registerError((message) => new this(message))
   }
   override name = 'RelayUnavailableError'
+}
+
+type WireCallDelta = NonNullable<WireChunk['choices'][number]['delta']['tool_calls']>[number]
+
+/** A streamed call piece as ours; an id our messages could not carry back is replaced. */
+function toolCallDelta(delta: WireCallDelta): ToolCallDelta {
+  const id = delta.id ? (/^[A-Za-z0-9_.:-]{1,64}$/.test(delta.id) ? delta.id : `call_${crypto.randomUUID()}`) : undefined
+  const { name, arguments: args } = delta.function ?? {}
+  return { index: delta.index, ...(id ? { id, type: 'function' as const } : {}), function: { ...(name ? { name } : {}), ...(args ? { arguments: args } : {}) } }
 }
 
 /** The relay's big model (or its upstream) over `/v1`, streamed with SSE. */
@@ -60,7 +69,9 @@ export class RelayEngine implements Engine {
     this.#model = model
     this.#unloaded = false
     // 0 (unknown) when the relay's server does not say, as an upstream other than vLLM or a relay may not.
-    this.#info = { ...this.#info, modelId: model, contextSize: entry.max_model_len ?? 0, availability: 'ready', reason: '' }
+    // The relay's /v1 takes tools, tool messages and response_format on every backend, and
+    // answers a combination its backend cannot do with a 400 that names it.
+    this.#info = { ...this.#info, modelId: model, contextSize: entry.max_model_len ?? 0, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true } }
     onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: `the relay serves ${model}` })
   }
 
@@ -106,10 +117,12 @@ export class RelayEngine implements Engine {
         if (parsed.output.usage) usage = parsed.output.usage
         const choice = parsed.output.choices[0]
         const text = choice?.delta.content ?? ''
-        if (choice?.finish_reason === 'length') finish = 'length'
-        if (!text) continue
+        if (choice?.finish_reason === 'length' || choice?.finish_reason === 'tool_calls') finish = choice.finish_reason
+        const calls = (choice?.delta.tool_calls ?? []).map(toolCallDelta)
+        if (!text && calls.length === 0) continue
         if (!firstMs) firstMs = performance.now()
-        yield chunks.content(text, first)
+        if (text) yield chunks.content(text, first)
+        if (calls.length > 0) yield chunks.toolCalls(calls, first && !text)
         first = false
       }
     } catch (error) {

@@ -1,4 +1,5 @@
-import type { ChatRequest } from '../inference/types'
+import { canServe } from '../inference/supports'
+import { noSupports, type ChatRequest, type EngineSupports } from '../inference/types'
 import type { Spec } from './schema'
 import type { LivePeer, SpeedQuery } from './types'
 
@@ -46,10 +47,11 @@ export function speedQueryOf(peer: LivePeer, request: ChatRequest): SpeedQuery |
   }
 }
 
-/** Whether an engine (as presence shows it) meets a task's requirements. */
-export function capableOf(engine: { kind: string; state: string; modelId: string } | null, spec: Spec): boolean {
+/** Whether an engine (as presence shows it) meets a task's requirements, tools and JSON schemas included. */
+export function capableOf(engine: { kind: string; state: string; modelId: string; supports?: EngineSupports | undefined } | null, spec: Spec): boolean {
   if (!engine || (engine.state !== 'ready' && engine.state !== 'busy')) return false
   if (engine.kind !== 'webgpu' && engine.kind !== 'wasm') return false
+  if (!canServe(spec.request, engine.supports ?? noSupports)) return false
   const { engineKinds, model } = spec.requirements
   if (engineKinds && !engineKinds.includes(engine.kind)) return false
   return model === undefined || model === engine.modelId

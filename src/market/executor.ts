@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
+import { canServe } from '../inference/supports'
 import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
 import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
@@ -87,6 +88,7 @@ export class Executor {
       prefillTokensPerS: info.prefillTokensPerS,
       decodeTokensPerS: info.decodeTokensPerS,
       contextSize: info.contextSize,
+      supports: info.supports,
     } as const
     return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
   }
@@ -289,8 +291,10 @@ export class Executor {
     return wave
   }
 
+  /** Whether this node's engine can take the task: it serves what the request needs (tools, JSON schemas) and its window holds it. */
   #fits(spec: Spec): boolean {
-    const contextSize = this.engine.info().contextSize
+    const { contextSize, supports } = this.engine.info()
+    if (!canServe(spec.request, supports)) return false
     const needed = spec.requirements.contextSize ?? promptTokens(spec.request) + (spec.request.max_tokens ?? 0)
     return contextSize <= 0 || needed <= contextSize
   }

@@ -1,3 +1,5 @@
+import { ToolCallJoin } from '../inference/chunks'
+import { toolCallText } from '../shared/tool-calls'
 import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
 import { fitToEngine } from '../inference/fit-request'
@@ -73,6 +75,8 @@ export class Run {
     let finish: Result['finish'] = 'stop'
     let usage: Result['usage']
     let text = ''
+    // Calls travel in the result text in Qwen3's format; the poster's PeerEngine parses them back.
+    const calls = new ToolCallJoin()
     try {
       // The poster fitted the request to the window this node advertised; counted here with the
       // model's own tokenizer, it is fitted again if it must be (oldest turns dropped), so it never overflows.
@@ -84,6 +88,7 @@ export class Run {
         const content = choice.delta.content ?? ''
         text += content
         this.#append(content)
+        if (choice.delta.tool_calls) calls.add(choice.delta.tool_calls)
         if (choice.finish_reason) finish = choice.finish_reason === 'tool_calls' ? 'stop' : choice.finish_reason
         if (chunk.usage) usage = chunk.usage
       }
@@ -96,6 +101,15 @@ export class Run {
       return
     }
     if (this.#halted()) return
+    const callText = calls
+      .calls()
+      .map((call) => toolCallText(call.name, call.arguments))
+      .join('\n')
+    if (callText) {
+      const joined = text === '' ? callText : `\n${callText}`
+      text += joined
+      this.#append(joined)
+    }
     this.#finishedAt = this.ctx.clock()
     this.#flush()
     this.ctx.work.run(async () => {

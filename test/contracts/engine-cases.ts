@@ -240,7 +240,7 @@ const timeTool: Tool = {
 
 const citySchema = {
   type: 'object',
-  properties: { name: { type: 'string', maxLength: 24 }, population: { type: 'integer', minimum: 0 }, capital: { type: 'boolean' }, climate: { type: 'string', enum: ['cold', 'mild', 'hot'] } },
+  properties: { name: { type: 'string', maxLength: 24 }, population: { type: 'integer' }, capital: { type: 'boolean' }, climate: { type: 'string', enum: ['cold', 'mild', 'hot'] } },
   required: ['name', 'population', 'capital', 'climate'],
   additionalProperties: false,
 }

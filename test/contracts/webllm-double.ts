@@ -5,6 +5,10 @@
 // its wording, `max_tokens`, `stop` strings cut out of the output, `interruptGenerate` ending the
 // stream with finish_reason 'abort' (the flag reset when a generation starts), one usage chunk
 // with no choices and the speeds in `usage.extra`, `unload`. Same seed and prompt, same tokens.
+// Its checks of a request are WebLLM's: `tools` throws for every model but Hermes (Qwen3 has no
+// function calling), a system message only first, the last message from the user or a tool, a
+// `schema` only with `json_object`; `json_object` output is JSON that satisfies the schema, as
+// xgrammar guarantees (generated here from the schema's subset our requests use).
 import type { ChatCompletionChunk, ChatCompletionRequestStreaming, InitProgressReport } from '@mlc-ai/web-llm'
 
 const words = ['the', 'swarm', 'answers', 'quickly', 'while', 'every', 'node', 'keeps', 'its', 'own', 'model', 'ready', 'and', 'shares', 'memory', 'with', 'peers']
@@ -28,6 +32,69 @@ function generator(seed: number): () => number {
     mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61)
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296
   }
+}
+
+type Schema = Record<string, unknown>
+const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A value that satisfies `schema` (const, enum, anyOf, object, array, string, integer, number, boolean, null). */
+function valueOf(schema: Schema, next: () => number): unknown {
+  const pick = <T>(options: readonly T[]): T | undefined => options[Math.floor(next() * options.length)]
+  if ('const' in schema) return schema['const']
+  if (Array.isArray(schema['enum'])) return pick(schema['enum'])
+  if (Array.isArray(schema['anyOf'])) return valueOf(pick(schema['anyOf'].filter(isSchema)) ?? {}, next)
+  const declared: unknown = schema['type']
+  const type: unknown = Array.isArray(declared) ? pick(declared as unknown[]) : (declared ?? 'object')
+  const min = typeof schema['minimum'] === 'number' ? schema['minimum'] : 0
+  const max = typeof schema['maximum'] === 'number' ? schema['maximum'] : min + 1000
+  switch (type) {
+    case 'string': {
+      const maxLength = typeof schema['maxLength'] === 'number' ? schema['maxLength'] : 40
+      return (pick(words) ?? '').slice(0, maxLength)
+    }
+    case 'integer':
+      return Math.ceil(min) + Math.floor(next() * (Math.floor(max) - Math.ceil(min) + 1))
+    case 'number':
+      return min + next() * (max - min)
+    case 'boolean':
+      return next() < 0.5
+    case 'null':
+      return null
+    case 'array': {
+      const items = isSchema(schema['items']) ? schema['items'] : {}
+      const maxItems = typeof schema['maxItems'] === 'number' ? schema['maxItems'] : 3
+      const minItems = typeof schema['minItems'] === 'number' ? schema['minItems'] : 0
+      return Array.from({ length: minItems + Math.floor(next() * (maxItems - minItems + 1)) }, () => valueOf(items, next))
+    }
+    default: {
+      const properties = isSchema(schema['properties']) ? schema['properties'] : {}
+      const required = new Set(Array.isArray(schema['required']) ? schema['required'] : [])
+      const entries = Object.entries(properties).filter(([name]) => required.has(name) || next() < 0.5)
+      return Object.fromEntries(entries.map(([name, property]) => [name, valueOf(isSchema(property) ? property : {}, next)]))
+    }
+  }
+}
+
+/** What WebLLM 0.2.86 throws before it generates (postInitAndCheckFields), for a Qwen3 model. */
+function checkRequest(request: ChatCompletionRequestStreaming): void {
+  const named = (name: string, message: string): Error => Object.assign(new Error(message), { name })
+  if (request.tools !== undefined)
+    throw named('UnsupportedModelIdError', 'Qwen3 is not supported for ChatCompletionRequest.tools. Currently, models that support function calling are: Hermes-2-Pro-Llama-3-8B-q4f16_1-MLC, …')
+  request.messages.forEach((message, index) => {
+    if (message.role === 'system' && index !== 0) throw named('SystemMessageOrderError', 'System prompt should always be the first message in `messages`.')
+  })
+  const last = request.messages.at(-1)?.role
+  if (last !== 'user' && last !== 'tool') throw named('MessageOrderError', 'Last message should be from either `user` or `tool`.')
+  const format = request.response_format
+  if (format?.schema !== undefined && format.type !== 'json_object') throw named('InvalidResponseFormatError', 'JSON schema is only supported with `json_object` response format.')
+}
+
+/** The output under `response_format` json_object, in token-sized pieces; null for free text. */
+function jsonPieces(request: ChatCompletionRequestStreaming, next: () => number): string[] | null {
+  if (request.response_format?.type !== 'json_object') return null
+  const schema: unknown = request.response_format.schema ? JSON.parse(request.response_format.schema) : { type: 'object' }
+  const text = JSON.stringify(valueOf(isSchema(schema) ? schema : {}, next))
+  return Array.from({ length: Math.ceil(text.length / 4) }, (_, index) => text.slice(index * 4, index * 4 + 4))
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -57,9 +124,11 @@ export class MlcEngineDouble {
 
   async *#generate(request: ChatCompletionRequestStreaming): AsyncGenerator<ChatCompletionChunk> {
     if (this.unloaded) throw new Error('Model not loaded before calling chat.completions.create()')
+    checkRequest(request)
     this.#interrupted = false
     const prompt = promptText(request)
     const next = generator(hash(`${request.seed ?? 0}|${request.temperature ?? 1}|${prompt}`))
+    const json = jsonPieces(request, next)
     const id = `chatcmpl-double-${hash(prompt).toString(16)}`
     const created = Math.floor(Date.now() / 1000)
     const chunk = (content: string | null, finish: ChatCompletionChunk['choices'][number]['finish_reason'], first: boolean): ChatCompletionChunk => ({
@@ -83,8 +152,12 @@ export class MlcEngineDouble {
         finish = 'abort'
         break
       }
-      const word = words[Math.floor(next() * words.length)] ?? 'the'
-      text += completionTokens === 0 ? word : ` ${word}`
+      if (json?.length === 0) {
+        finish = 'stop'
+        break
+      }
+      const word = json ? (json.shift() ?? '') : (words[Math.floor(next() * words.length)] ?? 'the')
+      text += completionTokens === 0 || json ? word : ` ${word}`
       completionTokens++
       const cut = stops.map((stop) => text.indexOf(stop)).filter((at) => at !== -1)
       if (cut.length > 0) {
@@ -101,7 +174,7 @@ export class MlcEngineDouble {
         emitted = safe
       }
     }
-    if (finish === 'length' && emitted < text.length) {
+    if ((finish === 'length' || (finish === 'stop' && json)) && emitted < text.length) {
       yield chunk(text.slice(emitted), null, first)
       first = false
     }

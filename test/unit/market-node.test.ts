@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
 import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
+import { chunkFactory } from '../../src/inference/chunks'
 import { AbortError } from '../../src/shared/errors'
+import { parseToolCalls, toolCallText } from '../../src/shared/tool-calls'
 import { TaskFailedError } from '../../src/market/errors'
 import { signResult } from '../../src/market/signing'
 import type { TaskEvent } from '../../src/market/types'
@@ -27,6 +29,21 @@ class HeldEngine implements Engine {
       signal?.addEventListener('abort', () => (this.aborted++, reject(new AbortError('aborted'))), { once: true })
     })
     yield { id: 'h', object: 'chat.completion.chunk', created: 0, model: 'sim', choices: [{ index: 0, delta: { content: 'held answer' }, finish_reason: 'stop' }] }
+  }
+}
+
+/** An engine with tools: it says a word, then calls `search`, as an engine's stream does. */
+class ToolEngine implements Engine {
+  readonly kind = 'wasm' as const
+  load = () => Promise.resolve()
+  unload = () => Promise.resolve()
+  info = (): EngineInfo => ({ kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', supports: { tools: true, jsonSchema: false }, prefillTokensPerS: 1000, decodeTokensPerS: 1000 })
+  async *chat(): AsyncIterable<ChatChunk> {
+    const chunks = chunkFactory('sim')
+    yield chunks.content('Calling.', true)
+    yield chunks.toolCalls([{ index: 0, id: 'call_1', type: 'function', function: { name: 'search', arguments: '{"q":' } }])
+    yield chunks.toolCalls([{ index: 0, function: { arguments: '"x"}' } }])
+    yield await Promise.resolve(chunks.finish('tool_calls'))
   }
 }
 
@@ -130,6 +147,22 @@ describe('market node', () => {
     const handle = (members[0] as (typeof members)[0]).market.submit(request, { engineKinds: ['webgpu'] })
     await expect(handle.result).rejects.toThrow(TaskFailedError)
     await expect(handle.result).rejects.toThrow(/no capable peer bid within 100 ms/)
+    for (const member of members) member.market.destroy()
+  })
+
+  it("tools: only an engine that supports them bids; its calls travel in the result text in Qwen3's format", async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'search' } }]
+    const plain = await room([null, 200, 200], { bidWindowMs: 10, leaseMs: 90, noBidTimeoutMs: 100 })
+    const refused = (plain.members[0] as (typeof plain.members)[0]).market.submit({ ...request, tools })
+    await expect(refused.result).rejects.toThrow(/no capable peer bid within 100 ms/)
+    for (const member of plain.members) member.market.destroy()
+
+    const { members } = await room([null, 200, new ToolEngine()])
+    const [poster, , withTools] = members as [(typeof members)[0], (typeof members)[0], (typeof members)[0]]
+    const handle = poster.market.submit({ ...request, tools })
+    const result = await handle.result
+    expect(result).toMatchObject({ executor: withTools.signer.nodeId, text: `Calling.\n${toolCallText('search', '{"q":"x"}')}`, finish: 'stop' })
+    expect(parseToolCalls(result.text).calls).toEqual([{ name: 'search', arguments: '{"q":"x"}' }])
     for (const member of members) member.market.destroy()
   })
 

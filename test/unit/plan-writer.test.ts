@@ -19,7 +19,16 @@ function routerAnswering(text: string, asked: ChatRequest[] = [], waitForAbort =
           await new Promise((_resolve, reject) => (signal?.aborted ? reject(new AbortError('stopped')) : signal?.addEventListener('abort', () => reject(new AbortError('stopped')), { once: true })))
         yield { id: 'w', object: 'chat.completion.chunk', created: 0, model: 'writer', choices: [{ index: 0, delta: { content: text }, finish_reason: 'stop' }] }
       }
-      const answer: RoutedAnswer = { route: 'swarm', decision: null, chunks: chunks(), answeredBy: () => 'peer-that-wrote', engine: () => 'peer', model: () => 'writer', note: () => '', fit: () => null }
+      const answer: RoutedAnswer = {
+        route: 'swarm',
+        decision: null,
+        chunks: chunks(),
+        answeredBy: () => 'peer-that-wrote',
+        engine: () => 'peer',
+        model: () => 'writer',
+        note: () => '',
+        fit: () => null,
+      }
       return Promise.resolve(answer)
     },
   }

@@ -1,6 +1,6 @@
 // Small deterministic engines for the router's unit tests: no model, no network.
 import { chunkFactory } from '../../src/inference/chunks'
-import type { ChatChunk, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress } from '../../src/inference/types'
+import type { ChatChunk, ChatRequest, EngineAvailability, EngineInfo, EngineKind, EngineSupports, LoadProgress } from '../../src/inference/types'
 import { throwIfAborted } from '../../src/shared/errors'
 import type { Answerer, RouteEngine } from '../../src/swarm/routing/route-engine'
 
@@ -17,6 +17,8 @@ export interface FakeEngineOptions {
   answerer?: Answerer
   /** The window it reports; default 4096. */
   contextSize?: number
+  /** Tools and JSON schemas; none by default. */
+  supports?: EngineSupports
 }
 
 export class FakeEngine implements RouteEngine {
@@ -58,7 +60,7 @@ export class FakeEngine implements RouteEngine {
       modelId: this.options.modelId,
       contextSize: this.options.contextSize ?? 4096,
       availability: this.availability,
-      supports: { tools: false, jsonSchema: false },
+      supports: this.options.supports ?? { tools: false, jsonSchema: false },
       ...(this.options.reason ? { reason: this.options.reason } : {}),
       prefillTokensPerS: 0,
       decodeTokensPerS: 0,

@@ -5,14 +5,16 @@ import { InferenceError } from '../../src/shared/errors'
 import { ChatRouter } from '../../src/swarm/routing/chat-router'
 import { PeerEngine } from '../../src/swarm/routing/peer-engine'
 import type { Answerer } from '../../src/swarm/routing/route-engine'
-import { textOf } from './routing-engines'
+import { toolCallsOf } from '../contracts/engine-cases'
+import { toolCallText } from '../../src/shared/tool-calls'
+import { FakeEngine, textOf } from './routing-engines'
 
 const peerB = 'b'.repeat(64)
 const peerC = 'c'.repeat(64)
 const request = { messages: [{ role: 'user' as const, content: 'hi' }] }
 
-function peer(nodeId: string, state: EnginePresence['state'], modelId = 'tiny-qwen3'): LivePeer {
-  return { nodeId, engine: { kind: 'wasm', modelId, state, prefillTokensPerS: 10, decodeTokensPerS: 10 }, queueLength: 0, visible: true, linkDelayMs: 20 }
+function peer(nodeId: string, state: EnginePresence['state'], modelId = 'tiny-qwen3', supports?: EnginePresence['supports']): LivePeer {
+  return { nodeId, engine: { kind: 'wasm', modelId, state, prefillTokensPerS: 10, decodeTokensPerS: 10, ...(supports ? { supports } : {}) }, queueLength: 0, visible: true, linkDelayMs: 20 }
 }
 
 /** A market whose one task is answered by `events`, then `result`. */
@@ -86,5 +88,37 @@ describe('PeerEngine', () => {
     await engine.unload()
     expect(engine.info()).toMatchObject({ availability: 'unavailable', reason: 'the peer engine is unloaded' })
     await expect(textOf(engine.chat(request))).rejects.toThrow(InferenceError)
+  })
+
+  test("tools: supports follow the ready peers' presence; calls in the result text (Qwen3 format) come back as tool_calls, finish tool_calls", async () => {
+    const call = toolCallText('search', '{"q":"x"}')
+    const events: TaskEvent[] = [
+      { type: 'text', text: 'Looking. <tool', epoch: 1, executor: peerB },
+      { type: 'text', text: call.slice(5), epoch: 1, executor: peerB },
+    ]
+    let peers = [peer(peerB, 'ready')]
+    const engine = new PeerEngine(market(events, { text: `Looking. ${call}`, finish: 'stop', executor: peerB, epoch: 1 }), () => peers)
+    const tools = [{ type: 'function' as const, function: { name: 'search' } }]
+    expect(engine.info().supports).toEqual({ tools: false, jsonSchema: false })
+    await expect(textOf(engine.chat({ ...request, tools }))).rejects.toThrow(/UnsupportedRequestError|does not support tools/)
+    peers = [peer(peerB, 'ready', 'tiny-qwen3', { tools: true, jsonSchema: true }), peer(peerC, 'loading', 'tiny-qwen3', { tools: true, jsonSchema: false })]
+    expect(engine.info().supports).toEqual({ tools: true, jsonSchema: true })
+    const chunks = []
+    for await (const chunk of engine.chat({ ...request, tools })) chunks.push(chunk)
+    expect(chunks.map((chunk) => chunk.choices[0].delta.content ?? '').join('')).toBe('Looking. ')
+    expect(toolCallsOf(chunks).map((one) => one.function)).toEqual([{ name: 'search', arguments: '{"q":"x"}' }])
+    expect(chunks.at(-1)?.choices[0].finish_reason).toBe('tool_calls')
+  })
+
+  test('through the router: a tools request skips an engine that cannot do tools; none that can is a clear UnsupportedRequestError', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'search' } }]
+    const local = new FakeEngine({ kind: 'wasm', modelId: 'no-tools', availability: 'ready', words: ['local'] })
+    const swarm = new FakeEngine({ kind: 'peer', modelId: 'swarm', availability: 'ready', words: ['swarm'], supports: { tools: true, jsonSchema: false } })
+    const router = new ChatRouter({ nodeId: 'a'.repeat(64), engines: { local, swarm }, decide: () => Promise.resolve({ route: 'local', confidence: 1 }) })
+    const answer = await router.route({ ...request, tools }, 'auto')
+    expect(await textOf(answer.chunks)).toBe('swarm')
+    expect(answer.note()).toBe('the local engine does not support tools: ran on a peer')
+    expect(await textOf((await router.route(request, 'auto')).chunks)).toBe('local')
+    await expect(router.route({ ...request, response_format: { type: 'json_object' } }, 'auto')).rejects.toThrow('no engine that can answer now supports JSON output (local: no-tools, swarm: swarm)')
   })
 })

@@ -1,16 +1,12 @@
 import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
-import { AbortError, InferenceError, ModelLoadError, ValidationError, throwIfAborted } from '../../shared/errors'
-import { ToolCallScanner, forcedCallSchema, parseForcedCall } from '../../shared/tool-calls'
+import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import { callDeltas, chunkFactory } from '../chunks'
 import type { Engine } from '../engine'
 import { StopScanner } from '../stop'
+import { ToolOutput, forcedCall } from '../tool-output'
 import { refuseUnsupported } from '../supports'
 import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, FinishReason, LoadProgress, TokenCount, ToolCallDelta } from '../types'
 import { noSupports } from '../types'
-import { wasmContextSize } from '../context-size'
-import { messageFrameText } from '../tokens'
-import { BpeTokenizer } from '../tokenizer/bpe'
-import { readGgufHeader } from '../tokenizer/gguf-header'
 import type {
   ChatCompletionChunkDelta,
   ChatCompletionParams,
@@ -18,6 +14,10 @@ import type {
   ChatCompletionToolFunctionParameters,
   ChatCompletionMessage as WllamaMessage,
 } from '@wllama/wllama/esm/types/oai-compat'
+import { wasmContextSize } from '../context-size'
+import { messageFrameText } from '../tokens'
+import { BpeTokenizer } from '../tokenizer/bpe'
+import { readGgufHeader } from '../tokenizer/gguf-header'
 import { downloadModel } from './model-download'
 
 export interface WllamaEngineOptions {
@@ -61,19 +61,17 @@ function toWllamaTool(tool: NonNullable<ChatRequest['tools']>[number]): ChatComp
 function structuredParams(request: ChatRequest): { params: Pick<ChatCompletionParams, 'tools' | 'tool_choice' | 'response_format'>; forced: boolean } {
   const tools = request.tools ?? []
   const choice = request.tool_choice ?? 'auto'
-  const named = typeof choice === 'object' ? choice.function.name : undefined
-  if (named !== undefined && !tools.some((tool) => tool.function.name === named)) throw new ValidationError(`tool_choice names ${named}, which is not among the tools`)
-  const forced = tools.length > 0 && (choice === 'required' || named !== undefined)
+  const forcedSchema = forcedCall(request)
   const format = request.response_format
-  const schema = forced
-    ? { name: 'tool_call', schema: forcedCallSchema(tools.map((tool) => tool.function), named), strict: true }
+  const schema = forcedSchema
+    ? { name: 'tool_call', schema: forcedSchema, strict: true }
     : format?.type === 'json_schema'
       ? { name: format.json_schema.name, schema: format.json_schema.schema, strict: format.json_schema.strict ?? true }
       : undefined
   return {
-    forced,
+    forced: forcedSchema !== null,
     params: {
-      ...(tools.length ? { tools: tools.map(toWllamaTool), tool_choice: choice === 'required' || typeof choice === 'object' ? 'auto' : choice } : {}),
+      ...(tools.length ? { tools: tools.map(toWllamaTool), tool_choice: typeof choice === 'object' || choice === 'required' ? 'auto' : choice } : {}),
       ...(schema ? { response_format: { type: 'json_schema', json_schema: schema } } : format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
     },
   }
@@ -165,7 +163,7 @@ export class WllamaEngine implements Engine {
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
       this.#wllama = wllama
       this.#tokenizer = header && header.tokens.length > 0 ? new BpeTokenizer(header) : null
-            // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
+      // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
       // the calls back out in the template's format, and constrains decoding to JSON schemas.
       this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true } }
     } catch (error) {
@@ -193,9 +191,8 @@ export class WllamaEngine implements Engine {
     const scanner = new StopScanner(request.stop ?? [])
     const { params, forced } = structuredParams(request)
     // Calls in Qwen3's text format that llama.cpp left in the content are parsed here.
-    const calls = new ToolCallScanner()
+    const output = new ToolOutput(forced)
     const constrained = forced || params.response_format !== undefined
-    let forcedText = ''
     let nativeCalls = false
     const startedMs = performance.now()
     let firstTokenMs = 0
@@ -224,8 +221,7 @@ export class WllamaEngine implements Engine {
         if (text) {
           completionTokens++
           if (!firstTokenMs) firstTokenMs = performance.now()
-          if (forced) forcedText += text
-          const safe = forced ? '' : scanner.push(calls.push(text))
+          const safe = scanner.push(output.push(text))
           if (safe) {
             yield chunks.content(safe, first)
             first = false
@@ -262,11 +258,8 @@ export class WllamaEngine implements Engine {
       if (!completed) controller.abort()
     }
     if (signal?.aborted) finish = 'abort'
-    const parsed = forced ? { content: '', calls: [parseForcedCall(forcedText)].filter((call) => call !== null), malformed: 0 } : calls.end()
-    // What was held and proved no call is content after all; a forced output that did not
-    // parse (cut off by max_tokens) is shown as it came.
-    const leftover = forced ? (parsed.calls.length > 0 ? '' : forcedText) : parsed.content
-    const rest = (scanner.stopped ? '' : scanner.push(leftover)) + scanner.flush()
+    const parsed = output.end()
+    const rest = (scanner.stopped ? '' : scanner.push(parsed.content)) + scanner.flush()
     if (rest) {
       yield chunks.content(rest, first)
       first = false

@@ -1,7 +1,9 @@
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionRequestStreaming, CompletionUsage } from '@mlc-ai/web-llm'
 import { InferenceError } from '../../shared/errors'
-import { chunkFactory } from '../chunks'
-import type { ChatChunk, ChatMessage, ChatRequest, FinishReason } from '../types'
+import { callDeltas, chunkFactory } from '../chunks'
+import { qwen3TextMessages, type TextMessage } from '../qwen3-prompt'
+import { ToolOutput, forcedCall } from '../tool-output'
+import type { ChatChunk, ChatRequest, FinishReason } from '../types'
 import { messageOf } from './load-error'
 import { failureAsPromise, withTimeout, type OnFailure } from './settle'
 
@@ -44,6 +46,8 @@ export async function* streamChat(options: ChatStreamOptions): AsyncGenerator<Ch
     yield chunks.finish('abort')
     return
   }
+  const forced = forcedCall(options.request) !== null
+  const output = new ToolOutput(forced)
   const stop = stopWhen(signal, options.onFailure)
   let iterator: AsyncIterator<ChatCompletionChunk>
   try {
@@ -73,14 +77,20 @@ export async function* streamChat(options: ChatStreamOptions): AsyncGenerator<Ch
         return
       }
       if (step.done === true) break
-      const content = absorb(step.value, state, options)
+      const content = output.push(absorb(step.value, state, options))
       if (content !== '') {
         yield chunks.content(content, first)
         first = false
       }
     }
     owned = false
-    yield chunks.finish(state.finish ?? 'stop', state.usage)
+    const { content, calls } = output.end()
+    if (content !== '') {
+      yield chunks.content(content, first)
+      first = false
+    }
+    if (calls.length > 0) yield chunks.toolCalls(callDeltas(calls), first)
+    yield chunks.finish(calls.length > 0 ? 'tool_calls' : (state.finish ?? 'stop'), state.usage)
   } catch (error) {
     owned = false
     throw error instanceof InferenceError ? error : new InferenceError(messageOf(error))
@@ -131,10 +141,15 @@ function absorb(chunk: ChatCompletionChunk, state: StreamState, options: ChatStr
   return choice.delta.content ?? ''
 }
 
-/** Our request as WebLLM's. Qwen3 in WebLLM rejects `tools`, so none are ever passed. */
+/**
+ * Our request as WebLLM's. WebLLM's Qwen3 has no function calling (it throws on `tools`), so tools
+ * travel in Qwen3's own text format (qwen3-prompt.ts) and come back parsed by ToolOutput; a
+ * forced call and a JSON schema are decoded under WebLLM's grammar (xgrammar): `json_object`
+ * with the schema as a JSON string.
+ */
 export function toWebLlmRequest(request: ChatRequest): ChatCompletionRequestStreaming {
   const out: ChatCompletionRequestStreaming = {
-    messages: request.messages.map(toWebLlmMessage),
+    messages: qwen3TextMessages(request).map(toWebLlmMessage),
     stream: true,
     stream_options: { include_usage: true },
   }
@@ -143,22 +158,19 @@ export function toWebLlmRequest(request: ChatRequest): ChatCompletionRequestStre
   if (request.top_p !== undefined) out.top_p = request.top_p
   if (request.stop !== undefined) out.stop = [...request.stop]
   if (request.seed !== undefined) out.seed = request.seed
-  if (request.response_format?.type === 'json_object') out.response_format = { type: 'json_object' }
+  const schema = forcedCall(request) ?? (request.response_format?.type === 'json_schema' ? request.response_format.json_schema.schema : null)
+  if (schema) out.response_format = { type: 'json_object', schema: JSON.stringify(schema) }
+  else if (request.response_format?.type === 'json_object') out.response_format = { type: 'json_object' }
   if (request.enable_thinking !== undefined) out.extra_body = { enable_thinking: request.enable_thinking }
   return out
 }
 
-function toWebLlmMessage(message: ChatMessage): ChatCompletionMessageParam {
-  switch (message.role) {
-    case 'system':
-      return { role: 'system', content: message.content }
-    case 'user':
-      return { role: 'user', content: message.content }
-    case 'assistant':
-      return { role: 'assistant', content: message.content }
-    case 'tool':
-      return { role: 'tool', content: message.content, tool_call_id: message.tool_call_id }
-  }
+function toWebLlmMessage(message: TextMessage): ChatCompletionMessageParam {
+  return message.role === 'system'
+    ? { role: 'system', content: message.content }
+    : message.role === 'user'
+      ? { role: 'user', content: message.content }
+      : { role: 'assistant', content: message.content }
 }
 
 function stopWhen(signal: AbortSignal | undefined, onFailure: OnFailure): { promise: Promise<Stop>; failed: Promise<Error>; dispose(): void } {

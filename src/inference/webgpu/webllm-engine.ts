@@ -82,7 +82,8 @@ export class WebLlmEngine implements Engine {
       modelId: this.modelId,
       contextSize: this.contextSize,
       availability: this.engine ? 'ready' : 'unavailable',
-      supports: noSupports,
+      // Tools in Qwen3's text format and JSON schemas under xgrammar (chat-stream.ts).
+      supports: this.engine ? { tools: true, jsonSchema: true } : noSupports,
       prefillTokensPerS: this.prefillTokensPerS,
       decodeTokensPerS: this.decodeTokensPerS,
     }

@@ -1,5 +1,6 @@
 import type { ChatChunk, ChatRequest, EngineKind } from '../../inference/types'
-import { AbortError, EngineUnavailableError, throwIfAborted } from '../../shared/errors'
+import { canServe, needs } from '../../inference/supports'
+import { AbortError, EngineUnavailableError, UnsupportedRequestError, throwIfAborted } from '../../shared/errors'
 import type { Route, RouteDecision } from '../../micronets/router'
 import { fittedChat, type ChatFit, type ConversationContext } from '../context/fitted-chat'
 import type { Answerer, RouteEngine } from './route-engine'
@@ -47,6 +48,7 @@ export const coldRouterPatienceMs = 10_000
 
 /** A question may wait for this node's own model to finish loading; a peer's or the relay's must be ready now. */
 const waitsForLoad: Record<Route, boolean> = { local: true, swarm: false, relay: false }
+const routes: readonly Route[] = ['local', 'swarm', 'relay']
 const fallbacks: Record<Route, Route[]> = { local: ['local', 'swarm', 'relay'], swarm: ['swarm', 'local', 'relay'], relay: ['relay', 'local', 'swarm'] }
 const missing: Record<Route, string> = { local: 'no local model', swarm: 'no peer with a model', relay: 'relay not reachable' }
 const ranWhere: Record<Route, string> = { local: 'locally', swarm: 'on a peer', relay: 'on the relay' }
@@ -69,6 +71,22 @@ export function availableRoute(advice: Route, available: Record<Route, boolean>)
 function usable(deps: RouterDeps, route: Route): boolean {
   const availability = deps.engines[route]?.info().availability
   return availability === 'ready' || (availability === 'loading' && waitsForLoad[route])
+}
+
+/**
+ * Whether `route` can run `request` now: usable, and (once ready, when its engine knows) able
+ * to do the tools and JSON schemas it asks for. An engine still loading is given the benefit of
+ * the doubt: it refuses with UnsupportedRequestError itself if it cannot.
+ */
+function serves(deps: RouterDeps, route: Route, request: ChatRequest): boolean {
+  const info = deps.engines[route]?.info()
+  return usable(deps, route) && (info?.availability !== 'ready' || canServe(request, info.supports))
+}
+
+/** What `request` needs beyond text, in words ('tools', 'JSON output'). */
+function neededWords(request: ChatRequest): string {
+  const needed = needs(request)
+  return [needed.tools ? 'tools' : '', needed.jsonSchema ? 'JSON output' : ''].filter(Boolean).join(' and ')
 }
 
 /**
@@ -95,15 +113,22 @@ export class ChatRouter {
       return advice
     }
     const decision = await adviceWithin(decide, patienceMs, signal)
-    const available: Record<Route, boolean> = { local: usable(deps, 'local'), swarm: usable(deps, 'swarm'), relay: usable(deps, 'relay') }
-    const chosen = decision ? availableRoute(decision.route, available) : availableRoute(defaultRoute, available)
+    const available: Record<Route, boolean> = { local: serves(deps, 'local', request), swarm: serves(deps, 'swarm', request), relay: serves(deps, 'relay', request) }
+    const advice = decision?.route ?? defaultRoute
+    const chosen = availableRoute(advice, available)
+    const unserved = routes.filter((candidate) => usable(deps, candidate) && !available[candidate])
+    if (!chosen && unserved.length > 0)
+      throw new UnsupportedRequestError(
+        `no engine that can answer now supports ${neededWords(request)} (${unserved.map((candidate) => `${candidate}: ${deps.engines[candidate]?.info().modelId ?? ''}`).join(', ')})`,
+      )
     if (!chosen) {
       const local = deps.engines.local?.info()
       throw new EngineUnavailableError(
         `${local?.reason ?? 'No local model.'} No peer in this room has a model ready either, and the relay does not answer: open the room on a device with one, or wait for a peer to finish loading.`,
       )
     }
-    const note = decision ? chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
+    const cannot = chosen.route !== advice && unserved.includes(advice) ? `the ${advice} engine does not support ${neededWords(request)}: ran ${ranWhere[chosen.route]}` : ''
+    const note = decision ? cannot || chosen.note : `router slow (over ${patienceMs / 1000} s): ran ${ranWhere[chosen.route]}`
     return routed(chosen.route, request, deps, decision, note, signal, context)
   }
 }
@@ -176,7 +201,7 @@ function routed(route: Route, request: ChatRequest, deps: RouterDeps, decision: 
       }
     } catch (error) {
       const stand = standIn[route]
-      if (streamed || stand === undefined || signal?.aborted || !(error instanceof EngineUnavailableError) || !usable(deps, stand)) throw error
+      if (streamed || stand === undefined || signal?.aborted || !(error instanceof EngineUnavailableError) || !serves(deps, stand, request)) throw error
       ran = attempt(stand, request, deps, signal, context)
       fallbackNote = `${error.message}: answered ${ranWhere[stand]}`
       yield* ran.chunks

@@ -1,6 +1,7 @@
-import { noSupports } from '../../inference/types'
+import { callDeltas, chunkFactory } from '../../inference/chunks'
 import { refuseUnsupported } from '../../inference/supports'
-import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../inference/types'
+import { ToolOutput } from '../../inference/tool-output'
+import type { ChatChunk, ChatRequest, EngineInfo, EngineSupports, LoadProgress } from '../../inference/types'
 import { estimateCount, generationPromptTokens } from '../../inference/tokens'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import type { MarketNode } from '../../market'
@@ -16,6 +17,29 @@ const unknownPeerModel = 'peer model'
 
 function hasModelReady(peer: LivePeer): boolean {
   return peer.engine?.state === 'ready' || peer.engine?.state === 'busy'
+}
+
+/** A task's chunks with the calls in its result text (Qwen3's format, as the executor wrote them) as `tool_calls`. */
+async function* withToolCalls(source: AsyncIterable<ChatChunk>): AsyncGenerator<ChatChunk> {
+  const output = new ToolOutput(false)
+  let chunks: ReturnType<typeof chunkFactory> | undefined
+  let first = true
+  for await (const chunk of source) {
+    chunks ??= chunkFactory(chunk.model, chunk.id)
+    const choice = chunk.choices[0]
+    if (choice.finish_reason === null) {
+      const text = output.push(choice.delta.content ?? '')
+      if (text) yield chunks.content(text, first)
+      first &&= text === ''
+      continue
+    }
+    const { content, calls } = output.end()
+    if (content) yield chunks.content(content, first)
+    first &&= content === ''
+    const called = calls.length > 0 && choice.finish_reason !== 'abort'
+    if (called) yield chunks.toolCalls(callDeltas(calls), first)
+    yield called ? { ...chunk, choices: [{ ...choice, finish_reason: 'tool_calls' }] } : chunk
+  }
 }
 
 /**
@@ -62,7 +86,7 @@ export class PeerEngine implements RouteEngine {
     const startedMs = performance.now()
     let firstMs = 0
     try {
-      for await (const chunk of chunksOfTask(handle, onExecutor, signal)) {
+      for await (const chunk of withToolCalls(chunksOfTask(handle, onExecutor, signal))) {
         if (!firstMs && chunk.choices[0].delta.content) firstMs = performance.now()
         if (chunk.usage && firstMs) this.#measure(chunk.usage, startedMs, firstMs)
         yield chunk
@@ -98,8 +122,14 @@ export class PeerEngine implements RouteEngine {
     return this.#lastExecutor
   }
 
+  /** What the ready peers' engines do beyond text, as their presence says: a task needing it finds a bidder. */
+  #supports(): EngineSupports {
+    const ready = this.livePeers().filter(hasModelReady)
+    return { tools: ready.some((peer) => peer.engine?.supports?.tools === true), jsonSchema: ready.some((peer) => peer.engine?.supports?.jsonSchema === true) }
+  }
+
   info(): EngineInfo {
-    const base = { kind: 'peer', modelId: 'swarm', contextSize: this.#largestWindow(), supports: noSupports, ...this.#speed } as const
+    const base = { kind: 'peer', modelId: 'swarm', contextSize: this.#largestWindow(), supports: this.#supports(), ...this.#speed } as const
     if (this.#closed) return { ...base, availability: 'unavailable', reason: 'the peer engine is unloaded' }
     if (!this.livePeers().some(hasModelReady)) return { ...base, availability: 'unavailable', reason: 'no peer in this room has a model ready' }
     return { ...base, availability: 'ready' }

@@ -58,7 +58,9 @@ export async function room(engines: (number | 'faulty' | Engine | null)[], confi
       .filter((member) => member.signer.nodeId !== self && live.has(member.signer.nodeId))
       .map((member): LivePeer => ({
         nodeId: member.signer.nodeId,
-        engine: member.engine ? { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: member.engine.info().decodeTokensPerS } : null,
+        engine: member.engine
+          ? { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: member.engine.info().decodeTokensPerS, supports: member.engine.info().supports }
+          : null,
         queueLength: 0,
         visible: true,
         linkDelayMs: 1,
