@@ -4,8 +4,8 @@
 // llama.cpp reads for it (src/llama-model.cpp load_hparams, src/llama-vocab.cpp) and the tensors
 // it creates for LLM_ARCH_BERT (token, token-type and position embeddings, an embedding norm,
 // post-norm blocks with biases). Shapes are ggml order, ne[0] first (see qwen3.ts).
-import { bool, f32, f32s, i32s, str, strings, u32, type GgufFile, type GgufTensor, type GgufValue } from './format'
-import { fillUniform, fnv1a } from './prng'
+import { bool, f32, f32s, i32s, str, strings, u32, type GgufFile, type GgufValue } from './format'
+import { tensorSet } from './prng'
 import { buildUgmVocab } from './ugm-vocab'
 
 export interface BertSpec {
@@ -56,14 +56,7 @@ export function buildBert(spec: BertSpec): GgufFile {
     ['tokenizer.ggml.add_eos_token', bool(true)],
   ])
 
-  const tensors: GgufTensor[] = []
-  const random = (name: string, shape: [number, number]): void => {
-    const data = fillUniform(new Float32Array(shape[0] * shape[1]), (spec.seed ^ fnv1a(name)) >>> 0, spec.weightStd)
-    tensors.push({ name, shape, data })
-  }
-  const filled = (name: string, size: number, value: number): void => {
-    tensors.push({ name, shape: [size], data: new Float32Array(size).fill(value) })
-  }
+  const { tensors, random, filled } = tensorSet(spec.seed, spec.weightStd)
   const norm = (name: string, size: number): void => {
     filled(`${name}.weight`, size, 1)
     filled(`${name}.bias`, size, 0)

@@ -5,8 +5,8 @@
 // tied to token_embd (llama.cpp duplicates token_embd when output.weight is absent), as in
 // Qwen3-0.6B.
 import { qwen3ChatTemplate } from './chat-template'
-import { bool, f32, i32s, str, strings, u32, type GgufFile, type GgufTensor, type GgufValue } from './format'
-import { fillUniform, fnv1a } from './prng'
+import { bool, f32, i32s, str, strings, u32, type GgufFile, type GgufValue } from './format'
+import { tensorSet } from './prng'
 import { buildVocab } from './vocab'
 
 export interface Qwen3Spec {
@@ -53,14 +53,8 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
     ['tokenizer.chat_template', str(qwen3ChatTemplate)],
   ])
 
-  const tensors: GgufTensor[] = []
-  const random = (name: string, shape: [number, number]): void => {
-    const data = fillUniform(new Float32Array(shape[0] * shape[1]), (spec.seed ^ fnv1a(name)) >>> 0, spec.weightStd)
-    tensors.push({ name, shape, data })
-  }
-  const ones = (name: string, size: number): void => {
-    tensors.push({ name, shape: [size], data: new Float32Array(size).fill(1) })
-  }
+  const { tensors, random, filled } = tensorSet(spec.seed, spec.weightStd)
+  const ones = (name: string, size: number): void => filled(name, size, 1)
 
   const embd = spec.embeddingLength
   const qSize = spec.headCount * spec.headDim
