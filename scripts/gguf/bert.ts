@@ -4,7 +4,7 @@
 // llama.cpp reads for it (src/llama-model.cpp load_hparams, src/llama-vocab.cpp) and the tensors
 // it creates for LLM_ARCH_BERT (token, token-type and position embeddings, an embedding norm,
 // post-norm blocks with biases). Shapes are ggml order, ne[0] first (see qwen3.ts).
-import { bool, f32, f32s, i32s, str, strings, u32, type GgufFile, type GgufValue } from './format'
+import { bool, f32, f32s, i32s, str, strings, u32, transformerMetadata, type GgufFile, type GgufValue } from './format'
 import { tensorSet } from './prng'
 import { buildUgmVocab } from './ugm-vocab'
 
@@ -27,14 +27,7 @@ export function buildBert(spec: BertSpec): GgufFile {
   const vocab = buildUgmVocab()
   const architecture = 'bert'
   const metadata = new Map<string, GgufValue>([
-    ['general.architecture', str(architecture)],
-    ['general.name', str(spec.name)],
-    ['general.file_type', u32(0)], // LLAMA_FTYPE_ALL_F32
-    [`${architecture}.context_length`, u32(spec.contextLength)],
-    [`${architecture}.embedding_length`, u32(spec.embeddingLength)],
-    [`${architecture}.block_count`, u32(spec.blockCount)],
-    [`${architecture}.feed_forward_length`, u32(spec.feedForwardLength)],
-    [`${architecture}.attention.head_count`, u32(spec.headCount)],
+    ...transformerMetadata(architecture, spec),
     [`${architecture}.attention.layer_norm_epsilon`, f32(1e-5)],
     [`${architecture}.attention.causal`, bool(false)],
     [`${architecture}.pooling_type`, u32(poolingCls)],

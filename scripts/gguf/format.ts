@@ -63,3 +63,27 @@ export const str = (value: string): GgufValue => ({ kind: 'string', value })
 export const strings = (value: readonly string[]): GgufValue => ({ kind: 'array', of: 'string', value })
 export const i32s = (value: readonly number[]): GgufValue => ({ kind: 'array', of: 'i32', value })
 export const f32s = (value: readonly number[]): GgufValue => ({ kind: 'array', of: 'f32', value })
+
+/** What both fixture architectures share: a transformer's name, size and shape. */
+export interface TransformerShape {
+  name: string
+  contextLength: number
+  embeddingLength: number
+  blockCount: number
+  feedForwardLength: number
+  headCount: number
+}
+
+/** The first metadata of an all-f32 transformer GGUF of `architecture`, in llama.cpp's key names. */
+export function transformerMetadata(architecture: string, spec: TransformerShape): [string, GgufValue][] {
+  return [
+    ['general.architecture', str(architecture)],
+    ['general.name', str(spec.name)],
+    ['general.file_type', u32(0)], // LLAMA_FTYPE_ALL_F32
+    [`${architecture}.context_length`, u32(spec.contextLength)],
+    [`${architecture}.embedding_length`, u32(spec.embeddingLength)],
+    [`${architecture}.block_count`, u32(spec.blockCount)],
+    [`${architecture}.feed_forward_length`, u32(spec.feedForwardLength)],
+    [`${architecture}.attention.head_count`, u32(spec.headCount)],
+  ]
+}

@@ -5,7 +5,7 @@
 // tied to token_embd (llama.cpp duplicates token_embd when output.weight is absent), as in
 // Qwen3-0.6B.
 import { qwen3ChatTemplate } from './chat-template'
-import { bool, f32, i32s, str, strings, u32, type GgufFile, type GgufValue } from './format'
+import { bool, f32, i32s, str, strings, u32, transformerMetadata, type GgufFile, type GgufValue } from './format'
 import { tensorSet } from './prng'
 import { buildVocab } from './vocab'
 
@@ -28,14 +28,7 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
   const vocab = buildVocab(spec.mergeCount)
   const architecture = 'qwen3'
   const metadata = new Map<string, GgufValue>([
-    ['general.architecture', str(architecture)],
-    ['general.name', str(spec.name)],
-    ['general.file_type', u32(0)], // LLAMA_FTYPE_ALL_F32
-    [`${architecture}.context_length`, u32(spec.contextLength)],
-    [`${architecture}.embedding_length`, u32(spec.embeddingLength)],
-    [`${architecture}.block_count`, u32(spec.blockCount)],
-    [`${architecture}.feed_forward_length`, u32(spec.feedForwardLength)],
-    [`${architecture}.attention.head_count`, u32(spec.headCount)],
+    ...transformerMetadata(architecture, spec),
     [`${architecture}.attention.head_count_kv`, u32(spec.headCountKv)],
     [`${architecture}.attention.key_length`, u32(spec.headDim)],
     [`${architecture}.attention.value_length`, u32(spec.headDim)],
