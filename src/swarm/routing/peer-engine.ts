@@ -4,6 +4,7 @@ import { ToolOutput } from '../../inference/tool-output'
 import type { ChatChunk, ChatRequest, EngineInfo, EngineSupports, LoadProgress } from '../../inference/types'
 import { estimateCount, generationPromptTokens } from '../../inference/tokens'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
+import { toolCallText } from '../../shared/tool-calls'
 import type { MarketNode } from '../../market'
 import type { LivePeer } from '../../market/types'
 import { chunksOfTask } from '../../market/task-chunks'
@@ -19,8 +20,12 @@ function hasModelReady(peer: LivePeer): boolean {
   return peer.engine?.state === 'ready' || peer.engine?.state === 'busy'
 }
 
-/** A task's chunks with the calls in its result text (Qwen3's format, as the executor wrote them) as `tool_calls`. */
-async function* withToolCalls(source: AsyncIterable<ChatChunk>): AsyncGenerator<ChatChunk> {
+/**
+ * A task's chunks with the calls in its result text (Qwen3's format, as the executor wrote them)
+ * as `tool_calls`. Only calls to functions the request `offered` count: a hostile executor's call
+ * to anything else stays text, as the relay's swarm backend has it.
+ */
+async function* withToolCalls(source: AsyncIterable<ChatChunk>, offered: ReadonlySet<string>): AsyncGenerator<ChatChunk> {
   const output = new ToolOutput(false)
   let chunks: ReturnType<typeof chunkFactory> | undefined
   let first = true
@@ -33,7 +38,10 @@ async function* withToolCalls(source: AsyncIterable<ChatChunk>): AsyncGenerator<
       first &&= text === ''
       continue
     }
-    const { content, calls } = output.end()
+    const ended = output.end()
+    const calls = ended.calls.filter((call) => offered.has(call.name))
+    const stray = ended.calls.filter((call) => !offered.has(call.name)).map((call) => toolCallText(call.name, call.arguments))
+    const content = [ended.content, ...stray].filter(Boolean).join('\n')
     if (content) yield chunks.content(content, first)
     first &&= content === ''
     const called = calls.length > 0 && choice.finish_reason !== 'abort'
@@ -86,7 +94,7 @@ export class PeerEngine implements RouteEngine {
     const startedMs = performance.now()
     let firstMs = 0
     try {
-      for await (const chunk of withToolCalls(chunksOfTask(handle, onExecutor, signal))) {
+      for await (const chunk of withToolCalls(chunksOfTask(handle, onExecutor, signal), new Set(request.tools?.map((tool) => tool.function.name)))) {
         if (!firstMs && chunk.choices[0].delta.content) firstMs = performance.now()
         if (chunk.usage && firstMs) this.#measure(chunk.usage, startedMs, firstMs)
         yield chunk
