@@ -2,6 +2,7 @@ import { registerError } from '../shared/errors'
 import path from 'node:path'
 import { parseTrustedProxies, TrustProxyError } from './address'
 import { isLogLevel, type LogLevel } from './log'
+import { loadNetSettings, type NetConfigSettings } from './net/config'
 
 export interface RelayConfig {
   port: number
@@ -34,6 +35,8 @@ export interface RelayConfig {
   signalOrigins: readonly string[]
   /** Proxies (addresses, CIDR blocks) whose X-Forwarded-For gives the client's address; empty: the socket's. */
   trustProxy: readonly string[]
+  /** What GET /net.json tells pages: ICE servers and the other relays' signaling URLs. */
+  net: NetConfigSettings
 }
 
 export class RelayConfigError extends Error {
@@ -124,6 +127,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     if (!(error instanceof TrustProxyError)) throw error
     problems.push(`RELAY_TRUST_PROXY: ${error.message}`)
   }
+  const net = loadNetSettings(env, problems)
   if (problems.length > 0) throw new RelayConfigError(problems)
   return {
     port,
@@ -145,5 +149,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     publicHosts,
     signalOrigins,
     trustProxy,
+    net,
   }
 }

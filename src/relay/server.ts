@@ -12,6 +12,8 @@ import { sendJson, sendText } from './http-response'
 import type { FaultCounts } from './last-resort'
 import { createLogger, type Logger } from './log'
 import { measureMemory, type MemoryUsage } from './memory'
+import { handleNetConfig } from './net/handler'
+import { netConfigPath } from '../shared/net-config'
 import { createSignalingHub, type SignalingStats } from './signaling'
 import { createStaticHandler } from './static'
 import { createV1Api } from './v1/api'
@@ -114,6 +116,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       }
       const { rooms, connections, dropped } = hub.stats()
       handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), ...v1.health() })
+    } else if (pathname === netConfigPath) {
+      handleNetConfig(req, res, config.net)
     } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
       await v1.handle(req, res, pathname, addressGroup(clientAddress(req)))
     } else if (pathname === '/signal') {

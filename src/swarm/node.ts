@@ -10,6 +10,7 @@ import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
 import { WebrtcRoom, type Links, type OpenRoom, type Room } from './room/room'
 import type { RoomConfig } from './room/room-url'
+import { loadNetConfig, toRtcIceServers, type LoadedNetConfig } from './room/net-config'
 
 export interface NodeEvents {
   peers: readonly Peer[]
@@ -31,6 +32,8 @@ export class SwarmNode {
 
   private constructor(
     readonly config: RoomConfig,
+    /** The network settings the relay gave (or the fallback, and why). */
+    readonly net: LoadedNetConfig,
     /** The room's identity (name and key), bound into every signed payload. */
     readonly roomId: string,
     readonly signer: Signer,
@@ -68,7 +71,14 @@ export class SwarmNode {
     const db = await openLocalDb()
     const [signer, capabilities, roomId] = await Promise.all([loadIdentity(db), detectCapabilities(), roomIdOf(config.room, config.key)])
     db.close()
-    const room = await openRoom({ room: config.room, key: config.key, signalingUrl: config.signalingUrl })
+    const net = await loadNetConfig(location.origin, signer.nodeId, config.signalingUrl)
+    const room = await openRoom({
+      room: config.room,
+      key: config.key,
+      signalingUrls: net.config.signalingUrls,
+      iceServers: toRtcIceServers(net.config.iceServers),
+      iceTransportPolicy: config.ice,
+    })
     const links = room.links()
     const presence = new PresenceTracker(
       room.awareness,
@@ -86,7 +96,7 @@ export class SwarmNode {
       },
       { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, signer, roomId },
     )
-    const node = new SwarmNode(config, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer, roomId, { marks: room.marks }))
+    const node = new SwarmNode(config, net, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer, roomId, { marks: room.marks }))
     presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
     return node
   }

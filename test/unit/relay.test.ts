@@ -1,3 +1,5 @@
+import * as v from 'valibot'
+import { NetConfigSchema } from '../../src/shared/net-config'
 import { spawn } from 'node:child_process'
 import { mkdtemp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -189,6 +191,7 @@ describe('config', () => {
       publicHosts: [],
       signalOrigins: [],
       trustProxy: [],
+      net: { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }], signalingUrls: [] },
     })
   })
 
@@ -214,6 +217,8 @@ describe('config', () => {
         RELAY_PUBLIC_HOSTS: 'relay.example.org, .swarm.example',
         RELAY_SIGNAL_ORIGINS: 'https://app.example.org',
         RELAY_TRUST_PROXY: '10.0.0.1, fd00::/8',
+        RELAY_ICE_SERVERS: '[{"urls":["stun:stun.example.org:3478"]},{"urls":"turn:turn.example.org:3478","username":"u","credential":"c"}]',
+        RELAY_SIGNALING_URLS: 'wss://relay-b.example.org/signal, ws://10.0.0.2:8787/signal',
       },
       '/srv/app',
     )
@@ -237,6 +242,10 @@ describe('config', () => {
       publicHosts: ['relay.example.org', '.swarm.example'],
       signalOrigins: ['https://app.example.org'],
       trustProxy: ['10.0.0.1', 'fd00::/8'],
+      net: {
+        iceServers: [{ urls: ['stun:stun.example.org:3478'] }, { urls: 'turn:turn.example.org:3478', username: 'u', credential: 'c' }],
+        signalingUrls: ['wss://relay-b.example.org/signal', 'ws://10.0.0.2:8787/signal'],
+      },
     })
   })
 
@@ -251,6 +260,8 @@ describe('config', () => {
       RELAY_PUBLIC_HOSTS: 'http://x.example',
       RELAY_SIGNAL_ORIGINS: 'x.example',
       RELAY_TRUST_PROXY: '10.0.0.0/40',
+      RELAY_ICE_SERVERS: '[{"urls":"http://not-ice"}]',
+      RELAY_SIGNALING_URLS: 'https://relay-b.example.org/signal',
     }
     expect(() => loadConfig(env)).toThrow(RelayConfigError)
     try {
@@ -269,6 +280,8 @@ describe('config', () => {
         'RELAY_PUBLIC_HOSTS',
         'RELAY_SIGNAL_ORIGINS',
         'RELAY_TRUST_PROXY',
+        'RELAY_ICE_SERVERS',
+        'RELAY_SIGNALING_URLS',
       ])
     }
   })
@@ -511,6 +524,24 @@ describe('healthz', () => {
     expect(stats.rssBytes).toBeGreaterThan(0)
     expect(stats.heapUsedBytes).toBeGreaterThan(0)
     expect(measureMemory().rssBytes).toBeGreaterThan(0)
+  })
+})
+
+describe('net.json', () => {
+  it("tells a page the ICE servers and the signaling URLs, this relay's own first", async () => {
+    const { baseUrl, port } = await startRelay({ RELAY_SIGNALING_URLS: 'wss://relay-b.example.org/signal' })
+    const response = await fetch(`${baseUrl}/net.json?node=0123456789abcdef0123`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const body = v.parse(NetConfigSchema, await response.json())
+    expect(body).toEqual({
+      v: 1,
+      iceServers: [{ urls: 'stun:stun.l.google.com:19302' }],
+      expiresAt: null,
+      turn: false,
+      signalingUrls: [`ws://127.0.0.1:${port}/signal`, 'wss://relay-b.example.org/signal'],
+    })
+    expect((await fetch(`${baseUrl}/net.json`, { method: 'POST' })).status).toBe(405)
   })
 })
 

@@ -16,7 +16,10 @@ export interface RoomConfig {
   /** How long a silent peer stays listed; shortened by tests. */
   peerTimeoutMs: number
   heartbeatMs: number
+  /** This page's own relay's signaling URL; GET /net.json may add others. */
   signalingUrl: string
+  /** `ice=relay`: every link through TURN (no peer learns this node's addresses); `all`: direct where possible. */
+  ice: 'all' | 'relay'
   /** Problems that do not stop the node, shown to the user. */
   warnings: string[]
 }
@@ -33,7 +36,7 @@ function isEngineChoice(value: string): value is EngineChoice {
 
 /**
  * Reads the room, key and options from an app URL:
- * `/?room=NAME&engine=webgpu|wasm|none&model=URL&ctx=TOKENS#key=SECRET`. A bad room name throws
+ * `/?room=NAME&engine=webgpu|wasm|none&model=URL&ctx=TOKENS&ice=relay|all#key=SECRET`. A bad room name throws
  * RoomUrlError; a bad option becomes a warning and its default.
  */
 export function parseRoomUrl(href: string): RoomConfig {
@@ -56,6 +59,9 @@ export function parseRoomUrl(href: string): RoomConfig {
 
   const peerTimeoutMs = readNumber(url, 'peerTimeoutMs', defaultPeerTimeoutMs, minPeerTimeoutMs, warnings)
   const contextSize = url.searchParams.has('ctx') ? Math.min(maxForcedContext, Math.floor(readNumber(url, 'ctx', minForcedContext, minForcedContext, warnings))) : undefined
+  const iceParam = url.searchParams.get('ice') ?? 'all'
+  const ice = iceParam === 'relay' ? 'relay' : 'all'
+  if (iceParam !== 'relay' && iceParam !== 'all') warnings.push(`unknown ice "${iceParam.slice(0, 40)}": use relay or all; connecting directly where possible`)
   const signalingUrl = `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}/signal`
   return {
     room,
@@ -67,6 +73,7 @@ export function parseRoomUrl(href: string): RoomConfig {
     peerTimeoutMs,
     heartbeatMs: Math.max(250, Math.floor(peerTimeoutMs / 3)),
     signalingUrl,
+    ice,
     warnings,
   }
 }

@@ -12,8 +12,11 @@ import type { DocStorage, OpenDocStorage } from './storage'
 export interface RoomOptions {
   room: string
   key: string | null
-  signalingUrl: string
+  /** Signaling servers of the room, the page's own relay first (GET /net.json). */
+  signalingUrls: readonly string[]
   iceServers?: RTCIceServer[]
+  /** 'relay': every link goes through TURN, so no peer learns this node's addresses (`ice=relay`). */
+  iceTransportPolicy?: RTCIceTransportPolicy
   /** What one peer may send before its messages are dropped unread (defaultBudgets). */
   budgets?: Budgets
   /** Where the doc is kept on this device: IndexedDB unless told otherwise. */
@@ -89,9 +92,9 @@ export class WebrtcRoom implements Room {
     })
     this.#guard = new BudgetGuard(options.budgets ?? defaultBudgets, (drop) => this.#events.emit('drop', drop))
     this.provider = new WebrtcProvider(options.room, this.doc, {
-      signaling: [options.signalingUrl],
+      signaling: [...options.signalingUrls],
       ...(options.key === null ? {} : { password: options.key }),
-      peerOpts: { config: { iceServers: options.iceServers ?? defaultIceServers } },
+      peerOpts: { config: { iceServers: options.iceServers ?? defaultIceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all' } },
       guard: this.#guard,
     })
     this.provider.on('peers', ({ webrtcPeers }) => {
