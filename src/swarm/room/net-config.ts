@@ -36,7 +36,7 @@ export async function loadNetConfig(origin: string, nodeId: string, signalingUrl
     return fallback(`the relay could not be asked for its network settings (${error instanceof Error ? error.message : String(error)})`)
   }
   const parsed = v.safeParse(NetConfigSchema, body)
-  if (!parsed.success) return fallback(`the relay's ${netConfigPath} is not valid: ${parsed.issues[0]?.message ?? 'unknown'}`)
+  if (!parsed.success) return fallback(`the relay's ${netConfigPath} is not valid: ${parsed.issues[0].message}`)
   return { config: parsed.output, source: 'relay', problem: null }
 }
 
