@@ -14,7 +14,7 @@ import { room, statusIn, type RoomMember } from './market-sim/room'
 import { closedPort, startRelay, type StartedRelay } from './relay-v1/start'
 
 const log = createLogger('silent')
-const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 100, linkTimeoutMs: 15_000 }
+const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, dataDir: null, replica: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 100, linkTimeoutMs: 15_000 }
 const request: BackendRequest = { model: 'swarm/lobby', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 12 }
 const readyPeer: LivePeer = {
   nodeId: 'a'.repeat(20),
