@@ -74,21 +74,22 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0
-  let storage: GatewayStorage | null = null
+  /** What the backend opened on disk; in a holder, as `started` fills it in. */
+  const disk: { storage: GatewayStorage | null } = { storage: null }
   /** Aborted when the relay shuts down: every answer in flight ends with relayRestarting. */
   const shutdown = new AbortController()
+  const stopping = (): boolean => shutdown.signal.aborted
   const inFlight = new Set<TaskHandle>()
 
   const started = (async () => {
     // First: the identity's key file may live in the data directory.
-    storage = await openGatewayStorage(config, log)
+    const storage = (disk.storage = await openGatewayStorage(config, log))
     const [wrtc, signer, roomIds] = await Promise.all([
       (deps.loadWebrtc ?? loadWebrtc)(),
       (deps.loadSigner ?? loadRelaySigner)(config.keyFile),
       Promise.all(config.rooms.map((spec) => roomIdOf(spec.name, spec.key))),
     ])
-    const opened = storage
-    const replicas = await Promise.all(config.rooms.map((spec, index) => opened.replicaOf(roomIds[index] ?? '', spec.name)))
+    const replicas = await Promise.all(config.rooms.map((spec, index) => storage.replicaOf(roomIds[index] ?? '', spec.name)))
     if (lifecycle.closed) return
     config.rooms.forEach((spec, index) => joined.set(spec.name, joinRoom(spec, signer, wrtc, roomIds[index] ?? '', replicas[index] ?? null)))
     state = { state: 'ready', active: 0, queued: 0 }
@@ -122,12 +123,12 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   }
 
   async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
-    if (shutdown.signal.aborted) throw relayRestarting('it takes no new requests')
+    if (stopping()) throw relayRestarting('it takes no new requests')
     const signal = AbortSignal.any([clientSignal, shutdown.signal])
     try {
       yield* answer(request, signal)
     } catch (error) {
-      if (shutdown.signal.aborted && !clientSignal.aborted) throw relayRestarting('this answer was cut short and its task cancelled')
+      if (stopping() && !clientSignal.aborted) throw relayRestarting('this answer was cut short and its task cancelled')
       throw error
     }
   }
@@ -167,7 +168,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
 
   /** Cancels every task in flight with a reason the room reads, then ends their streams. */
   function stop(): void {
-    if (shutdown.signal.aborted) return
+    if (stopping()) return
     if (inFlight.size > 0) log.info('swarm gateway: cancelling the tasks in flight', { tasks: inFlight.size })
     for (const handle of inFlight) handle.cancel(shutdownTaskReason)
     shutdown.abort()
@@ -188,7 +189,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
       await settled(joined.values(), settleOnCloseMs)
       for (const room of joined.values()) room.close()
       joined.clear()
-      await storage?.close()
+      await disk.storage?.close()
       if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
     },
   }

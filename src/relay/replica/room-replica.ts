@@ -39,7 +39,6 @@ async function readOrEmpty(file: string): Promise<Buffer> {
 
 export class RoomReplica {
   readonly #snapshotFile: string
-  readonly #logFile: string
   readonly #dir: string
   readonly #options: Required<ReplicaOptions>
   readonly #log: Logger
@@ -67,7 +66,6 @@ export class RoomReplica {
   private constructor(dir: string, roomId: string, room: string, options: ReplicaOptions, log: Logger, loaded: Uint8Array[], sizes: { snapshot: number; log: number }) {
     this.#dir = dir
     this.#snapshotFile = path.join(dir, `${roomId}.snapshot`)
-    this.#logFile = path.join(dir, `${roomId}.log`)
     this.#options = { flushMs: defaultFlushMs, retryMs: defaultRetryMs, ...options }
     this.#log = log
     this.#room = room
