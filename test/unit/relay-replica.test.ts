@@ -242,9 +242,20 @@ describe('data directory', () => {
     expect(await storage.replicaOf(roomId, 'lobby')).toBeNull()
     await storage.close()
     expect(await readdir(dataDir)).toEqual([])
+    expect(storage.keyFile).toBe(path.join(dataDir, 'relay-key.json'))
     await mkdir(path.join(dir, 'elsewhere'))
     // With RELAY_KEY_FILE elsewhere, the default directory is not even made.
-    await openGatewayStorage({ dataDir: path.join(dir, 'unused'), keyFile: path.join(dir, 'elsewhere', 'k.json'), replica: null }, createLogger('silent'))
+    const elsewhere = await openGatewayStorage({ dataDir: path.join(dir, 'unused'), keyFile: path.join(dir, 'elsewhere', 'k.json'), replica: null }, createLogger('silent'))
+    expect(elsewhere.keyFile).toBe(path.join(dir, 'elsewhere', 'k.json'))
     expect((await readdir(dir)).sort()).toEqual(['default', 'elsewhere'])
+    // A default directory that cannot be made (a read-only home, here a file in the way): an identity in memory, with a warning.
+    await writeFile(path.join(dir, 'home-file'), 'x')
+    const { log, lines } = recordingLog()
+    const blocked = path.join(dir, 'home-file', 'edgeswarm-relay')
+    const fallback = await openGatewayStorage({ dataDir: blocked, keyFile: path.join(blocked, 'relay-key.json'), replica: null }, log)
+    expect(fallback.keyFile).toBeNull()
+    expect(lines().map((line) => line.level)).toEqual(['warn'])
+    // An explicit RELAY_DATA_DIR that cannot be made is an error: the operator asked for a replica.
+    await expect(openGatewayStorage({ dataDir: blocked, keyFile: path.join(blocked, 'relay-key.json'), replica: { maxBytes: 1 << 20 } }, log)).rejects.toThrow(RelayDataDirError)
   })
 })

@@ -86,7 +86,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     const storage = (disk.storage = await openGatewayStorage(config, log))
     const [wrtc, signer, roomIds] = await Promise.all([
       (deps.loadWebrtc ?? loadWebrtc)(),
-      (deps.loadSigner ?? loadRelaySigner)(config.keyFile),
+      (deps.loadSigner ?? loadRelaySigner)(storage.keyFile),
       Promise.all(config.rooms.map((spec) => roomIdOf(spec.name, spec.key))),
     ])
     const replicas = await Promise.all(config.rooms.map((spec, index) => storage.replicaOf(roomIds[index] ?? '', spec.name)))
@@ -97,7 +97,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
       rooms: config.rooms.map((room) => room.name),
       nodeId: signer.nodeId,
       signaling: config.signalingUrl,
-      keyFile: config.keyFile,
+      keyFile: storage.keyFile,
       replicaDir: config.replica === null ? null : config.dataDir,
     })
   })()
