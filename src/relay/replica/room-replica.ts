@@ -101,7 +101,9 @@ export class RoomReplica {
     this.#loaded = []
     if (loaded.length > 0) {
       try {
-        Y.applyUpdate(doc, Y.mergeUpdates(loaded), this)
+        doc.transact(() => {
+          for (const update of loaded) Y.applyUpdate(doc, update, this)
+        }, this)
       } catch (error) {
         this.#log.error('replica: the saved doc does not load; starting from what the room has', { room: this.#room, error })
       }
