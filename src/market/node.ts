@@ -49,6 +49,11 @@ export interface MarketNodeOptions {
   visible?: () => boolean
   /** Learns how long peers really take; bids and awards use it. Without it, estimates are taken as they are. */
   speed?: SpeedModel
+  /**
+   * After a restart, end the tasks this node had posted, cancelled with this reason, instead of
+   * coordinating them again: for a poster whose callers did not survive it (the relay's /v1).
+   */
+  cancelResumed?: string
   /** Task ids; random unless a simulation needs them reproducible. */
   newId?: () => string
   onError?: (error: unknown) => void
@@ -82,6 +87,7 @@ export class MarketNode {
   readonly #submitting = new Map<string, { stream: AsyncQueue<TaskEvent>; settle: Settle }>()
   /** Reads for display (tasks()), counted apart from what the market itself rejects. */
   readonly #displayReader = new TaskReader()
+  readonly #cancelResumed: string | undefined
   #destroyed = false
 
   constructor(options: MarketNodeOptions) {
@@ -89,6 +95,7 @@ export class MarketNode {
     const config = { ...defaultConfig, ...options.config }
     const clock = options.clock ?? Date.now
     this.#newId = options.newId ?? (() => randomId(16))
+    this.#cancelResumed = options.cancelResumed
     const tasks = options.doc.getMap<unknown>('tasks')
     const room = { signer: options.signer, roomId: options.roomId }
     this.#votes = new Votes(options.doc, room, clock, () => this.#ctx.work)
@@ -212,7 +219,7 @@ export class MarketNode {
     if (!task || spec?.poster !== this.nodeId || spec.publicKey !== this.#ctx.signer.publicKey) return
     const posted = new PostedTask(this.#ctx, spec, task, null, null)
     this.#posted.set(taskId, posted)
-    posted.start(true)
+    posted.start(true, this.#cancelResumed)
   }
 
   #removeLater(taskId: string): void {
@@ -232,7 +239,7 @@ export class MarketNode {
     const result = new Promise<TaskResult>((resolve, reject) => (settle = { resolve, reject }))
     result.catch(() => undefined)
     const { signer, clock } = this.#ctx
-    const handle: TaskHandle = { id, chunks: stream, result, cancel: () => this.#cancel(id) }
+    const handle: TaskHandle = { id, chunks: stream, result, cancel: (reason) => this.#cancel(id, reason) }
     if (this.#destroyed) {
       const error = new MarketClosedError('the market is closed')
       settle.reject(error)
@@ -255,9 +262,9 @@ export class MarketNode {
     return handle
   }
 
-  #cancel(taskId: string): void {
+  #cancel(taskId: string, reason?: string): void {
     const posted = this.#posted.get(taskId)
-    if (posted) posted.cancel()
+    if (posted) posted.cancel(reason)
     else this.#endSubmission(taskId, new AbortError(`task ${taskId} cancelled`))
   }
 

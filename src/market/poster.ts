@@ -114,12 +114,16 @@ export class PostedTask {
     if (endPhases.has(state.phase)) for (const stop of this.#stopTimers.splice(0)) stop()
   }
 
-  /** Starts coordinating: a new task, or one found in the doc after this node restarted. */
-  start(resumed: boolean): void {
+  /**
+   * Starts coordinating: a new task, or one found in the doc after this node restarted. With
+   * `orphanReason`, a resumed task nobody waits for any more ends cancelled with that reason
+   * once its award is restored (unless it had already ended).
+   */
+  start(resumed: boolean, orphanReason?: string): void {
     const { config, timers } = this.ctx
     // The first phase, set once (every later change goes through #enter).
     this.#state = { phase: resumed ? 'restoring' : 'bidding' }
-    if (resumed) this.#restore()
+    if (resumed) this.#restore(orphanReason)
     else this.#openBidWindow()
     const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3))
     const tick = () => {
@@ -135,7 +139,7 @@ export class PostedTask {
     this.#stopTimers.push(this.ctx.timers.after(this.ctx.config.bidWindowMs, () => ((this.#windowOver = true), this.#maybeAward())))
   }
 
-  #restore(): void {
+  #restore(orphanReason: string | undefined): void {
     this.#windowOver = true
     const { reader, work, roomId } = this.ctx
     const award = reader.award(this.#task, this.id)
@@ -157,6 +161,7 @@ export class PostedTask {
         if (!lapsed) current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + deliveryBudgetMs(this.ctx.config, 0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
       }
       if (this.#state.phase !== 'restoring') return
+      if (orphanReason !== undefined) return this.cancel(orphanReason)
       this.#enter(current ? { phase: 'running', current } : { phase: 'bidding' })
       this.onChange()
     })
@@ -436,9 +441,9 @@ export class PostedTask {
     this.ctx.events.emit('failed', { taskId: this.id, reason })
   }
 
-  cancel(): void {
+  cancel(reason = 'cancelled by its poster'): void {
     if (this.finished) return
-    this.#finish('cancelled', 0, 'cancelled by its poster')
+    this.#finish('cancelled', 0, reason)
     const error = new AbortError(`task ${this.id} cancelled`)
     this.settle?.reject(error)
     this.stream?.fail(error)

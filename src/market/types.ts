@@ -99,7 +99,8 @@ export interface TaskHandle {
   chunks: AsyncIterable<TaskEvent>
   /** Resolves once with the accepted result; rejects with TaskFailedError, AbortError, or MarketClosedError (the market was destroyed first). */
   result: Promise<TaskResult>
-  cancel(): void
+  /** Ends the task cancelled; `reason` goes into its signed close (default: cancelled by its poster). */
+  cancel(reason?: string): void
 }
 
 export type { Requirements }

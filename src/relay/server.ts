@@ -171,6 +171,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
 
     close() {
       closePromise ??= (async () => {
+        // First: a stream still running would hold its socket until the grace period cuts it silently.
+        v1.stop()
         const serverClosed = new Promise<void>((resolve) => {
           if (server.listening) server.close(() => resolve())
           else resolve()

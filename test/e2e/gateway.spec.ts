@@ -2,71 +2,11 @@
 // that joined the room as a WebRTC peer; a browser node of the room (wasm engine, tiny model)
 // wins the task and its answer streams back through the relay's /v1.
 import { expect, test } from '@playwright/test'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import OpenAI from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { expectEngineState, wasmTiny } from './support/chat'
-import { appPath, freshRoom, readyNodeId, type RoomRef } from './support/nodes'
-import { freePort } from '../unit/relay-fuzz/relay-process'
-
-interface GatewayRelay {
-  baseUrl: string
-  output: () => string
-  /** SIGTERM, then the exit code: 0 once every room, socket and timer closed in time. */
-  stop(): Promise<number | null>
-}
-
-interface Health {
-  backends?: { name: string; state: { state: string } }[]
-}
-
-/** The relay as `npm start` runs it, joined to `ref`'s room, on a port of its own. */
-async function startGatewayRelay(ref: RoomRef): Promise<GatewayRelay> {
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      RELAY_ROOMS: `${ref.room}${ref.key === null ? '' : `#${ref.key}`}`,
-      RELAY_STATIC_DIR: 'dist',
-      RELAY_MODELS_DIR: 'test/fixtures',
-      RELAY_LOG: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (data: Buffer) => (output += data.toString()))
-  child.stderr?.on('data', (data: Buffer) => (output += data.toString()))
-  const exited = once(child, 'exit')
-  const baseUrl = `http://127.0.0.1:${port}`
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM')
-      await exited
-    }
-    return child.exitCode
-  }
-  try {
-    await expect
-      .poll(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${output}`)
-          const health = (await fetch(`${baseUrl}/healthz`)
-            .then((res) => res.json())
-            .catch(() => null)) as Health | null
-          return health?.backends?.find((backend) => backend.name === 'swarm')?.state.state
-        },
-        { timeout: 20_000 },
-      )
-      .toBe('ready')
-  } catch (error) {
-    await stop()
-    throw error
-  }
-  return { baseUrl, output: () => output, stop }
-}
+import { startGatewayRelay, type GatewayRelay } from './support/gateway-relay'
+import { appPath, freshRoom, readyNodeId } from './support/nodes'
 
 test.describe('swarm gateway', () => {
   let relay: GatewayRelay | undefined

@@ -13,7 +13,7 @@ import { BackendEngine } from './backend/backend-engine'
 import { tinyModelId, tinyModelPath, untilReady } from './backend/tiny-model'
 import { room, type RoomMember } from './market-sim/room'
 
-const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 2_000, linkTimeoutMs: 15_000 }
+const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, dataDir: null, replica: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 2_000, linkTimeoutMs: 15_000 }
 
 runBackendContract('swarm (the gateway in an in-process room; the executor a MarketNode on the tiny GGUF)', {
   open: async () => {

@@ -1,7 +1,8 @@
 // The swarm backend over an in-process room (market-sim's connected docs) instead of WebRTC,
 // and once with real WebRTC loaded and nobody to talk to.
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSwarmBackend, type SwarmDeps } from '../../src/relay/gateway/backend'
+import * as Y from 'yjs'
+import { createSwarmBackend, shutdownTaskReason, type SwarmDeps } from '../../src/relay/gateway/backend'
 import type { SwarmConfig } from '../../src/relay/gateway/config'
 import { WebrtcUnavailableError } from '../../src/relay/gateway/node-webrtc'
 import { hasReadyModel } from '../../src/relay/gateway/room-peer'
@@ -14,7 +15,7 @@ import { room, statusIn, type RoomMember } from './market-sim/room'
 import { closedPort, startRelay, type StartedRelay } from './relay-v1/start'
 
 const log = createLogger('silent')
-const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 100, linkTimeoutMs: 15_000 }
+const config: SwarmConfig = { rooms: [{ name: 'lobby', key: 'k' }], keyFile: null, dataDir: null, replica: null, signalingUrl: 'ws://127.0.0.1:1/signal', peerWaitMs: 100, linkTimeoutMs: 15_000 }
 const request: BackendRequest = { model: 'swarm/lobby', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 12 }
 const readyPeer: LivePeer = {
   nodeId: 'a'.repeat(20),
@@ -140,6 +141,26 @@ describe('swarm backend', () => {
     await expect.poll(() => [...tasks.keys()].map((taskId) => statusIn(poster.doc, taskId))).toEqual(['cancelled'])
   })
 
+  it('ends a stream in flight with relay_restarting when the relay shuts down, and cancels its task with that reason', async () => {
+    const { members } = await room([null, 5])
+    const [poster] = members as [RoomMember, RoomMember]
+    const { backend } = backendOver(poster, () => true)
+    cleanup.push(
+      () => backend.close(),
+      () => Promise.resolve(members.forEach((member) => member.market.destroy())),
+    )
+    const chunks = backend.chat(request, new AbortController().signal)[Symbol.asyncIterator]()
+    expect((await chunks.next()).done).toBe(false)
+    backend.stop?.()
+    await expect(chunks.next()).rejects.toMatchObject({ name: 'ApiError', status: 503, code: 'relay_restarting', message: /the relay is shutting down/ })
+    const tasks = poster.doc.getMap<unknown>('tasks')
+    await expect.poll(() => [...tasks.keys()].map((taskId) => statusIn(poster.doc, taskId))).toEqual(['cancelled'])
+    const task = [...tasks.values()][0] as Y.Map<unknown>
+    expect(task.get('close')).toMatchObject({ status: 'cancelled', reason: shutdownTaskReason })
+    // Nothing new starts while it stops.
+    await expect(collect(backend.chat(request, new AbortController().signal))).rejects.toMatchObject({ code: 'relay_restarting' })
+  })
+
   it('fails with the reason when WebRTC cannot load, and says so in its state', async () => {
     const { members } = await room([null])
     const { backend } = backendOver(members[0] as RoomMember, () => true, { loadWebrtc: () => Promise.reject(new WebrtcUnavailableError('no binary for this platform')) })
@@ -187,8 +208,8 @@ describe('swarm gateway in a relay, with real WebRTC and no peers', () => {
         state: { state: 'ready', active: 0, queued: 0 },
         details: {
           rooms: [
-            { room: 'lobby', peers: 0, ready: 0, links: 0, dropped: noDrops },
-            { room: 'team', peers: 0, ready: 0, links: 0, dropped: noDrops },
+            { room: 'lobby', peers: 0, ready: 0, links: 0, dropped: noDrops, replica: null },
+            { room: 'team', peers: 0, ready: 0, links: 0, dropped: noDrops, replica: null },
           ],
         },
       },

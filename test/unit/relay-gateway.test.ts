@@ -30,12 +30,39 @@ describe('RELAY_ROOMS', () => {
     expect(problems[3]).toMatch(/"sp ace" is not valid/)
   })
 
+  it('keeps the identity under a default data directory, the replica only under RELAY_DATA_DIR', () => {
+    const problems: string[] = []
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', HOME: '/home/u' }, '127.0.0.1', '/srv', problems)).toMatchObject({
+      keyFile: '/home/u/.local/share/edgeswarm-relay/relay-key.json',
+      dataDir: '/home/u/.local/share/edgeswarm-relay',
+      replica: null,
+    })
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', HOME: '/home/u', XDG_DATA_HOME: '/xdg' }, '127.0.0.1', '/srv', problems)).toMatchObject({ dataDir: '/xdg/edgeswarm-relay', replica: null })
+    // A relative XDG_DATA_HOME is to be ignored (the XDG spec).
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', HOME: '/home/u', XDG_DATA_HOME: 'rel' }, '127.0.0.1', '/srv', problems)?.dataDir).toBe('/home/u/.local/share/edgeswarm-relay')
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', RELAY_DATA_DIR: 'data', HOME: '/home/u' }, '127.0.0.1', '/srv', problems)).toMatchObject({
+      keyFile: '/srv/data/relay-key.json',
+      dataDir: '/srv/data',
+      replica: { maxBytes: 64 * 1024 * 1024 },
+    })
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', RELAY_DATA_DIR: '/d', RELAY_KEY_FILE: '/k.json', RELAY_REPLICA_MAX_BYTES: '100000' }, '127.0.0.1', '/srv', problems)).toMatchObject({
+      keyFile: '/k.json',
+      dataDir: '/d',
+      replica: { maxBytes: 100_000 },
+    })
+    expect(problems).toEqual([])
+    loadSwarmConfig({ RELAY_ROOMS: 'a', RELAY_DATA_DIR: '/d', RELAY_REPLICA_MAX_BYTES: '10' }, '127.0.0.1', '/srv', problems)
+    expect(problems).toEqual([expect.stringMatching(/^RELAY_REPLICA_MAX_BYTES="10": expected an integer of at least 65536/)])
+  })
+
   it('is off without rooms, and signals through the relay itself on its PORT', () => {
     const problems: string[] = []
     expect(loadSwarmConfig({}, '127.0.0.1', '/srv', problems)).toBeNull()
     expect(loadSwarmConfig({ RELAY_ROOMS: 'a' }, '0.0.0.0', '/srv', problems)).toEqual({
       rooms: [{ name: 'a', key: null }],
       keyFile: null,
+      dataDir: null,
+      replica: null,
       signalingUrl: 'ws://127.0.0.1:8787/signal',
       peerWaitMs: 5_000,
       linkTimeoutMs: 15_000,

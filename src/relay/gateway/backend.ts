@@ -2,7 +2,7 @@
 // relay joins each room as a peer, posts the request into the room's task market, and streams
 // back the answer of the browser node that wins it.
 import type { ChatRequest } from '../../inference/types'
-import { canServe, needs } from '../../market'
+import { canServe, needs, type TaskHandle } from '../../market'
 import type { ChatCompletionChunk, ModelInfo } from '../../shared/openai'
 import { AbortError, ValidationError } from '../../shared/errors'
 import { roomIdOf } from '../../shared/room-id'
@@ -10,11 +10,13 @@ import type { Signer } from '../../shared/sign'
 import { readPackageVersion } from '../version'
 import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from '../v1/backend'
-import { ApiError, badRequest } from '../v1/errors'
+import { ApiError, badRequest, relayRestarting } from '../v1/errors'
+import type { RoomReplica } from '../replica/room-replica'
 import { roomOfModel, type RoomSpec, type SwarmConfig } from './config'
 import { loadRelaySigner } from './identity'
 import { loadWebrtc, type Wrtc } from './node-webrtc'
 import { RoomPeer, type RoomSummary } from './room-peer'
+import { openGatewayStorage, type GatewayStorage } from './storage'
 import { chunksOfTask, toTaskRequest } from './translate'
 
 /** What the backend needs of a joined room. */
@@ -24,8 +26,18 @@ export type JoinedRoom = Pick<RoomPeer, 'name' | 'market' | 'readyPeers' | 'live
 export interface SwarmDeps {
   loadWebrtc: () => Promise<Wrtc>
   loadSigner: (keyFile: string | null) => Promise<Signer>
-  /** Joins one room whose identity is `roomId` (roomIdOf); the default is a y-webrtc peer. */
-  joinRoom: (spec: RoomSpec, signer: Signer, wrtc: Wrtc, roomId: string) => JoinedRoom
+  /** Joins one room whose identity is `roomId` (roomIdOf), its doc loaded from `replica`; the default is a y-webrtc peer. */
+  joinRoom: (spec: RoomSpec, signer: Signer, wrtc: Wrtc, roomId: string, replica: RoomReplica | null) => JoinedRoom
+}
+
+/** The reason in the signed close of a task the relay cancels as it shuts down. */
+export const shutdownTaskReason = 'relay_restarting: the relay is shutting down; the client was told to ask again'
+/** How long a shutdown waits for the cancels it signed to be written into the doc. */
+const settleOnCloseMs = 1_000
+
+async function settled(rooms: Iterable<JoinedRoom>, withinMs: number): Promise<void> {
+  const until = Date.now() + withinMs
+  while ([...rooms].some((room) => room.market.pendingWork > 0) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
 /** What /healthz shows of the gateway: each room, its peers and what it dropped. */
@@ -57,21 +69,37 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   const joined = new Map<string, JoinedRoom>()
   const joinRoom: SwarmDeps['joinRoom'] =
     deps.joinRoom ??
-    ((spec, signer, wrtc, roomId) => new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log }))
+    ((spec, signer, wrtc, roomId, replica) =>
+      new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log, replica }))
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0
+  /** What the backend opened on disk; in a holder, as `started` fills it in. */
+  const disk: { storage: GatewayStorage | null } = { storage: null }
+  /** Aborted when the relay shuts down: every answer in flight ends with relayRestarting. */
+  const shutdown = new AbortController()
+  const stopping = (): boolean => shutdown.signal.aborted
+  const inFlight = new Set<TaskHandle>()
 
   const started = (async () => {
+    // First: the identity's key file may live in the data directory.
+    const storage = (disk.storage = await openGatewayStorage(config, log))
     const [wrtc, signer, roomIds] = await Promise.all([
       (deps.loadWebrtc ?? loadWebrtc)(),
-      (deps.loadSigner ?? loadRelaySigner)(config.keyFile),
+      (deps.loadSigner ?? loadRelaySigner)(storage.keyFile),
       Promise.all(config.rooms.map((spec) => roomIdOf(spec.name, spec.key))),
     ])
+    const replicas = await Promise.all(config.rooms.map((spec, index) => storage.replicaOf(roomIds[index] ?? '', spec.name)))
     if (lifecycle.closed) return
-    config.rooms.forEach((spec, index) => joined.set(spec.name, joinRoom(spec, signer, wrtc, roomIds[index] ?? '')))
+    config.rooms.forEach((spec, index) => joined.set(spec.name, joinRoom(spec, signer, wrtc, roomIds[index] ?? '', replicas[index] ?? null)))
     state = { state: 'ready', active: 0, queued: 0 }
-    log.info('swarm gateway joined its rooms', { rooms: config.rooms.map((room) => room.name), nodeId: signer.nodeId, signaling: config.signalingUrl })
+    log.info('swarm gateway joined its rooms', {
+      rooms: config.rooms.map((room) => room.name),
+      nodeId: signer.nodeId,
+      signaling: config.signalingUrl,
+      keyFile: storage.keyFile,
+      replicaDir: config.replica === null ? null : config.dataDir,
+    })
   })()
   started.catch((error: unknown) => {
     state = { state: 'failed', reason: error instanceof Error ? error.message : String(error) }
@@ -94,7 +122,18 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     return room
   }
 
-  async function* chat(request: BackendRequest, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+  async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    if (stopping()) throw relayRestarting('it takes no new requests')
+    const signal = AbortSignal.any([clientSignal, shutdown.signal])
+    try {
+      yield* answer(request, signal)
+    } catch (error) {
+      if (stopping() && !clientSignal.aborted) throw relayRestarting('this answer was cut short and its task cancelled')
+      throw error
+    }
+  }
+
+  async function* answer(request: BackendRequest, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
     const taskRequest = toTaskRequest(request)
     const room = await roomFor(request.model, signal)
     if (!(await room.waitForReadyPeer(config.peerWaitMs, signal))) {
@@ -117,12 +156,22 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
       throw error
     }
     active++
+    inFlight.add(handle)
     log.debug('swarm task posted', { room: room.name, taskId: handle.id, readyPeers: room.readyPeers().length })
     try {
       yield* chunksOfTask(handle, taskRequest, request.model, signal)
     } finally {
+      inFlight.delete(handle)
       active--
     }
+  }
+
+  /** Cancels every task in flight with a reason the room reads, then ends their streams. */
+  function stop(): void {
+    if (stopping()) return
+    if (inFlight.size > 0) log.info('swarm gateway: cancelling the tasks in flight', { tasks: inFlight.size })
+    for (const handle of inFlight) handle.cancel(shutdownTaskReason)
+    shutdown.abort()
   }
 
   return {
@@ -132,11 +181,15 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     chat,
     state: () => (state.state === 'ready' ? { state: 'ready', active, queued: 0 } : state),
     details: (): SwarmDetails => ({ rooms: [...joined.values()].flatMap((room) => (room.summary === undefined ? [] : [room.summary()])) }),
+    stop,
     async close() {
       lifecycle.closed = true
+      stop()
       await started.catch(() => undefined)
+      await settled(joined.values(), settleOnCloseMs)
       for (const room of joined.values()) room.close()
       joined.clear()
+      await disk.storage?.close()
       if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
     },
   }

@@ -1,13 +1,19 @@
 // Configuration of the swarm gateway, from the environment (read by ../v1/config.ts):
 //
 //   RELAY_ROOMS               rooms the relay joins as a peer: `name` or `name#key`, comma-separated
+//   RELAY_DATA_DIR            the relay's data directory (mode 0700): its identity, and each room's
+//                             doc on disk (the replica); default $XDG_DATA_HOME/edgeswarm-relay or
+//                             ~/.local/share/edgeswarm-relay, for the identity only
 //   RELAY_KEY_FILE            a JSON file keeping the relay's Ed25519 identity across restarts;
-//                             unset: a fresh identity in memory on every start
+//                             default <data dir>/relay-key.json; no data dir: a fresh identity in
+//                             memory on every start
+//   RELAY_REPLICA_MAX_BYTES   the largest room doc the replica keeps on disk; 67108864 (64 MiB)
 //   RELAY_SWARM_SIGNALING_URL the signaling server the relay joins through; default: its own /signal
 //   RELAY_SWARM_WAIT_MS       how long a request waits for a peer with a ready model; 5000
 //   RELAY_SWARM_LINK_TIMEOUT_MS how long a WebRTC link may take to connect before it is closed; 15000
 import path from 'node:path'
 import type { Env } from '../config'
+import { defaultDataDir } from '../replica/data-dir'
 
 /** One room the relay joins: y-webrtc's room name, and its key (y-webrtc's password). */
 export interface RoomSpec {
@@ -20,6 +26,10 @@ export interface SwarmConfig {
   rooms: readonly RoomSpec[]
   /** Absolute path of the identity file; null: an identity in memory. */
   keyFile: string | null
+  /** The data directory (absolute): made when the identity or the replica needs it; null: none. */
+  dataDir: string | null
+  /** Each room's doc kept under `<dataDir>/rooms` (only with RELAY_DATA_DIR set); null: in memory only. */
+  replica: { maxBytes: number } | null
   signalingUrl: string
   peerWaitMs: number
   /** A link not connected this long is closed (an announce or offer nobody follows up). */
@@ -31,6 +41,8 @@ const roomPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const maxKeyChars = 256
 const defaultPeerWaitMs = 5_000
 const defaultLinkTimeoutMs = 15_000
+const defaultReplicaMaxBytes = 64 * 1024 * 1024
+const minReplicaMaxBytes = 64 * 1024
 
 /** Parses RELAY_ROOMS; each problem found goes to `problems`, in order. */
 export function parseRooms(raw: string, problems: string[]): RoomSpec[] {
@@ -86,10 +98,17 @@ export function loadSwarmConfig(env: Env, host: string, cwd: string, problems: s
   const linkTimeoutMs = rawLinkTimeout === '' ? defaultLinkTimeoutMs : /^\d+$/.test(rawLinkTimeout) ? Number(rawLinkTimeout) : Number.NaN
   const linkTimeoutValid = Number.isSafeInteger(linkTimeoutMs) && linkTimeoutMs >= 1_000 && linkTimeoutMs <= 600_000
   if (!linkTimeoutValid) problems.push(`RELAY_SWARM_LINK_TIMEOUT_MS=${JSON.stringify(rawLinkTimeout)}: expected an integer from 1000 to 600000`)
+  const explicitDataDir = env.RELAY_DATA_DIR?.trim() ?? ''
+  const dataDir = explicitDataDir === '' ? defaultDataDir(env) : path.resolve(cwd, explicitDataDir)
   const keyFile = env.RELAY_KEY_FILE?.trim() ?? ''
+  const rawMax = env.RELAY_REPLICA_MAX_BYTES?.trim() ?? ''
+  const maxBytes = rawMax === '' ? defaultReplicaMaxBytes : /^\d+$/.test(rawMax) ? Number(rawMax) : Number.NaN
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < minReplicaMaxBytes) problems.push(`RELAY_REPLICA_MAX_BYTES=${JSON.stringify(rawMax)}: expected an integer of at least ${minReplicaMaxBytes}`)
   return {
     rooms,
-    keyFile: keyFile === '' ? null : path.resolve(cwd, keyFile),
+    keyFile: keyFile !== '' ? path.resolve(cwd, keyFile) : dataDir === null ? null : path.join(dataDir, 'relay-key.json'),
+    dataDir,
+    replica: explicitDataDir === '' ? null : { maxBytes: Number.isSafeInteger(maxBytes) ? maxBytes : defaultReplicaMaxBytes },
     signalingUrl,
     peerWaitMs: Number.isSafeInteger(peerWaitMs) ? peerWaitMs : defaultPeerWaitMs,
     linkTimeoutMs: linkTimeoutValid ? linkTimeoutMs : defaultLinkTimeoutMs,

@@ -10,6 +10,7 @@ import { PresenceTracker } from '../../market/presence/tracker'
 import { livePeersOf } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
 import type { Logger } from '../log'
+import type { ReplicaSummary, RoomReplica } from '../replica/room-replica'
 import type { RoomSpec } from './config'
 import { createGatewayGuard, type GatewayDrops, type GatewayGuard } from './guard'
 import type { Wrtc } from './node-webrtc'
@@ -34,7 +35,15 @@ export interface RoomSummary {
   ready: number
   links: number
   dropped: GatewayDrops
+  /** The room's doc on disk; null: kept in memory only. */
+  replica: ReplicaSummary | null
 }
+
+/**
+ * Why a task the relay had posted ends when the relay finds it again on restart: the HTTP
+ * client that asked for it went with the old process, so nobody would read the answer.
+ */
+export const orphanedTaskReason = 'relay_restarted: the relay restarted and the client that asked for this task is gone'
 
 export interface RoomPeerOptions {
   spec: RoomSpec
@@ -50,6 +59,8 @@ export interface RoomPeerOptions {
   wrtc: Wrtc
   version: string
   log: Logger
+  /** The room's doc on disk, loaded into the doc before the peer joins; null: in memory only. */
+  replica?: RoomReplica | null
 }
 
 /** Whether a live peer has a model loaded and may bid (as the market's `capableOf` reads it). */
@@ -86,10 +97,14 @@ export class RoomPeer {
   readonly #linkTimeoutMs: number
   readonly #linkTimers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #cleanups: (() => void)[] = []
+  readonly #replica: RoomReplica | null
 
   constructor(options: RoomPeerOptions) {
     const { spec, signer, log } = options
     this.name = spec.name
+    // Before the provider exists: the first sync with each peer already offers what was saved.
+    this.#replica = options.replica ?? null
+    this.#replica?.attach(this.#doc)
     this.#log = log
     this.#linkTimeoutMs = options.linkTimeoutMs
     this.#guard = createGatewayGuard((kind, error) => {
@@ -139,6 +154,7 @@ export class RoomPeer {
       roomId: options.roomId,
       engine: null,
       livePeers: () => this.livePeers(),
+      cancelResumed: orphanedTaskReason,
       onError: (error) => log.warn('swarm market error', { room: spec.name, error }),
     })
   }
@@ -216,6 +232,7 @@ export class RoomPeer {
       ready: this.readyPeers().length,
       links: this.#provider.room?.webrtcConns.size ?? 0,
       dropped: this.#guard.drops(),
+      replica: this.#replica?.summary() ?? null,
     }
   }
 

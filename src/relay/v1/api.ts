@@ -30,6 +30,8 @@ export interface V1Api {
   /** Whether `req` may read the relay's details: a valid token, or no tokens set. */
   authorized(req: IncomingMessage): boolean
   health(): V1Health
+  /** The relay is shutting down: backends end what is in flight with a named error (Backend.stop). */
+  stop(): void
   close(): Promise<void>
 }
 
@@ -155,6 +157,9 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
       }),
       v1: metrics.counters(),
     }),
+    stop() {
+      for (const backend of all) backend.stop?.()
+    },
     async close() {
       await Promise.all(all.map((backend) => backend.close()))
     },

@@ -23,5 +23,7 @@ export interface Backend {
   chat(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>
   state(): BackendState
   details?(): BackendDetails
+  /** The relay is shutting down: end in-flight answers now, each with `relayRestarting`, rather than let the socket cut them. */
+  stop?(): void
   close(): Promise<void>
 }

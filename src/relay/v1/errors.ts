@@ -43,6 +43,10 @@ export class UpstreamError extends ApiError {
 
 export const badRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request'): ApiError => new ApiError(400, message, 'invalid_request_error', code, param)
 
+/** The relay is shutting down (a restart, a deploy): what was in flight ends with this, in the SSE stream when it had begun. */
+export const relayRestarting = (what: string): ApiError =>
+  new ApiError(503, `the relay is shutting down (a restart or a deploy): ${what}; ask again in a moment`, 'server_error', 'relay_restarting', null, { 'Retry-After': '5' })
+
 export const noBackendConfigured = (): ApiError =>
   new ApiError(
     503,
