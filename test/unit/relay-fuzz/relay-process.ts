@@ -2,7 +2,9 @@
 // fuzzer: its output kept (the tail) to print when a run fails.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..')
@@ -30,9 +32,11 @@ export async function freePort(): Promise<number> {
 /** Starts the relay with `env` and waits until `ready(health)` holds (20 s at most). */
 export async function startRelayProcess(env: Record<string, string>, ready: (health: unknown) => boolean): Promise<RelayProcess> {
   const port = await freePort()
+  // The relay keeps its identity under XDG_DATA_HOME by default: never the user's own.
+  const dataHome = await mkdtemp(path.join(os.tmpdir(), 'edgeswarm-relay-data-'))
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', RELAY_LOG: 'info', ...env },
+    env: { ...process.env, XDG_DATA_HOME: dataHome, PORT: String(port), HOST: '127.0.0.1', RELAY_LOG: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
