@@ -10,6 +10,9 @@ import { PresenceTracker } from '../../market/presence/tracker'
 import { livePeersOf } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
 import type { Logger } from '../log'
+import type { NetConfigSettings } from '../net/config'
+import { issueIce } from '../net/turn'
+import { refreshDelayMs } from '../../shared/net-config'
 import type { RoomSpec } from './config'
 import { createGatewayGuard, type GatewayDrops, type GatewayGuard } from './guard'
 import type { Wrtc } from './node-webrtc'
@@ -50,6 +53,11 @@ export interface RoomPeerOptions {
   wrtc: Wrtc
   version: string
   log: Logger
+  /**
+   * The ICE servers the relay gives its pages, with TURN credentials of the relay's own, renewed
+   * before they expire: a page with `ice=relay` is reached only through TURN. Absent: none.
+   */
+  net?: NetConfigSettings
 }
 
 /** Whether a live peer has a model loaded and may bid (as the market's `capableOf` reads it). */
@@ -86,6 +94,7 @@ export class RoomPeer {
   readonly #linkTimeoutMs: number
   readonly #linkTimers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #cleanups: (() => void)[] = []
+  #iceTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: RoomPeerOptions) {
     const { spec, signer, log } = options
@@ -100,11 +109,12 @@ export class RoomPeer {
     this.#provider = new WebrtcProvider(spec.name, this.#doc, {
       signaling: [options.signalingUrl],
       ...(spec.key === null ? {} : { password: spec.key }),
-      // No STUN: the relay is reached on the addresses it has; a STUN server may be unreachable.
       peerOpts: { wrtc: options.wrtc, config: { iceServers: [] } },
       maxConns: maxAnnouncedLinks,
       guard: this.#guard,
     })
+    if (options.net !== undefined) this.#useIce(options.net, signer.nodeId)
+    this.#cleanups.push(() => clearTimeout(this.#iceTimer))
     this.#presence = new PresenceTracker(this.#provider.awareness, relayPresence(signer, options.version), {
       heartbeatMs,
       peerTimeoutMs,
@@ -141,6 +151,17 @@ export class RoomPeer {
       livePeers: () => this.livePeers(),
       onError: (error) => log.warn('swarm market error', { room: spec.name, error }),
     })
+  }
+
+  /** Puts fresh ICE servers into the options y-webrtc gives each new link, and again before they expire. */
+  #useIce(net: NetConfigSettings, nodeId: string): void {
+    const issued = issueIce(net.iceServers, net.turn, nodeId, Date.now())
+    const peerOpts = this.#provider.peerOpts as { wrtc: Wrtc; config: { iceServers: unknown[] } }
+    this.#provider.peerOpts = { ...peerOpts, config: { ...peerOpts.config, iceServers: issued.iceServers } }
+    const delayMs = refreshDelayMs(issued.expiresAt, Date.now())
+    if (delayMs === null) return
+    this.#iceTimer = setTimeout(() => this.#useIce(net, nodeId), delayMs)
+    this.#iceTimer.unref()
   }
 
   /** Closes the link to `remotePeerId` past the cap, or if it has not connected within the timeout. */
