@@ -52,7 +52,8 @@ export class RelayConfigError extends Error {
   }
 }
 
-export type Env = Readonly<Record<string, string | undefined>>
+export type { Env } from './env'
+import type { Env } from './env'
 
 interface IntegerRule {
   name: string

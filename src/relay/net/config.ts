@@ -12,7 +12,7 @@
 //   RELAY_NET_PER_MIN     GET /net.json answers per minute per address group (it hands out TURN
 //                         credentials: no free faucet); 60
 import * as v from 'valibot'
-import type { Env } from '../config'
+import type { Env } from '../env'
 import { IceServerSchema, type IceServer } from '../../shared/net-config'
 import type { TurnSettings } from './turn'
 
