@@ -57,7 +57,18 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   const joined = new Map<string, JoinedRoom>()
   const joinRoom: SwarmDeps['joinRoom'] =
     deps.joinRoom ??
-    ((spec, signer, wrtc, roomId) => new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log, ...(config.net ? { net: config.net } : {}) }))
+    ((spec, signer, wrtc, roomId) =>
+      new RoomPeer({
+        spec,
+        roomId,
+        signer,
+        wrtc,
+        signalingUrl: config.signalingUrl,
+        linkTimeoutMs: config.linkTimeoutMs,
+        version: readPackageVersion(),
+        log,
+        ...(config.net ? { net: config.net } : {}),
+      }))
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0
