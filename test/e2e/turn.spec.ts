@@ -95,6 +95,32 @@ test.describe('TURN', () => {
     await expect(asker.page.getByTestId('net-problem')).toHaveCount(0)
   })
 
+  test("the relay's gateway peer reaches an ice=relay node through TURN with credentials of its own and gets its answer over /v1", async ({ browser }) => {
+    if (coturn === undefined) throw new Error('coturn did not start')
+    const ref = freshRoom('turn-gateway')
+    const gatewayReady = (health: unknown): boolean =>
+      (health as { backends?: { name: string; state: { state: string } }[] }).backends?.some((backend) => backend.name === 'swarm' && backend.state.state === 'ready') === true
+    relay = await startRelayProcess(
+      { RELAY_STATIC_DIR: 'dist', RELAY_MODELS_DIR: 'test/fixtures', RELAY_TURN_URLS: coturn.url, RELAY_TURN_SECRET: secret, RELAY_ROOMS: `${ref.room}#${ref.key ?? ''}` },
+      gatewayReady,
+    )
+    const runner = await open(browser, appPath(ref, { ice: 'relay', ...wasmTiny }))
+    await expectEngineState(runner.page, 'ready')
+    const response = await fetch(`${relay.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `swarm/${ref.room}`, messages: [{ role: 'user', content: 'Hello from the gateway.' }], max_tokens: 8 }),
+    })
+    const body = (await response.json()) as { choices?: { message?: { content?: string } }[] }
+    expect(response.status).toBe(200)
+    expect(body.choices?.[0]?.message?.content?.length).toBeGreaterThan(0)
+    const gatewayId = await runner.page.evaluate(() => globalThis.edgeswarm?.peers().find((peer) => peer.engine?.kind === 'none')?.id)
+    expect(gatewayId).toMatch(/^[0-9a-f]{20}$/)
+    await expect.poll(() => linkOf(runner.page, gatewayId ?? '').kind(), { timeout: 20_000 }).toBe('relayed (TURN)')
+    // The gateway allocated on coturn under its own node id too.
+    expect(coturn.log()).toMatch(new RegExp(`username=<\\d+:${gatewayId ?? ''}>`))
+  })
+
   test('a relay whose RELAY_TURN_SECRET is not coturn’s: the page says the TURN server refused its credentials', async ({ browser }) => {
     if (coturn === undefined) throw new Error('coturn did not start')
     relay = await startTurnRelay(coturn, 'not-the-secret-coturn-was-given')
