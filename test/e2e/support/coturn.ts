@@ -5,7 +5,6 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { expect } from '@playwright/test'
 import { freePort } from '../../unit/relay-fuzz/relay-process'
 
 export interface Coturn {
@@ -18,6 +17,7 @@ export interface Coturn {
 }
 
 const relayPortSpan = 200
+const startTimeoutMs = 15_000
 
 /** Starts coturn with `secret` as its static-auth-secret; resolves once it listens. */
 export async function startCoturn(secret: string): Promise<Coturn> {
@@ -54,26 +54,34 @@ export async function startCoturn(secret: string): Promise<Coturn> {
   child.stdout?.on('data', (data: Buffer) => (output += data.toString()))
   child.stderr?.on('data', (data: Buffer) => (output += data.toString()))
   const exited = once(child, 'exit')
+  // Not installed (ENOENT): .ci/run installs coturn; say so instead of waiting for a process that never ran.
+  const spawned: { error: Error | null } = { error: null }
+  child.once('error', (error) => {
+    spawned.error = error
+    output += `\n${error.message}: install coturn (apt-get install -y coturn)`
+  })
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (spawned.error === null && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       await exited
     }
     await rm(dir, { recursive: true, force: true })
   }
-  try {
-    await expect
-      .poll(
-        () => {
-          if (child.exitCode !== null) throw new Error(`turnserver exited (${child.exitCode}):\n${output}`)
-          return new RegExp(`listener opened on\\s*:\\s*127\\.0\\.0\\.1:${port}`).test(output)
-        },
-        { timeout: 15_000 },
-      )
-      .toBe(true)
-  } catch (error) {
-    await stop()
-    throw error
+  // Polled here, not with Playwright's expect: the bench starts it outside a test.
+  const listening = new RegExp(`listener opened on\\s*:\\s*127\\.0\\.0\\.1:${port}`)
+  const deadlineMs = Date.now() + startTimeoutMs
+  while (!listening.test(output)) {
+    const problem =
+      spawned.error !== null || child.exitCode !== null
+        ? `turnserver exited (${child.exitCode ?? 'not started'})`
+        : Date.now() > deadlineMs
+          ? `turnserver did not listen within ${startTimeoutMs} ms`
+          : null
+    if (problem !== null) {
+      await stop()
+      throw new Error(`${problem}:\n${output}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return { url: `turn:127.0.0.1:${port}?transport=udp`, secret, log: () => output, stop }
 }
