@@ -45,6 +45,11 @@ describe('measured link delay', () => {
     expect(livePeersOf([peer(near, 'link-near')]).map((item) => item.linkDelayMs)).toEqual([assumedLinkDelayMs])
   })
 
+  it("is not lent to a hostile peer that claims an honest peer's link id: a link id claimed twice measures neither", () => {
+    const live = livePeersOf([peer(near, 'link-near'), peer(far, 'link-near'), peer(unmeasured, 'link-far')], (linkId) => rtts.get(linkId))
+    expect(live.map((item) => item.linkDelayMs)).toEqual([assumedLinkDelayMs, assumedLinkDelayMs, 150])
+  })
+
   it('goes into the estimate, so of two equal peers the award goes to the one with the shorter link', () => {
     const request = { messages: [{ role: 'user' as const, content: 'x'.repeat(400) }], max_tokens: 20 }
     const live = livePeersOf([peer(far, 'link-far'), peer(near, 'link-near')], (linkId) => rtts.get(linkId))

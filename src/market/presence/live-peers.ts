@@ -13,6 +13,10 @@ export type LinkRttOf = (linkId: string) => number | null | undefined
  * key for this room and live (`compatible`); refused and unverified states never count.
  */
 export function livePeersOf(peers: readonly Peer[], linkRttOf: LinkRttOf = () => undefined): LivePeer[] {
+  const claims = new Map<string, number>()
+  for (const peer of peers) if (peer.compatible && peer.presence) claims.set(peer.presence.linkId, (claims.get(peer.presence.linkId) ?? 0) + 1)
+  // A link id is what a peer says of itself: one claimed by two peers (a copycat) measures neither.
+  const measuredRttOf: LinkRttOf = (linkId) => (claims.get(linkId) === 1 ? linkRttOf(linkId) : undefined)
   return peers.flatMap((peer) =>
     peer.compatible && peer.presence
       ? [
@@ -21,7 +25,7 @@ export function livePeersOf(peers: readonly Peer[], linkRttOf: LinkRttOf = () =>
             engine: peer.presence.engine ?? null,
             queueLength: peer.presence.queue ?? 0,
             visible: peer.presence.visible,
-            linkDelayMs: linkDelayOf(peer.presence.linkId, linkRttOf),
+            linkDelayMs: linkDelayOf(peer.presence.linkId, measuredRttOf),
           },
         ]
       : [],
