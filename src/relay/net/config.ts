@@ -12,7 +12,7 @@
 //   RELAY_NET_PER_MIN     GET /net.json answers per minute per address group (it hands out TURN
 //                         credentials: no free faucet); 60
 import * as v from 'valibot'
-import type { Env } from '../env'
+import { readInteger, type Env } from '../env'
 import { IceServerSchema, type IceServer } from '../../shared/net-config'
 import type { TurnSettings } from './turn'
 
@@ -36,15 +36,6 @@ const minTurnTtlS = 60
 const maxTurnTtlS = 7 * 86_400
 const defaultNetPerMin = 60
 
-function readBoundedInteger(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
-  const raw = env[name]?.trim() ?? ''
-  if (raw === '') return fallback
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (Number.isSafeInteger(value) && value >= min && value <= max) return value
-  problems.push(`${name}=${JSON.stringify(raw.slice(0, 40))}: expected an integer from ${min} to ${max}`)
-  return fallback
-}
-
 /** RELAY_TURN_URLS, RELAY_TURN_SECRET and RELAY_TURN_TTL_S; null when neither URLs nor secret is set. */
 function loadTurnSettings(env: Env, problems: string[]): TurnSettings | null {
   const urls = (env.RELAY_TURN_URLS ?? '')
@@ -52,7 +43,7 @@ function loadTurnSettings(env: Env, problems: string[]): TurnSettings | null {
     .map((item) => item.trim())
     .filter((item) => item !== '')
   const secret = env.RELAY_TURN_SECRET ?? ''
-  const ttlS = readBoundedInteger(env, 'RELAY_TURN_TTL_S', defaultTurnTtlS, minTurnTtlS, maxTurnTtlS, problems)
+  const ttlS = readInteger(env, { name: 'RELAY_TURN_TTL_S', fallback: defaultTurnTtlS, min: minTurnTtlS, max: maxTurnTtlS, unit: 'seconds' }, problems)
   if (urls.length === 0 && secret === '') return null
   const before = problems.length
   for (const url of urls) {
@@ -90,6 +81,6 @@ export function loadNetSettings(env: Env, problems: string[]): NetConfigSettings
     if (!signalingUrlPattern.test(url) || url.length > 512) problems.push(`RELAY_SIGNALING_URLS: ${JSON.stringify(url.slice(0, 80))} is not a ws:// or wss:// URL`)
   }
   const turn = loadTurnSettings(env, problems)
-  const perMin = readBoundedInteger(env, 'RELAY_NET_PER_MIN', defaultNetPerMin, 1, 1_000_000, problems)
+  const perMin = readInteger(env, { name: 'RELAY_NET_PER_MIN', fallback: defaultNetPerMin, min: 1, max: 1_000_000, unit: 'answers per minute' }, problems)
   return { iceServers, signalingUrls: signalingUrls.filter((url) => signalingUrlPattern.test(url)).slice(0, 15), turn, perMin }
 }
