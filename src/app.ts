@@ -4,7 +4,7 @@ import type { EngineInfo } from './inference/types'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { chatSettings, engineSettings, memorySearchSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
 import { createEmbedder } from './inference/embedding/create'
@@ -29,6 +29,7 @@ import { mountLearningView } from './ui/learning-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
+import { mountNetView } from './ui/net-view'
 import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
 import { mountPlanView } from './ui/plan-view'
@@ -64,14 +65,19 @@ export async function startApp(root: HTMLElement): Promise<void> {
   }
   watchUndecryptable(warnUndecryptable)
 
+  const db = await openLocalDb()
+  const urlParams = new URL(location.href).searchParams
+  // Relay-only links are a setting too; the URL's ice= wins over it.
+  const iceFromUrl = urlParams.has('ice')
+  if (!iceFromUrl) config = { ...config, ice: (await netSettings.load(db)).ice ?? 'all' }
   const node = await SwarmNode.start(config)
   // The patched y-webrtc reports an undecryptable signaling message to the room's guard instead of throwing it.
   node.room.on('drop', (drop) => drop.where === 'signaling' && drop.error === 'OperationError' && warnUndecryptable())
   const report = (error: unknown): void => shell.notify(error instanceof Error ? error.message : String(error), 'error')
   node.on('error', report)
-  const db = await openLocalDb()
+  for (const problem of node.netProblems()) shell.notify(problem, 'error')
+  node.on('net-problem', (problem) => shell.notify(problem, 'error'))
   const settings = await engineSettings.load(db)
-  const urlParams = new URL(location.href).searchParams
   const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null, config.contextSize)
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info()) })
   engine.on('status', publish)
@@ -98,7 +104,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
   })
   // Learning still waiting to be published goes out before the tab does.
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
-  const livePeers = (): LivePeer[] => livePeersOf(node.peers())
+  // The market's link delay is each peer's measured round trip (getStats), halved.
+  const livePeers = (): LivePeer[] => livePeersOf(node.peers(), (linkId) => node.linkStats().get(linkId)?.rttMs)
   const market = new MarketNode({
     doc: node.room.doc,
     signer: node.signer,
@@ -137,6 +144,18 @@ export async function startApp(root: HTMLElement): Promise<void> {
   )
   mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
+  mountNetView(
+    shell.swarm,
+    node,
+    {
+      fromUrl: iceFromUrl,
+      save: async (ice) => {
+        await netSettings.save(db, { ice })
+        location.reload()
+      },
+    },
+    report,
+  )
   mountPlanView(shell.swarm, planner, node.nodeId)
   mountTaskView(shell.swarm, market, node.nodeId)
   mountLearningView(shell.swarm, learning, { nodeId: node.nodeId, saveCostQuality: (costQuality) => void routerSettings.save(db, { costQuality }).catch(report) })

@@ -56,3 +56,12 @@ export type ChatSettings = v.InferOutput<typeof ChatSettingsSchema>
 
 /** The chat's switches, remembered per room (`roomId`: roomIdOf, so the room key is never stored). */
 export const chatSettings = (roomId: string): ReturnType<typeof settingsGroup<typeof ChatSettingsSchema>> => settingsGroup(ChatSettingsSchema, `chat:${roomId}`)
+
+export const NetSettingsSchema = v.object({
+  /** 'relay': every link through TURN, so no member of a room learns this device's addresses. */
+  ice: v.optional(v.picklist(['all', 'relay'])),
+})
+export type NetSettings = v.InferOutput<typeof NetSettingsSchema>
+
+/** How this profile links to peers; the URL's `ice=` wins over it. */
+export const netSettings = settingsGroup(NetSettingsSchema, 'net')

@@ -52,28 +52,8 @@ export class RelayConfigError extends Error {
   }
 }
 
-export type Env = Readonly<Record<string, string | undefined>>
-
-interface IntegerRule {
-  name: string
-  fallback: number
-  min: number
-  max: number
-  unit: string
-}
-
-const integerPattern = /^\d+$/
-
-function readInteger(env: Env, rule: IntegerRule, problems: string[]): number {
-  const raw = env[rule.name]?.trim()
-  if (raw === undefined || raw === '') return rule.fallback
-  const value = integerPattern.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
-    problems.push(`${rule.name}=${JSON.stringify(raw)}: expected an integer number of ${rule.unit} from ${rule.min} to ${rule.max}`)
-    return rule.fallback
-  }
-  return value
-}
+export type { Env } from './env'
+import { readInteger, type Env } from './env'
 
 function readList(env: Env, name: string): string[] {
   return (env[name] ?? '')

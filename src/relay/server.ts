@@ -12,7 +12,7 @@ import { sendJson, sendText } from './http-response'
 import type { FaultCounts } from './last-resort'
 import { createLogger, type Logger } from './log'
 import { measureMemory, type MemoryUsage } from './memory'
-import { handleNetConfig } from './net/handler'
+import { createNetConfigHandler } from './net/handler'
 import { netConfigPath } from '../shared/net-config'
 import { createSignalingHub, type SignalingStats } from './signaling'
 import { createStaticHandler } from './static'
@@ -96,6 +96,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     hostAllowed: (req) => hostAllowed(req.headers.host, hostRules),
     originAllowed: (req) => upgradeOriginAllowed(req.headers.origin, req.headers.host, config.signalOrigins),
   })
+  const serveNetConfig = createNetConfigHandler(config.net)
   const serveStatic = createStaticHandler(config.staticDir, log)
   const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
   const v1Config = options.v1 ?? loadV1Config({})
@@ -117,7 +118,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       const { rooms, connections, dropped } = hub.stats()
       handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), ...v1.health() })
     } else if (pathname === netConfigPath) {
-      handleNetConfig(req, res, config.net)
+      serveNetConfig(req, res, addressGroup(clientAddress(req)))
     } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
       await v1.handle(req, res, pathname, addressGroup(clientAddress(req)))
     } else if (pathname === '/signal') {

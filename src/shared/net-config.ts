@@ -31,3 +31,13 @@ export type NetConfig = v.InferOutput<typeof NetConfigSchema>
 
 /** The path a page fetches it from; `?node=<nodeId>` names the TURN credentials' user. */
 export const netConfigPath = '/net.json'
+
+/** Credentials are renewed at this fraction of their lifetime, so links made late in it still work. */
+const refreshAtFraction = 0.8
+const minRefreshDelayMs = 5_000
+
+/** How long until credentials that expire at `expiresAt` are asked for again; null: never. */
+export function refreshDelayMs(expiresAt: number | null, nowMs: number): number | null {
+  if (expiresAt === null) return null
+  return Math.max(minRefreshDelayMs, Math.floor((expiresAt - nowMs) * refreshAtFraction))
+}

@@ -11,6 +11,12 @@ import { PresenceTracker } from '../market/presence/tracker'
 import { WebrtcRoom, type Links, type OpenRoom, type Room } from './room/room'
 import type { RoomConfig } from './room/room-url'
 import { loadNetConfig, toRtcIceServers, type LoadedNetConfig } from './room/net-config'
+import { describeIceError, type LinkStat } from './room/link-stats'
+import { keepNetFresh } from './room/net-refresh'
+import { probeTurn } from './room/turn-probe'
+
+/** What a page with `ice=relay` says when its relay has no TURN service to link through. */
+export const noTurnProblem = 'ice=relay needs a TURN server; this relay offers none (RELAY_TURN_URLS)'
 
 export interface NodeEvents {
   peers: readonly Peer[]
@@ -18,6 +24,10 @@ export interface NodeEvents {
   leave: Peer
   memory: readonly MemoryItem[]
   links: Links
+  /** Each link's measured kind (direct or through TURN) and round-trip time, when they changed. */
+  'link-stats': ReadonlyMap<string, LinkStat>
+  /** Why links cannot be made as asked (no TURN, TURN refusing its credentials): told once each. */
+  'net-problem': string
   /** A background failure: shown to the user, never thrown. */
   error: unknown
 }
@@ -29,11 +39,12 @@ export interface NodeEvents {
 export class SwarmNode {
   readonly #events = new Emitter<NodeEvents>((error) => console.error(error))
   readonly #cleanups: (() => void)[] = []
+  readonly #netProblems = new Set<string>()
+  #net: LoadedNetConfig
 
   private constructor(
     readonly config: RoomConfig,
-    /** The network settings the relay gave (or the fallback, and why). */
-    readonly net: LoadedNetConfig,
+    net: LoadedNetConfig,
     /** The room's identity (name and key), bound into every signed payload. */
     readonly roomId: string,
     readonly signer: Signer,
@@ -42,6 +53,7 @@ export class SwarmNode {
     readonly presence: PresenceTracker,
     readonly memory: MemoryStore,
   ) {
+    this.#net = net
     const forward =
       <K extends keyof NodeEvents>(event: K) =>
       (payload: NodeEvents[K]) =>
@@ -51,6 +63,11 @@ export class SwarmNode {
       presence.on('join', forward('join')),
       presence.on('leave', forward('leave')),
       memory.on('change', forward('memory')),
+      room.on('link-stats', forward('link-stats')),
+      room.on('ice-error', (error) => {
+        const problem = describeIceError(error)
+        if (problem !== null) this.#tellNetProblem(problem)
+      }),
       room.on('links', (links) => {
         presence.update({ linkId: links.linkId ?? '', links: links.webrtc })
         this.#events.emit('links', links)
@@ -98,7 +115,55 @@ export class SwarmNode {
     )
     const node = new SwarmNode(config, net, roomId, signer, capabilities, room, presence, new MemoryStore(room.doc, signer, roomId, { marks: room.marks }))
     presence.on('dropped', ({ count }) => node.#events.emit('error', new Error(`dropped an invalid peer state (${count} so far)`)))
+    node.#watchNet(() => loadNetConfig(location.origin, signer.nodeId, config.signalingUrl))
     return node
+  }
+
+  /** The network settings the relay gave last (or the fallback, and why). */
+  get net(): LoadedNetConfig {
+    return this.#net
+  }
+
+  /** Every network problem told so far (the UI shows those it missed). */
+  netProblems(): string[] {
+    return [...this.#netProblems]
+  }
+
+  #tellNetProblem(problem: string): void {
+    if (this.#netProblems.has(problem)) return
+    this.#netProblems.add(problem)
+    this.#events.emit('net-problem', problem)
+  }
+
+  /** Renews TURN credentials before they expire; with `ice=relay`, finds out at once whether TURN works. */
+  #watchNet(reload: () => Promise<LoadedNetConfig>): void {
+    this.#cleanups.push(
+      keepNetFresh({
+        initial: this.#net.config,
+        reload,
+        apply: (config) => {
+          this.#net = { config, source: 'relay', problem: null }
+          this.room.setIceServers(toRtcIceServers(config.iceServers))
+        },
+        onProblem: (problem) => this.#events.emit('error', new Error(problem)),
+      }),
+    )
+    if (this.config.ice !== 'relay') return
+    if (!this.#net.config.turn) {
+      this.#tellNetProblem(this.#net.problem === null ? noTurnProblem : `${noTurnProblem}; ${this.#net.problem}`)
+      return
+    }
+    void probeTurn(toRtcIceServers(this.#net.config.iceServers)).then((probe) => {
+      if (probe.outcome === 'relayed') return
+      const refusedFirst = [...probe.errors].sort((a, b) => Number(b.errorCode === 401) - Number(a.errorCode === 401))
+      const described = refusedFirst.map(describeIceError).filter((problem) => problem !== null)
+      this.#tellNetProblem(described[0] ?? 'ice=relay: the TURN server gave no relay candidate within 5 s, so no peer can be reached; check RELAY_TURN_URLS and that it is reachable from this browser')
+    })
+  }
+
+  /** The last measured stats of each link, by the y-webrtc id of its peer (a presence's `linkId`). */
+  linkStats(): ReadonlyMap<string, LinkStat> {
+    return this.room.linkStats()
   }
 
   get nodeId(): string {

@@ -1,6 +1,7 @@
 import type { Capabilities, EnginePresence } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
 import type { Peer } from '../market/presence/peers'
+import type { LinkStat } from '../swarm/room/link-stats'
 import { colorOf, h, onNextFrame, shortId } from './dom'
 import { drawTopology } from './topology'
 
@@ -27,7 +28,19 @@ export interface PeerStanding {
 
 const unjudged: PeerStanding = { reputation: () => 1, suspected: () => false }
 
-function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
+/** How this node's link to the peer goes, as its getStats() says; nothing for a peer with no measured link (another tab, not linked yet). */
+function linkDetail(link: LinkStat | undefined): HTMLElement | null {
+  if (link === undefined) return null
+  return h(
+    'span',
+    { class: 'peer-detail', 'data-testid': 'link', 'data-relayed': String(link.relayed), title: `selected candidate pair: ${link.localType} ↔ ${link.remoteType}` },
+    ' · ',
+    h('span', { 'data-testid': 'link-kind' }, link.relayed ? 'relayed (TURN)' : 'direct'),
+    link.rttMs === null ? null : h('span', { 'data-testid': 'link-rtt' }, ` · rtt ${Math.round(link.rttMs)} ms`),
+  )
+}
+
+function peerRow(peer: Peer, standing: PeerStanding, link: LinkStat | undefined): HTMLElement {
   const reputation = standing.reputation(peer.nodeId)
   const presence = peer.presence
   return h(
@@ -42,6 +55,7 @@ function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
           `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`,
         )
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
+    linkDetail(link),
     reputation < 0.999
       ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`)
       : null,
@@ -74,6 +88,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     renderCounts()
     const peers = node.peers()
     const self = node.presence.local()
+    const links = node.linkStats()
     me.replaceChildren(
       h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }),
       h('b', {}, 'This node '),
@@ -81,7 +96,11 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
       h('div', { class: 'peer-detail' }, describeCaps(self.caps)),
     )
     topology.replaceChildren(drawTopology(self, peers))
-    list.replaceChildren(...(peers.length ? peers.map((peer) => peerRow(peer, standing)) : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]))
+    list.replaceChildren(
+      ...(peers.length
+        ? peers.map((peer) => peerRow(peer, standing, peer.presence?.linkId ? links.get(peer.presence.linkId) : undefined))
+        : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]),
+    )
   }
 
   const logEvent = (text: string): void => {
@@ -94,6 +113,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     node.on('peers', render),
     node.on('memory', onNextFrame(renderCounts)),
     node.on('links', render),
+    node.on('link-stats', render),
     node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
     node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
   ]

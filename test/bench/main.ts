@@ -15,13 +15,14 @@ import { benchMicronets } from './micronets'
 import { benchPlan } from './plan'
 import { benchRelay } from './relay-v1'
 import { benchReplica } from './replica'
+import { benchTurn } from './turn'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
 
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('replica')) await benchReplica().catch((error: unknown) => console.error('replica bench failed:', error))
+  if (sections.has('turn')) await benchTurn().catch((error: unknown) => console.error('turn bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))
   if (sections.has('answers')) await benchMemoryAnswers().catch((error: unknown) => console.error('answers bench failed:', error))
   if (sections.has('context')) await benchContext().catch((error: unknown) => console.error('context bench failed:', error))

@@ -66,6 +66,12 @@ describe('RELAY_ROOMS', () => {
       signalingUrl: 'ws://127.0.0.1:8787/signal',
       peerWaitMs: 5_000,
       linkTimeoutMs: 15_000,
+      net: { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }], signalingUrls: [], turn: null, perMin: 60 },
+    })
+    expect(loadSwarmConfig({ RELAY_ROOMS: 'a', RELAY_TURN_URLS: 'turn:127.0.0.1:3478', RELAY_TURN_SECRET: 's'.repeat(16) }, '127.0.0.1', '/srv', problems)?.net?.turn).toEqual({
+      urls: ['turn:127.0.0.1:3478'],
+      secret: 's'.repeat(16),
+      ttlS: 86_400,
     })
     expect(
       loadSwarmConfig({ RELAY_ROOMS: 'a', PORT: '9000', RELAY_KEY_FILE: 'keys/relay.json', RELAY_SWARM_WAIT_MS: '250', RELAY_SWARM_LINK_TIMEOUT_MS: '3000' }, '::', '/srv', problems),

@@ -191,7 +191,7 @@ describe('config', () => {
       publicHosts: [],
       signalOrigins: [],
       trustProxy: [],
-      net: { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }], signalingUrls: [] },
+      net: { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }], signalingUrls: [], turn: null, perMin: 60 },
     })
   })
 
@@ -245,6 +245,8 @@ describe('config', () => {
       net: {
         iceServers: [{ urls: ['stun:stun.example.org:3478'] }, { urls: 'turn:turn.example.org:3478', username: 'u', credential: 'c' }],
         signalingUrls: ['wss://relay-b.example.org/signal', 'ws://10.0.0.2:8787/signal'],
+        turn: null,
+        perMin: 60,
       },
     })
   })

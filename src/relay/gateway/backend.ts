@@ -70,7 +70,18 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
   const joinRoom: SwarmDeps['joinRoom'] =
     deps.joinRoom ??
     ((spec, signer, wrtc, roomId, replica) =>
-      new RoomPeer({ spec, roomId, signer, wrtc, signalingUrl: config.signalingUrl, linkTimeoutMs: config.linkTimeoutMs, version: readPackageVersion(), log, replica }))
+      new RoomPeer({
+        spec,
+        roomId,
+        signer,
+        wrtc,
+        signalingUrl: config.signalingUrl,
+        linkTimeoutMs: config.linkTimeoutMs,
+        version: readPackageVersion(),
+        log,
+        replica,
+        ...(config.net ? { net: config.net } : {}),
+      }))
   let state: BackendState = { state: 'loading' }
   const lifecycle = { closed: false }
   let active = 0

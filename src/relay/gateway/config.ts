@@ -14,6 +14,7 @@
 import path from 'node:path'
 import type { Env } from '../config'
 import { defaultDataDir } from '../replica/data-dir'
+import { loadNetSettings, type NetConfigSettings } from '../net/config'
 
 /** One room the relay joins: y-webrtc's room name, and its key (y-webrtc's password). */
 export interface RoomSpec {
@@ -34,6 +35,8 @@ export interface SwarmConfig {
   peerWaitMs: number
   /** A link not connected this long is closed (an announce or offer nobody follows up). */
   linkTimeoutMs: number
+  /** The ICE servers (and TURN service) the relay hands its pages; absent: none, host candidates only. */
+  net?: NetConfigSettings
 }
 
 /** The same rule as the app's `?room=` (src/swarm/room/room-url.ts). */
@@ -112,6 +115,8 @@ export function loadSwarmConfig(env: Env, host: string, cwd: string, problems: s
     signalingUrl,
     peerWaitMs: Number.isSafeInteger(peerWaitMs) ? peerWaitMs : defaultPeerWaitMs,
     linkTimeoutMs: linkTimeoutValid ? linkTimeoutMs : defaultLinkTimeoutMs,
+    // Its problems are the relay's configuration's, listed there (loadConfig) and not twice.
+    net: loadNetSettings(env, []),
   }
 }
 

@@ -11,6 +11,9 @@ import { livePeersOf } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
 import type { Logger } from '../log'
 import type { ReplicaSummary, RoomReplica } from '../replica/room-replica'
+import type { NetConfigSettings } from '../net/config'
+import { issueIce } from '../net/turn'
+import { refreshDelayMs } from '../../shared/net-config'
 import type { RoomSpec } from './config'
 import { createGatewayGuard, type GatewayDrops, type GatewayGuard } from './guard'
 import type { Wrtc } from './node-webrtc'
@@ -61,6 +64,11 @@ export interface RoomPeerOptions {
   log: Logger
   /** The room's doc on disk, loaded into the doc before the peer joins; null: in memory only. */
   replica?: RoomReplica | null
+  /**
+   * The ICE servers the relay gives its pages, with TURN credentials of the relay's own, renewed
+   * before they expire: a page with `ice=relay` is reached only through TURN. Absent: none.
+   */
+  net?: NetConfigSettings
 }
 
 /** Whether a live peer has a model loaded and may bid (as the market's `capableOf` reads it). */
@@ -98,6 +106,7 @@ export class RoomPeer {
   readonly #linkTimers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #cleanups: (() => void)[] = []
   readonly #replica: RoomReplica | null
+  #iceTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: RoomPeerOptions) {
     const { spec, signer, log } = options
@@ -115,11 +124,12 @@ export class RoomPeer {
     this.#provider = new WebrtcProvider(spec.name, this.#doc, {
       signaling: [options.signalingUrl],
       ...(spec.key === null ? {} : { password: spec.key }),
-      // No STUN: the relay is reached on the addresses it has; a STUN server may be unreachable.
       peerOpts: { wrtc: options.wrtc, config: { iceServers: [] } },
       maxConns: maxAnnouncedLinks,
       guard: this.#guard,
     })
+    if (options.net !== undefined) this.#useIce(options.net, signer.nodeId)
+    this.#cleanups.push(() => clearTimeout(this.#iceTimer))
     this.#presence = new PresenceTracker(this.#provider.awareness, relayPresence(signer, options.version), {
       heartbeatMs,
       peerTimeoutMs,
@@ -157,6 +167,17 @@ export class RoomPeer {
       cancelResumed: orphanedTaskReason,
       onError: (error) => log.warn('swarm market error', { room: spec.name, error }),
     })
+  }
+
+  /** Puts fresh ICE servers into the options y-webrtc gives each new link, and again before they expire. */
+  #useIce(net: NetConfigSettings, nodeId: string): void {
+    const issued = issueIce(net.iceServers, net.turn, nodeId, Date.now())
+    const peerOpts = this.#provider.peerOpts as { wrtc: Wrtc; config: { iceServers: unknown[] } }
+    this.#provider.peerOpts = { ...peerOpts, config: { ...peerOpts.config, iceServers: issued.iceServers } }
+    const delayMs = refreshDelayMs(issued.expiresAt, Date.now())
+    if (delayMs === null) return
+    this.#iceTimer = setTimeout(() => this.#useIce(net, nodeId), delayMs)
+    this.#iceTimer.unref()
   }
 
   /** Closes the link to `remotePeerId` past the cap, or if it has not connected within the timeout. */

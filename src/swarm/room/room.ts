@@ -8,6 +8,8 @@ import { Emitter, type Unsubscribe } from '../../shared/events'
 import { BudgetGuard, defaultBudgets, type Budgets, type Drop, type Drops } from './budget'
 import { IndexeddbDocStorage } from './indexeddb-storage'
 import type { DocStorage, OpenDocStorage } from './storage'
+import { LinkMonitor } from './link-monitor'
+import type { IceError, LinkStat } from './link-stats'
 
 export interface RoomOptions {
   room: string
@@ -37,6 +39,10 @@ export interface RoomEvents {
   drop: Drop
   /** This browser refused to store the room's changes: they are in the page and with the peers, not on this device. */
   'storage-full': StorageFullError
+  /** How each link is linked (direct or through TURN) and its round-trip time, when that changed. */
+  'link-stats': ReadonlyMap<string, LinkStat>
+  /** An ICE server answered a link's candidate gathering with an error (a TURN server refusing its credentials). */
+  'ice-error': IceError
 }
 
 /**
@@ -52,6 +58,10 @@ export interface Room {
   /** High-water marks of the doc's signed values, kept beside the doc (the storage's). */
   readonly marks: Marks
   links(): Links
+  /** The last measured stats of each connected link, by the y-webrtc id of its peer. */
+  linkStats(): ReadonlyMap<string, LinkStat>
+  /** ICE servers for links made from now on (renewed TURN credentials); links up keep theirs. */
+  setIceServers(iceServers: RTCIceServer[]): void
   /** Messages of peers dropped so far before Yjs read them, by reason. */
   drops(): Drops
   /** The last storage failure told, or null when there was none. */
@@ -83,6 +93,7 @@ export class WebrtcRoom implements Room {
   readonly #stopStorage: Unsubscribe
   #storageFull: StorageFullError | null = null
   #links: Links = { linkId: null, webrtc: [] }
+  readonly #monitor: LinkMonitor
 
   private constructor(options: RoomOptions, storageName: string) {
     this.storage = (options.storage ?? ((name, doc) => new IndexeddbDocStorage(name, doc)))(storageName, this.doc)
@@ -91,15 +102,23 @@ export class WebrtcRoom implements Room {
       this.#events.emit('storage-full', error)
     })
     this.#guard = new BudgetGuard(options.budgets ?? defaultBudgets, (drop) => this.#events.emit('drop', drop))
+    this.#monitor = new LinkMonitor({
+      links: () => this.provider.room?.webrtcConns ?? [],
+      onStats: (stats) => this.#events.emit('link-stats', stats),
+      onIceError: (error) => this.#events.emit('ice-error', error),
+    })
+    const config: RTCConfiguration = { iceServers: options.iceServers ?? defaultIceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all' }
     this.provider = new WebrtcProvider(options.room, this.doc, {
       signaling: [...options.signalingUrls],
       ...(options.key === null ? {} : { password: options.key }),
-      peerOpts: { config: { iceServers: options.iceServers ?? defaultIceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all' } },
+      // y-webrtc hands `peerOpts` to each new simple-peer: our wrtc classes let the monitor hear every link's ICE errors.
+      peerOpts: { config, wrtc: this.#monitor.wrtc },
       guard: this.#guard,
     })
     this.provider.on('peers', ({ webrtcPeers }) => {
       this.#links = { linkId: this.provider.room?.peerId ?? null, webrtc: [...webrtcPeers].sort() }
       this.#events.emit('links', this.#links)
+      void this.#monitor.sample()
     })
     this.provider.on('synced', ({ synced }) => this.#events.emit('synced', synced))
   }
@@ -135,11 +154,21 @@ export class WebrtcRoom implements Room {
     return { ...this.#links, linkId: this.provider.room?.peerId ?? null }
   }
 
+  linkStats(): ReadonlyMap<string, LinkStat> {
+    return this.#monitor.stats()
+  }
+
+  setIceServers(iceServers: RTCIceServer[]): void {
+    const peerOpts = this.provider.peerOpts as { config: RTCConfiguration }
+    this.provider.peerOpts = { ...peerOpts, config: { ...peerOpts.config, iceServers } }
+  }
+
   on<K extends keyof RoomEvents>(event: K, listener: (payload: RoomEvents[K]) => void): Unsubscribe {
     return this.#events.on(event, listener)
   }
 
   async destroy(): Promise<void> {
+    this.#monitor.stop()
     this.#stopStorage()
     this.provider.destroy()
     await this.storage.destroy()
