@@ -46,7 +46,7 @@ export const badRequest = (message: string, param: string | null = null, code: s
 export const noBackendConfigured = (): ApiError =>
   new ApiError(
     503,
-    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server',
+    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server, RELAY_UPSTREAM_URLS for several',
     'server_error',
     'no_backend',
   )
