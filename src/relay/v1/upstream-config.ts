@@ -44,14 +44,14 @@ const JsonTargetsSchema = v.pipe(
 )
 
 /** `url` as a base URL, or the problem with it. */
-function baseUrl(name: string, raw: string, problems: string[]): string | null {
+function baseUrl(where: string, raw: string, problems: string[]): string | null {
   if (!URL.canParse(raw)) {
-    problems.push(`${name}=${JSON.stringify(raw)}: not a URL`)
+    problems.push(`${where}: ${JSON.stringify(raw)} is not a URL`)
     return null
   }
   const protocol = new URL(raw).protocol
   if (protocol !== 'http:' && protocol !== 'https:') {
-    problems.push(`${name}=${JSON.stringify(raw)}: expected an http: or https: URL, not ${protocol}`)
+    problems.push(`${where}: ${JSON.stringify(raw)} is not an http: or https: URL`)
     return null
   }
   return raw.replace(/\/+$/, '')
@@ -102,9 +102,9 @@ function listedTargets(raw: string, env: Env, problems: string[]): UpstreamTarge
   return entries.flatMap((entry, index): UpstreamTarget[] => {
     const [first = '', ...rest] = entry.split(/\s+/)
     const where = `RELAY_UPSTREAM_URLS entry ${index + 1}`
-    if (rest.length > 1) problems.push(`${where} ${JSON.stringify(entry)}: expected \`URL\` or \`URL model|model\`; separate models with |`)
     const url = baseUrl(where, first, problems)
-    const models = rest.length === 0 ? null : modelNames(where, rest.join(' ').split('|'), problems)
+    if (rest.length > 1) problems.push(`${where}: ${JSON.stringify(entry)} is not \`URL\` or \`URL model|model\` (models are separated by |, without spaces)`)
+    const models = rest.length === 1 ? modelNames(where, (rest[0] ?? '').split('|'), problems) : null
     return url === null ? [] : [{ url, key: keys[index] || null, models }]
   })
 }

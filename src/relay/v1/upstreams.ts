@@ -2,12 +2,12 @@
 // own circuit breaker (./breaker.ts).
 //
 // Routing: an upstream serves the models configured for it, or else those its GET /models lists
-// (fetched when /v1/models is asked, or when a request names a model no list has; at most once
-// per `listRefreshMs` each). A model several serve goes to the first of them, in the configured
-// order, whose breaker lets it through: a preference order, not load spreading, so that a
-// deployment can put the cheap or near server first and keep the others for failover. A model
-// none lists goes to the upstreams whose list could not be read yet (they may serve it); with
-// none of those, 404.
+// (read when /v1/models is asked, when a request names a model no list has, or while a list
+// could not be read; at most once per `listRefreshMs` each). A model several serve goes to the
+// first of them, in the configured order, whose breaker lets it through: a preference order, not
+// load spreading, so that a deployment can put the cheap or near server first and keep the
+// others for failover. Upstreams whose list could not be read come last (they may serve it); a
+// model no upstream may serve is a 404.
 //
 // Failover: a request goes on to the next upstream when one cannot be reached, answers 5xx (or
 // 401/403: our key), sends nothing for the timeout, or ends its stream with no answer, as long
@@ -127,17 +127,16 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     await Promise.all(members.map(refreshList))
   }
 
-  /** The upstreams to try for `model`, in order; throws 404 when none may serve it. */
+  /**
+   * The upstreams to try for `model`, in order: those that serve it, then those whose list could
+   * not be read (they may). Lists not read yet are read first. Throws 404 when none may serve it.
+   */
   async function candidatesFor(model: string): Promise<Member[]> {
     const serving = (): Member[] => members.filter((member) => modelsOf(member)?.includes(model) === true)
-    let known = serving()
-    if (known.length === 0) {
-      await refreshLists()
-      known = serving()
-    }
-    if (known.length > 0) return known
-    const unread = members.filter((member) => modelsOf(member) === null)
-    if (unread.length > 0) return unread
+    const unread = (): Member[] => members.filter((member) => modelsOf(member) === null)
+    if (serving().length === 0 || unread().length > 0) await refreshLists()
+    const candidates = [...serving(), ...unread()]
+    if (candidates.length > 0) return candidates
     throw new ApiError(404, `model ${JSON.stringify(model)} is not served here; GET /v1/models lists the models`, 'invalid_request_error', 'model_not_found', 'model')
   }
 
