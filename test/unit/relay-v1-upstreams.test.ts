@@ -190,7 +190,7 @@ describe('routing by model', () => {
 
   it('reads a list before routing a model no list has, at most once per few seconds', async () => {
     const listing = await fake(['late'])
-    const relay = await relayWith(`${listing.url}`)
+    const relay = await relayWith(listing.url)
     await completionText(await chat(relay, 'late'))
     expect(listing.listed()).toBe(1)
     for (let request = 0; request < 5; request += 1) expect((await chat(relay, `random-${request}`)).status).toBe(404)
