@@ -98,7 +98,7 @@ async function upstreamRefusal(response: Response): Promise<ApiError> {
     refusal.detail = fullDetail
     return refusal
   }
-  return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail)
+  return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail, `answered ${response.status}`)
 }
 
 export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTimings, log: Logger): UpstreamClient {
@@ -119,7 +119,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
         const code = causeCode(error)
         const reason = `cannot reach the upstream ${target.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
         if (code === null || !connectErrorCodes.has(code) || attempt >= timings.retries) {
-          throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason)
+          throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason, reason)
         }
         log.warn('upstream connect failed, retrying', { url: target.url, code, attempt: attempt + 1 })
         await sleep(retryDelayMs * (attempt + 1), signal)
@@ -143,7 +143,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     try {
       const response = await fetchWithRetry(`${target.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal)
       if (!response.ok) throw await upstreamRefusal(response)
-      if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`)
+      if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`, 'upstream_error', 502, null, 'answered with no body')
       let finished = false
       for await (const data of readSseData(response.body)) {
         timer.refresh()
@@ -156,6 +156,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
             'upstream_error',
             502,
             failure.success ? `upstream failed: ${failure.output.error.message}` : `upstream sent a chunk that is not a chat.completion.chunk: ${data.slice(0, 200)}`,
+            failure.success ? 'sent an error mid-answer' : 'sent a chunk that is not a chat.completion.chunk',
           )
         }
         if (parsed.output.choices.some((choice) => choice.finish_reason != null)) finished = true
@@ -169,19 +170,16 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
           'upstream_error',
           502,
           `upstream ${target.url}: the stream ended with no [DONE] and no finish reason`,
+          'ended its stream with no [DONE] and no finish reason',
         )
     } catch (error) {
       if (clientSignal.aborted) throw new AbortError('client went away')
-      if (timeout.fired)
-        throw new UpstreamError(`the upstream model server sent nothing for ${timings.timeoutMs} ms`, 'upstream_timeout', 504, `upstream ${target.url}: silent for ${timings.timeoutMs} ms`)
+      if (timeout.fired) throw new UpstreamError(`the upstream model server sent nothing for ${timings.timeoutMs} ms`, 'upstream_timeout', 504, null, `silent for ${timings.timeoutMs} ms`)
       if (error instanceof ApiError) throw error
-      if (error instanceof SyntaxError) throw new UpstreamError(`the upstream model server sent data that is not JSON; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${error.message}`)
-      throw new UpstreamError(
-        `the upstream model server's stream broke; ${seeTheLog}`,
-        'upstream_error',
-        502,
-        `upstream ${target.url}: stream broke: ${error instanceof Error ? error.message : String(error)}`,
-      )
+      if (error instanceof SyntaxError)
+        throw new UpstreamError(`the upstream model server sent data that is not JSON; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${error.message}`, 'sent data that is not JSON')
+      const broke = `stream broke: ${error instanceof Error ? error.message : String(error)}`
+      throw new UpstreamError(`the upstream model server's stream broke; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${broke}`, broke)
     } finally {
       active -= 1
       clearTimeout(timer)
@@ -197,9 +195,19 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
       const response = await fetchWithRetry(`${target.url}/models`, { headers }, timeout)
       if (!response.ok) throw await upstreamRefusal(response)
       const { text, complete } = await readCapped(response, maxModelListBytes)
-      if (!complete) throw new UpstreamError(`the upstream's model list is too long; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: a model list over ${maxModelListBytes} bytes`)
+      if (!complete) {
+        const tooLong = `sent a model list over ${maxModelListBytes} bytes`
+        throw new UpstreamError(`the upstream's model list is too long; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${tooLong}`, tooLong)
+      }
       const parsed = v.safeParse(ModelListSchema, JSON.parse(text))
-      if (!parsed.success) throw new UpstreamError(`the upstream's model list is not one; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${v.summarize(parsed.issues)}`)
+      if (!parsed.success)
+        throw new UpstreamError(
+          `the upstream's model list is not one; ${seeTheLog}`,
+          'upstream_error',
+          502,
+          `upstream ${target.url}: ${v.summarize(parsed.issues)}`,
+          'sent a model list that is not one',
+        )
       return parsed.output.data.map((model): ModelInfo => ({
         id: model.id,
         object: 'model',
@@ -210,8 +218,10 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     } catch (error) {
       if (signal.aborted) throw new AbortError('the model list was no longer wanted')
       if (error instanceof ApiError) throw error
-      const why = timeout.aborted ? `silent for ${timings.timeoutMs} ms` : error instanceof Error ? error.message : String(error)
-      throw new UpstreamError(`the upstream's model list failed; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: model list: ${why}`)
+      // A SyntaxError quotes the data: the log may have it, /healthz not.
+      const why = timeout.aborted ? `silent for ${timings.timeoutMs} ms` : error instanceof SyntaxError ? 'not JSON' : error instanceof Error ? error.message : String(error)
+      const detail = error instanceof Error && !timeout.aborted ? error.message : why
+      throw new UpstreamError(`the upstream's model list failed; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: model list: ${detail}`, `model list: ${why}`)
     }
   }
 

@@ -56,7 +56,11 @@ function modelsOf(member: Member): readonly string[] | null {
   return member.listed?.map((model) => model.id) ?? null
 }
 
-const reasonOf = (error: unknown): string => (error instanceof ApiError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error))
+/** What failed, for the log: the upstream's own words included. */
+const detailOf = (error: unknown): string => (error instanceof ApiError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error))
+
+/** What failed, for /healthz: the relay's words only. */
+const summaryOf = (error: unknown): string => (error instanceof UpstreamError ? error.summary : error instanceof ApiError ? error.message : 'internal error')
 
 /** How a trial ends when a request's first chunk did not come: whether to try the next upstream. */
 function settleFailure(trial: Trial, error: unknown, aborted: boolean): boolean {
@@ -65,12 +69,12 @@ function settleFailure(trial: Trial, error: unknown, aborted: boolean): boolean 
     return false
   }
   if (error instanceof UpstreamError) {
-    trial.failed(reasonOf(error))
+    trial.failed(summaryOf(error))
     return true
   }
   // A refusal (the client's fault): the upstream answered.
   if (error instanceof ApiError) trial.succeeded()
-  else trial.failed(reasonOf(error))
+  else trial.failed(summaryOf(error))
   return false
 }
 
@@ -114,7 +118,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
       },
       (error: unknown) => {
         settleFailure(trial, error, lifetime.signal.aborted)
-        log.warn('upstream model list failed', { upstream: member.number, url: member.client.target.url, detail: reasonOf(error) })
+        log.warn('upstream model list failed', { upstream: member.number, url: member.client.target.url, detail: detailOf(error) })
       },
     )
     member.listing = reading.finally(() => {
@@ -123,18 +127,30 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     return member.listing
   }
 
-  const refreshLists = async (): Promise<void> => {
-    await Promise.all(members.map(refreshList))
+  /** Reads the lists that are due; settles when they are read, or when `signal` aborts (AbortError). */
+  function refreshLists(signal: AbortSignal): Promise<void> {
+    const reading = Promise.all(members.map(refreshList)).then(() => undefined)
+    if (signal.aborted) return Promise.reject(new AbortError('aborted'))
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(new AbortError('aborted while reading the upstreams’ model lists'))
+      signal.addEventListener('abort', onAbort, { once: true })
+      void reading.then(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+    })
   }
 
   /**
    * The upstreams to try for `model`, in order: those that serve it, then those whose list could
-   * not be read (they may). Lists not read yet are read first. Throws 404 when none may serve it.
+   * not be read (they may). A model no list has waits for the lists due; otherwise they are read
+   * on the side. Throws 404 when no upstream may serve it.
    */
-  async function candidatesFor(model: string): Promise<Member[]> {
+  async function candidatesFor(model: string, signal: AbortSignal): Promise<Member[]> {
     const serving = (): Member[] => members.filter((member) => modelsOf(member)?.includes(model) === true)
     const unread = (): Member[] => members.filter((member) => modelsOf(member) === null)
-    if (serving().length === 0 || unread().length > 0) await refreshLists()
+    if (serving().length === 0) await refreshLists(signal)
+    else if (unread().length > 0) void Promise.all(members.map(refreshList))
     const candidates = [...serving(), ...unread()]
     if (candidates.length > 0) return candidates
     throw new ApiError(404, `model ${JSON.stringify(model)} is not served here; GET /v1/models lists the models`, 'invalid_request_error', 'model_not_found', 'model')
@@ -144,7 +160,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
     const skipped: Member[] = []
     let lastFailure: Error | null = null
-    for (const member of await candidatesFor(request.model)) {
+    for (const member of await candidatesFor(request.model, signal)) {
       const trial = member.breaker.admit()
       if (trial === null) {
         skipped.push(member)
@@ -158,7 +174,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
         } catch (error) {
           if (!settleFailure(trial, error, signal.aborted) || !(error instanceof Error)) throw error
           lastFailure = error
-          log.warn('upstream failed before answering, failing over', { upstream: member.number, url: member.client.target.url, detail: reasonOf(error) })
+          log.warn('upstream failed before answering, failing over', { upstream: member.number, url: member.client.target.url, detail: detailOf(error) })
           continue
         }
         trial.succeeded()
@@ -166,7 +182,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
           for (; step.done !== true; step = await iterator.next()) yield step.value
         } catch (error) {
           // Past the first chunk the client has part of this answer: no failover.
-          if (error instanceof UpstreamError && !signal.aborted) member.breaker.failed(reasonOf(error))
+          if (error instanceof UpstreamError && !signal.aborted) member.breaker.failed(summaryOf(error))
           throw error
         }
         return
@@ -178,8 +194,8 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     throw circuitOpen(request.model, skipped)
   }
 
-  async function models(): Promise<ModelInfo[]> {
-    await refreshLists()
+  async function models(signal: AbortSignal): Promise<ModelInfo[]> {
+    await refreshLists(signal)
     const seen = new Set<string>()
     const union: ModelInfo[] = []
     for (const member of members) {
