@@ -81,6 +81,18 @@ describe('/v1 with two upstreams, the first one down', () => {
     expect(upstreams.map((upstream) => upstream.breaker)).toEqual(['open', 'closed'])
   })
 
+  it('retries a refused connection only on the last upstream a request may go to', async () => {
+    const second = await fake()
+    const down = `http://127.0.0.1:${await closedPort()}/v1`
+    const retried = (relay: StartedRelay): number => relay.records.filter((record) => record.msg === 'upstream connect failed, retrying').length
+    const relay = await relayWith(`${down} tokens, ${second.url}`)
+    await completionText(await chat(relay, 'tokens'))
+    expect(retried(relay)).toBe(0)
+    const alone = await relayWith(`${down} tokens`)
+    expect((await chat(alone, 'tokens')).status).toBe(502)
+    expect(retried(alone)).toBe(2)
+  })
+
   it('fails over when the first answers 5xx or says nothing for the timeout', async () => {
     const [first, second] = [await fake(), await fake()]
     const relay = await relayWith(`${first.url} tokens, ${second.url} tokens`, { RELAY_UPSTREAM_TIMEOUT_MS: '300', RELAY_UPSTREAM_BREAKER_FAILURES: '100' })

@@ -16,8 +16,8 @@
 //   RELAY_UPSTREAM_KEYS       with the comma-separated form: their keys in the same order, one per
 //                             upstream, empty for none (`k1,,k3`); none
 //   RELAY_UPSTREAM_TIMEOUT_MS longest wait for an upstream's headers and between its chunks; 60000
-//   RELAY_UPSTREAM_RETRIES    retries on connect errors to the same upstream (never after bytes
-//                             were sent), before failing over to the next; 2
+//   RELAY_UPSTREAM_RETRIES    retries on connect errors (never after bytes were sent); with several
+//                             upstreams, on the last one a request may go to (failover first); 2
 //   RELAY_UPSTREAM_BREAKER_FAILURES    consecutive failures (unreachable, 5xx, timeout, a broken
 //                             stream) that open an upstream's circuit breaker; 3
 //   RELAY_UPSTREAM_BREAKER_COOLDOWN_MS how long an open breaker skips its upstream before one

@@ -14,7 +14,8 @@ import type { UpstreamsConfig, UpstreamTarget } from './upstream-config'
 /** One upstream's requests. Both methods throw UpstreamError when it fails, ApiError when it refuses. */
 export interface UpstreamClient {
   readonly target: UpstreamTarget
-  chat(request: BackendRequest, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk>
+  /** `retries`: connect retries before giving up (none when another upstream can take the request). */
+  chat(request: BackendRequest, signal: AbortSignal, retries?: number): AsyncGenerator<ChatCompletionChunk>
   listModels(signal: AbortSignal): Promise<ModelInfo[]>
   /** Chats under way. */
   active(): number
@@ -110,7 +111,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
   }
 
   /** Fetches with retries on connect errors: those fail before any byte of the request left. */
-  async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+  async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal, retries: number): Promise<Response> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await fetch(url, { ...init, signal })
@@ -118,7 +119,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
         if (signal.aborted) throw error
         const code = causeCode(error)
         const reason = `cannot reach the upstream ${target.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
-        if (code === null || !connectErrorCodes.has(code) || attempt >= timings.retries) {
+        if (code === null || !connectErrorCodes.has(code) || attempt >= retries) {
           throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason, reason)
         }
         log.warn('upstream connect failed, retrying', { url: target.url, code, attempt: attempt + 1 })
@@ -127,7 +128,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }
   }
 
-  async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+  async function* chat(request: BackendRequest, clientSignal: AbortSignal, retries = timings.retries): AsyncGenerator<ChatCompletionChunk> {
     const controller = new AbortController()
     const timeout = { fired: false }
     const onClientAbort = (): void => controller.abort()
@@ -141,7 +142,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }, timings.timeoutMs)
     active += 1
     try {
-      const response = await fetchWithRetry(`${target.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal)
+      const response = await fetchWithRetry(`${target.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal, retries)
       if (!response.ok) throw await upstreamRefusal(response)
       if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`, 'upstream_error', 502, null, 'answered with no body')
       let finished = false
@@ -192,7 +193,7 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
   async function listModels(signal: AbortSignal): Promise<ModelInfo[]> {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(timings.timeoutMs)])
     try {
-      const response = await fetchWithRetry(`${target.url}/models`, { headers }, timeout)
+      const response = await fetchWithRetry(`${target.url}/models`, { headers }, timeout, timings.retries)
       if (!response.ok) throw await upstreamRefusal(response)
       const { text, complete } = await readCapped(response, maxModelListBytes)
       if (!complete) {

@@ -13,7 +13,9 @@
 // 401/403: our key), sends nothing for the timeout, or ends its stream with no answer, as long
 // as no chunk has come from it: the first chunk is what reaches the client, so after it the
 // request stays with that upstream and a failure goes to the client as it is (never an answer
-// spliced from two). A 4xx (400, 404, 413, 422, 429) is the client's: no failover.
+// spliced from two). A 4xx (400, 404, 413, 422, 429) is the client's: no failover. A refused
+// connection is retried (RELAY_UPSTREAM_RETRIES) on the last candidate only: before it, the next
+// upstream is the quicker answer.
 //
 // Breaker: every failure counts against the upstream's breaker, a broken stream included; any
 // answer resets it. An open breaker skips its upstream; when it is half-open the next request
@@ -160,13 +162,15 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
     const skipped: Member[] = []
     let lastFailure: Error | null = null
-    for (const member of await candidatesFor(request.model, signal)) {
+    const candidates = await candidatesFor(request.model, signal)
+    for (const [index, member] of candidates.entries()) {
       const trial = member.breaker.admit()
       if (trial === null) {
         skipped.push(member)
         continue
       }
-      const iterator = member.client.chat(request, signal)
+      // Retrying a refused connection is for the last resort: before it, the next upstream is quicker.
+      const iterator = member.client.chat(request, signal, index === candidates.length - 1 ? config.retries : 0)
       try {
         let step: IteratorResult<ChatCompletionChunk>
         try {

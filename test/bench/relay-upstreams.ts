@@ -1,0 +1,112 @@
+// What failover costs a request on /v1 with several upstreams (issue 13): time to first token
+// through a relay whose first upstream is fine, refuses connections (tried every time, or
+// skipped by its open breaker), or says nothing until the timeout. The good upstream answers
+// at once, so the figures are the relay's own. Every relay is its own process.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { chunkBuilder } from '../../src/shared/openai'
+import { readSseData, sseEvent } from '../../src/shared/sse'
+import { closedPort } from '../unit/relay-v1/start'
+import { startRelay, type RelayProcess } from './relay-process'
+import { fmt, median, percentile, table } from './stats'
+
+const model = 'instant'
+const warmups = 5
+const runs = 40
+const silentTimeoutMs = 500
+const unlimited = { RELAY_RATE_PER_MIN: '1000000', RELAY_DAILY_TOKENS: '0' }
+
+interface LocalUpstream {
+  url: string
+  close(): Promise<void>
+}
+
+/** An upstream that answers every chat at once with one token; `silent`: one that never answers. */
+async function startUpstream(kind: 'instant' | 'silent'): Promise<LocalUpstream> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((req, res) => {
+    req.resume()
+    if (kind === 'silent') return
+    req.on('end', () => {
+      const chunks = chunkBuilder(model)
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' })
+      res.write(sseEvent(JSON.stringify(chunks.role())))
+      res.write(sseEvent(JSON.stringify(chunks.content('tok'))))
+      res.write(sseEvent(JSON.stringify(chunks.finish('stop'))))
+      res.end(sseEvent('[DONE]'))
+    })
+  })
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      }),
+  }
+}
+
+async function firstTokenMs(relay: RelayProcess): Promise<number> {
+  const startedMs = performance.now()
+  const response = await fetch(`${relay.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model, stream: true, max_tokens: 1, messages: [{ role: 'user', content: 'Hi' }] }),
+  })
+  if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status} ${await response.text()}`)
+  let firstMs = Number.NaN
+  for await (const data of readSseData(response.body)) if (Number.isNaN(firstMs) && data.includes('"tok"')) firstMs = performance.now() - startedMs
+  if (Number.isNaN(firstMs)) throw new Error('the stream carried no text')
+  return firstMs
+}
+
+async function measure(env: Record<string, string>, count: number): Promise<number[]> {
+  const relay = await startRelay({ ...unlimited, ...env })
+  try {
+    for (let i = 0; i < warmups; i++) await firstTokenMs(relay)
+    const times: number[] = []
+    for (let i = 0; i < count; i++) times.push(await firstTokenMs(relay))
+    return times
+  } finally {
+    await relay.stop()
+  }
+}
+
+export async function benchUpstreams(): Promise<void> {
+  const good = await startUpstream('instant')
+  const silent = await startUpstream('silent')
+  try {
+    const down = `http://127.0.0.1:${await closedPort()}/v1`
+    const alwaysTried = { RELAY_UPSTREAM_RETRIES: '0', RELAY_UPSTREAM_BREAKER_FAILURES: '1000' }
+    const cases: [string, Record<string, string>, number][] = [
+      ['one upstream (baseline)', { RELAY_UPSTREAM_URLS: `${good.url} ${model}` }, runs],
+      ['first refuses connections, tried every time (breaker kept closed, no retries)', { RELAY_UPSTREAM_URLS: `${down} ${model}, ${good.url} ${model}`, ...alwaysTried }, runs],
+      [
+        'first refuses connections, RELAY_UPSTREAM_RETRIES default (2, kept for the last upstream)',
+        { RELAY_UPSTREAM_URLS: `${down} ${model}, ${good.url} ${model}`, RELAY_UPSTREAM_BREAKER_FAILURES: '1000' },
+        runs,
+      ],
+      ['first refuses connections, its breaker open (default: 3 failures, 30 s)', { RELAY_UPSTREAM_URLS: `${down} ${model}, ${good.url} ${model}` }, runs],
+      [
+        `first silent, timeout ${silentTimeoutMs} ms (breaker kept closed)`,
+        { RELAY_UPSTREAM_URLS: `${silent.url} ${model}, ${good.url} ${model}`, RELAY_UPSTREAM_TIMEOUT_MS: String(silentTimeoutMs), ...alwaysTried },
+        10,
+      ],
+    ]
+    const rows: string[][] = []
+    let baselineMs = Number.NaN
+    for (const [label, env, count] of cases) {
+      const times = await measure(env, count)
+      if (Number.isNaN(baselineMs)) baselineMs = median(times)
+      rows.push([label, String(count), fmt(median(times), 2), fmt(percentile(times, 95), 2), fmt(median(times) - baselineMs, 2)])
+    }
+    table('/v1 failover across upstreams: time to first token through the relay (an upstream that answers at once; loopback)', ['first upstream', 'runs', 'p50 ms', 'p95 ms', 'p50 − baseline'], rows)
+  } finally {
+    await Promise.all([good.close(), silent.close()])
+  }
+}
