@@ -11,7 +11,7 @@ import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
 
 const model = 'instant'
-const warmups = 5
+const warmups = 20
 const runs = 40
 const silentTimeoutMs = 500
 const unlimited = { RELAY_RATE_PER_MIN: '1000000', RELAY_DAILY_TOKENS: '0' }
@@ -65,15 +65,19 @@ async function firstTokenMs(relay: RelayProcess): Promise<number> {
   return firstMs
 }
 
-async function measure(env: Record<string, string>, count: number): Promise<number[]> {
-  const relay = await startRelay({ ...unlimited, ...env })
+/** Each relay's times, runs alternated across them (and warmed first) so drift and load fall on all alike. */
+async function measure(envs: readonly Record<string, string>[], counts: readonly number[]): Promise<number[][]> {
+  const relays: RelayProcess[] = []
   try {
-    for (let i = 0; i < warmups; i++) await firstTokenMs(relay)
-    const times: number[] = []
-    for (let i = 0; i < count; i++) times.push(await firstTokenMs(relay))
+    for (const env of envs) relays.push(await startRelay({ ...unlimited, ...env }))
+    for (const relay of relays) for (let i = 0; i < warmups; i++) await firstTokenMs(relay)
+    const times: number[][] = relays.map(() => [])
+    for (let round = 0; round < Math.max(...counts); round++) {
+      for (const [index, relay] of relays.entries()) if (round < (counts[index] ?? 0)) times[index]?.push(await firstTokenMs(relay))
+    }
     return times
   } finally {
-    await relay.stop()
+    await Promise.all(relays.map((relay) => relay.stop()))
   }
 }
 
@@ -98,14 +102,20 @@ export async function benchUpstreams(): Promise<void> {
         10,
       ],
     ]
-    const rows: string[][] = []
-    let baselineMs = Number.NaN
-    for (const [label, env, count] of cases) {
-      const times = await measure(env, count)
-      if (Number.isNaN(baselineMs)) baselineMs = median(times)
-      rows.push([label, String(count), fmt(median(times), 2), fmt(percentile(times, 95), 2), fmt(median(times) - baselineMs, 2)])
-    }
-    table('/v1 failover across upstreams: time to first token through the relay (an upstream that answers at once; loopback)', ['first upstream', 'runs', 'p50 ms', 'p95 ms', 'p50 − baseline'], rows)
+    const times = await measure(
+      cases.map(([, env]) => env),
+      cases.map(([, , count]) => count),
+    )
+    const baselineMs = median(times[0] ?? [])
+    const rows = cases.map(([label, , count], index) => {
+      const these = times[index] ?? []
+      return [label, String(count), fmt(median(these), 2), fmt(percentile(these, 95), 2), fmt(median(these) - baselineMs, 2)]
+    })
+    table(
+      `/v1 failover across upstreams: time to first token through the relay (an upstream that answers at once; loopback; ${warmups} warmups each, runs alternated)`,
+      ['first upstream', 'runs', 'p50 ms', 'p95 ms', 'p50 − baseline'],
+      rows,
+    )
   } finally {
     await Promise.all([good.close(), silent.close()])
   }

@@ -12,7 +12,7 @@ import { startRelay, waitFor, type StartedRelay } from './relay-v1/start'
 
 const seed = Number(process.env.RELAY_UPSTREAM_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const replay = `RELAY_UPSTREAM_FUZZ_SEED=${seed} npx vitest run test/unit/relay-v1-upstreams-hostile.test.ts`
-const timeoutMs = 300
+const timeoutMs = 500
 
 type Behaviour = (socket: Socket, random: Random) => void
 

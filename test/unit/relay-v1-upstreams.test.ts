@@ -95,24 +95,22 @@ describe('/v1 with two upstreams, the first one down', () => {
 
   it('fails over when the first answers 5xx or says nothing for the timeout', async () => {
     const [first, second] = [await fake(), await fake()]
-    const relay = await relayWith(`${first.url} tokens, ${second.url} tokens`, { RELAY_UPSTREAM_TIMEOUT_MS: '300', RELAY_UPSTREAM_BREAKER_FAILURES: '100' })
+    const relay = await relayWith(`${first.url} tokens, ${second.url} tokens`, { RELAY_UPSTREAM_TIMEOUT_MS: '500', RELAY_UPSTREAM_BREAKER_FAILURES: '100' })
     first.setMode('fail')
     expect(await completionText(await chat(relay, 'tokens'))).toBe('tok tok tok tok ')
     first.setMode('hang')
-    const startedMs = Date.now()
     expect(await completionText(await chat(relay, 'tokens', false, 2))).toBe('tok tok ')
-    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(300)
     expect([first.started(), second.started()]).toEqual([2, 2])
     const [health] = (await upstreamsHealth(relay)).upstreams
     expect(health).toMatchObject({ breaker: 'closed', consecutiveFailures: 2 })
-    expect(health?.lastError).toMatch(/silent for 300 ms/)
+    expect(health?.lastError).toMatch(/silent for 500 ms/)
   })
 })
 
 describe('the circuit breaker of each upstream', () => {
   it('opens after 3 failures, skips the upstream, probes it after the cooldown and closes, as /healthz shows', async () => {
     const [first, second] = [await fake(), await fake()]
-    const cooldownMs = 400
+    const cooldownMs = 1_500
     const relay = await relayWith(`${first.url} tokens, ${second.url} tokens`, { RELAY_UPSTREAM_BREAKER_COOLDOWN_MS: String(cooldownMs) })
     first.setMode('fail')
     for (let request = 0; request < 3; request += 1) await completionText(await chat(relay, 'tokens'))
