@@ -1,55 +1,19 @@
 // What failover costs a request on /v1 with several upstreams (issue 13): time to first token
 // through a relay whose first upstream is fine, refuses connections (tried every time, or
 // skipped by its open breaker), or says nothing until the timeout. The good upstream answers
-// at once, so the figures are the relay's own. Every relay is its own process.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
-import { chunkBuilder } from '../../src/shared/openai'
-import { readSseData, sseEvent } from '../../src/shared/sse'
+// within a millisecond, so the figures are the relay's own. Every relay is its own process.
+import { readSseData } from '../../src/shared/sse'
+import { startFakeUpstream } from '../unit/relay-v1/fake-upstream'
 import { closedPort } from '../unit/relay-v1/start'
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, percentile, table } from './stats'
 
-const model = 'instant'
+/** The fake upstream's model: a token a millisecond. */
+const model = 'tokens'
 const warmups = 20
 const runs = 40
 const silentTimeoutMs = 500
 const unlimited = { RELAY_RATE_PER_MIN: '1000000', RELAY_DAILY_TOKENS: '0' }
-
-interface LocalUpstream {
-  url: string
-  close(): Promise<void>
-}
-
-/** An upstream that answers every chat at once with one token; `silent`: one that never answers. */
-async function startUpstream(kind: 'instant' | 'silent'): Promise<LocalUpstream> {
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((req, res) => {
-    req.resume()
-    if (kind === 'silent') return
-    req.on('end', () => {
-      const chunks = chunkBuilder(model)
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' })
-      res.write(sseEvent(JSON.stringify(chunks.role())))
-      res.write(sseEvent(JSON.stringify(chunks.content('tok'))))
-      res.write(sseEvent(JSON.stringify(chunks.finish('stop'))))
-      res.end(sseEvent('[DONE]'))
-    })
-  })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-      }),
-  }
-}
 
 async function firstTokenMs(relay: RelayProcess): Promise<number> {
   const startedMs = performance.now()
@@ -60,7 +24,7 @@ async function firstTokenMs(relay: RelayProcess): Promise<number> {
   })
   if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status} ${await response.text()}`)
   let firstMs = Number.NaN
-  for await (const data of readSseData(response.body)) if (Number.isNaN(firstMs) && data.includes('"tok"')) firstMs = performance.now() - startedMs
+  for await (const data of readSseData(response.body)) if (Number.isNaN(firstMs) && data.includes('"tok "')) firstMs = performance.now() - startedMs
   if (Number.isNaN(firstMs)) throw new Error('the stream carried no text')
   return firstMs
 }
@@ -82,8 +46,9 @@ async function measure(envs: readonly Record<string, string>[], counts: readonly
 }
 
 export async function benchUpstreams(): Promise<void> {
-  const good = await startUpstream('instant')
-  const silent = await startUpstream('silent')
+  const good = await startFakeUpstream(1)
+  const silent = await startFakeUpstream(1)
+  silent.setMode('hang')
   try {
     const down = `http://127.0.0.1:${await closedPort()}/v1`
     const alwaysTried = { RELAY_UPSTREAM_RETRIES: '0', RELAY_UPSTREAM_BREAKER_FAILURES: '1000' }
@@ -112,7 +77,7 @@ export async function benchUpstreams(): Promise<void> {
       return [label, String(count), fmt(median(these), 2), fmt(percentile(these, 95), 2), fmt(median(these) - baselineMs, 2)]
     })
     table(
-      `/v1 failover across upstreams: time to first token through the relay (an upstream that answers at once; loopback; ${warmups} warmups each, runs alternated)`,
+      `/v1 failover across upstreams: time to first token through the relay (an upstream that answers within 1 ms; loopback; ${warmups} warmups each, runs alternated)`,
       ['first upstream', 'runs', 'p50 ms', 'p95 ms', 'p50 − baseline'],
       rows,
     )
