@@ -11,6 +11,7 @@ import { readSseData, sseEvent } from '../../src/shared/sse'
 import { chunkBuilder } from '../../src/shared/openai'
 import { startRelay, type RelayProcess } from './relay-process'
 import { benchSignalFlood } from './relay-signal'
+import { benchUpstreams } from './relay-upstreams'
 import { fmt, median, percentile, table } from './stats'
 
 const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -402,6 +403,7 @@ export async function benchRelay(): Promise<void> {
     ['throughput', () => embeddedThroughput(modelPath)],
     ['memory', relayMemory],
     ['signal-flood', benchSignalFlood],
+    ['failover', benchUpstreams],
   ]
   // BENCH_RELAY_PARTS=signal-flood runs that part alone.
   const only = new Set((process.env.BENCH_RELAY_PARTS ?? parts.map(([name]) => name).join(',')).split(',').map((name) => name.trim()))

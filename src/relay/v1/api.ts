@@ -14,7 +14,7 @@ import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1H
 import { createMetrics, type V1Counters } from './metrics'
 import { parseChatRequest, promptTokenBound } from './request'
 import { chargedUsage, createMeter, respond } from './respond'
-import { createUpstreamBackend } from './upstream'
+import { createUpstreamsBackend } from './upstreams'
 
 export interface V1Health {
   backends: { name: BackendName; state: BackendState; details?: BackendDetails }[]
@@ -35,7 +35,7 @@ export interface V1Api {
   close(): Promise<void>
 }
 
-const nothingConfigured = 'no model backend is configured: set RELAY_MODEL_PATH (a GGUF file) or RELAY_UPSTREAM_URL (an OpenAI-compatible server)'
+const nothingConfigured = 'no model backend is configured: set RELAY_MODEL_PATH (a GGUF file) or RELAY_UPSTREAM_URL / RELAY_UPSTREAM_URLS (OpenAI-compatible servers)'
 
 /** Whether `model` asks for the swarm gateway (`swarm` or `swarm/<room>`). */
 const isSwarmModel = (model: string): boolean => model === 'swarm' || model.startsWith('swarm/')
@@ -43,13 +43,13 @@ const isSwarmModel = (model: string): boolean => model === 'swarm' || model.star
 export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
   const all: readonly Backend[] = backends ?? [
     ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
-    ...(config.upstream ? [createUpstreamBackend(config.upstream, log)] : []),
+    ...(config.upstreams ? [createUpstreamsBackend(config.upstreams, log)] : []),
     ...(config.swarm ? [createSwarmBackend(config.swarm, log)] : []),
   ]
   const access = createAccess(config)
   const metrics = createMetrics()
 
-  /** The backend for `model`: the one that names it, else the upstream, which takes any name. */
+  /** The backend for `model`: the one that names it, else the upstreams, which route it or answer 404. */
   function pick(model: string): Backend {
     if (isSwarmModel(model)) {
       const swarm = all.find((candidate) => candidate.name === 'swarm')

@@ -10,8 +10,19 @@
 //   RELAY_CORS_ORIGINS        comma-separated origins allowed to call /v1 from a browser; none
 //   RELAY_UPSTREAM_URL        base URL of an OpenAI-compatible server (…/v1); none
 //   RELAY_UPSTREAM_KEY        its bearer key; none
-//   RELAY_UPSTREAM_TIMEOUT_MS longest wait for its headers and between its chunks; 60000
-//   RELAY_UPSTREAM_RETRIES    retries on connect errors (never after bytes were sent); 2
+//   RELAY_UPSTREAM_URLS       several upstreams instead, in order of preference, comma-separated,
+//                             each `URL` (serves what its GET /models lists) or `URL model|model`
+//                             (serves those); or a JSON array `[{"url":…,"key":…,"models":[…]}]`
+//   RELAY_UPSTREAM_KEYS       with the comma-separated form: their keys in the same order, one per
+//                             upstream, empty for none (`k1,,k3`); none
+//   RELAY_UPSTREAM_TIMEOUT_MS longest wait for an upstream's headers and between its chunks; 60000
+//   RELAY_UPSTREAM_RETRIES    retries on connect errors (never after bytes were sent); with several
+//                             upstreams, on the last one a request may go to (failover first); 2
+//   RELAY_UPSTREAM_BREAKER_FAILURES    consecutive failures (unreachable, 5xx, timeout, a broken
+//                             stream) that open an upstream's circuit breaker; 3
+//   RELAY_UPSTREAM_BREAKER_COOLDOWN_MS how long an open breaker skips its upstream before one
+//                             request probes it (half-open); doubles with each failed probe, up to
+//                             8 times; 30000. Routing, failover and the breaker: ./upstreams.ts
 //   RELAY_MODEL_PATH          a GGUF file for the embedded backend (node-llama-cpp); none
 //   RELAY_MODEL_CONCURRENCY   requests generated at once by it; more wait in a queue; 1
 //   RELAY_MODEL_THREADS       CPU threads for it; the cores, at most 4
@@ -25,6 +36,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { RelayConfigError, type Env } from '../config'
 import { loadSwarmConfig, type SwarmConfig } from '../gateway/config'
+import { readInteger, readList } from './env-read'
+import { loadUpstreamsConfig, type UpstreamsConfig } from './upstream-config'
 
 export interface V1Config {
   tokens: readonly string[]
@@ -34,34 +47,11 @@ export interface V1Config {
   maxMessages: number
   maxTokens: number
   corsOrigins: readonly string[]
-  upstream: { url: string; key: string | null; timeoutMs: number; retries: number } | null
+  /** The OpenAI-compatible servers /v1 forwards to; null: none. */
+  upstreams: UpstreamsConfig | null
   embedded: { modelPath: string; concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean } | null
   /** The swarm gateway: null without RELAY_ROOMS. */
   swarm: SwarmConfig | null
-}
-
-interface IntegerRule {
-  fallback: number
-  min: number
-  max: number
-}
-
-function readInteger(env: Env, name: string, rule: IntegerRule, problems: string[]): number {
-  const raw = env[name]?.trim()
-  if (raw === undefined || raw === '') return rule.fallback
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
-    problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${rule.min} to ${rule.max}`)
-    return rule.fallback
-  }
-  return value
-}
-
-function readList(env: Env, name: string): string[] {
-  return (env[name] ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
 }
 
 /** Whether `host` only accepts connections from this machine. */
@@ -106,17 +96,7 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
     if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`RELAY_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://example.org`)
   }
 
-  const upstreamUrl = env.RELAY_UPSTREAM_URL?.trim() ?? ''
-  if (upstreamUrl !== '' && !URL.canParse(upstreamUrl)) problems.push(`RELAY_UPSTREAM_URL=${JSON.stringify(upstreamUrl)}: not a URL`)
-  const upstream =
-    upstreamUrl === ''
-      ? null
-      : {
-          url: upstreamUrl.replace(/\/+$/, ''),
-          key: env.RELAY_UPSTREAM_KEY?.trim() || null,
-          timeoutMs: readInteger(env, 'RELAY_UPSTREAM_TIMEOUT_MS', { fallback: 60_000, min: 100, max: 3_600_000 }, problems),
-          retries: readInteger(env, 'RELAY_UPSTREAM_RETRIES', { fallback: 2, min: 0, max: 10 }, problems),
-        }
+  const upstreams = loadUpstreamsConfig(env, problems)
 
   const modelPath = env.RELAY_MODEL_PATH?.trim() ?? ''
   const gpu = env.RELAY_MODEL_GPU?.trim() || 'auto'
@@ -136,5 +116,5 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
   const swarm = loadSwarmConfig(env, host, cwd, problems)
 
   if (problems.length > 0) throw new RelayConfigError(problems)
-  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstream, embedded, swarm }
+  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstreams, embedded, swarm }
 }

@@ -28,16 +28,19 @@ export class ApiError extends Error {
 
 /**
  * The backend could not be reached or failed (connect error, timeout, 5xx). `message` is what
- * the client reads, so it says what failed and no more; `detail` goes to the log only.
+ * the client reads, so it says what failed and no more; `detail` goes to the log only, with the
+ * upstream's own words; `summary` is what failed in the relay's words alone, for /healthz.
  */
 export class UpstreamError extends ApiError {
   static {
     registerError((message) => new this(message))
   }
   override readonly name: string = 'UpstreamError'
-  constructor(message: string, code = 'upstream_error', status = 502, detail: string | null = null) {
+  readonly summary: string
+  constructor(message: string, code = 'upstream_error', status = 502, detail: string | null = null, summary: string | null = null) {
     super(status, message, 'server_error', code)
     this.detail = detail
+    this.summary = summary ?? message
   }
 }
 
@@ -50,7 +53,7 @@ export const relayRestarting = (what: string): ApiError =>
 export const noBackendConfigured = (): ApiError =>
   new ApiError(
     503,
-    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server',
+    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server, RELAY_UPSTREAM_URLS for several',
     'server_error',
     'no_backend',
   )

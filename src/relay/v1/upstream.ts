@@ -1,20 +1,33 @@
-// The upstream backend: any OpenAI-compatible server (vLLM, Ollama, llama-server, OpenAI, or
-// another relay). Always streams from it, so tokens are counted and a client that goes away
-// cancels the upstream request with its connection.
+// One OpenAI-compatible server (vLLM, Ollama, llama-server, OpenAI, or another relay) as the
+// upstreams backend (./upstreams.ts) reaches it. Always streams from it, so tokens are counted
+// and a client that goes away cancels the upstream request with its connection. Everything it
+// reads from the upstream is bounded: error bodies, the model list, each event, the silence.
 import * as v from 'valibot'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
 import { AbortError } from '../../shared/errors'
 import { readSseData } from '../../shared/sse'
 import type { Logger } from '../log'
-import type { Backend, BackendRequest, BackendState } from './backend'
-import type { V1Config } from './config'
+import type { BackendRequest } from './backend'
 import { ApiError, UpstreamError } from './errors'
+import type { UpstreamsConfig, UpstreamTarget } from './upstream-config'
 
-type UpstreamConfig = NonNullable<V1Config['upstream']>
+/** One upstream's requests. Both methods throw UpstreamError when it fails, ApiError when it refuses. */
+export interface UpstreamClient {
+  readonly target: UpstreamTarget
+  /** `retries`: connect retries before giving up (none when another upstream can take the request). */
+  chat(request: BackendRequest, signal: AbortSignal, retries?: number): AsyncGenerator<ChatCompletionChunk>
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>
+  /** Chats under way. */
+  active(): number
+}
+
+export type UpstreamTimings = Pick<UpstreamsConfig, 'timeoutMs' | 'retries'>
 
 const connectErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 const retryDelayMs = 200
-const maxErrorBodyChars = 4096
+const maxErrorBodyBytes = 4096
+/** A model list longer than this is not one (a hostile or broken upstream). */
+const maxModelListBytes = 4 * 1024 * 1024
 
 /** The code of a fetch failure's cause (undici wraps the socket error in a TypeError). */
 function causeCode(error: unknown): string | null {
@@ -36,12 +49,26 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** Up to `maxBytes` of a body as text; the rest is not read (leaving the loop cancels it). */
+async function readCapped(response: Response, maxBytes: number): Promise<{ text: string; complete: boolean }> {
+  if (response.body === null) return { text: '', complete: true }
+  const body: AsyncIterable<Uint8Array> = response.body
+  const parts: Uint8Array[] = []
+  let length = 0
+  for await (const part of body) {
+    parts.push(part)
+    length += part.byteLength
+    if (length > maxBytes) return { text: Buffer.concat(parts).subarray(0, maxBytes).toString('utf8'), complete: false }
+  }
+  return { text: Buffer.concat(parts).toString('utf8'), complete: true }
+}
+
 /** Said to clients instead of the upstream's own words, which stay in the relay's log. */
 const seeTheLog = "the relay's log has the details"
 
 /** An upstream answer that is not 2xx, as the error our client sees. */
 async function upstreamRefusal(response: Response): Promise<ApiError> {
-  const text = (await response.text().catch(() => '')).slice(0, maxErrorBodyChars)
+  const { text } = await readCapped(response, maxErrorBodyBytes).catch(() => ({ text: '' }))
   let detail = text.trim()
   let upstreamCode: string | null = null
   try {
@@ -72,43 +99,36 @@ async function upstreamRefusal(response: Response): Promise<ApiError> {
     refusal.detail = fullDetail
     return refusal
   }
-  return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail)
+  return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail, `answered ${response.status}`)
 }
 
-export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Backend {
-  let listed = new Set<string>()
-  let lastFailure: string | null = null
+export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTimings, log: Logger): UpstreamClient {
   let active = 0
-  let closed = false
   const headers: Readonly<Record<string, string>> = {
     'Content-Type': 'application/json',
     Accept: 'text/event-stream, application/json',
-    ...(config.key === null ? {} : { Authorization: `Bearer ${config.key}` }),
+    ...(target.key === null ? {} : { Authorization: `Bearer ${target.key}` }),
   }
 
   /** Fetches with retries on connect errors: those fail before any byte of the request left. */
-  async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+  async function fetchWithRetry(url: string, init: RequestInit, signal: AbortSignal, retries: number): Promise<Response> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const response = await fetch(url, { ...init, signal })
-        lastFailure = null
-        return response
+        return await fetch(url, { ...init, signal })
       } catch (error) {
         if (signal.aborted) throw error
         const code = causeCode(error)
-        const reason = `cannot reach the upstream ${config.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
-        if (code === null || !connectErrorCodes.has(code) || attempt >= config.retries) {
-          lastFailure = reason
-          throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason)
+        const reason = `cannot reach the upstream ${target.url}: ${code ?? (error instanceof Error ? error.message : String(error))}`
+        if (code === null || !connectErrorCodes.has(code) || attempt >= retries) {
+          throw new UpstreamError(`the upstream model server cannot be reached; ${seeTheLog}`, 'upstream_unreachable', 502, reason, reason)
         }
-        log.warn('upstream connect failed, retrying', { code, attempt: attempt + 1 })
+        log.warn('upstream connect failed, retrying', { url: target.url, code, attempt: attempt + 1 })
         await sleep(retryDelayMs * (attempt + 1), signal)
       }
     }
   }
 
-  async function* chat(request: BackendRequest, clientSignal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
-    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
+  async function* chat(request: BackendRequest, clientSignal: AbortSignal, retries = timings.retries): AsyncGenerator<ChatCompletionChunk> {
     const controller = new AbortController()
     const timeout = { fired: false }
     const onClientAbort = (): void => controller.abort()
@@ -119,12 +139,13 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
     const timer = setTimeout(() => {
       timeout.fired = true
       controller.abort()
-    }, config.timeoutMs)
+    }, timings.timeoutMs)
     active += 1
     try {
-      const response = await fetchWithRetry(`${config.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal)
+      const response = await fetchWithRetry(`${target.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal, retries)
       if (!response.ok) throw await upstreamRefusal(response)
-      if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`)
+      if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`, 'upstream_error', 502, null, 'answered with no body')
+      let finished = false
       for await (const data of readSseData(response.body)) {
         timer.refresh()
         if (data === '[DONE]') return
@@ -136,17 +157,30 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
             'upstream_error',
             502,
             failure.success ? `upstream failed: ${failure.output.error.message}` : `upstream sent a chunk that is not a chat.completion.chunk: ${data.slice(0, 200)}`,
+            failure.success ? 'sent an error mid-answer' : 'sent a chunk that is not a chat.completion.chunk',
           )
         }
+        if (parsed.output.choices.some((choice) => choice.finish_reason != null)) finished = true
         // Unknown fields (reasoning_content, system_fingerprint) pass through as they came.
         yield parsed.output as ChatCompletionChunk
       }
+      // A body that ends with neither [DONE] nor a finish reason was cut (or was never a stream).
+      if (!finished)
+        throw new UpstreamError(
+          `the upstream model server's stream ended before the answer did; ${seeTheLog}`,
+          'upstream_error',
+          502,
+          `upstream ${target.url}: the stream ended with no [DONE] and no finish reason`,
+          'ended its stream with no [DONE] and no finish reason',
+        )
     } catch (error) {
       if (clientSignal.aborted) throw new AbortError('client went away')
-      if (timeout.fired) throw new UpstreamError(`the upstream model server sent nothing for ${config.timeoutMs} ms`, 'upstream_timeout', 504)
+      if (timeout.fired) throw new UpstreamError(`the upstream model server sent nothing for ${timings.timeoutMs} ms`, 'upstream_timeout', 504, null, `silent for ${timings.timeoutMs} ms`)
       if (error instanceof ApiError) throw error
-      if (error instanceof SyntaxError) throw new UpstreamError(`the upstream model server sent data that is not JSON; ${seeTheLog}`, 'upstream_error', 502, error.message)
-      throw new UpstreamError(`the upstream model server's stream broke; ${seeTheLog}`, 'upstream_error', 502, `upstream stream broke: ${error instanceof Error ? error.message : String(error)}`)
+      if (error instanceof SyntaxError)
+        throw new UpstreamError(`the upstream model server sent data that is not JSON; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${error.message}`, 'sent data that is not JSON')
+      const broke = `stream broke: ${error instanceof Error ? error.message : String(error)}`
+      throw new UpstreamError(`the upstream model server's stream broke; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${broke}`, broke)
     } finally {
       active -= 1
       clearTimeout(timer)
@@ -156,35 +190,41 @@ export function createUpstreamBackend(config: UpstreamConfig, log: Logger): Back
     }
   }
 
-  return {
-    name: 'upstream',
-    serves: (model) => listed.has(model),
-    async models(signal) {
-      const timeout = AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)])
-      try {
-        const response = await fetchWithRetry(`${config.url}/models`, { headers }, timeout)
-        if (!response.ok) throw await upstreamRefusal(response)
-        const parsed = v.parse(ModelListSchema, await response.json())
-        listed = new Set(parsed.data.map((model) => model.id))
-        return parsed.data.map((model): ModelInfo => ({
-          id: model.id,
-          object: 'model',
-          created: model.created ?? 0,
-          owned_by: model.owned_by ?? 'upstream',
-          ...(model.max_model_len === undefined ? {} : { max_model_len: model.max_model_len }),
-        }))
-      } catch (error) {
-        lastFailure = error instanceof Error ? error.message : String(error)
-        log.warn('upstream model list failed', { error })
-        return []
+  async function listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(timings.timeoutMs)])
+    try {
+      const response = await fetchWithRetry(`${target.url}/models`, { headers }, timeout, timings.retries)
+      if (!response.ok) throw await upstreamRefusal(response)
+      const { text, complete } = await readCapped(response, maxModelListBytes)
+      if (!complete) {
+        const tooLong = `sent a model list over ${maxModelListBytes} bytes`
+        throw new UpstreamError(`the upstream's model list is too long; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: ${tooLong}`, tooLong)
       }
-    },
-    chat,
-    state: (): BackendState => (closed ? { state: 'unreachable', reason: 'closed' } : lastFailure === null ? { state: 'ready', active, queued: 0 } : { state: 'unreachable', reason: lastFailure }),
-    /** Later chats fail with 503; answers under way run to their end. */
-    close: () => {
-      closed = true
-      return Promise.resolve()
-    },
+      const parsed = v.safeParse(ModelListSchema, JSON.parse(text))
+      if (!parsed.success)
+        throw new UpstreamError(
+          `the upstream's model list is not one; ${seeTheLog}`,
+          'upstream_error',
+          502,
+          `upstream ${target.url}: ${v.summarize(parsed.issues)}`,
+          'sent a model list that is not one',
+        )
+      return parsed.output.data.map((model): ModelInfo => ({
+        id: model.id,
+        object: 'model',
+        created: model.created ?? 0,
+        owned_by: model.owned_by ?? 'upstream',
+        ...(model.max_model_len === undefined ? {} : { max_model_len: model.max_model_len }),
+      }))
+    } catch (error) {
+      if (signal.aborted) throw new AbortError('the model list was no longer wanted')
+      if (error instanceof ApiError) throw error
+      // A SyntaxError quotes the data: the log may have it, /healthz not.
+      const why = timeout.aborted ? `silent for ${timings.timeoutMs} ms` : error instanceof SyntaxError ? 'not JSON' : error instanceof Error ? error.message : String(error)
+      const detail = error instanceof Error && !timeout.aborted ? error.message : why
+      throw new UpstreamError(`the upstream's model list failed; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: model list: ${detail}`, `model list: ${why}`)
+    }
   }
+
+  return { target, chat, listModels, active: () => active }
 }

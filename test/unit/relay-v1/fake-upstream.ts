@@ -4,6 +4,8 @@
 // with a machine-readable code. It honours tools as a server with function calling does: a
 // forced tool_choice gets one call, its arguments streamed in pieces, and finish reason
 // tool_calls; it cannot do response_format json_object or json_schema, and says so with a 400.
+// As one of several upstreams it lists the models it is given, and can be switched to failing
+// (500 to everything) or hanging (never answering), then back.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { chunkBuilder } from '../../../src/shared/openai'
@@ -31,20 +33,38 @@ function forcedTool(request: FakeRequest): string | null {
   return choice === 'required' ? (request.tools?.[0]?.function.name ?? null) : choice.function.name
 }
 
+/** serve: as above; fail: 500 to every request, the model list too; hang: reads requests, never answers. */
+export type FakeMode = 'serve' | 'fail' | 'hang'
+
 export interface FakeUpstream {
   url: string
-  /** Chat requests it started. */
+  /** Chat requests it started (in every mode). */
   started(): number
+  /** Model list requests it got. */
+  listed(): number
+  setMode(mode: FakeMode): void
   close(): Promise<void>
 }
 
-export async function startFakeUpstream(intervalMs: number): Promise<FakeUpstream> {
+export const fakeModels: readonly string[] = ['tokens', 'broken', 'fails', 'refuses']
+
+export async function startFakeUpstream(intervalMs: number, models: readonly string[] = fakeModels): Promise<FakeUpstream> {
   const sockets = new Set<Socket>()
   let started = 0
+  let listed = 0
+  let mode: FakeMode = 'serve'
   const server: Server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/v1/models') {
+    const listing = req.method === 'GET' && req.url === '/v1/models'
+    if (listing) listed += 1
+    else if (mode !== 'serve') started += 1
+    if (mode === 'fail') {
+      res.writeHead(500, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ error: { message: 'the fake upstream is failing', type: 'server_error', code: null } }))
+    }
+    if (mode !== 'serve') return
+    if (listing) {
       res.writeHead(200, { 'Content-Type': 'application/json' })
-      res.end(JSON.stringify({ object: 'list', data: ['tokens', 'broken', 'fails', 'refuses'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }))
+      res.end(JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }))
       return
     }
     let body = ''
@@ -115,6 +135,10 @@ export async function startFakeUpstream(intervalMs: number): Promise<FakeUpstrea
   return {
     url: `http://127.0.0.1:${port}/v1`,
     started: () => started,
+    listed: () => listed,
+    setMode: (next) => {
+      mode = next
+    },
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
