@@ -10,6 +10,7 @@ import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
 import { WebrtcRoom, type Links, type OpenRoom, type Room } from './room/room'
 import type { RoomConfig } from './room/room-url'
+import type { SignalingState } from './room/signaling-client'
 import { loadNetConfig, toRtcIceServers, type LoadedNetConfig } from './room/net-config'
 
 export interface NodeEvents {
@@ -18,6 +19,7 @@ export interface NodeEvents {
   leave: Peer
   memory: readonly MemoryItem[]
   links: Links
+  signaling: SignalingState
   /** A background failure: shown to the user, never thrown. */
   error: unknown
 }
@@ -51,6 +53,7 @@ export class SwarmNode {
       presence.on('join', forward('join')),
       presence.on('leave', forward('leave')),
       memory.on('change', forward('memory')),
+      room.on('signaling', forward('signaling')),
       room.on('links', (links) => {
         presence.update({ linkId: links.linkId ?? '', links: links.webrtc })
         this.#events.emit('links', links)

@@ -2,6 +2,7 @@ import type { Capabilities, EnginePresence } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
 import type { Peer } from '../market/presence/peers'
 import { colorOf, h, onNextFrame, shortId } from './dom'
+import { signalingLine } from './signaling-line'
 import { drawTopology } from './topology'
 
 const maxEvents = 50
@@ -54,11 +55,12 @@ function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
 /** The swarm at a glance: counts, my node, the topology, the peers, and joins and leaves. */
 export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number, standing: PeerStanding = unjudged): () => void {
   const counts = h('div', { class: 'counts', 'data-testid': 'counts' })
+  const signaling = h('div', { class: 'signaling-box' })
   const me = h('div', { class: 'me' })
   const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
   const list = h('ul', { class: 'peers', 'data-testid': 'peers' })
   const events = h('ol', { class: 'events', 'data-testid': 'events' })
-  root.append(h('h2', {}, 'Swarm'), counts, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
+  root.append(h('h2', {}, 'Swarm'), counts, signaling, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
 
   const renderCounts = (): void => {
     const compatible = node.peers().filter((peer) => peer.compatible)
@@ -70,8 +72,17 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     )
   }
 
+  const renderSignaling = (): void => {
+    signaling.replaceChildren(signalingLine(node.room.signaling(), node.room.links().webrtc.length, Date.now()))
+  }
+  // The "reconnecting in N seconds" countdown.
+  const countdown = setInterval(() => {
+    if (node.room.signaling().retryAtMs !== null) renderSignaling()
+  }, 1_000)
+
   const renderNow = (): void => {
     renderCounts()
+    renderSignaling()
     const peers = node.peers()
     const self = node.presence.local()
     me.replaceChildren(
@@ -94,11 +105,13 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     node.on('peers', render),
     node.on('memory', onNextFrame(renderCounts)),
     node.on('links', render),
+    node.on('signaling', onNextFrame(renderSignaling)),
     node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
     node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
   ]
   renderNow()
   return () => {
+    clearInterval(countdown)
     for (const unsubscribe of unsubscribes) unsubscribe()
   }
 }

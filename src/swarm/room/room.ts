@@ -7,6 +7,7 @@ import { sha256, toHex, utf8 } from '../../shared/encoding'
 import { Emitter, type Unsubscribe } from '../../shared/events'
 import { BudgetGuard, defaultBudgets, type Budgets, type Drop, type Drops } from './budget'
 import { IndexeddbDocStorage } from './indexeddb-storage'
+import { FailoverSignalingClient, type SignalingState } from './signaling-client'
 import type { DocStorage, OpenDocStorage } from './storage'
 
 export interface RoomOptions {
@@ -37,6 +38,8 @@ export interface RoomEvents {
   drop: Drop
   /** This browser refused to store the room's changes: they are in the page and with the peers, not on this device. */
   'storage-full': StorageFullError
+  /** The signaling connection opened, dropped, or is waiting to try again. */
+  signaling: SignalingState
 }
 
 /**
@@ -52,6 +55,8 @@ export interface Room {
   /** High-water marks of the doc's signed values, kept beside the doc (the storage's). */
   readonly marks: Marks
   links(): Links
+  /** Where the room's one signaling connection stands (its URL, or offline and when it tries again). */
+  signaling(): SignalingState
   /** Messages of peers dropped so far before Yjs read them, by reason. */
   drops(): Drops
   /** The last storage failure told, or null when there was none. */
@@ -71,7 +76,8 @@ const defaultIceServers: RTCIceServer[] = [{ urls: 'stun:stun.l.google.com:19302
 /**
  * One room over y-webrtc, using our relay as the signaling server and the room key as
  * y-webrtc's password: any stock y-webrtc client with the same name, password and signaling
- * URL joins the same room. Every peer's message passes a byte budget (BudgetGuard) before Yjs
+ * URL joins the same room. One signaling connection serves the room's signaling URLs, failing
+ * over between them (FailoverSignalingClient). Every peer's message passes a byte budget (BudgetGuard) before Yjs
  * reads it; a storage failure (quota) is told as 'storage-full', never swallowed.
  */
 export class WebrtcRoom implements Room {
@@ -83,6 +89,7 @@ export class WebrtcRoom implements Room {
   readonly #stopStorage: Unsubscribe
   #storageFull: StorageFullError | null = null
   #links: Links = { linkId: null, webrtc: [] }
+  #signaling: FailoverSignalingClient | null = null
 
   private constructor(options: RoomOptions, storageName: string) {
     this.storage = (options.storage ?? ((name, doc) => new IndexeddbDocStorage(name, doc)))(storageName, this.doc)
@@ -96,6 +103,12 @@ export class WebrtcRoom implements Room {
       ...(options.key === null ? {} : { password: options.key }),
       peerOpts: { config: { iceServers: options.iceServers ?? defaultIceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all' } },
       guard: this.#guard,
+      connectSignaling: (urls) => {
+        const client = new FailoverSignalingClient(urls)
+        client.onState((state) => this.#events.emit('signaling', state))
+        this.#signaling = client
+        return client
+      },
     })
     this.provider.on('peers', ({ webrtcPeers }) => {
       this.#links = { linkId: this.provider.room?.peerId ?? null, webrtc: [...webrtcPeers].sort() }
@@ -133,6 +146,10 @@ export class WebrtcRoom implements Room {
 
   links(): Links {
     return { ...this.#links, linkId: this.provider.room?.peerId ?? null }
+  }
+
+  signaling(): SignalingState {
+    return this.#signaling?.state() ?? { status: 'offline', url: '', urls: [], retryAtMs: null, failures: 0 }
   }
 
   on<K extends keyof RoomEvents>(event: K, listener: (payload: RoomEvents[K]) => void): Unsubscribe {
