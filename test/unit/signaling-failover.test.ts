@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/relay/config'
 import { createRelay, type Relay } from '../../src/relay/server'
 import { FailoverSignalingClient, type SignalingState } from '../../src/swarm/room/signaling-client'
 import { backoffDelayMs, SignalingPlan } from '../../src/swarm/room/signaling-policy'
+import { signalingText } from '../../src/ui/signaling-line'
 
 /** A deterministic stand-in for Math.random: the values in turn, over and over. */
 function sequence(...values: number[]): () => number {
@@ -195,5 +196,28 @@ describe('FailoverSignalingClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(a.relay.stats().connections).toBe(0)
     expect(signaling.connected).toBe(false)
+  })
+})
+
+describe('signalingText: the swarm view’s line', () => {
+  const base: SignalingState = {
+    status: 'connected',
+    url: 'wss://relay-a.example.org/signal',
+    urls: ['wss://relay-a.example.org/signal', 'wss://relay-b.example.org/signal'],
+    retryAtMs: null,
+    failures: 0,
+  }
+
+  it('says where it signals, or that it is connecting at first', () => {
+    expect(signalingText(base, 2, 0)).toBe('signaling via relay-a.example.org')
+    expect(signalingText({ ...base, status: 'offline' }, 0, 0)).toBe('signaling: connecting to relay-a.example.org…')
+  })
+
+  it('offline: how many peers still sync, with the exact plural, and when it tries again', () => {
+    const offline: SignalingState = { ...base, status: 'offline', url: 'wss://relay-b.example.org/signal', failures: 2, retryAtMs: 10_000 }
+    expect(signalingText(offline, 1, 7_500)).toBe('signaling offline, 1 peer still connected, reconnecting in 3 seconds')
+    expect(signalingText(offline, 0, 9_500)).toBe('signaling offline, 0 peers still connected, reconnecting in 1 second')
+    expect(signalingText(offline, 3, 12_000)).toBe('signaling offline, 3 peers still connected, reconnecting in 1 second')
+    expect(signalingText({ ...offline, retryAtMs: null }, 2, 0)).toBe('signaling offline, 2 peers still connected, connecting to relay-b.example.org…')
   })
 })
