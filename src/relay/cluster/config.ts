@@ -10,7 +10,7 @@
 //                            (bursts of 4×); default 5000
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
-import type { Env } from '../config'
+import type { Env } from '../env'
 
 export interface ClusterSettings {
   /** null: no Redis, one process alone. */

@@ -1,7 +1,7 @@
 // Relay processes that share one Redis form one signaling hub: a publish from a local client
 // also goes to the Redis channel of its topic, and each instance listens only to the channels
 // of topics that have local subscribers. Every instance heartbeats a key with a TTL (its id,
-// version, connections, start), which /healthz lists. Redis down: the relay goes on serving
+// version, connections, start) and its id into a sorted set by time, which /healthz lists. Redis down: the relay goes on serving
 // its own clients, retries with backoff, and says so in /healthz.
 import { Redis } from 'ioredis'
 import * as v from 'valibot'
@@ -89,6 +89,8 @@ export function createRedisCluster(settings: ClusterSettings & { redisUrl: strin
   const startedAt = Date.now()
   const channelPrefix = `${prefix}signal:`
   const instanceKeyPrefix = `${prefix}instance:`
+  const instanceIndex = `${prefix}instances`
+  const instanceTtlMs = 3 * heartbeatMs
   const url = redactRedisUrl(settings.redisUrl)
   const redisOptions = {
     enableOfflineQueue: false,
@@ -133,16 +135,13 @@ export function createRedisCluster(settings: ClusterSettings & { redisUrl: strin
     for (let at = 0; at < channels.length; at += subscribeBatch) await sub.subscribe(...channels.slice(at, at + subscribeBatch))
   }
 
-  const listInstances = async (): Promise<InstanceInfo[]> => {
-    const keys: string[] = []
-    let cursor = '0'
-    do {
-      const [next, batch] = await pub.scan(cursor, 'MATCH', `${instanceKeyPrefix}*`, 'COUNT', 100)
-      cursor = next
-      keys.push(...batch)
-    } while (cursor !== '0' && keys.length < maxListedInstances)
-    if (keys.length === 0) return []
-    const values = await pub.mget(...keys.slice(0, maxListedInstances))
+  // The live instances: a sorted set of ids by last heartbeat (cheap to read on a shared Redis),
+  // each with its info under a key that expires, so a crashed instance drops out by itself.
+  const listInstances = async (nowMs: number): Promise<InstanceInfo[]> => {
+    await pub.zremrangebyscore(instanceIndex, '-inf', String(nowMs - instanceTtlMs))
+    const ids = await pub.zrange(instanceIndex, 0, String(maxListedInstances - 1))
+    if (ids.length === 0) return []
+    const values = await pub.mget(...ids.map((id) => instanceKeyPrefix + id))
     const listed: InstanceInfo[] = []
     for (const value of values) {
       if (value === null) continue
@@ -158,9 +157,14 @@ export function createRedisCluster(settings: ClusterSettings & { redisUrl: strin
 
   const heartbeat = async (): Promise<void> => {
     if (!ready()) return
-    const info: InstanceInfo = { id: instanceId, version: options.version, ...options.stats(), startedAt, seenAt: Date.now() }
-    await pub.set(instanceKeyPrefix + instanceId, JSON.stringify(info), 'PX', 3 * heartbeatMs)
-    instances = await listInstances()
+    const nowMs = Date.now()
+    const info: InstanceInfo = { id: instanceId, version: options.version, ...options.stats(), startedAt, seenAt: nowMs }
+    await pub
+      .multi()
+      .set(instanceKeyPrefix + instanceId, JSON.stringify(info), 'PX', instanceTtlMs)
+      .zadd(instanceIndex, nowMs, instanceId)
+      .exec()
+    instances = await listInstances(nowMs)
   }
 
   const beat = (): void => {
@@ -259,7 +263,14 @@ export function createRedisCluster(settings: ClusterSettings & { redisUrl: strin
     async close() {
       closed = true
       clearInterval(timer)
-      if (pub.status === 'ready') await pub.del(instanceKeyPrefix + instanceId).catch(() => 0)
+      if (pub.status === 'ready') {
+        await pub
+          .multi()
+          .del(instanceKeyPrefix + instanceId)
+          .zrem(instanceIndex, instanceId)
+          .exec()
+          .catch(() => null)
+      }
       pub.disconnect()
       sub.disconnect()
     },

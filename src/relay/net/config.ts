@@ -6,7 +6,7 @@
 //   RELAY_SIGNALING_URLS  comma-separated ws:// or wss:// signaling URLs of the room's other
 //                         relays, given to pages after the relay's own /signal; none
 import * as v from 'valibot'
-import type { Env } from '../config'
+import type { Env } from '../env'
 import { IceServerSchema, type IceServer } from '../../shared/net-config'
 
 export interface NetConfigSettings {

@@ -158,6 +158,8 @@ export class WebrtcRoom implements Room {
 
   async destroy(): Promise<void> {
     this.#stopStorage()
+    // y-webrtc's destroy leaves the signaling connection open for the next provider; ours closes it.
+    this.provider.disconnect()
     this.provider.destroy()
     await this.storage.destroy()
     this.doc.destroy()
