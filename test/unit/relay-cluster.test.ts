@@ -187,14 +187,15 @@ describe('shared signaling through Redis', () => {
     await hostile.publish(channel, valid('one', 'spoofed-echo'))
     await hostile.publish(channel, valid('evil', 'good-1'))
     for (let i = 0; i < 40; i += 1) await hostile.publish(channel, valid('flooder', `flood-${i}`))
-    await until(async () => {
-      const { dropped } = await clusterHealth(one)
-      return dropped['rate-limited'] >= 20
-    }, 'the flood limited')
-    const seen = a.frames.map((frame) => (frame.data as { from: string }).from)
+    const from = (): string[] => a.frames.map((frame) => (frame.data as { from: string }).from)
+    const floods = (): number => from().filter((peer) => peer.startsWith('flood-')).length
+    // Every flood frame either delivered or dropped; a burst of 4 × 5 passes (a slow machine refills a few more).
+    await until(async () => floods() + (await clusterHealth(one)).dropped['rate-limited'] === 40, 'the flood counted')
+    expect(floods()).toBeGreaterThanOrEqual(20)
+    expect(floods()).toBeLessThanOrEqual(25)
+    const seen = from()
     expect(seen[0]).toBe('good-1')
-    expect(seen.filter((from) => from.startsWith('flood-')).length).toBeLessThanOrEqual(20)
-    expect(seen.filter((from) => !from.startsWith('flood-') && from !== 'good-1')).toEqual([])
+    expect(seen.filter((peer) => !peer.startsWith('flood-') && peer !== 'good-1')).toEqual([])
     const { dropped } = await clusterHealth(one)
     expect(dropped).toMatchObject({ oversized: 2, invalid: 3, 'wrong-topic': 1 })
     // The relay still serves.
