@@ -3,7 +3,6 @@ import path from 'node:path'
 import { parseTrustedProxies, TrustProxyError } from './address'
 import { isLogLevel, type LogLevel } from './log'
 import { loadClusterSettings, type ClusterSettings } from './cluster/config'
-import type { Env } from './env'
 import { loadNetSettings, type NetConfigSettings } from './net/config'
 
 export interface RelayConfig {
@@ -57,6 +56,7 @@ export class RelayConfigError extends Error {
 }
 
 export type { Env } from './env'
+import type { Env } from './env'
 
 interface IntegerRule {
   name: string

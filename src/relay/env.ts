@@ -1,2 +1,2 @@
-/** The environment the relay reads its configuration from (process.env, or a test's object). */
+/** The environment the relay reads its configuration from. */
 export type Env = Readonly<Record<string, string | undefined>>
