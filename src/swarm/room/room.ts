@@ -77,8 +77,9 @@ const defaultIceServers: RTCIceServer[] = [{ urls: 'stun:stun.l.google.com:19302
  * One room over y-webrtc, using our relay as the signaling server and the room key as
  * y-webrtc's password: any stock y-webrtc client with the same name, password and signaling
  * URL joins the same room. One signaling connection serves the room's signaling URLs, failing
- * over between them (FailoverSignalingClient). Every peer's message passes a byte budget (BudgetGuard) before Yjs
- * reads it; a storage failure (quota) is told as 'storage-full', never swallowed.
+ * over between them (FailoverSignalingClient). Every peer's message passes a byte budget
+ * (BudgetGuard) before Yjs reads it; a storage failure (quota) is told as 'storage-full', never
+ * swallowed.
  */
 export class WebrtcRoom implements Room {
   readonly doc = new Y.Doc()
