@@ -111,6 +111,9 @@ describe('shared signaling through Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(a.frames).toHaveLength(2)
     expect(b.frames).toHaveLength(2)
+    // A frame from Redis is delivered, never published back (no loop between instances).
+    expect(await clusterHealth(one)).toMatchObject({ published: 1, received: 1 })
+    expect(await clusterHealth(two)).toMatchObject({ published: 1, received: 1 })
     // A topic the other relay has no subscriber of is not delivered there.
     a.send({ type: 'subscribe', topics: ['room-only-one'] })
     a.send(announce('peer-a', 'room-only-one'))

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
+import { createServer, type Socket } from 'node:net'
+import { WebSocket, WebSocketServer } from 'ws'
 import { loadConfig } from '../../src/relay/config'
 import { createRelay, type Relay } from '../../src/relay/server'
 import { FailoverSignalingClient, type SignalingState } from '../../src/swarm/room/signaling-client'
@@ -185,6 +186,47 @@ describe('FailoverSignalingClient', () => {
     await startRelay(a.port)
     await until(() => signaling.connected, 'a again')
     expect(signaling.state().failures).toBe(0)
+  })
+
+  it('a URL that takes the TCP connection but never answers the upgrade times out, and the next is tried', async () => {
+    const held: Socket[] = []
+    const silent = createServer((socket) => held.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      for (const socket of held) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    })
+    const address = silent.address()
+    if (address === null || typeof address === 'string') throw new Error('no port')
+    const b = await startRelay()
+    const started = Date.now()
+    const { client: signaling } = client([`ws://127.0.0.1:${address.port}/signal`, b.url])
+    await until(() => signaling.connected && signaling.state().url === b.url, 'b')
+    // connectTimeoutMs is 1 s in these tests.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900)
+  })
+
+  it('an open connection that goes silent (half-open) is dropped and the next URL tried', async () => {
+    // Upgrades, then never answers a frame: no pong to the client's pings.
+    const mute = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    await new Promise<void>((resolve) => mute.once('listening', () => resolve()))
+    cleanups.push(() => new Promise<void>((resolve) => mute.close(() => resolve())))
+    const mutePort = (mute.address() as { port: number }).port
+    const b = await startRelay()
+    const states: SignalingState[] = []
+    const signaling = new FailoverSignalingClient([`ws://127.0.0.1:${mutePort}/signal`, b.url], {
+      createSocket: (url) => new WebSocket(url),
+      backoff: { baseMs: 50, capMs: 200 },
+      pingMs: 100,
+      silenceMs: 400,
+    })
+    cleanups.push(() => signaling.destroy())
+    signaling.onState((state) => states.push(state))
+    await until(() => signaling.connected && signaling.state().url === b.url, 'b after the silence')
+    expect(states.some((state) => state.status === 'connected' && state.url.includes(String(mutePort)))).toBe(true)
+    // b answers pings: it stays.
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    expect(signaling.state()).toMatchObject({ status: 'connected', url: b.url })
   })
 
   it('destroy stops every try: no socket is left open', async () => {

@@ -48,11 +48,14 @@ type Timer = ReturnType<typeof setTimeout>
 
 const defaults = { connectTimeoutMs: 10_000, pingMs: 15_000, silenceMs: 30_000 }
 
+const ignore = (): void => undefined
+
+/** Stops listening to `socket`; a no-op stays on error (ws, in Node, throws an error event nobody listens to). */
 function detach(socket: SocketLike): void {
   socket.onopen = null
   socket.onmessage = null
   socket.onclose = null
-  socket.onerror = null
+  socket.onerror = ignore
 }
 
 /** Opens `url`; calls `opened` once it is open, or `failed` once (error, close, timeout) before. */
