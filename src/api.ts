@@ -9,6 +9,7 @@ import type { ChatRouter } from './swarm/routing/chat-router'
 import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
 import { RequirementsSchema } from './market/schema'
 import type { NodeEvents, SwarmNode } from './swarm/node'
+import type { SignalingState } from './swarm/room/signaling-client'
 import type { PeerEngine } from './swarm/routing/peer-engine'
 import type { Engine } from './inference/engine'
 import type { RouteDecision } from './micronets/router'
@@ -45,6 +46,8 @@ export interface EdgeswarmApi {
   readonly nodeId: string
   readonly room: string
   peers(): PeerView[]
+  /** The room's signaling connection: the URL it is connected to, or offline and when it tries again. */
+  signaling(): SignalingState
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /**
    * Streams OpenAI chat chunks, routed as the app routes (`route` forces one). Break to stop.
@@ -211,6 +214,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
     nodeId: node.nodeId,
     room: node.config.room,
     peers: () => node.peers().map(peerView),
+    signaling: () => node.room.signaling(),
     chat: (request) => apiChat(router, node.memory, request),
     engines: { peer, local: { lastRequest: () => local.lastRequest() } },
     router: {

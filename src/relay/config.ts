@@ -2,6 +2,7 @@ import { registerError } from '../shared/errors'
 import path from 'node:path'
 import { parseTrustedProxies, TrustProxyError } from './address'
 import { isLogLevel, type LogLevel } from './log'
+import { loadClusterSettings, type ClusterSettings } from './cluster/config'
 import { loadNetSettings, type NetConfigSettings } from './net/config'
 
 export interface RelayConfig {
@@ -37,6 +38,8 @@ export interface RelayConfig {
   trustProxy: readonly string[]
   /** What GET /net.json tells pages: ICE servers and the other relays' signaling URLs. */
   net: NetConfigSettings
+  /** Shared signaling with other relay processes through Redis (RELAY_REDIS_URL). */
+  cluster: ClusterSettings
 }
 
 export class RelayConfigError extends Error {
@@ -108,6 +111,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     problems.push(`RELAY_TRUST_PROXY: ${error.message}`)
   }
   const net = loadNetSettings(env, problems)
+  const cluster = loadClusterSettings(env, problems)
   if (problems.length > 0) throw new RelayConfigError(problems)
   return {
     port,
@@ -130,5 +134,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): RelayConfig {
     signalOrigins,
     trustProxy,
     net,
+    cluster,
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { rejectUnlessGetOrHead, sendJson } from './http-response'
+import type { ClusterHealth } from './cluster/redis-cluster'
 import type { DropCounts } from './drops'
 import type { FaultCounts } from './last-resort'
 import type { V1Health } from './v1/api'
@@ -18,6 +19,8 @@ export interface Health extends PublicHealth, V1Health {
   connections: number
   dropped: DropCounts
   faults: FaultCounts
+  /** The relay instances sharing signaling through Redis, and Redis's state; null without RELAY_REDIS_URL. */
+  cluster: ClusterHealth | null
 }
 
 /** Answers `GET /healthz` with the relay's current health, or only its public part. */

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { addressGroup, clientAddressOf, parseTrustedProxies } from './address'
 import { RelayConfigError, type RelayConfig } from './config'
+import { createRedisCluster, type SignalingCluster } from './cluster/redis-cluster'
 import { handleHealth } from './health'
 import { readPackageVersion } from './version'
 import { hostAllowed, upgradeOriginAllowed, type HostRules } from './host-check'
@@ -90,12 +91,33 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const trustedProxies = parseTrustedProxies(config.trustProxy)
   const hostRules: HostRules = { publicHosts: config.publicHosts, bindHost: config.host }
   const clientAddress = (req: IncomingMessage): string => clientAddressOf(req, trustedProxies)
-  const hub = createSignalingHub(config, log, {
-    clientAddress,
-    addressGroup,
-    hostAllowed: (req) => hostAllowed(req.headers.host, hostRules),
-    originAllowed: (req) => upgradeOriginAllowed(req.headers.origin, req.headers.host, config.signalOrigins),
-  })
+  const { redisUrl } = config.cluster
+  const cluster: SignalingCluster | null =
+    redisUrl === null
+      ? null
+      : createRedisCluster(
+          { ...config.cluster, redisUrl },
+          {
+            version,
+            maxFrameBytes: config.maxFrameBytes,
+            log,
+            stats: () => {
+              const { connections, rooms } = hub.stats()
+              return { connections, rooms }
+            },
+          },
+        )
+  const hub = createSignalingHub(
+    config,
+    log,
+    {
+      clientAddress,
+      addressGroup,
+      hostAllowed: (req) => hostAllowed(req.headers.host, hostRules),
+      originAllowed: (req) => upgradeOriginAllowed(req.headers.origin, req.headers.host, config.signalOrigins),
+    },
+    cluster,
+  )
   const serveNetConfig = createNetConfigHandler(config.net)
   const serveStatic = createStaticHandler(config.staticDir, log)
   const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
@@ -116,7 +138,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
         return
       }
       const { rooms, connections, dropped } = hub.stats()
-      handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), ...v1.health() })
+      handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), cluster: cluster?.health() ?? null, ...v1.health() })
     } else if (pathname === netConfigPath) {
       serveNetConfig(req, res, addressGroup(clientAddress(req)))
     } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
@@ -180,6 +202,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
         })
         const forceTimer = setTimeout(() => server.closeAllConnections(), shutdownGraceMs)
         await hub.close(shutdownGraceMs)
+        await cluster?.close()
         server.closeIdleConnections()
         await serverClosed
         clearTimeout(forceTimer)

@@ -2,7 +2,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { parseSignalingFrame, SignalingFrameError } from '../shared/signaling'
+import { parseSignalingFrame, SignalingFrameError, type PublishFrame } from '../shared/signaling'
+import type { SignalingCluster } from './cluster/redis-cluster'
 import { createDropCounts, type DropCounts, type DropReason } from './drops'
 import { createConnectionLimiter } from './ip-limit'
 import type { Logger } from './log'
@@ -101,8 +102,11 @@ function rejectUpgrade(socket: Duplex, status: string, text: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
-/** Creates the signaling hub; `createRelay` routes `/signal` upgrades to it. */
-export function createSignalingHub(limits: SignalingLimits, log: Logger, checks: UpgradeChecks): SignalingHub {
+/**
+ * Creates the signaling hub; `createRelay` routes `/signal` upgrades to it. With a `cluster`
+ * (RELAY_REDIS_URL), its topics are shared with the other relay instances there.
+ */
+export function createSignalingHub(limits: SignalingLimits, log: Logger, checks: UpgradeChecks, cluster: SignalingCluster | null = null): SignalingHub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false })
   const peers = new Set<Peer>()
   const connections = createConnectionLimiter(limits.maxConnPerIp)
@@ -145,7 +149,10 @@ export function createSignalingHub(limits: SignalingLimits, log: Logger, checks:
     })
   }
 
-  const rooms = createRooms<Peer>({ maxTopicsPerMember: limits.maxTopicsPerConn, maxSubscribersPerTopic: limits.maxTopicSubscribers }, sendTo)
+  const hooks =
+    cluster === null ? undefined : { opened: (topic: string) => cluster.opened(topic), closed: (topic: string) => cluster.closed(topic), published: (frame: PublishFrame) => cluster.publish(frame) }
+  const rooms = createRooms<Peer>({ maxTopicsPerMember: limits.maxTopicsPerConn, maxSubscribersPerTopic: limits.maxTopicSubscribers }, sendTo, hooks)
+  cluster?.onFrame((frame) => rooms.deliver(frame))
 
   const onMessage = (peer: Peer, data: RawData, isBinary: boolean): void => {
     if (peer.closeReason !== undefined) return

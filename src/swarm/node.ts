@@ -10,6 +10,7 @@ import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
 import { WebrtcRoom, type Links, type OpenRoom, type Room } from './room/room'
 import type { RoomConfig } from './room/room-url'
+import type { SignalingState } from './room/signaling-client'
 import { loadNetConfig, toRtcIceServers, type LoadedNetConfig } from './room/net-config'
 import { describeIceError, type LinkStat } from './room/link-stats'
 import { keepNetFresh } from './room/net-refresh'
@@ -28,6 +29,7 @@ export interface NodeEvents {
   'link-stats': ReadonlyMap<string, LinkStat>
   /** Why links cannot be made as asked (no TURN, TURN refusing its credentials): told once each. */
   'net-problem': string
+  signaling: SignalingState
   /** A background failure: shown to the user, never thrown. */
   error: unknown
 }
@@ -68,6 +70,7 @@ export class SwarmNode {
         const problem = describeIceError(error)
         if (problem !== null) this.#tellNetProblem(problem)
       }),
+      room.on('signaling', forward('signaling')),
       room.on('links', (links) => {
         presence.update({ linkId: links.linkId ?? '', links: links.webrtc })
         this.#events.emit('links', links)

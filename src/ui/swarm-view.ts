@@ -3,6 +3,7 @@ import type { SwarmNode } from '../swarm/node'
 import type { Peer } from '../market/presence/peers'
 import type { LinkStat } from '../swarm/room/link-stats'
 import { colorOf, h, onNextFrame, shortId } from './dom'
+import { signalingLine } from './signaling-line'
 import { drawTopology } from './topology'
 
 const maxEvents = 50
@@ -68,11 +69,12 @@ function peerRow(peer: Peer, standing: PeerStanding, link: LinkStat | undefined)
 /** The swarm at a glance: counts, my node, the topology, the peers, and joins and leaves. */
 export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: () => number, standing: PeerStanding = unjudged): () => void {
   const counts = h('div', { class: 'counts', 'data-testid': 'counts' })
+  const signaling = h('div', { class: 'signaling-box' })
   const me = h('div', { class: 'me' })
   const topology = h('div', { class: 'topology-box', 'data-testid': 'topology' })
   const list = h('ul', { class: 'peers', 'data-testid': 'peers' })
   const events = h('ol', { class: 'events', 'data-testid': 'events' })
-  root.append(h('h2', {}, 'Swarm'), counts, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
+  root.append(h('h2', {}, 'Swarm'), counts, signaling, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
 
   const renderCounts = (): void => {
     const compatible = node.peers().filter((peer) => peer.compatible)
@@ -84,8 +86,17 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     )
   }
 
+  const renderSignaling = (): void => {
+    signaling.replaceChildren(signalingLine(node.room.signaling(), node.room.links().webrtc.length, Date.now()))
+  }
+  // The "reconnecting in N seconds" countdown.
+  const countdown = setInterval(() => {
+    if (node.room.signaling().retryAtMs !== null) renderSignaling()
+  }, 1_000)
+
   const renderNow = (): void => {
     renderCounts()
+    renderSignaling()
     const peers = node.peers()
     const self = node.presence.local()
     const links = node.linkStats()
@@ -114,11 +125,13 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     node.on('memory', onNextFrame(renderCounts)),
     node.on('links', render),
     node.on('link-stats', render),
+    node.on('signaling', onNextFrame(renderSignaling)),
     node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
     node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
   ]
   renderNow()
   return () => {
+    clearInterval(countdown)
     for (const unsubscribe of unsubscribes) unsubscribe()
   }
 }

@@ -1,8 +1,7 @@
 // `npm run bench`: figures measured side by side in one run; nothing here is asserted.
-import { chromium, type Browser, type Page } from '@playwright/test'
-import { WebSocket } from 'ws'
+import { chromium, type Browser } from '@playwright/test'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
-import { appPath, freshRoom, openStockPage, readyNodeId, type RoomRef } from '../e2e/support/nodes'
+import { freshRoom } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
 import { benchContext } from './context'
 import { benchEngine } from './engine'
@@ -17,81 +16,14 @@ import { benchRelay } from './relay-v1'
 import { benchReplica } from './replica'
 import { benchTurn } from './turn'
 import { startRelay, type RelayProcess } from './relay-process'
+import { measureWrites, openAppTab, openStockTab, timeJoins, waitForPeers, type JoinTimes, type Tab } from './room-tabs'
+import { benchRelays, signalingConnectionBytes } from './relays'
 import { fmt, median, percentile, table } from './stats'
 
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
-
-interface Tab {
-  page: Page
-  close(): Promise<void>
-}
-
-async function openAppTab(browser: Browser, relay: RelayProcess, ref: RoomRef): Promise<Tab> {
-  const context = await browser.newContext({ baseURL: relay.url })
-  const page = await context.newPage()
-  await page.goto(appPath(ref, { peerTimeoutMs: '15000' }))
-  await readyNodeId(page)
-  return { page, close: () => context.close() }
-}
-
-async function openStockTab(browser: Browser, relay: RelayProcess, ref: RoomRef): Promise<Tab> {
-  const stock = await openStockPage(browser)
-  await stock.page.evaluate(({ room, key, url }) => globalThis.stock.start(room, key, url), { room: ref.room, key: ref.key, url: relay.url.replace('http', 'ws') + '/signal' })
-  return { page: stock.page, close: () => stock.close() }
-}
-
-/** Writes `writes` entries from the first tab, paced, and returns write → seen-by-all latencies. */
-async function measureWrites(tabs: Tab[], kind: 'app' | 'stock'): Promise<number[]> {
-  const [writer, ...readers] = tabs
-  if (!writer) return []
-  if (kind === 'app') {
-    await Promise.all(
-      readers.map((tab) =>
-        tab.page.evaluate(() => {
-          const arrivals: Record<string, number> = {}
-          Object.assign(globalThis, { arrivals })
-          globalThis.edgeswarm?.on('memory', (items) => {
-            const at = performance.timeOrigin + performance.now()
-            for (const item of items) arrivals[item.text] ??= at
-          })
-        }),
-      ),
-    )
-  }
-  const sentAt: number[] = await writer.page.evaluate(
-    async ({ writes, writeIntervalMs, kind }) => {
-      const sent: number[] = []
-      for (let i = 0; i < writes; i++) {
-        const started = performance.timeOrigin + performance.now()
-        sent.push(started)
-        if (kind === 'app') await globalThis.edgeswarm?.memory.add(`bench-${i}`)
-        else globalThis.stock.set(`id-${i}`, { text: `bench-${i}` })
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, writeIntervalMs - (performance.timeOrigin + performance.now() - started))))
-      }
-      return sent
-    },
-    { writes, writeIntervalMs, kind },
-  )
-  await new Promise((resolve) => setTimeout(resolve, 2_000))
-  const arrivals = await Promise.all(
-    readers.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { arrivals?: Record<string, number>; stock?: { arrivals: Record<string, number> } }).arrivals ?? globalThis.stock.arrivals)),
-  )
-  return sentAt.map((sent, i) => Math.max(...arrivals.map((seen) => (seen[`bench-${i}`] ?? Number.POSITIVE_INFINITY) - sent)))
-}
-
-async function waitForPeers(tabs: Tab[], kind: 'app' | 'stock'): Promise<void> {
-  const expected = tabs.length - 1
-  await Promise.all(
-    tabs.map((tab) =>
-      kind === 'app'
-        ? tab.page.waitForFunction((n) => globalThis.edgeswarm?.peers().length === n, expected, { timeout: 30_000 })
-        : tab.page.waitForFunction((n) => globalThis.stock.webrtcPeers() === n, expected, { timeout: 30_000 }),
-    ),
-  )
-}
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
   const ref = freshRoom(`bench-${kind}-${count}`)
@@ -99,61 +31,25 @@ async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' |
   for (let i = 0; i < count; i++) tabs.push(await (kind === 'app' ? openAppTab : openStockTab)(browser, relay, ref))
   try {
     await waitForPeers(tabs, kind)
-    return await measureWrites(tabs, kind)
+    return await measureWrites(tabs, kind, writes, writeIntervalMs)
   } finally {
     await Promise.all(tabs.map((tab) => tab.close()))
   }
 }
 
-async function joinTimes(browser: Browser, relay: RelayProcess): Promise<{ ready: number[]; firstPeer: number[] }> {
+async function joinTimes(browser: Browser, relay: RelayProcess): Promise<JoinTimes> {
   const ref = freshRoom('bench-join')
   const host = await openAppTab(browser, relay, ref)
-  const ready: number[] = []
-  const firstPeer: number[] = []
   try {
-    for (let i = 0; i < joinSamples; i++) {
-      const context = await browser.newContext({ baseURL: relay.url })
-      const page = await context.newPage()
-      const started = Date.now()
-      await page.goto(appPath(ref, { peerTimeoutMs: '15000' }))
-      await readyNodeId(page)
-      ready.push(Date.now() - started)
-      await page.waitForFunction(() => (globalThis.edgeswarm?.peers().length ?? 0) > 0, undefined, { polling: 10, timeout: 30_000 })
-      firstPeer.push(Date.now() - started)
-      await context.close()
-    }
+    return await timeJoins(browser, relay, ref, joinSamples)
   } finally {
     await host.close()
-  }
-  return { ready, firstPeer }
-}
-
-async function idleConnectionBytes(count: number): Promise<{ perConnection: number; baseline: number }> {
-  const relay = await startRelay({ RELAY_MAX_CONN_PER_IP: String(count + 10), RELAY_STATIC_DIR: 'dist' })
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
-    const baseline = relay.rssBytes()
-    const sockets: WebSocket[] = []
-    for (let i = 0; i < count; i++) {
-      const socket = new WebSocket(`${relay.url.replace('http', 'ws')}/signal`)
-      await new Promise<void>((resolve, reject) => {
-        socket.once('open', () => resolve())
-        socket.once('error', reject)
-      })
-      socket.send(JSON.stringify({ type: 'subscribe', topics: [`room-${i % 100}`] }))
-      sockets.push(socket)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2_000))
-    const loaded = relay.rssBytes()
-    for (const socket of sockets) socket.close()
-    return { perConnection: (loaded - baseline) / count, baseline }
-  } finally {
-    await relay.stop()
   }
 }
 
 async function main(): Promise<void> {
   if (sections.has('room')) await benchRoom()
+  if (sections.has('relays')) await benchRelays(writes, writeIntervalMs).catch((error: unknown) => console.error('relays bench failed:', error))
   // Each on its own: a failure here must not lose the figures already printed.
   if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
@@ -211,7 +107,7 @@ async function benchRoom(): Promise<void> {
     await relay.stop()
   }
 
-  const idle = await idleConnectionBytes(1000)
+  const idle = await signalingConnectionBytes(1000)
   table(
     'Relay memory (separate process, RSS)',
     ['figure', 'value'],

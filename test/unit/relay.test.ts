@@ -192,6 +192,7 @@ describe('config', () => {
       signalOrigins: [],
       trustProxy: [],
       net: { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }], signalingUrls: [], turn: null, perMin: 60 },
+      cluster: { redisUrl: null, prefix: 'edgeswarm:', instanceId: expect.stringMatching(/^[A-Za-z0-9_.-]+-\d+-[0-9a-f]{6}$/) as unknown, framesPerSPerInstance: 5000 },
     })
   })
 
@@ -219,6 +220,10 @@ describe('config', () => {
         RELAY_TRUST_PROXY: '10.0.0.1, fd00::/8',
         RELAY_ICE_SERVERS: '[{"urls":["stun:stun.example.org:3478"]},{"urls":"turn:turn.example.org:3478","username":"u","credential":"c"}]',
         RELAY_SIGNALING_URLS: 'wss://relay-b.example.org/signal, ws://10.0.0.2:8787/signal',
+        RELAY_REDIS_URL: 'redis://redis.internal:6379/2',
+        RELAY_REDIS_PREFIX: 'swarm-a:',
+        RELAY_INSTANCE_ID: 'relay-1',
+        RELAY_CLUSTER_FRAMES_PER_S: '900',
       },
       '/srv/app',
     )
@@ -248,6 +253,7 @@ describe('config', () => {
         turn: null,
         perMin: 60,
       },
+      cluster: { redisUrl: 'redis://redis.internal:6379/2', prefix: 'swarm-a:', instanceId: 'relay-1', framesPerSPerInstance: 900 },
     })
   })
 
@@ -517,7 +523,7 @@ describe('healthz', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
     const health = (await response.json()) as Message
     const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
-    expect(Object.keys(health).sort()).toEqual(['backends', 'connections', 'dropped', 'faults', 'ok', 'rooms', 'status', 'uptimeS', 'v1', 'version'])
+    expect(Object.keys(health).sort()).toEqual(['backends', 'cluster', 'connections', 'dropped', 'faults', 'ok', 'rooms', 'status', 'uptimeS', 'v1', 'version'])
     expect(health).toMatchObject({ ok: true, status: 'ok', version, rooms: 1, connections: 2, faults: { unhandledRejections: 0, uncaughtExceptions: 0 } })
     expect(typeof health.uptimeS).toBe('number')
     expect(health.dropped).toMatchObject({ 'invalid-json': 0, binary: 0, oversized: 0 })

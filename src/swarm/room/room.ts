@@ -7,6 +7,7 @@ import { sha256, toHex, utf8 } from '../../shared/encoding'
 import { Emitter, type Unsubscribe } from '../../shared/events'
 import { BudgetGuard, defaultBudgets, type Budgets, type Drop, type Drops } from './budget'
 import { IndexeddbDocStorage } from './indexeddb-storage'
+import { FailoverSignalingClient, type SignalingState } from './signaling-client'
 import type { DocStorage, OpenDocStorage } from './storage'
 import { LinkMonitor } from './link-monitor'
 import type { IceError, LinkStat } from './link-stats'
@@ -43,6 +44,8 @@ export interface RoomEvents {
   'link-stats': ReadonlyMap<string, LinkStat>
   /** An ICE server answered a link's candidate gathering with an error (a TURN server refusing its credentials). */
   'ice-error': IceError
+  /** The signaling connection opened, dropped, or is waiting to try again. */
+  signaling: SignalingState
 }
 
 /**
@@ -62,6 +65,8 @@ export interface Room {
   linkStats(): ReadonlyMap<string, LinkStat>
   /** ICE servers for links made from now on (renewed TURN credentials); links up keep theirs. */
   setIceServers(iceServers: RTCIceServer[]): void
+  /** Where the room's one signaling connection stands (its URL, or offline and when it tries again). */
+  signaling(): SignalingState
   /** Messages of peers dropped so far before Yjs read them, by reason. */
   drops(): Drops
   /** The last storage failure told, or null when there was none. */
@@ -81,8 +86,10 @@ const defaultIceServers: RTCIceServer[] = [{ urls: 'stun:stun.l.google.com:19302
 /**
  * One room over y-webrtc, using our relay as the signaling server and the room key as
  * y-webrtc's password: any stock y-webrtc client with the same name, password and signaling
- * URL joins the same room. Every peer's message passes a byte budget (BudgetGuard) before Yjs
- * reads it; a storage failure (quota) is told as 'storage-full', never swallowed.
+ * URL joins the same room. One signaling connection serves the room's signaling URLs, failing
+ * over between them (FailoverSignalingClient). Every peer's message passes a byte budget
+ * (BudgetGuard) before Yjs reads it; a storage failure (quota) is told as 'storage-full', never
+ * swallowed.
  */
 export class WebrtcRoom implements Room {
   readonly doc = new Y.Doc()
@@ -94,6 +101,7 @@ export class WebrtcRoom implements Room {
   #storageFull: StorageFullError | null = null
   #links: Links = { linkId: null, webrtc: [] }
   readonly #monitor: LinkMonitor
+  #signaling: FailoverSignalingClient | null = null
 
   private constructor(options: RoomOptions, storageName: string) {
     this.storage = (options.storage ?? ((name, doc) => new IndexeddbDocStorage(name, doc)))(storageName, this.doc)
@@ -114,6 +122,12 @@ export class WebrtcRoom implements Room {
       // y-webrtc hands `peerOpts` to each new simple-peer: our wrtc classes let the monitor hear every link's ICE errors.
       peerOpts: { config, wrtc: this.#monitor.wrtc },
       guard: this.#guard,
+      connectSignaling: (urls) => {
+        const client = new FailoverSignalingClient(urls)
+        client.onState((state) => this.#events.emit('signaling', state))
+        this.#signaling = client
+        return client
+      },
     })
     this.provider.on('peers', ({ webrtcPeers }) => {
       this.#links = { linkId: this.provider.room?.peerId ?? null, webrtc: [...webrtcPeers].sort() }
@@ -163,6 +177,10 @@ export class WebrtcRoom implements Room {
     this.provider.peerOpts = { ...peerOpts, config: { ...peerOpts.config, iceServers } }
   }
 
+  signaling(): SignalingState {
+    return this.#signaling?.state() ?? { status: 'offline', url: '', urls: [], retryAtMs: null, failures: 0 }
+  }
+
   on<K extends keyof RoomEvents>(event: K, listener: (payload: RoomEvents[K]) => void): Unsubscribe {
     return this.#events.on(event, listener)
   }
@@ -170,6 +188,8 @@ export class WebrtcRoom implements Room {
   async destroy(): Promise<void> {
     this.#monitor.stop()
     this.#stopStorage()
+    // y-webrtc's destroy leaves the signaling connection open for the next provider; ours closes it.
+    this.provider.disconnect()
     this.provider.destroy()
     await this.storage.destroy()
     this.doc.destroy()
