@@ -3,6 +3,7 @@ import { maxDefaultDeadlineMs } from '../../../src/market/estimate'
 import type { LogEntry } from '../../../src/market/schema'
 import { answerOf } from './engine'
 import { injected, type Behaviour } from './hostile'
+import type { DeliveryFigures } from './deliveries'
 import { MarketSim, type SimOptions } from './sim'
 
 /** No honest node's reputation, as any honest node sees it, may fall under this. */
@@ -17,6 +18,10 @@ export interface ScenarioReport {
   updates: number
   /** What the hostile members did, summed: a hostile run must have attacked. */
   attacks: Map<Behaviour, number>
+  /** How the updates the nodes wrote reached the others: delivery times and hops. */
+  deliveries: DeliveryFigures
+  /** Messages the links carried (a partial mesh floods: each doc sends on what it applies). */
+  messages: number
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -89,7 +94,8 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   const attacks = new Map<Behaviour, number>()
   for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
   for (const node of sim.nodes) node.hostile?.stop()
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks }
+  const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent }
 }
 
 /**
