@@ -9,6 +9,7 @@ import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
 import { benchMemoryAnswers } from './memory-answers'
+import { benchMesh } from './mesh'
 import { benchTrustCost } from './market-before-after'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
@@ -20,7 +21,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,trust,relay,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,engine,market,mesh,trust,relay,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
 
 interface Tab {
   page: Page
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   // Each on its own: a failure here must not lose the figures already printed.
   if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
+  if (sections.has('mesh')) await benchMesh()
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('micronets')) await benchMicronets().catch((error: unknown) => console.error('micronets bench failed:', error))

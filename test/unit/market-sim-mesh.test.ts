@@ -33,7 +33,7 @@ describe('rooms past the mesh cap', () => {
     expect(report.tasksChecked).toBeGreaterThan(0)
     // Updates went further than one link: the flood carried them.
     const { hops } = report.deliveries
-    expect(Math.max(...hops)).toBeGreaterThan(1)
+    expect(hops.reduce((most, hop) => Math.max(most, hop), 0)).toBeGreaterThan(1)
     expect(hops.reduce((sum, hop) => sum + hop, 0) / hops.length).toBeGreaterThan(1.5)
   }, 120_000)
 

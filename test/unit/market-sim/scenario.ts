@@ -22,6 +22,8 @@ export interface ScenarioReport {
   deliveries: DeliveryFigures
   /** Messages the links carried (a partial mesh floods: each doc sends on what it applies). */
   messages: number
+  /** Tasks whose poster was gone for good at the end: only their signed expiry removed them. */
+  orphaned: number
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -76,16 +78,26 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   problems.push(...hostileProblems(sim))
   const log = docs[0]?.getArray<LogEntry>('log').toArray() ?? []
   let tasksChecked = 0
+  let orphaned = 0
   for (const { taskId, poster } of sim.posted) {
     const accepted = sim.accepted.get(taskId) ?? 0
     if (accepted > 1) problems.push(`${taskId}: accepted ${accepted} times`)
-    if (!sim.nodes[poster]?.market) continue
+    if (!sim.nodes[poster]?.market) {
+      orphaned++
+      continue
+    }
     tasksChecked++
     if (accepted !== 1) problems.push(`${taskId}: accepted ${accepted} times (poster ${poster} is up)`)
     const failed = sim.failed.get(taskId)
     if (failed) problems.push(`${taskId}: failed: ${failed}`)
     const entries = log.filter((entry) => entry.taskId === taskId)
     if (entries.length !== 1 || entries[0]?.status !== 'done') problems.push(`${taskId}: log has ${JSON.stringify(entries)}`)
+  }
+  // Every task ends up removed: by its poster after `retainMs`, or, when its poster is gone for
+  // good (or hostile), by any node once its signed expiry (or the lifetime cap) has passed.
+  for (const [index, doc] of docs.entries()) {
+    const left = [...doc.getMap('tasks').keys()]
+    if (left.length > 0) problems.push(`node ${up[index]?.index} still holds ${left.length} tasks at the end: ${left.slice(0, 3).join(', ')}`)
   }
   const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getArray('ballots').toJSON()]))
   const diverged = states.findIndex((state) => state !== states[0])
@@ -95,7 +107,7 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
   for (const node of sim.nodes) node.hostile?.stop()
   const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent }
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned }
 }
 
 /**

@@ -73,7 +73,8 @@ export class MarketSim {
     const faults: NetworkFaults = options.faults ? { dropRate: 0.05, minDelayMs: 5, maxDelayMs: 120, resyncMs: 250 } : { dropRate: 0, minDelayMs: 10, maxDelayMs: 30, resyncMs: 250 }
     const topology = options.mesh === 'partial' ? new Topology(options.nodes, this.random) : null
     this.net = new Network(this.sched, this.random, faults, options.nodes, topology)
-    this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, ...options.config }
+    // Expiry on the scale of a run: tasks of posters gone for good are swept before it ends.
+    this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, maxLifetimeMs: 8 * 60_000, expirySkewMs: 5_000, ...options.config }
   }
 
   async init(): Promise<void> {
