@@ -44,6 +44,8 @@ export interface ApiEvents {
 export interface EdgeswarmApi {
   readonly nodeId: string
   readonly room: string
+  /** The room doc's encoded size in bytes (Y.encodeStateAsUpdate length), as last measured: at most every 2 s while it changes. */
+  docSize(): number
   peers(): PeerView[]
   on<K extends keyof ApiEvents>(event: K, listener: (payload: ApiEvents[K]) => void): Unsubscribe
   /**
@@ -210,6 +212,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
   return {
     nodeId: node.nodeId,
     room: node.config.room,
+    docSize: () => node.docSize.bytes,
     peers: () => node.peers().map(peerView),
     chat: (request) => apiChat(router, node.memory, request),
     engines: { peer, local: { lastRequest: () => local.lastRequest() } },

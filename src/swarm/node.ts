@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
 import { roomIdOf } from '../shared/room-id'
 import type { Signer } from '../shared/sign'
 import { detectCapabilities } from './room/capabilities'
+import { DocSize } from './room/doc-size'
 import { loadIdentity } from './room/identity'
 import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
@@ -18,6 +19,8 @@ export interface NodeEvents {
   leave: Peer
   memory: readonly MemoryItem[]
   links: Links
+  /** The room doc's encoded size changed (measured at most every few seconds), in bytes. */
+  docSize: number
   /** A background failure: shown to the user, never thrown. */
   error: unknown
 }
@@ -29,6 +32,8 @@ export interface NodeEvents {
 export class SwarmNode {
   readonly #events = new Emitter<NodeEvents>((error) => console.error(error))
   readonly #cleanups: (() => void)[] = []
+  /** The room doc's encoded size, throttled: what a newcomer downloads, and what expiry keeps bounded. */
+  readonly docSize: DocSize
 
   private constructor(
     readonly config: RoomConfig,
@@ -46,7 +51,9 @@ export class SwarmNode {
       <K extends keyof NodeEvents>(event: K) =>
       (payload: NodeEvents[K]) =>
         this.#events.emit(event, payload)
+    this.docSize = new DocSize(room.doc, forward('docSize'))
     this.#cleanups.push(
+      () => this.docSize.stop(),
       presence.on('peers', forward('peers')),
       presence.on('join', forward('join')),
       presence.on('leave', forward('leave')),
