@@ -106,6 +106,25 @@ describe('signed expiry of tasks', () => {
     bystander.destroy()
   })
 
+  it('a poster back after its task expired does not post it again: the deletion the room made stands', async () => {
+    const time = new ManualTime()
+    const [posterDoc] = connectedDocs(1) as [Y.Doc]
+    const poster = await node(posterDoc, time, 730)
+    const handle = poster.submit(request)
+    handle.result.catch(() => undefined)
+    await settle([poster])
+    poster.destroy()
+    const { expiresAt } = specOf(posterDoc, handle.id)
+    // Back long after (its doc kept the task), it learns of the room's deletion as it resumes.
+    time.now = expiresAt + expirySkewMs + spreadMs + 1
+    const back = await node(posterDoc, time, 730)
+    posterDoc.getMap('tasks').delete(handle.id)
+    await time.advance(defaultConfig.bidWindowMs * 4, [back])
+    expect(posterDoc.getMap('tasks').has(handle.id)).toBe(false)
+    expect(posterDoc.getArray('log').toArray()).toMatchObject([{ taskId: handle.id, status: 'failed' }])
+    back.destroy()
+  })
+
   it('a member deleting an unexpired task: its poster puts it back', async () => {
     const time = new ManualTime()
     const [posterDoc, doc] = connectedDocs(2) as [Y.Doc, Y.Doc]
