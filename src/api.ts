@@ -45,6 +45,8 @@ export interface ApiEvents {
 export interface EdgeswarmApi {
   readonly nodeId: string
   readonly room: string
+  /** The room doc's encoded size in bytes (Y.encodeStateAsUpdate length), as last measured: at most every 2 s while it changes. */
+  docSize(): number
   peers(): PeerView[]
   /** The room's signaling connection: the URL it is connected to, or offline and when it tries again. */
   signaling(): SignalingState
@@ -213,6 +215,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
   return {
     nodeId: node.nodeId,
     room: node.config.room,
+    docSize: () => node.docSize.bytes,
     peers: () => node.peers().map(peerView),
     signaling: () => node.room.signaling(),
     chat: (request) => apiChat(router, node.memory, request),

@@ -11,6 +11,8 @@ import type { Signer } from '../shared/sign'
 import { taskViews, type TaskView } from './board'
 import { SerialWork, TimerSet, type MarketContext } from './context'
 import { MarketClosedError } from './errors'
+import { defaultDeadlineMs } from './estimate'
+import { ExpirySweeper, expiresAtFor } from './expiry'
 import { Executor } from './executor'
 import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
 import { PostedTask, type Settle } from './poster'
@@ -88,6 +90,7 @@ export class MarketNode {
   /** Reads for display (tasks()), counted apart from what the market itself rejects. */
   readonly #displayReader = new TaskReader()
   readonly #cancelResumed: string | undefined
+  readonly #sweeper: ExpirySweeper
   #destroyed = false
 
   constructor(options: MarketNodeOptions) {
@@ -123,6 +126,7 @@ export class MarketNode {
       report,
     }
     this.#executor = options.engine ? new Executor(this.#ctx, options.engine, options.visible ?? (() => true)) : null
+    this.#sweeper = new ExpirySweeper(this.#ctx)
     this.#observer = (events) => {
       try {
         this.#changed(events)
@@ -137,6 +141,7 @@ export class MarketNode {
     this.#votes.start()
     for (const taskId of [...tasks.keys()].sort()) this.#resume(taskId)
     for (const taskId of [...tasks.keys()].sort()) this.#executor?.onChange(taskId)
+    this.#sweeper.changed([...tasks.keys()])
   }
 
   get nodeId(): string {
@@ -199,10 +204,13 @@ export class MarketNode {
 
   #changed(events: Y.YEvent<Y.AbstractType<unknown>>[]): void {
     const changed = new Set<string>()
+    const keys: string[] = []
     for (const event of events) {
-      if (event.target === this.#ctx.tasks) for (const key of event.changes.keys.keys()) changed.add(key)
+      if (event.target === this.#ctx.tasks) keys.push(...event.changes.keys.keys())
       else if (typeof event.path[0] === 'string') changed.add(event.path[0])
     }
+    for (const key of keys) changed.add(key)
+    if (keys.length > 0) this.#sweeper.changed(keys)
     for (const taskId of [...changed].sort()) {
       // A deleted task is the poster's to notice: it posts it again, or fails it.
       this.#posted.get(taskId)?.onChange()
@@ -238,7 +246,7 @@ export class MarketNode {
     let settle: Settle = { resolve: () => undefined, reject: () => undefined }
     const result = new Promise<TaskResult>((resolve, reject) => (settle = { resolve, reject }))
     result.catch(() => undefined)
-    const { signer, clock } = this.#ctx
+    const { signer, clock, config } = this.#ctx
     const handle: TaskHandle = { id, chunks: stream, result, cancel: (reason) => this.#cancel(id, reason) }
     if (this.#destroyed) {
       const error = new MarketClosedError('the market is closed')
@@ -247,7 +255,9 @@ export class MarketNode {
       return handle
     }
     this.#submitting.set(id, { stream, settle })
-    const unsigned = { v: 2 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt: clock() }
+    const createdAt = clock()
+    const expiresAt = expiresAtFor(createdAt, checkedRequirements.deadlineMs ?? defaultDeadlineMs(checkedRequest), config)
+    const unsigned = { v: 3 as const, taskId: id, request: checkedRequest, requirements: checkedRequirements, poster: signer.nodeId, publicKey: signer.publicKey, createdAt, expiresAt }
     this.#ctx.work.run(async () => {
       const spec = await sign('spec', unsigned, this.#ctx.room).catch((error: unknown) => {
         this.#endSubmission(id, error instanceof Error ? error : new Error(String(error)))
@@ -316,6 +326,7 @@ export class MarketNode {
     this.#ctx.tasks.unobserveDeep(this.#observer)
     this.#ctx.doc.getArray('log').unobserve(this.#logObserver)
     this.#votes.stop()
+    this.#sweeper.stop()
     this.#ctx.timers.stop()
     this.#ctx.work.stop()
     this.#executor?.stop()

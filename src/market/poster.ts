@@ -7,6 +7,7 @@ import type { MarketContext } from './context'
 import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
 import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
 import { bidFloorMs, capableOf, defaultDeadlineMs } from './estimate'
+import { deadlineAtOf } from './expiry'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
 import { sign, verify, verifyResult } from './signing'
 import { observeSpeed, type SpeedBasis } from './speed'
@@ -85,7 +86,7 @@ export class PostedTask {
     this.id = spec.taskId
     this.#task = task
     this.#needsAwardSince = ctx.clock()
-    this.#deadlineAt = spec.createdAt + (spec.requirements.deadlineMs ?? defaultDeadlineMs(spec.request))
+    this.#deadlineAt = deadlineAtOf(spec, spec.requirements.deadlineMs ?? defaultDeadlineMs(spec.request), ctx.config)
     this.#floorMs = bidFloorMs(spec.request)
   }
 
@@ -398,6 +399,8 @@ export class PostedTask {
 
   /** Someone deleted or replaced the task: write it again, and award again from fresh bids. */
   #repost(): void {
+    // Past its deadline (a poster back from a long absence): the task is over, not posted again.
+    if (this.ctx.clock() > this.#deadlineAt) return this.fail(`deadline of ${this.#deadlineAt - this.spec.createdAt} ms passed`)
     if (this.#reposts >= this.ctx.config.maxReposts) {
       return this.fail(`the task was deleted ${this.#reposts + 1} times by a member of the room`, TaskDeletedError)
     }

@@ -4,9 +4,11 @@
  * something is signed by that writer, and readers drop what the wrong writer wrote (counted).
  *
  * doc.getMap('tasks'): taskId → Y.Map, one per task, created by its poster:
- *   spec     poster:   { v: 2, taskId, request (OpenAI chat request), requirements
+ *   spec     poster:   { v: 3, taskId, request (OpenAI chat request), requirements
  *                      { contextSize?, engineKinds?, model?, deadlineMs?, redundancy? }, poster,
- *                      publicKey, createdAt, sig }
+ *                      publicKey, createdAt, expiresAt, sig }; expiresAt = createdAt + min(
+ *                      maxLifetimeMs, deadline + retainMs): the poster ends the task by then
+ *                      (its deadline is at most expiresAt − retainMs) and removes it
  *   bids     Y.Map bidderNodeId → bidder: { taskId, bidder, estimateMs, at, publicKey, sig };
  *            an estimate under the physical floor (estimate.ts) is refused and its bidder suspected
  *   award    poster:   { taskId, epoch, executor, executorKey, at, sig } (epoch starts at 1); run
@@ -26,6 +28,12 @@
  * the room id binds every record to its room. A write whose epoch is not the current award's
  * epoch is ignored (fencing). A poster puts back what someone else overwrote or deleted (spec,
  * award, close, the task itself: re-posted, or failed with TaskDeletedError after a few times).
+ * Expiry (expiry.ts): any node may delete a task (its Y.Map) once, by its own clock, the expiry
+ * it honours plus expirySkewMs has passed: the spec's expiresAt under the poster's signature,
+ * capped at createdAt + maxLifetimeMs and at (when it first saw the task) + maxLifetimeMs; a
+ * task with no valid spec has only the cap. An expiry without the poster's signature is not
+ * honoured. So a poster that never returns leaves nothing for ever, and no honest node deletes
+ * a task its poster still runs (a deletion before then is put back, as above).
  * doc.getArray('log'): finished tasks in brief ({ taskId, poster, executor, epoch, status,
  *   chars, createdAt, finishedAt }), capped; the task itself is removed after a while. Display only.
  * doc.getArray('ballots'): signed votes of redundant jobs, in the order the doc holds them
@@ -66,13 +74,14 @@ export const RequirementsSchema = v.object({
 export type Requirements = v.InferOutput<typeof RequirementsSchema>
 
 export const SpecSchema = v.object({
-  v: v.literal(2),
+  v: v.literal(3),
   taskId: TaskIdSchema,
   request: ChatRequestSchema,
   requirements: RequirementsSchema,
   poster: NodeIdSchema,
   publicKey: PublicKey,
   createdAt: Time,
+  expiresAt: Time,
   sig: Signature,
 })
 export type Spec = v.InferOutput<typeof SpecSchema>

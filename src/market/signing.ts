@@ -10,7 +10,7 @@ type Unsigned<T> = Omit<T, 'sig'>
 export type ResultDigest = Unsigned<Evidence> & { poster: string }
 
 const fieldsOf = {
-  spec: (s: Unsigned<Spec>) => [s.v, s.taskId, s.request, s.requirements, s.poster, s.publicKey, s.createdAt],
+  spec: (s: Unsigned<Spec>) => [s.v, s.taskId, s.request, s.requirements, s.poster, s.publicKey, s.createdAt, s.expiresAt],
   bid: (b: Unsigned<Bid>) => [b.taskId, b.bidder, b.estimateMs, b.at, b.publicKey],
   award: (a: Unsigned<Award>) => [a.taskId, a.epoch, a.executor, a.executorKey, a.at],
   lease: (l: Unsigned<Lease>) => [l.taskId, l.epoch, l.executor, l.until],

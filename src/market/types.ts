@@ -49,6 +49,13 @@ export interface MarketConfig {
   noBidTimeoutMs: number
   /** A finished task stays in `tasks` this long, then only its brief in `log` remains. */
   retainMs: number
+  /**
+   * The longest a task may stay in the doc: the cap on the expiry a poster signs and on the one
+   * a reader honours (expiry.ts). The room's contract: every node should use the same.
+   */
+  maxLifetimeMs: number
+  /** How far a peer's clock may run ahead: an expired task is deleted this long after its expiry. */
+  expirySkewMs: number
   maxLog: number
   /** At most this many peers (picked by rendezvous hash) bid at once; others join later. */
   maxBidders: number
@@ -71,6 +78,8 @@ export const defaultConfig: MarketConfig = {
   maxQueue: 2,
   noBidTimeoutMs: 30_000,
   retainMs: 60_000,
+  maxLifetimeMs: 60 * 60_000,
+  expirySkewMs: 2 * 60_000,
   maxLog: 200,
   maxBidders: 16,
   maxEpochs: 8,

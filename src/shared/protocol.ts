@@ -3,8 +3,10 @@ import * as v from 'valibot'
 /**
  * Bumped on any change that older nodes would misread; peers of another version are ignored.
  * 2: presence states are signed (`at`, `sig`), bound to the room and the awareness client.
+ * 3: presence tells the engine's context size and what it supports (tools, JSON schemas).
+ * 4: task specs are v3, with a signed `expiresAt` after which any node removes the task.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 export const maxAwarenessBytes = 8 * 1024
 

@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION, type Capabilities } from '../shared/protocol'
 import { roomIdOf } from '../shared/room-id'
 import type { Signer } from '../shared/sign'
 import { detectCapabilities } from './room/capabilities'
+import { DocSize } from './room/doc-size'
 import { loadIdentity } from './room/identity'
 import type { Peer } from '../market/presence/peers'
 import { PresenceTracker } from '../market/presence/tracker'
@@ -30,6 +31,8 @@ export interface NodeEvents {
   /** Why links cannot be made as asked (no TURN, TURN refusing its credentials): told once each. */
   'net-problem': string
   signaling: SignalingState
+  /** The room doc's encoded size changed (measured at most every few seconds), in bytes. */
+  docSize: number
   /** A background failure: shown to the user, never thrown. */
   error: unknown
 }
@@ -43,6 +46,8 @@ export class SwarmNode {
   readonly #cleanups: (() => void)[] = []
   readonly #netProblems = new Set<string>()
   #net: LoadedNetConfig
+  /** The room doc's encoded size, throttled: what a newcomer downloads, and what expiry keeps bounded. */
+  readonly docSize: DocSize
 
   private constructor(
     readonly config: RoomConfig,
@@ -60,7 +65,9 @@ export class SwarmNode {
       <K extends keyof NodeEvents>(event: K) =>
       (payload: NodeEvents[K]) =>
         this.#events.emit(event, payload)
+    this.docSize = new DocSize(room.doc, forward('docSize'))
     this.#cleanups.push(
+      () => this.docSize.stop(),
       presence.on('peers', forward('peers')),
       presence.on('join', forward('join')),
       presence.on('leave', forward('leave')),

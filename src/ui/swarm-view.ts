@@ -1,5 +1,6 @@
 import type { Capabilities, EnginePresence } from '../shared/protocol'
 import type { SwarmNode } from '../swarm/node'
+import { formatBytes } from '../swarm/room/doc-size'
 import type { Peer } from '../market/presence/peers'
 import type { LinkStat } from '../swarm/room/link-stats'
 import { colorOf, h, onNextFrame, shortId } from './dom'
@@ -83,6 +84,12 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
       h('span', { 'data-testid': 'count-peers' }, h('b', {}, compatible.length), ' peers'),
       h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
       h('span', { 'data-testid': 'count-memory' }, h('b', {}, memoryCount()), ' memories'),
+      h(
+        'span',
+        { 'data-testid': 'doc-size', 'data-bytes': String(node.docSize.bytes), title: 'the room doc’s encoded size: what a newcomer downloads (measured every few seconds)' },
+        h('b', {}, formatBytes(node.docSize.bytes)),
+        ' doc',
+      ),
     )
   }
 
@@ -123,6 +130,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
   const unsubscribes = [
     node.on('peers', render),
     node.on('memory', onNextFrame(renderCounts)),
+    node.on('docSize', onNextFrame(renderCounts)),
     node.on('links', render),
     node.on('link-stats', render),
     node.on('signaling', onNextFrame(renderSignaling)),

@@ -8,6 +8,7 @@ import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
 import { benchMemoryAnswers } from './memory-answers'
+import { benchMesh } from './mesh'
 import { benchTrustCost } from './market-before-after'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
@@ -23,7 +24,7 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
   const ref = freshRoom(`bench-${kind}-${count}`)
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   // Each on its own: a failure here must not lose the figures already printed.
   if (sections.has('engine')) await benchEngine().catch((error: unknown) => console.error('engine bench failed:', error))
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
+  if (sections.has('mesh')) await benchMesh().catch((error: unknown) => console.error('mesh bench failed:', error))
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('replica')) await benchReplica().catch((error: unknown) => console.error('replica bench failed:', error))

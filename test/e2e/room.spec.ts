@@ -26,8 +26,15 @@ test.describe('a room of three browsers', () => {
     await expect(a.page.getByTestId('count-peers')).toContainText('2 peers')
     await expect(a.page.locator('.topology-link')).toHaveCount(3)
 
+    // The swarm view shows the room doc's encoded size; it grows when memory is written (measured every 2 s).
+    const docSize = b.page.getByTestId('doc-size')
+    await expect(docSize).toContainText(' doc')
+    const shownBytes = async (): Promise<number> => Number(await docSize.getAttribute('data-bytes'))
+    const before = await shownBytes()
     await addMemoryViaUi(a.page, 'The relay listens on 8787', 'ops, relay')
     await Promise.all([b, c].map((node) => expectMemory(node.page, ['The relay listens on 8787'])))
+    await expect.poll(shownBytes, { timeout: 10_000 }).toBeGreaterThan(before)
+    await expect.poll(async () => (await b.page.evaluate(() => globalThis.edgeswarm?.docSize())) === (await shownBytes()), { timeout: 10_000 }).toBe(true)
     const item = b.page.getByTestId('memory-item')
     await expect(item).toHaveAttribute('data-trust', 'trusted')
     await expect(item.locator('.author')).toHaveText(a.nodeId.slice(0, 8))

@@ -193,7 +193,11 @@ describe('market: a field forged by the wrong writer is ignored', () => {
     const [, executor] = members as [RoomMember, RoomMember]
     const m = await mallory()
     const taskId = 'unsolicited-task-1'
-    const spec = await sign('spec', { v: 2, taskId, request, requirements: { engineKinds: ['webgpu'] }, poster: m.signer.nodeId, publicKey: m.signer.publicKey, createdAt: Date.now() }, m)
+    const spec = await sign(
+      'spec',
+      { v: 3, taskId, request, requirements: { engineKinds: ['webgpu'] }, poster: m.signer.nodeId, publicKey: m.signer.publicKey, createdAt: Date.now(), expiresAt: Date.now() + 60_000 },
+      m,
+    )
     const task = new Y.Map<unknown>()
     executor.doc.transact(() => {
       executor.doc.getMap('tasks').set(taskId, task)

@@ -156,12 +156,12 @@ describe('schema', () => {
     tasks.set('task-junk-1', 'not a map')
     const task = new Y.Map<unknown>()
     tasks.set('task-junk-2', task)
-    task.set('spec', { v: 2, taskId: 'task-junk-2', request: { messages: 'nope' } })
+    task.set('spec', { v: 3, taskId: 'task-junk-2', request: { messages: 'nope' } })
     // A bad award is read only once the task's spec is valid and its signature checked.
     const poster = await fixedSigner(2)
     const spec = await sign(
       'spec',
-      { v: 2, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1 },
+      { v: 3, taskId: 'task-junk-3', request: { messages: [{ role: 'user', content: 'hi' }] }, requirements: {}, poster: poster.nodeId, publicKey: poster.publicKey, createdAt: 1, expiresAt: 2 },
       { signer: poster, roomId: testRoomId },
     )
     const signed = new Y.Map<unknown>()

@@ -19,7 +19,10 @@ async function fieldsOf(kind: RecordKind, layout: Layout, r: Fields): Promise<un
   const pick = (...keys: string[]): unknown[] => keys.map((key) => at(r, key))
   switch (kind) {
     case 'spec':
-      return pick('v', 'taskId', 'request', 'requirements', 'poster', 'publicKey', 'createdAt')
+      // Spec v3 (issue 13) signs the poster's expiry too.
+      return r.v === 3
+        ? pick('v', 'taskId', 'request', 'requirements', 'poster', 'publicKey', 'createdAt', 'expiresAt')
+        : pick('v', 'taskId', 'request', 'requirements', 'poster', 'publicKey', 'createdAt')
     case 'bid':
       return pick('taskId', 'bidder', 'estimateMs', 'at', 'publicKey')
     case 'award':

@@ -230,13 +230,14 @@ export class HostileMember {
       const spec = await sign(
         'spec',
         {
-          v: 2,
+          v: 3,
           taskId,
           request: { messages: [{ role: 'user', content: 'unsolicited work' }], max_tokens: 8 },
           requirements: { engineKinds: ['webgpu'] },
           poster: signer.nodeId,
           publicKey: signer.publicKey,
           createdAt: this.clock(),
+          expiresAt: this.clock() + 60_000,
         },
         this.#room,
       )

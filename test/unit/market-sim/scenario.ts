@@ -3,6 +3,7 @@ import { maxDefaultDeadlineMs } from '../../../src/market/estimate'
 import type { LogEntry } from '../../../src/market/schema'
 import { answerOf } from './engine'
 import { injected, type Behaviour } from './hostile'
+import type { DeliveryFigures } from './deliveries'
 import { MarketSim, type SimOptions } from './sim'
 
 /** No honest node's reputation, as any honest node sees it, may fall under this. */
@@ -17,6 +18,12 @@ export interface ScenarioReport {
   updates: number
   /** What the hostile members did, summed: a hostile run must have attacked. */
   attacks: Map<Behaviour, number>
+  /** How the updates the nodes wrote reached the others: delivery times and hops. */
+  deliveries: DeliveryFigures
+  /** Messages the links carried (a partial mesh floods: each doc sends on what it applies). */
+  messages: number
+  /** Tasks whose poster was gone for good at the end: only their signed expiry removed them. */
+  orphaned: number
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -71,16 +78,26 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   problems.push(...hostileProblems(sim))
   const log = docs[0]?.getArray<LogEntry>('log').toArray() ?? []
   let tasksChecked = 0
+  let orphaned = 0
   for (const { taskId, poster } of sim.posted) {
     const accepted = sim.accepted.get(taskId) ?? 0
     if (accepted > 1) problems.push(`${taskId}: accepted ${accepted} times`)
-    if (!sim.nodes[poster]?.market) continue
+    if (!sim.nodes[poster]?.market) {
+      orphaned++
+      continue
+    }
     tasksChecked++
     if (accepted !== 1) problems.push(`${taskId}: accepted ${accepted} times (poster ${poster} is up)`)
     const failed = sim.failed.get(taskId)
     if (failed) problems.push(`${taskId}: failed: ${failed}`)
     const entries = log.filter((entry) => entry.taskId === taskId)
     if (entries.length !== 1 || entries[0]?.status !== 'done') problems.push(`${taskId}: log has ${JSON.stringify(entries)}`)
+  }
+  // Every task ends up removed: by its poster after `retainMs`, or, when its poster is gone for
+  // good (or hostile), by any node once its signed expiry (or the lifetime cap) has passed.
+  for (const [index, doc] of docs.entries()) {
+    const left = [...doc.getMap('tasks').keys()]
+    if (left.length > 0) problems.push(`node ${up[index]?.index} still holds ${left.length} tasks at the end: ${left.slice(0, 3).join(', ')}`)
   }
   const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getArray('ballots').toJSON()]))
   const diverged = states.findIndex((state) => state !== states[0])
@@ -89,7 +106,8 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   const attacks = new Map<Behaviour, number>()
   for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
   for (const node of sim.nodes) node.hostile?.stop()
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks }
+  const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned }
 }
 
 /**

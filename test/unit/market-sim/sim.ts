@@ -9,6 +9,7 @@ import { behaviours as menu, HostileMember, type Behaviour } from './hostile'
 import { fixedSigner } from './keys'
 import { testRoomId } from './room'
 import { Network, type NetworkFaults } from './network'
+import { Topology } from './topology'
 import { rng, Scheduler, type SimEvent } from './scheduler'
 
 export interface SimOptions {
@@ -20,6 +21,8 @@ export interface SimOptions {
   /** Hostile members (f < n / 3), each with behaviours drawn from the seed. */
   hostile?: number
   config?: Partial<MarketConfig>
+  /** 'partial': links as y-webrtc forms them past its cap, updates flooded (topology.ts); 'full' by default. */
+  mesh?: 'full' | 'partial'
 }
 
 interface SimNode {
@@ -68,8 +71,10 @@ export class MarketSim {
   constructor(readonly options: SimOptions) {
     this.random = rng(options.seed)
     const faults: NetworkFaults = options.faults ? { dropRate: 0.05, minDelayMs: 5, maxDelayMs: 120, resyncMs: 250 } : { dropRate: 0, minDelayMs: 10, maxDelayMs: 30, resyncMs: 250 }
-    this.net = new Network(this.sched, this.random, faults, options.nodes)
-    this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, ...options.config }
+    const topology = options.mesh === 'partial' ? new Topology(options.nodes, this.random) : null
+    this.net = new Network(this.sched, this.random, faults, options.nodes, topology)
+    // Expiry on the scale of a run: tasks of posters gone for good are swept before it ends.
+    this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, maxLifetimeMs: 8 * 60_000, expirySkewMs: 5_000, ...options.config }
   }
 
   async init(): Promise<void> {
@@ -160,7 +165,7 @@ export class MarketSim {
   livePeers(self: number): LivePeer[] {
     const peers: LivePeer[] = []
     for (const node of this.nodes) {
-      if (node.index === self || !(node.market || node.hostile) || !this.net.linkUp(self, node.index)) continue
+      if (node.index === self || !(node.market || node.hostile) || !this.net.sees(self, node.index)) continue
       // A hostile member claims a fast engine: it wants awards.
       const decodeTokensPerS = node.hostile ? 1_000 : node.speed
       const engine = decodeTokensPerS === null ? null : ({ kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS } as const)
