@@ -1,7 +1,7 @@
 // The real relay (`npm start`'s src/relay/main.ts) as its own process on a port the test
 // chose, so it can be stopped and started again on the same port (a relay restart).
+import { stopChild } from '../../support/child'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 
 export interface PortRelay {
   port: number
@@ -26,12 +26,7 @@ export async function startRelayOnPort(port: number, env: Record<string, string>
   const stop = async (): Promise<void> => {
     const running = child
     child = null
-    if (running === null || running.exitCode !== null) return
-    const exited = once(running, 'exit')
-    running.kill('SIGTERM')
-    const killer = setTimeout(() => running.kill('SIGKILL'), 8_000)
-    await exited
-    clearTimeout(killer)
+    if (running !== null) await stopChild(running, 8_000)
   }
   const start = async (): Promise<void> => {
     const started = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {

@@ -1,7 +1,7 @@
 // A real redis-server (Debian's; .ci/run installs it) of a test's own: a free loopback port, a
 // temp dir, no persistence; stopped (and its dir removed) by the test.
+import { stopChild } from '../../support/child'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import os from 'node:os'
@@ -55,12 +55,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const stop = async (): Promise<void> => {
     const running = child
     child = null
-    if (running === null || running.exitCode !== null) return
-    const exited = once(running, 'exit')
-    running.kill('SIGTERM')
-    const killer = setTimeout(() => running.kill('SIGKILL'), 3_000)
-    await exited
-    clearTimeout(killer)
+    if (running !== null) await stopChild(running, 3_000)
   }
   await start()
   return {
