@@ -23,6 +23,16 @@ async function replicaBytes(relay: GatewayRelay): Promise<number> {
   return health?.backends?.find((backend) => backend.name === 'swarm')?.details?.rooms?.[0]?.replica?.bytes ?? -1
 }
 
+/**
+ * A crash once the task the relay posted is on disk: the replica writes in batches (250 ms), and
+ * a crash before its batch leaves only the browsers' copy, which the signed expiry removes.
+ */
+async function killOnceOnDisk(relay: GatewayRelay): Promise<void> {
+  const deadlineMs = Date.now() + 5_000
+  while ((await replicaBytes(relay)) <= 0 && Date.now() < deadlineMs) await new Promise((resolve) => setTimeout(resolve, 25))
+  await relay.kill()
+}
+
 async function openApp(browser: Browser, relay: GatewayRelay, ref: RoomRef, params: Record<string, string> = {}): Promise<{ page: Page; close: () => Promise<void> }> {
   const context = await browser.newContext()
   const page = await context.newPage()
@@ -138,7 +148,7 @@ test.describe('always-on replica', () => {
       const read = readSse(response.body, (event) => {
         events.push(event)
         const text = typeof event === 'string' ? '' : (event.choices?.[0]?.delta.content ?? '')
-        if (stopping.done === null && text !== '') stopping.done = how === 'SIGTERM' ? current.stop() : current.kill()
+        if (stopping.done === null && text !== '') stopping.done = how === 'SIGTERM' ? current.stop() : killOnceOnDisk(current)
       })
       if (how === 'SIGTERM') {
         await read
