@@ -23,6 +23,7 @@ import { SwarmNode } from './swarm/node'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
 import { h } from './ui/dom'
+import { Busy } from './shared/busy'
 import { mountChatView } from './ui/chat-view'
 import { mountEngineView } from './ui/engine-view'
 import { mountLearningView } from './ui/learning-view'
@@ -128,6 +129,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const peer = new PeerEngine(market, livePeers)
   const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
   const planner = new Planner({ router, market, onError: (error) => console.warn('planner:', error) })
+  // What this tab is in the middle of: an update waits for it.
+  const busy = new Busy()
   mountChatView(
     shell.chat,
     {
@@ -137,6 +140,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
       settings: { load: () => chatSettings(node.roomId).load(db), save: (next) => chatSettings(node.roomId).save(db, next) },
       agentTools: { memory: node.memory, askSwarm: askSwarmOn(market) },
       plan: (goal) => planner.plan(goal),
+      busy,
     },
     new Conversations(db),
     node.nodeId,

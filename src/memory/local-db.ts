@@ -56,6 +56,25 @@ export interface StoredConversation {
   summary?: { turns: number; text: string }
 }
 
+/**
+ * A room this profile has been in, for the room list and for opening the last one. The key is
+ * kept because the invite link holds it anyway and the profile is the user's own; it is never
+ * sent anywhere.
+ */
+export interface StoredRoom {
+  /** roomIdOf(room, key): a room name with another key is another room. */
+  id: string
+  room: string
+  key: string | null
+  /** The user's own name for it, local only; empty: the room name is shown. */
+  name: string
+  createdAt: number
+  lastOpenAt: number
+  /** Distinct peers seen in it, and memory entries, when last open. */
+  peersSeen: number
+  memoryCount: number
+}
+
 /** The profile's own database (not shared): identity, settings, conversations, micro-net weights. */
 interface LocalSchema extends DBSchema {
   identity: { key: 'self'; value: { keys: CryptoKeyPair; createdAt: number } }
@@ -63,12 +82,14 @@ interface LocalSchema extends DBSchema {
   conversations: { key: string; value: StoredConversation; indexes: { updatedAt: number } }
   /** A micro-net's learned state by net name; validated on read (see net-store.ts). */
   nets: { key: string; value: unknown }
+  /** Rooms this profile has been in (see StoredRoom), by when they were last open. */
+  rooms: { key: string; value: StoredRoom; indexes: { lastOpenAt: number } }
 }
 
 export type LocalDb = IDBPDatabase<LocalSchema>
 
 const dbName = 'edgeswarm'
-const dbVersion = 3
+const dbVersion = 4
 
 export function openLocalDb(): Promise<LocalDb> {
   return openDB<LocalSchema>(dbName, dbVersion, {
@@ -79,6 +100,7 @@ export function openLocalDb(): Promise<LocalDb> {
       }
       if (oldVersion < 2) db.createObjectStore('conversations', { keyPath: 'id' }).createIndex('updatedAt', 'updatedAt')
       if (oldVersion < 3) db.createObjectStore('nets')
+      if (oldVersion < 4) db.createObjectStore('rooms', { keyPath: 'id' }).createIndex('lastOpenAt', 'lastOpenAt')
     },
   })
 }

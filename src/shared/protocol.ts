@@ -5,8 +5,10 @@ import * as v from 'valibot'
  * 2: presence states are signed (`at`, `sig`), bound to the room and the awareness client.
  * 3: presence tells the engine's context size and what it supports (tools, JSON schemas).
  * 4: task specs are v3, with a signed `expiresAt` after which any node removes the task.
+ * 5: presence says whether the node serves peers (`serve`); results carry signed token counts
+ *    that the room's contribution ledger is built from.
  */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 
 export const maxAwarenessBytes = 8 * 1024
 
@@ -42,6 +44,11 @@ export const EnginePresenceSchema = v.object({
 })
 export type EnginePresence = v.InferOutput<typeof EnginePresenceSchema>
 
+/** The user's "serve peers" setting: `off` never bids, `idle` bids only while this tab runs nothing of its own. */
+export const serveModes = ['off', 'idle', 'always'] as const
+export const ServeModeSchema = v.picklist(serveModes)
+export type ServeMode = v.InferOutput<typeof ServeModeSchema>
+
 /** What a node says about itself in the room's awareness (not stored in the doc). */
 export const PresenceSchema = v.object({
   proto: v.literal(PROTOCOL_VERSION),
@@ -58,6 +65,8 @@ export const PresenceSchema = v.object({
   engine: v.optional(EnginePresenceSchema),
   /** Market tasks awarded to this node and not finished: bids and awards read it. */
   queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
+  /** Whether this node runs peers' tasks: never, only while its tab is idle, or always. */
+  serve: v.optional(ServeModeSchema),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 

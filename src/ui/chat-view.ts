@@ -13,6 +13,7 @@ import { agentStepLimit, runAgent } from '../swarm/agent/loop'
 import type { AgentToolDeps } from '../swarm/agent/tools'
 import { agentRunView, recordStep, type PendingAdd } from './agent-view'
 import { h, onNextFrame } from './dom'
+import type { Busy } from '../shared/busy'
 
 const saveEveryMs = 1_500
 /** Room for Qwen3's thinking and a full answer; a 1.7B model rarely needs more. */
@@ -44,6 +45,8 @@ export interface ChatActions {
   agentTools: Omit<AgentToolDeps, 'confirmAdd'>
   /** Has the swarm plan and answer `goal` (the planner's handle). */
   plan: (goal: string) => PlanHandle
+  /** Held while an answer streams: a new version of the app waits for it. */
+  busy: Busy
 }
 
 /** A plan's progress as one line per step, shown in the chat until its answer comes. */
@@ -167,6 +170,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
 
   let conversation: StoredConversation = conversations.create()
   let running: AbortController | null = null
+  let releaseBusy = (): void => undefined
   /** The agent's add waiting for the user, and how to answer it. */
   let pendingAdd: (PendingAdd & { answer: (yes: boolean) => void }) | null = null
   const render = onNextFrame(() => {
@@ -198,6 +202,8 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     current.messages.push(answer)
     const controller = new AbortController()
     running = controller
+    releaseBusy()
+    releaseBusy = actions.busy.hold('answer')
     stop.hidden = false
     send.disabled = planButton.disabled = true
     render()
@@ -206,6 +212,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   /** The answer ended, one way or another: saved, and the chat is ready for the next question. */
   const end = async (current: StoredConversation): Promise<void> => {
     running = null
+    releaseBusy()
     stop.hidden = true
     send.disabled = planButton.disabled = false
     render()
@@ -340,6 +347,8 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     current.messages.push(answer)
     const controller = new AbortController()
     running = controller
+    releaseBusy()
+    releaseBusy = actions.busy.hold('answer')
     stop.hidden = false
     send.disabled = true
     render()
@@ -357,6 +366,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       answer.error = error instanceof Error ? error.message : String(error)
     } finally {
       running = null
+      releaseBusy()
       pendingAdd = null
       stop.hidden = true
       send.disabled = false

@@ -1,9 +1,6 @@
 import type { SignalingState } from '../swarm/room/signaling-client'
+import { plural } from '../shared/text'
 import { h } from './dom'
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`
-}
 
 function hostOf(url: string): string {
   try {
