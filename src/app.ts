@@ -29,6 +29,7 @@ import { mountEngineView } from './ui/engine-view'
 import { mountLearningView } from './ui/learning-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
+import { mountThemeSwitch } from './ui/theme'
 import { mountSwarmView } from './ui/swarm-view'
 import { mountNetView } from './ui/net-view'
 import { mountSummarizeView } from './ui/summarize-view'
@@ -84,6 +85,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   engine.on('status', publish)
   publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
+  mountThemeSwitch(shell.header)
   mountEngineView(shell.engine, engine, report, {
     current: settings,
     save: async (next) => {

@@ -14,6 +14,11 @@ import type { AgentToolDeps } from '../swarm/agent/tools'
 import { agentRunView, recordStep, type PendingAdd } from './agent-view'
 import { h, onNextFrame } from './dom'
 import type { Busy } from '../shared/busy'
+import { plural } from '../shared/text'
+import { MarkdownView } from './markdown'
+import { mountConversationBar } from './conversation-bar'
+import { bindChatShortcuts, shortcutHelp } from './shortcuts'
+import { copyFrom } from './copy'
 
 const saveEveryMs = 1_500
 /** Room for Qwen3's thinking and a full answer; a 1.7B model rarely needs more. */
@@ -74,13 +79,22 @@ function actionButton(action: Action, index: number, label: string, title: strin
   )
 }
 
+function copyAnswerButton(index: number): HTMLElement {
+  return h(
+    'button',
+    { type: 'button', class: 'msg-action', 'data-action': 'copy-answer', 'data-index': index, 'data-testid': 'msg-copy', title: 'Copy the answer (Markdown)', 'aria-label': 'Copy the answer' },
+    'Copy',
+  )
+}
+
 function actionsRow(message: StoredMessage, index: number, last: boolean): HTMLElement | null {
   const meta = message.meta
-  if (!meta) return null
+  if (!meta) return message.content ? h('div', { class: 'msg-actions' }, copyAnswerButton(index)) : null
   const smallModel = meta.route !== 'relay'
   return h(
     'div',
     { class: 'msg-actions' },
+    copyAnswerButton(index),
     actionButton('up', index, '👍', 'Good answer', meta.rating === 'up'),
     actionButton('down', index, '👎', 'Bad answer', meta.rating === 'down'),
     last ? actionButton('regenerate', index, '↻', 'Ask again') : null,
@@ -93,7 +107,7 @@ function quotedList(entries: readonly QuotedEntry[]): HTMLElement {
   return h(
     'details',
     { class: 'msg-memory', 'data-testid': 'msg-memory' },
-    h('summary', {}, `${entries.length} room memory ${entries.length === 1 ? 'entry' : 'entries'} given`),
+    h('summary', {}, `${plural(entries.length, 'room memory entry', 'room memory entries')} given`),
     h(
       'ol',
       {},
@@ -110,9 +124,24 @@ function quotedList(entries: readonly QuotedEntry[]): HTMLElement {
   )
 }
 
+/** Each answer's rendered Markdown, kept across renders: a frame re-renders only what changed. */
+const answerViews = new WeakMap<StoredMessage, MarkdownView>()
+
+function answerView(message: StoredMessage, answer: string, streaming: boolean): HTMLElement {
+  let view = answerViews.get(message)
+  if (!view) {
+    view = new MarkdownView({ class: 'msg-text markdown', 'data-testid': 'msg-answer' })
+    answerViews.set(message, view)
+  }
+  if (streaming) view.update(answer)
+  else if (!view.shows(answer)) view.finish(answer)
+  return view.element
+}
+
 function messageRow(message: StoredMessage, selfId: string, index = -1, last = false, running = false, pending: PendingAdd | null = null): HTMLElement {
   if (message.role !== 'assistant') return h('li', { class: `msg ${message.role}`, 'data-testid': `msg-${message.role}` }, h('div', { class: 'msg-text' }, message.content))
   const { thinking, answer, thinkingOpen } = splitThinking(message.content)
+  const streaming = running && last
   return h(
     'li',
     { class: 'msg assistant', 'data-testid': 'msg-assistant' },
@@ -120,7 +149,7 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
       ? h('details', { class: 'thinking', 'data-testid': 'msg-thinking', open: thinkingOpen }, h('summary', {}, thinkingOpen ? 'Thinking…' : 'Thought'), h('div', { class: 'thinking-text' }, thinking))
       : null,
     message.agent ? agentRunView(message.agent, pending) : null,
-    h('div', { class: 'msg-text', 'data-testid': 'msg-answer' }, answer),
+    answerView(message, answer, streaming),
     message.memory?.length ? quotedList(message.memory) : null,
     message.error ? h('div', { class: 'msg-error', 'data-testid': 'msg-error' }, message.error) : null,
     message.meta?.fit ? h('div', { class: 'msg-fit', 'data-testid': 'msg-fit' }, message.meta.fit) : null,
@@ -131,16 +160,17 @@ function messageRow(message: StoredMessage, selfId: string, index = -1, last = f
 
 /** The chat: streamed answers, a stop button, the thinking switch, history kept locally. */
 export function mountChatView(root: HTMLElement, actions: ChatActions, conversations: Conversations, nodeId: string, report: (error: unknown) => void): void {
-  const picker = h('select', { 'data-testid': 'chat-picker', 'aria-label': 'conversation' })
-  const fresh = h('button', { type: 'button', 'data-testid': 'chat-new' }, 'New chat')
-  const list = h('ol', { class: 'messages', 'data-testid': 'messages' })
-  const input = h('textarea', { rows: 2, placeholder: 'Ask the swarm…', 'data-testid': 'chat-input' })
+  const fresh = h('button', { type: 'button', 'data-testid': 'chat-new', 'aria-keyshortcuts': 'Alt+N', title: 'New chat (Alt+N)' }, 'New chat')
+  const list = h('ol', { class: 'messages', 'data-testid': 'messages', 'aria-label': 'messages' })
+  const input = h('textarea', { id: 'chat-input', rows: 2, placeholder: 'Ask the swarm…', 'data-testid': 'chat-input', 'aria-describedby': 'chat-shortcuts' })
+  // The streamed answer is announced once it is complete, not token by token.
+  const live = h('div', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'chat-live' })
   const think = h('input', { type: 'checkbox', 'data-testid': 'chat-think' })
   const useMemory = h('input', { type: 'checkbox', 'data-testid': 'chat-use-memory' })
   const agent = h('input', { type: 'checkbox', 'data-testid': 'chat-agent' })
-  const send = h('button', { type: 'submit', 'data-testid': 'chat-send' }, 'Send')
+  const send = h('button', { type: 'submit', 'data-testid': 'chat-send', 'aria-keyshortcuts': 'Enter', title: 'Send (Enter)' }, 'Send')
   const planButton = h('button', { type: 'button', 'data-testid': 'chat-plan', title: 'A model breaks the question into steps; the peers of the room run them' }, 'Plan with the swarm')
-  const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true }, 'Stop')
+  const stop = h('button', { type: 'button', 'data-testid': 'chat-stop', hidden: true, 'aria-keyshortcuts': 'Escape', title: 'Stop (Esc)' }, 'Stop')
   const route = h(
     'select',
     { 'data-testid': 'chat-route', 'aria-label': 'where to run' },
@@ -152,6 +182,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
   const form = h(
     'form',
     { class: 'chat-form' },
+    h('label', { for: 'chat-input', class: 'visually-hidden' }, 'Your message to the swarm'),
     input,
     h(
       'div',
@@ -165,8 +196,8 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       planButton,
       send,
     ),
+    h('p', { class: 'shortcut-help', id: 'chat-shortcuts' }, shortcutHelp),
   )
-  root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), picker, fresh), list, form)
 
   let conversation: StoredConversation = conversations.create()
   let running: AbortController | null = null
@@ -178,23 +209,17 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     list.replaceChildren(...conversation.messages.map((message, index) => messageRow(message, nodeId, index, index === lastIndex, running !== null, index === lastIndex ? pendingAdd : null)))
     list.scrollTop = list.scrollHeight
   })
-  const refreshPicker = async (): Promise<void> => {
-    const recent = await conversations.recent()
-    picker.replaceChildren(
-      h('option', { value: conversation.id }, conversation.messages.length ? conversation.title : 'New chat'),
-      ...recent.filter((item) => item.id !== conversation.id).map((item) => h('option', { value: item.id }, item.title)),
-    )
-  }
   const open = (next: StoredConversation): void => {
     running?.abort()
     conversation = next
     render()
     refreshPicker().catch(report)
   }
-  picker.addEventListener('change', () => {
-    conversations.get(picker.value).then((found) => found && open(found), report)
-  })
-  fresh.addEventListener('click', () => open(conversations.create()))
+  const startFresh = (): void => open(conversations.create())
+  const bar = mountConversationBar({ conversations, current: () => conversation, open, fresh: startFresh, report })
+  const refreshPicker = bar.refresh
+  root.append(h('div', { class: 'row chat-head' }, h('h2', {}, 'Chat'), h('span', { class: 'spacer' }), fresh), bar.element, list, live, form)
+  fresh.addEventListener('click', startFresh)
   stop.addEventListener('click', () => running?.abort())
 
   /** An answer starts: the stop button shows, asking waits. */
@@ -206,8 +231,14 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     releaseBusy = actions.busy.hold('answer')
     stop.hidden = false
     send.disabled = planButton.disabled = true
+    live.textContent = 'Answering…'
     render()
     return controller
+  }
+  /** Says the finished answer to a screen reader, once. */
+  const announce = (answer: StoredMessage | undefined): void => {
+    if (answer?.role !== 'assistant') return
+    live.textContent = answer.error ? `The answer failed: ${answer.error}` : `Answer: ${splitThinking(answer.content).answer.trim() || '(empty)'}`
   }
   /** The answer ended, one way or another: saved, and the chat is ready for the next question. */
   const end = async (current: StoredConversation): Promise<void> => {
@@ -215,6 +246,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     releaseBusy()
     stop.hidden = true
     send.disabled = planButton.disabled = false
+    announce(current.messages.at(-1))
     render()
     await conversations.save(current).catch(report)
     await refreshPicker().catch(report)
@@ -370,6 +402,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       pendingAdd = null
       stop.hidden = true
       send.disabled = false
+      announce(answer)
       render()
       await conversations.save(current).catch(report)
       await refreshPicker().catch(report)
@@ -407,6 +440,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     const button = (event.target as Element | null)?.closest('button[data-action]')
     if (!(button instanceof HTMLButtonElement)) return
     const action = button.dataset.action
+    if (action === 'copy-code' || action === 'copy-answer') return copyFrom(button, action === 'copy-code' ? codeOf(button) : answerSource(Number(button.dataset.index)), report)
     if (action === 'agent-add' || action === 'agent-decline') return pendingAdd?.answer(action === 'agent-add')
     if (action !== 'up' && action !== 'down' && action !== 'regenerate' && action !== 'escalate') return
     act(action, Number(button.dataset.index)).catch(report)
@@ -419,11 +453,21 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     input.value = ''
     send_(question).catch(report)
   })
-  input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey) {
-      event.preventDefault()
-      form.requestSubmit()
-    }
+  const answerSource = (index: number): string => {
+    const message = conversation.messages[index]
+    return message ? splitThinking(message.content).answer.trim() : ''
+  }
+  const codeOf = (button: Element): string => button.closest('pre')?.querySelector('code')?.textContent ?? ''
+  bindChatShortcuts({
+    input,
+    send: () => form.requestSubmit(),
+    stop: () => {
+      if (!running) return false
+      running.abort()
+      return true
+    },
+    newChat: startFresh,
+    focusSearch: bar.focusSearch,
   })
 
   const saveSettings = (): void => void actions.settings.save({ useMemory: useMemory.checked, agent: agent.checked }).catch(report)
