@@ -1,4 +1,5 @@
 import type { StoredAgentRun, StoredAgentStep } from '../memory/local-db'
+import { plural } from '../shared/text'
 import type { AgentStep } from '../swarm/agent/loop'
 import { h } from './dom'
 
@@ -56,6 +57,6 @@ export function agentRunView(run: StoredAgentRun, pending: PendingAdd | null): H
     { class: 'agent-run', 'data-testid': 'agent-run', 'data-end': run.end ?? 'running' },
     h('ol', { class: 'agent-steps', 'data-testid': 'agent-steps' }, ...run.steps.map(stepRow)),
     pending ? confirmBox(pending) : null,
-    run.end ? h('div', { class: 'agent-end', 'data-testid': 'agent-end' }, `agent ${endText[run.end]} after ${Math.max(0, ...run.steps.map((step) => step.step))} steps`) : null,
+    run.end ? h('div', { class: 'agent-end', 'data-testid': 'agent-end' }, `agent ${endText[run.end]} after ${plural(Math.max(0, ...run.steps.map((step) => step.step)), 'step', 'steps')}`) : null,
   )
 }

@@ -270,7 +270,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       const final = steps.at(-1)
       answer.meta = {
         engine: 'swarm plan',
-        model: `${steps.length} steps`,
+        model: plural(steps.length, 'step', 'steps'),
         nodeId: final?.executor ?? nodeId,
         route: 'swarm',
         note: `plan: ${steps.map((step) => `${step.id} ${step.role} by ${step.executor === nodeId ? 'this node' : (step.executor ?? '?').slice(0, 8)}`).join(', ')}`,

@@ -1,4 +1,5 @@
 import { localBarFor } from '../micronets/router'
+import { plural } from '../shared/text'
 import type { Unsubscribe } from '../shared/events'
 import type { LearnedNet, NetState } from '../swarm/learning/learned-net'
 import type { Learning } from '../swarm/learning/learning'
@@ -92,7 +93,7 @@ export function drawLearningPlot(state: NetState): SVGSVGElement {
   const samplePoints = history.map((point) => ({ x: xOf(point.at), y: yOf(point.samples, maxSamples) }))
   const right = plot.width - plot.right
   const bottom = plot.height - plot.bottom
-  const label = `${state.name} net: loss ${state.loss.toFixed(3)} after ${state.samples} samples learned here, ${history.length} points plotted`
+  const label = `${state.name} net: loss ${state.loss.toFixed(3)} after ${plural(state.samples, 'sample', 'samples')} learned here, ${plural(history.length, 'point', 'points')} plotted`
   return svg(
     'svg',
     { viewBox: `0 0 ${plot.width} ${plot.height}`, class: 'learning-plot', role: 'img', 'aria-label': label },
@@ -156,7 +157,7 @@ function renderNet(key: NetKey, state: NetState, nodeId: string): Node[] {
             class: 'learning-contributor',
             'data-testid': 'learning-contributor',
             'data-weight': contributor.weight,
-            title: `${contributor.author}: ${contributor.samples} samples (counted as ${contributor.weight}: a claim over twice the median counts as that), ${clock(contributor.at)}`,
+            title: `${contributor.author}: ${plural(contributor.samples, 'sample', 'samples')} (counted as ${contributor.weight}: a claim over twice the median counts as that), ${clock(contributor.at)}`,
           },
           h('code', {}, shortId(contributor.author)),
           contributor.author === nodeId ? ' (this node)' : '',

@@ -24,7 +24,9 @@ function escapeHtml(text: string): string {
 /** A fenced block's code, highlighted as its language (or the likeliest of ours when it names none we know). */
 function highlighted({ text, lang }: Tokens.Code): string {
   const name = (lang ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? ''
-  const known = name && hljs.getLanguage(name) ? name : ''
+  // An alias ("ts", "sh") is shown as the language's own name.
+  const found = name ? hljs.getLanguage(name) : undefined
+  const known = found ? (autoLanguages.find((key) => hljs.getLanguage(key) === found) ?? name) : ''
   const result = known ? hljs.highlight(text, { language: known, ignoreIllegals: true }) : hljs.highlightAuto(text, autoLanguages)
   const language = result.language ?? ''
   return `<pre><code class="hljs${language ? ` language-${escapeHtml(language)}` : ''}">${result.value}</code></pre>\n`

@@ -1,4 +1,5 @@
 import type { MemorySearch, MemorySearchState } from '../memory/memory-search'
+import { plural } from '../shared/text'
 import { h } from './dom'
 
 const megabytes = (bytes: number): string => `${Math.round(bytes / 1e6)} MB`
@@ -10,7 +11,9 @@ function stateText(state: MemorySearchState): string {
     case 'loading':
       return state.loadedBytes > 0 ? `${state.text}: ${megabytes(state.loadedBytes)} of ${megabytes(state.totalBytes)}` : state.text
     case 'on':
-      return state.pending > 0 ? `Search by meaning: ${state.indexed} entries indexed, ${state.pending} to go.` : `Search by meaning: ${state.indexed} entries indexed (${state.modelId}).`
+      return state.pending > 0
+        ? `Search by meaning: ${plural(state.indexed, 'entry', 'entries')} indexed, ${state.pending} to go.`
+        : `Search by meaning: ${plural(state.indexed, 'entry', 'entries')} indexed (${state.modelId}).`
     case 'failed':
       return `Memory search failed: ${state.error}`
   }

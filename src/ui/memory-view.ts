@@ -1,4 +1,5 @@
 import type { MemorySearch } from '../memory/memory-search'
+import { plural } from '../shared/text'
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
@@ -43,7 +44,7 @@ function refusalsText(node: SwarmNode): string {
   const drops = node.room.drops()
   const dropped = drops.oversized + drops.overBudget + drops.malformed
   if (refused === 0 && dropped === 0 && node.memory.restored === 0) return ''
-  return `Refused ${refused} entries (forged, replayed, from another room, dated ahead), put back ${node.memory.restored}; dropped ${dropped} peer messages (too big, over budget, malformed).`
+  return `Refused ${plural(refused, 'entry', 'entries')} (forged, replayed, from another room, dated ahead), put back ${node.memory.restored}; dropped ${plural(dropped, 'peer message', 'peer messages')} (too big, over budget, malformed).`
 }
 
 /**

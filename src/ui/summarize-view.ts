@@ -1,4 +1,5 @@
 import type { FanOutResult } from '../market'
+import { plural } from '../shared/text'
 import { h, shortId } from './dom'
 
 export type Summarize = (text: string) => Promise<FanOutResult>
@@ -23,7 +24,7 @@ export function mountSummarizeView(root: HTMLElement, summarize: Summarize, self
       .then(
         (result) => {
           const who = new Set(result.parts.map((part) => (part.executor === selfId ? 'me' : shortId(part.executor))))
-          status.textContent = `${result.parts.length} parts summarized by ${[...who].join(', ')}, combined by ${result.reduce.executor === selfId ? 'me' : shortId(result.reduce.executor)} in ${((performance.now() - startedMs) / 1000).toFixed(1)} s`
+          status.textContent = `${plural(result.parts.length, 'part', 'parts')} summarized by ${[...who].join(', ')}, combined by ${result.reduce.executor === selfId ? 'me' : shortId(result.reduce.executor)} in ${((performance.now() - startedMs) / 1000).toFixed(1)} s`
           output.textContent = result.text
           output.hidden = false
         },

@@ -1,4 +1,5 @@
 import type { Capabilities, EnginePresence } from '../shared/protocol'
+import { plural } from '../shared/text'
 import type { SwarmNode } from '../swarm/node'
 import { formatBytes } from '../swarm/room/doc-size'
 import type { Peer } from '../market/presence/peers'
@@ -81,9 +82,9 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     const compatible = node.peers().filter((peer) => peer.compatible)
     const active = compatible.filter((peer) => peer.presence?.visible === true).length + 1
     counts.replaceChildren(
-      h('span', { 'data-testid': 'count-peers' }, h('b', {}, compatible.length), ' peers'),
+      h('span', { 'data-testid': 'count-peers' }, h('b', {}, plural(compatible.length, 'peer', 'peers'))),
       h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
-      h('span', { 'data-testid': 'count-memory' }, h('b', {}, memoryCount()), ' memories'),
+      h('span', { 'data-testid': 'count-memory' }, h('b', {}, plural(memoryCount(), 'memory', 'memories'))),
       h(
         'span',
         { 'data-testid': 'doc-size', 'data-bytes': String(node.docSize.bytes), title: 'the room doc’s encoded size: what a newcomer downloads (measured every few seconds)' },

@@ -1,4 +1,5 @@
 import type { MarketNode } from '../market'
+import { plural } from '../shared/text'
 import { h, onNextFrame, shortId } from './dom'
 
 const shown = 12
@@ -32,7 +33,7 @@ export function mountTaskView(root: HTMLElement, market: TaskBoard, selfId: stri
         : [h('li', { class: 'empty' }, 'No tasks yet.')]),
     )
     const logged = market.loggedCount()
-    summary.textContent = logged ? `${logged} finished tasks in the log` : ''
+    summary.textContent = logged ? `${plural(logged, 'finished task', 'finished tasks')} in the log` : ''
   })
   const stop = market.on('change', render)
   render()

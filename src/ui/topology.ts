@@ -1,4 +1,5 @@
 import type { Presence } from '../shared/protocol'
+import { plural } from '../shared/text'
 import type { Peer } from '../market/presence/peers'
 import { colorOf, shortId, svg } from './dom'
 
@@ -51,5 +52,10 @@ export function drawTopology(self: Presence, peers: readonly Peer[]): SVGSVGElem
       svg('text', { x, y: y + 32, 'text-anchor': 'middle' }, node.self ? `${shortId(node.nodeId)} (me)` : shortId(node.nodeId)),
     )
   })
-  return svg('svg', { viewBox: `0 0 ${size} ${size}`, class: 'topology', role: 'img', 'aria-label': `${nodes.length} nodes, ${drawn.size} links` }, ...lines, ...circles)
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${size} ${size}`, class: 'topology', role: 'img', 'aria-label': `${plural(nodes.length, 'node', 'nodes')}, ${plural(drawn.size, 'link', 'links')}` },
+    ...lines,
+    ...circles,
+  )
 }
