@@ -35,6 +35,15 @@ export function colorOf(nodeId: string): string {
   return `hsl(${hue} 65% 55%)`
 }
 
+/**
+ * A node's colour for text, readable on either theme: styles.css picks `--node-on-dark` or
+ * `--node-on-light` for `.author` (a lighter and a darker shade of the same hue).
+ */
+export function nodeTextStyle(nodeId: string): string {
+  const hue = parseInt(nodeId.slice(0, 4), 16) % 360
+  return `--node-on-dark:hsl(${hue} 70% 72%);--node-on-light:hsl(${hue} 70% 25%)`
+}
+
 export function timeAgo(ms: number, nowMs = Date.now()): string {
   const seconds = Math.max(0, Math.round((nowMs - ms) / 1000))
   if (seconds < 60) return `${seconds}s ago`

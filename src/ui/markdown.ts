@@ -43,11 +43,26 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 
 /**
  * Markdown as a sanitised fragment: whatever HTML the text carries (an `<img onerror>`, a
- * `<script>`, a `javascript:` link) is removed by DOMPurify before anything reaches the page.
+ * `<script>`, a `javascript:` link) is removed by DOMPurify before anything reaches the page,
+ * and images are shown as links.
  */
 export function renderMarkdown(source: string): DocumentFragment {
   const html = marked.parse(source, { async: false })
-  return DOMPurify.sanitize(html, { RETURN_DOM_FRAGMENT: true, FORBID_TAGS: ['style', 'form', 'button', 'textarea', 'select'] })
+  const fragment = DOMPurify.sanitize(html, { RETURN_DOM_FRAGMENT: true, FORBID_TAGS: ['style', 'form', 'button', 'textarea', 'select'] })
+  imagesAsLinks(fragment)
+  return fragment
+}
+
+/**
+ * Images are never loaded: an answer from a peer could hold an image whose URL tells its server
+ * who read it. Each becomes a link the user may open, named by its alt text.
+ */
+function imagesAsLinks(root: DocumentFragment): void {
+  for (const image of root.querySelectorAll('img')) {
+    const src = image.getAttribute('src') ?? ''
+    const label = `image: ${image.getAttribute('alt') || src || 'no address'}`
+    image.replaceWith(/^https?:/i.test(src) ? h('a', { href: src, target: '_blank', rel: 'noopener noreferrer', class: 'md-image' }, label) : h('span', { class: 'md-image' }, label))
+  }
 }
 
 /** A copy button for each code block of `root`; the chat's click handler does the copying. */

@@ -3,7 +3,7 @@ import { plural } from '../shared/text'
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
-import { colorOf, h, onNextFrame, shortId, timeAgo } from './dom'
+import { h, nodeTextStyle, onNextFrame, shortId, timeAgo } from './dom'
 import { mountMemorySearchSwitch } from './memory-search-switch'
 
 const trustLabels = {
@@ -130,7 +130,7 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
         'div',
         { class: 'memory-meta' },
         ...item.tags.map((tag) => h('span', { class: 'tag' }, tag)),
-        h('span', { class: 'author', style: `color:${colorOf(item.author)}`, title: item.author }, mine ? 'me' : shortId(item.author)),
+        h('span', { class: 'author', style: nodeTextStyle(item.author), title: item.author }, mine ? 'me' : shortId(item.author)),
         item.updatedAt ? h('time', {}, timeAgo(item.updatedAt)) : null,
         item.trust !== 'trusted' ? h('span', { class: 'untrusted', 'data-testid': 'memory-untrusted' }, `⚠ ${trustLabels[item.trust]}`) : null,
         h(
