@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test'
 import { conversationFile, exported, importConversations, knownAnswer, knownCode, knownConversation, openConversations } from './support/conversation-file'
 import { freshRoom, openNode, readyNodeId } from './support/nodes'
+import { expectEngineState, lastAnswer, wasmTiny } from './support/chat'
 
 const noEngine = { engine: 'none' }
 
@@ -145,6 +146,25 @@ test('shortcuts: Alt+N opens a new chat, Ctrl+K finds the search, "/" typed in t
     await expect(a.page.locator('html')).toHaveAttribute('data-theme', 'dark')
     const background = await a.page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
     expect(background).toBe('#14161c')
+  } finally {
+    await a.context.close()
+  }
+})
+
+test('Enter sends, Escape stops the streaming answer, and the live region says the answer once it is finished (not token by token)', async ({ browser }) => {
+  const a = await openNode(browser, freshRoom('answers-stream'), wasmTiny)
+  try {
+    await expectEngineState(a.page, 'ready')
+    const live = a.page.getByTestId('chat-live')
+    await expect(live).toHaveAttribute('aria-live', 'polite')
+    await a.page.getByTestId('chat-input').fill('Tell me a long story about rivers.')
+    await a.page.keyboard.press('Enter')
+    await expect(a.page.getByTestId('msg-user')).toHaveText(['Tell me a long story about rivers.'])
+    await expect.poll(async () => (await lastAnswer(a.page)).length).toBeGreaterThan(20)
+    await expect(live).toHaveText('Answering…')
+    await a.page.keyboard.press('Escape')
+    await expect(a.page.getByTestId('msg-meta').last()).toContainText('stopped')
+    await expect(live).toHaveText(/^Answer: \S/)
   } finally {
     await a.context.close()
   }
