@@ -54,10 +54,10 @@ export interface ChatActions {
   busy: Busy
 }
 
-/** A plan's progress as one line per step, shown in the chat until its answer comes. */
+/** A plan's progress as a Markdown list, one item per step, shown in the chat until its answer comes. */
 function planProgress(steps: readonly StepView[]): string {
   if (!steps.length) return 'Planning…'
-  return steps.map((step) => `${step.id} ${step.role}: ${step.state}${step.executor ? ` (${step.executor.slice(0, 8)})` : ''}`).join('\n')
+  return steps.map((step) => `- ${step.id} ${step.role}: ${step.state}${step.executor ? ` (${step.executor.slice(0, 8)})` : ''}`).join('\n')
 }
 
 type Action = 'up' | 'down' | 'regenerate' | 'escalate'
