@@ -25,7 +25,20 @@ export default defineConfig({
         theme_color: '#14161c',
         background_color: '#14161c',
         display: 'standalone',
+        // Part "rooms": `/` lands in the room this profile was in last (src/swarm/room/launch.ts).
+        id: '/',
+        scope: '/',
         start_url: '/',
+        screenshots: [
+          { src: '/screenshots/wide.png', sizes: '1280x800', type: 'image/png', form_factor: 'wide', label: 'A room: chat with the local model, peers and shared memory' },
+          { src: '/screenshots/narrow.png', sizes: '412x915', type: 'image/png', form_factor: 'narrow', label: 'A room on a phone' },
+        ],
+        shortcuts: [
+          { name: 'Last room', short_name: 'Last room', url: '/?last', description: 'Open the room you were in last', icons: [{ src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' }] },
+          { name: 'New room', short_name: 'New room', url: '/?new', description: 'Make a new room with a new key', icons: [{ src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' }] },
+        ],
+        share_target: { action: '/share', method: 'GET', params: { title: 'title', text: 'text', url: 'url' } },
+        file_handlers: [{ action: '/open-file', accept: { 'text/plain': ['.txt'], 'text/markdown': ['.md', '.markdown'] } }],
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
           { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png' },

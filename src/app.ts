@@ -14,6 +14,7 @@ import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
 import { askSwarmOn } from './swarm/agent/ask-swarm'
+import { landInLastRoom, startRooms } from './rooms'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { Planner } from './swarm/plan/planner'
 import { RelayWatch } from './swarm/routing/relay-watch'
@@ -43,6 +44,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
     shell.notify(`edgeswarm needs a secure page: open it over https, or as http://localhost / http://127.0.0.1 on this machine (${location.origin} is neither).`, 'error')
     return
   }
+  const db = await openLocalDb()
+  const landing = await landInLastRoom(db)
   let config: RoomConfig
   try {
     config = parseRoomUrl(location.href)
@@ -66,7 +69,6 @@ export async function startApp(root: HTMLElement): Promise<void> {
   }
   watchUndecryptable(warnUndecryptable)
 
-  const db = await openLocalDb()
   const urlParams = new URL(location.href).searchParams
   // Relay-only links are a setting too; the URL's ice= wins over it.
   const iceFromUrl = urlParams.has('ice')
@@ -146,7 +148,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     node.nodeId,
     report,
   )
-  mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
+  const summarize = mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
   mountNetView(
     shell.swarm,
@@ -177,6 +179,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   // Turned on in an earlier visit: the model is in OPFS already, so this needs no network.
   if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
+  await startRooms(landing, { shell, node, summarize, report })
 
   globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
