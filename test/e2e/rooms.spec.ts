@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { appPath, expectMemory, expectPeers, freshRoom, openNode, readyNodeId, type RoomRef } from './support/nodes'
+import { appPath, expectMemory, expectPeers, freshRoom, openNode, openStockPage, readyNodeId, type RoomRef } from './support/nodes'
 
 const noEngine = { engine: 'none' }
 
@@ -188,6 +188,27 @@ test.describe('rooms that stay', () => {
       await expect(page.getByTestId('summarize-input')).toHaveValue('# Notes\n\nThe swarm shares one doc per room.')
       await expect(page.getByTestId('summarize-status')).not.toBeEmpty()
     } finally {
+      await context.close()
+    }
+  })
+
+  test('a member that shows an unverified presence is not counted among the peers seen', async ({ browser, baseURL }) => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const stock = await openStockPage(browser)
+    const r = freshRoom('rooms-hostile')
+    const fakeId = 'f'.repeat(20)
+    try {
+      await openIn(page, appPath(r, noEngine))
+      const signalingUrl = (baseURL ?? '').replace(/^http/, 'ws') + '/signal'
+      await stock.page.evaluate(({ room, key, signalingUrl }) => globalThis.stock.start(room, key, signalingUrl), { room: r.room, key: r.key, signalingUrl })
+      // A state of another protocol version under a node id of its choosing: listed, never verified.
+      await stock.page.evaluate((nodeId) => globalThis.stock.present({ proto: 4, nodeId }), fakeId)
+      await expect.poll(() => page.evaluate((nodeId) => globalThis.edgeswarm?.peers().find((peer) => peer.id === nodeId)?.compatible, fakeId), { timeout: 25_000 }).toBe(false)
+      await openRoomList(page)
+      await expect(page.locator(`[data-testid=room-row][data-room="${r.room}"]`)).toContainText('0 peers seen')
+    } finally {
+      await stock.close()
       await context.close()
     }
   })
