@@ -4,6 +4,8 @@ import { maxPeerIdsKept, RoomRegistry, RoomVisit, type RoomRecords } from '../..
 import { roomIdOf } from '../../src/shared/room-id'
 import { launchOf, sharedText } from '../../src/swarm/room/launch'
 import { parseRoomUrl } from '../../src/swarm/room/room-url'
+import { lastOpenText } from '../../src/ui/rooms-view'
+import { maxSummarizeChars, shareProblem } from '../../src/ui/share-view'
 
 /** The `rooms` store's contract on a map (the IndexedDB one runs in test/e2e/rooms.spec.ts). */
 function mapRecords(): RoomRecords & { map: Map<string, unknown>; puts: number } {
@@ -178,5 +180,26 @@ describe('launch', () => {
     expect(sharedText({ title: 'A page', text: 'Look at this', url: 'https://example.com/a' })).toBe('A page\nLook at this\nhttps://example.com/a')
     expect(sharedText({ title: '', text: 'see https://example.com/a', url: 'https://example.com/a' })).toBe('see https://example.com/a')
     expect(sharedText({ title: ' ', text: '', url: '' })).toBe('')
+  })
+})
+
+describe('room list and share words', () => {
+  it('says when a room was open last, with plurals', () => {
+    const now = Date.UTC(2026, 0, 31, 12)
+    expect(lastOpenText(now - 10_000, now)).toBe('just now')
+    expect(lastOpenText(now - 60_000, now)).toBe('1 minute ago')
+    expect(lastOpenText(now - 3 * 60_000, now)).toBe('3 minutes ago')
+    expect(lastOpenText(now - 3_600_000, now)).toBe('1 hour ago')
+    expect(lastOpenText(now - 2 * 86_400_000, now)).toBe('2 days ago')
+    expect(lastOpenText(now + 60_000, now)).toBe('just now')
+  })
+
+  it('refuses an empty share for every use, and one too long for a use with the reason', () => {
+    for (const use of ['save', 'ask', 'summarize'] as const) expect(shareProblem('  \n ', use)).toBe('Nothing was shared: the item has no text or link.')
+    expect(shareProblem('x'.repeat(8_000), 'save')).toBeNull()
+    expect(shareProblem('x'.repeat(8_001), 'save')).toBe('Too long for one memory entry: 8,001 characters, the limit is 8,000. Summarize it with the swarm instead.')
+    expect(shareProblem('x'.repeat(8_001), 'ask')).toContain('Too long for one question')
+    expect(shareProblem('x'.repeat(8_001), 'summarize')).toBeNull()
+    expect(shareProblem('x'.repeat(maxSummarizeChars + 1), 'summarize')).toBe('Too long to summarize: 200,001 characters, the limit is 200,000.')
   })
 })
