@@ -132,6 +132,15 @@ test.describe('rooms that stay', () => {
       const tags = await page.evaluate(async () => (await globalThis.edgeswarm?.memory.list())?.map((item) => item.tags))
       expect(tags).toEqual([['shared']])
 
+      // The installed app offline: the service worker serves the app for /share too.
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 20_000 })
+      await context.setOffline(true)
+      await openIn(page, `/share?text=${encodeURIComponent('shared while offline')}&engine=none`)
+      expect(await shownRoom(page)).toEqual(r)
+      await page.getByTestId('share-save').click()
+      await expectMemory(page, [`Ops notes\n${shared}\nhttps://example.com/ops`, 'shared while offline'])
+      await context.setOffline(false)
+
       // Too long for one memory entry: Save is refused with the reason, Summarize still offered.
       await openIn(page, `/share?text=${'long '.repeat(1_700)}&engine=none`)
       await expect(page.getByTestId('share-problem')).toContainText('Too long for one memory entry')
