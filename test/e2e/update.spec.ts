@@ -84,3 +84,31 @@ test('a new version served mid-answer is offered, the answer keeps streaming, an
     await context.close()
   }
 })
+
+test('a tab of an older engine protocol that holds the model is named in the engine view, not shared with', async ({ browser }) => {
+  if (!relay) throw new Error('the relay did not start')
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    await page.goto(`${relay.baseUrl}${appPath(freshRoom('update-versions'), wasmTiny)}`)
+    await readyNodeId(page)
+    await expectEngineState(page, 'ready', 60_000)
+    await expect(page.getByTestId('engine-version-notice')).toBeHidden()
+    // An old tab (protocol 2, which does not answer the handshake) of the same profile holds its lock of this model.
+    const lockName = await page.evaluate(async () => (await navigator.locks.query()).held?.map((lock) => lock.name ?? '').find((name) => /^edgeswarm-engine:wasm:.*:v\d+$/.test(name)))
+    expect(lockName).toBeTruthy()
+    const oldTab = await context.newPage()
+    await oldTab.goto(`${relay.baseUrl}/manifest.webmanifest`)
+    await oldTab.evaluate((name) => void navigator.locks.request(name, () => new Promise(() => undefined)), (lockName ?? '').replace(/:v\d+$/, ':v2'))
+    await page.reload()
+    await readyNodeId(page)
+    const notice = page.getByTestId('engine-version-notice')
+    await expect(notice).toBeVisible({ timeout: 30_000 })
+    await expect(notice).toContainText('runs an older version of edgeswarm')
+    await expect(notice).toContainText('Reload that tab to share its model')
+    // It still has a model of its own.
+    await expectEngineState(page, 'ready', 60_000)
+  } finally {
+    await context.close()
+  }
+})
