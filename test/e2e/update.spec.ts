@@ -43,6 +43,7 @@ test.afterAll(async () => {
 
 test('a new version served mid-answer is offered, the answer keeps streaming, and the page reloads onto it only when told', async ({ browser }) => {
   if (!relay) throw new Error('the relay did not start')
+  await serve('a')
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
@@ -108,6 +109,46 @@ test('a tab of an older engine protocol that holds the model is named in the eng
     await expect(notice).toContainText('Reload that tab to share its model')
     // It still has a model of its own.
     await expectEngineState(page, 'ready', 60_000)
+  } finally {
+    await context.close()
+  }
+})
+
+test('a tab that learns of a new version waits while another tab of the profile streams, then both move to it by themselves', async ({ browser }) => {
+  if (!relay) throw new Error('the relay did not start')
+  await serve('a')
+  const room = freshRoom('update-tabs')
+  const context = await browser.newContext()
+  try {
+    const idle = await context.newPage()
+    await idle.goto(`${relay.baseUrl}${appPath(room, wasmTiny)}`)
+    await readyNodeId(idle)
+    await idle.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
+    await expectEngineState(idle, 'ready', 60_000)
+    const streaming = await context.newPage()
+    await streaming.goto(`${relay.baseUrl}${appPath(room, wasmTiny)}`)
+    await readyNodeId(streaming)
+    await expectEngineState(streaming, 'ready', 60_000)
+    for (const page of [idle, streaming]) await page.evaluate(() => Object.assign(window, { updateMarker: 'still build A' }))
+    await ask(streaming, 'Write a very long story about a lighthouse keeper.')
+    await expect.poll(async () => (await lastAnswer(streaming)).length).toBeGreaterThan(0)
+
+    await serve('b')
+    await idle.evaluate(() => globalThis.edgeswarm?.update.check())
+    await expect(idle.getByTestId('update-bar')).toBeVisible({ timeout: 30_000 })
+    // The idle tab does not apply it while the other streams (it would reload that one too).
+    const lengthAtPrompt = (await lastAnswer(streaming)).length
+    await expect.poll(async () => (await lastAnswer(streaming)).length).toBeGreaterThan(lengthAtPrompt)
+    expect(await idle.evaluate(() => globalThis.edgeswarm?.update.state())).toBe('ready')
+    for (const page of [idle, streaming]) expect(await page.evaluate(() => (window as { updateMarker?: string }).updateMarker)).toBe('still build A')
+
+    // Once the answer ends, no tab is busy: the update applies, and both tabs come up on build B.
+    await streaming.getByTestId('chat-stop').click()
+    for (const page of [idle, streaming]) await expect(page.getByTestId('app-version')).toContainText(buildB, { timeout: 30_000 })
+    for (const page of [idle, streaming]) {
+      await readyNodeId(page)
+      expect(await page.evaluate(() => (window as { updateMarker?: string }).updateMarker)).toBeUndefined()
+    }
   } finally {
     await context.close()
   }
