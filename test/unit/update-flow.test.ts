@@ -81,6 +81,18 @@ describe('busy across the tabs of a profile', () => {
     await tick()
     expect(b.profile.anyBusy).toBe(false)
   })
+
+  it('a script that floods the channel with busy tabs is tracked up to a cap, and forgotten like any silent tab', async () => {
+    const name = profileName()
+    const b = tab(name, { heartbeatMs: 20 })
+    const flood = new BroadcastChannel(name)
+    closers.push(() => flood.close())
+    for (let i = 0; i < 200; i++) flood.postMessage({ protocol: 'edgeswarm-busy', kind: 'state', from: `fake-${i}`, reasons: ['answer'] })
+    await tick(10)
+    expect(b.profile.otherReasons()).toHaveLength(64)
+    await tick(120)
+    expect(b.profile.anyBusy).toBe(false)
+  })
 })
 
 describe('the update flow', () => {
