@@ -18,6 +18,7 @@ import type { Learning } from './swarm/learning/learning'
 import type { Peer } from './market/presence/peers'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
 import type { PlanHandle, PlanOptions, Planner } from './swarm/plan/planner'
+import type { UpdateApi } from './shared/update-flow'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
 export interface PeerView {
@@ -45,6 +46,8 @@ export interface ApiEvents {
 export interface EdgeswarmApi {
   readonly nodeId: string
   readonly room: string
+  /** This build, the update flow's state, and an update check now (README, Updates). */
+  readonly update: UpdateApi
   /** The room doc's encoded size in bytes (Y.encodeStateAsUpdate length), as last measured: at most every 2 s while it changes. */
   docSize(): number
   peers(): PeerView[]
@@ -186,6 +189,7 @@ export interface ApiDeps {
   /** This node's own engine, read for `engines.local`. */
   local: { lastRequest(): ChatRequest | null }
   planner: Planner
+  update: UpdateApi
 }
 
 const PlanOptionsSchema = v.object({
@@ -205,7 +209,7 @@ function checkPlanOptions(options: unknown): PlanOptions {
   return Object.fromEntries(Object.entries(parsed.output).filter(([, value]) => value !== undefined))
 }
 
-export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local, planner }: ApiDeps, learning: Learning): EdgeswarmApi {
+export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local, planner, update }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -215,6 +219,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
   return {
     nodeId: node.nodeId,
     room: node.config.room,
+    update,
     docSize: () => node.docSize.bytes,
     peers: () => node.peers().map(peerView),
     signaling: () => node.room.signaling(),

@@ -24,7 +24,10 @@ import { SwarmNode } from './swarm/node'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
 import { h } from './ui/dom'
-import { Busy } from './shared/busy'
+import type { Busy } from './shared/busy'
+import { holdWhileDownloading, type Updates } from './update'
+import { mountUpdateBar } from './ui/update-bar'
+import { mountVersionView } from './ui/version-view'
 import { mountChatView } from './ui/chat-view'
 import { mountEngineView } from './ui/engine-view'
 import { mountLearningView } from './ui/learning-view'
@@ -36,9 +39,10 @@ import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
 import { mountPlanView } from './ui/plan-view'
 
-/** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
-export async function startApp(root: HTMLElement): Promise<void> {
+/** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. `busy`: what this tab is in the middle of, which `updates` waits for. */
+export async function startApp(root: HTMLElement, { busy, updates }: { busy: Busy; updates: Updates }): Promise<void> {
   const shell = createShell(root)
+  mountUpdateBar(shell.header, updates.flow)
   if (!window.isSecureContext) {
     // WebCrypto (identity, signatures), Web Locks and the service worker exist only here.
     shell.notify(`edgeswarm needs a secure page: open it over https, or as http://localhost / http://127.0.0.1 on this machine (${location.origin} is neither).`, 'error')
@@ -93,6 +97,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
       location.reload()
     },
   })
+  mountVersionView(shell.engine, engine)
+  holdWhileDownloading(engine, busy)
   const pool = createMicronetPool({ workers: 1 })
   const learning = await Learning.open({
     doc: node.room.doc,
@@ -131,8 +137,6 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const peer = new PeerEngine(market, livePeers)
   const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
   const planner = new Planner({ router, market, onError: (error) => console.warn('planner:', error) })
-  // What this tab is in the middle of: an update waits for it.
-  const busy = new Busy()
   mountChatView(
     shell.chat,
     {
@@ -181,7 +185,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
   await startRooms(landing, { shell, node, summarize, report })
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner, update: updates.api }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })
