@@ -193,3 +193,35 @@ export function readValue<S extends v.GenericSchema>(schema: S, value: unknown, 
   const parsed = v.safeParse(schema, value)
   return parsed.success ? parsed.output : null
 }
+
+export const maxReceiptsPerPoster = 32
+export const maxCarryPairs = 256
+
+/** A poster's word that an executor's signed result of its task was accepted (see the header: `ledger`). */
+export const ReceiptSchema = v.object({
+  poster: NodeIdSchema,
+  publicKey: PublicKey,
+  /** The poster's receipt counter, from 1: a carry folds receipts up to some `n`. */
+  n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  /** Tokens counted: at most the executor's signed usage, at most what the request and answer could hold. */
+  tokens: Count,
+  evidence: EvidenceSchema,
+  at: Time,
+  sig: Signature,
+})
+export type Receipt = v.InferOutput<typeof ReceiptSchema>
+
+export const CarryPairSchema = v.object({ executor: NodeIdSchema, tasks: Count, tokens: Count })
+export type CarryPair = v.InferOutput<typeof CarryPairSchema>
+
+/** A poster's receipts folded into totals per executor, once more than `maxReceiptsPerPoster` were kept. */
+export const CarrySchema = v.object({
+  poster: NodeIdSchema,
+  publicKey: PublicKey,
+  /** The highest receipt counter folded in: receipts up to it no longer count on their own. */
+  through: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  pairs: v.pipe(v.array(CarryPairSchema), v.maxLength(maxCarryPairs)),
+  at: Time,
+  sig: Signature,
+})
+export type Carry = v.InferOutput<typeof CarrySchema>

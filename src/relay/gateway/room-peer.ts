@@ -91,6 +91,8 @@ function relayPresence(signer: Signer, version: string): Presence {
     joinedAt: Date.now(),
     engine: { kind: 'none', modelId: '', state: 'none', prefillTokensPerS: 0, decodeTokensPerS: 0 },
     queue: 0,
+    // The gateway only posts (it has no model): it consumes, and says so.
+    serve: 'off',
   }
 }
 
