@@ -46,8 +46,9 @@ export function plausibleTokens(request: ChatRequest, text: string): number {
 export class Ledger {
   rejected = 0
   readonly #map: Y.Map<unknown>
-  readonly #checked = new WeakMap<object, Entry | false>()
-  readonly #checking = new WeakSet<object>()
+  /** Per stored value, the key it was checked under and what the check found: a value counts only where it was checked. */
+  readonly #checked = new WeakMap<object, { key: string; entry: Entry | false }>()
+  readonly #checking = new WeakMap<object, string>()
   /** Per poster, the carry with the highest `through` seen: an older one put back is a replay. */
   readonly #bestCarry = new Map<string, Carry>()
   /** This node's own entries by key: put back when someone overwrites or deletes them. */
@@ -137,7 +138,7 @@ export class Ledger {
       if (typeof value !== 'object' || value === null) continue
       // What this node wrote itself counts before its check has run.
       const own = this.#own.get(key)
-      const entry = own?.sig === (value as { sig?: unknown }).sig && own ? entryOf(self, own) : this.#checked.get(value)
+      const entry = own?.sig === (value as { sig?: unknown }).sig && own ? entryOf(self, own) : this.#entryAt(key, value)
       if (entry && entry.owner === self) mine.push([key, entry])
     }
     return mine
@@ -185,7 +186,7 @@ export class Ledger {
       const own = this.#own.get(key)
       const stored = this.#map.get(key)
       if (!own || (stored as { sig?: unknown } | undefined)?.sig === own.sig) continue
-      const entry = typeof stored === 'object' && stored !== null ? this.#checked.get(stored) : undefined
+      const entry = this.#entryAt(key, stored)
       if (entry && entry.owner === this.room.signer.nodeId) this.#own.delete(key)
       else this.#map.set(key, own)
     }
@@ -198,17 +199,24 @@ export class Ledger {
         this.rejected++
         continue
       }
-      if (this.#checked.has(value) || this.#checking.has(value)) continue
-      this.#checking.add(value)
+      if (this.#checked.get(value)?.key === key || this.#checking.get(value) === key) continue
+      this.#checking.set(value, key)
       pending = true
       this.work().run(async () => {
         const entry = await this.#verify(key, value)
         if (!entry) this.rejected++
-        this.#checked.set(value, entry)
+        this.#checked.set(value, { key, entry })
       })
     }
     if (pending) this.work().run(() => this.#recompute())
     else this.#recompute()
+  }
+
+  /** What the check of `value` under `key` found; undefined when it was not checked there (yet). */
+  #entryAt(key: string, value: unknown): Entry | false | undefined {
+    if (typeof value !== 'object' || value === null) return undefined
+    const checked = this.#checked.get(value)
+    return checked?.key === key ? checked.entry : undefined
   }
 
   /** The entry when it counts where it sits; false otherwise. Never throws. */
@@ -234,8 +242,8 @@ export class Ledger {
 
   #recompute(): void {
     const receipts = new Map<string, Receipt[]>()
-    for (const value of this.#map.values()) {
-      const entry = typeof value === 'object' && value !== null ? this.#checked.get(value) : undefined
+    for (const [key, value] of this.#map) {
+      const entry = this.#entryAt(key, value)
       if (!entry) continue
       if (entry.kind === 'receipt') receipts.set(entry.owner, [...(receipts.get(entry.owner) ?? []), entry.value])
       else if (entry.value.through > (this.#bestCarry.get(entry.owner)?.through ?? 0)) this.#bestCarry.set(entry.owner, entry.value)
