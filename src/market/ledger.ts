@@ -58,8 +58,12 @@ export class Ledger {
   #nextN = 0
   #stopped = false
   readonly #observer = (event: Y.YMapEvent<unknown>) => {
-    this.#guard(event.keysChanged)
-    this.#checkAll()
+    try {
+      this.#guard(event.keysChanged as Set<string>)
+      this.#checkAll()
+    } catch (error) {
+      this.report(error)
+    }
   }
 
   constructor(
@@ -67,7 +71,7 @@ export class Ledger {
     private readonly room: RoomSigner,
     private readonly clock: () => number,
     private readonly work: () => SerialWork,
-    report: (error: unknown) => void,
+    private readonly report: (error: unknown) => void,
   ) {
     this.#map = doc.getMap('ledger')
     this.#events = new Emitter(report)

@@ -35,7 +35,14 @@ class BraggingEngine implements Engine {
   info = (): EngineInfo => ({ kind: 'wasm', modelId: 'sim', contextSize: 4096, availability: 'ready', supports: { tools: false, jsonSchema: false }, prefillTokensPerS: 1000, decodeTokensPerS: 1000 })
   // eslint-disable-next-line @typescript-eslint/require-await
   async *chat(): AsyncIterable<ChatChunk> {
-    yield { id: 'b', object: 'chat.completion.chunk', created: 0, model: 'sim', choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 999_999, total_tokens: 1_000_000 } }
+    yield {
+      id: 'b',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model: 'sim',
+      choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1, completion_tokens: 999_999, total_tokens: 1_000_000 },
+    }
   }
 }
 
@@ -74,19 +81,31 @@ describe('market: the contribution ledger', () => {
     // Forged: in the poster's name, signed by Mallory.
     ledger.set(`${poster.signer.nodeId}/${otherTask}`, await sign('receipt', { ...unsigned, n: 2, evidence: { ...stored.evidence, taskId: otherTask } }, m))
     // Inflated, by the poster itself: more tokens than the executor signed.
-    ledger.set(`${poster.signer.nodeId}/task-inflated-0001`, await sign('receipt', { ...unsigned, n: 3, tokens: stored.tokens + 1_000, evidence: { ...stored.evidence, taskId: 'task-inflated-0001' } }, posterRoom))
+    ledger.set(
+      `${poster.signer.nodeId}/task-inflated-0001`,
+      await sign('receipt', { ...unsigned, n: 3, tokens: stored.tokens + 1_000, evidence: { ...stored.evidence, taskId: 'task-inflated-0001' } }, posterRoom),
+    )
     // Inflated evidence: the executor's signed usage raised.
     const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 1_000_000 }
-    ledger.set(`${poster.signer.nodeId}/task-usage-00001`, await sign('receipt', { ...unsigned, n: 4, tokens: 1_000_000, evidence: { ...stored.evidence, taskId: 'task-usage-00001', usage } }, posterRoom))
+    ledger.set(
+      `${poster.signer.nodeId}/task-usage-00001`,
+      await sign('receipt', { ...unsigned, n: 4, tokens: 1_000_000, evidence: { ...stored.evidence, taskId: 'task-usage-00001', usage } }, posterRoom),
+    )
     // Under another node's key: Mallory's own, and the executor's (its served count would be its consumed).
     ledger.set(`${m.signer.nodeId}/${result.taskId}`, stored)
     ledger.set(`${m.signer.nodeId}/${result.taskId}x`, await sign('receipt', { ...unsigned, poster: m.signer.nodeId, publicKey: m.signer.publicKey }, m))
     ledger.set(`${executor.signer.nodeId}/${result.taskId}`, stored)
     // Replayed: the same receipt under another task's name, and the poster's receipt signed for another room.
     ledger.set(`${poster.signer.nodeId}/${otherTask}2`, stored)
-    ledger.set(`${poster.signer.nodeId}/task-elsewhere-01`, await sign('receipt', { ...unsigned, n: 5, evidence: { ...stored.evidence, taskId: 'task-elsewhere-01' } }, { signer: poster.signer, roomId: 'another-room' }))
+    ledger.set(
+      `${poster.signer.nodeId}/task-elsewhere-01`,
+      await sign('receipt', { ...unsigned, n: 5, evidence: { ...stored.evidence, taskId: 'task-elsewhere-01' } }, { signer: poster.signer, roomId: 'another-room' }),
+    )
     // A self-serve receipt: the poster naming itself as its executor.
-    ledger.set(`${m.signer.nodeId}/task-self-000001`, await sign('receipt', { ...unsigned, poster: m.signer.nodeId, publicKey: m.signer.publicKey, evidence: { ...stored.evidence, executor: m.signer.nodeId } }, m))
+    ledger.set(
+      `${m.signer.nodeId}/task-self-000001`,
+      await sign('receipt', { ...unsigned, poster: m.signer.nodeId, publicKey: m.signer.publicKey, evidence: { ...stored.evidence, executor: m.signer.nodeId } }, m),
+    )
     // And the real one overwritten with junk: its poster puts it back.
     ledger.set(key, { junk: true })
     await settled(members)

@@ -14,14 +14,6 @@ const ask = (k: number): ChatRequest => ({ messages: [{ role: 'user', content: `
 const policy = (changes: Partial<ServePolicy> = {}): ServePolicy => ({ mode: 'always', tasksPerMinute: 100, concurrentPerMember: 8, ...changes })
 const destroyAll = (members: RoomMember[]) => members.forEach((member) => member.market.destroy())
 
-const until = async (check: () => boolean, timeoutMs = 5_000) => {
-  const started = Date.now()
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /** Every bidder on every task in the doc. */
 function biddersIn(doc: Y.Doc): Set<string> {
   const bidders = new Set<string>()
@@ -51,7 +43,14 @@ describe('market: serving on the user’s terms', () => {
     const { members, strangers } = await room([null, 20])
     const [poster, executor] = members as [RoomMember, RoomMember]
     const m = { signer: await fixedSigner(667), roomId: testRoomId }
-    strangers.push({ nodeId: m.signer.nodeId, engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 1000 }, queueLength: 0, visible: true, linkDelayMs: 1, serve: 'off' })
+    strangers.push({
+      nodeId: m.signer.nodeId,
+      engine: { kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS: 1000 },
+      queueLength: 0,
+      visible: true,
+      linkDelayMs: 1,
+      serve: 'off',
+    })
     const tasks = poster.doc.getMap<Y.Map<unknown>>('tasks')
     const bidOnce = new Set<string>()
     tasks.observeDeep(() => {

@@ -112,7 +112,7 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
   for (const node of sim.nodes) node.hostile?.stop()
   const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
-  const ledger = sim.nodes.find((node) => node.market)?.market?.ledgerTotals() ?? new Map()
+  const ledger = sim.nodes.find((node) => node.market)?.market?.ledgerTotals() ?? new Map<string, Contribution>()
   const ledgerTasks = [...ledger.values()].reduce((sum, { tasksServed }) => sum + tasksServed, 0)
   return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned, ledgerTasks }
 }
