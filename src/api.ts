@@ -4,7 +4,9 @@ import type { MemorySearch, MemorySearchState } from './memory/memory-search'
 import type { MemoryHit, MemoryItem, SearchOptions } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
-import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
+import type { Capabilities, EnginePresence, NodeStatus, ServeMode } from './shared/protocol'
+import type { Contribution } from './market/ledger'
+import type { TaskView } from './market/board'
 import type { ChatRouter } from './swarm/routing/chat-router'
 import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
 import { RequirementsSchema } from './market/schema'
@@ -31,6 +33,8 @@ export interface PeerView {
   visible: boolean
   tabs: number
   lastSeenMs: number
+  /** Whether it runs peers' tasks (its presence's "serve peers"); null for an incompatible peer. */
+  serve: ServeMode | null
 }
 
 export type Route = 'auto' | 'local' | 'swarm' | 'relay'
@@ -74,7 +78,11 @@ export interface EdgeswarmApi {
     /** This node's own model: the last request it ran (its own chats and the market's tasks), for tests. */
     local: { lastRequest(): ChatRequest | null }
   }
+  /** The room's contribution ledger by node id: tokens and tasks served and consumed, from signed receipts. */
+  ledger(): Record<string, Contribution>
   readonly tasks: {
+    /** Every task of the room now, newest first, as its records say (with its bidders). */
+    list(): TaskView[]
     /** Posts a chat request to the room's task market: `{ ...request, requirements? }`. */
     submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
     /** Maps a long text over the peers in chunks, then reduces the answers. */
@@ -156,6 +164,7 @@ export function peerView(peer: Peer): PeerView {
     visible: peer.presence?.visible ?? false,
     tabs: peer.tabs,
     lastSeenMs: peer.lastSeenMs,
+    serve: peer.presence?.serve ?? null,
   }
 }
 
@@ -239,7 +248,9 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
         }),
       state: () => ({ router: netView(learning.routerNet.state()), speed: netView(learning.speedNet.state()) }),
     },
+    ledger: () => Object.fromEntries(market.ledgerTotals()),
     tasks: {
+      list: () => market.tasks(),
       submit: ({ requirements, ...request }) => market.submit(request, requirements),
       fanOut: (text, options = {}) => market.fanOut(text, { ...defaultFanOut, ...options }),
       redundant: async (request, k) => {

@@ -4,7 +4,7 @@ import type { EngineInfo } from './inference/types'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings, serveSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
 import { createEmbedder } from './inference/embedding/create'
@@ -34,6 +34,7 @@ import { mountLearningView } from './ui/learning-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountSwarmView } from './ui/swarm-view'
+import { mountServeControl } from './ui/serve-control'
 import { mountNetView } from './ui/net-view'
 import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
@@ -115,7 +116,13 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   // The market's link delay is each peer's measured round trip (getStats), halved.
   const livePeers = (): LivePeer[] => livePeersOf(node.peers(), (linkId) => node.linkStats().get(linkId)?.rttMs)
+  // What this tab is in the middle of: an update waits for it, and "serve peers: when idle" too.
+  const busy = new Busy()
+  let serve = await serveSettings.load(db)
+  node.presence.update({ serve: serve.mode })
   const market = new MarketNode({
+    serve: () => serve,
+    busy: () => busy.busy,
     doc: node.room.doc,
     signer: node.signer,
     roomId: node.roomId,
@@ -130,6 +137,18 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
     if (node.presence.local().queue !== queue) node.presence.update({ queue })
   }
   market.on('change', reportQueue)
+  busy.on('change', () => {
+    if (!busy.busy) market.reconsider()
+  })
+  mountServeControl(shell.header, {
+    current: serve,
+    save: (next) => {
+      serve = next
+      node.presence.update({ serve: next.mode })
+      market.reconsider()
+      serveSettings.save(db, next).catch(report)
+    },
+  })
   // The relay is re-probed on a schedule, with a breaker, instead of asked once at start.
   const relay = new RelayWatch(new RelayEngine({ token: () => settings.relayToken ?? '' }))
   relay.load(() => undefined).catch((error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error))

@@ -10,6 +10,7 @@ import { benchMarket } from './market'
 import { benchMemoryAnswers } from './memory-answers'
 import { benchMesh } from './mesh'
 import { benchTrustCost } from './market-before-after'
+import { benchLedger } from './ledger'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
 import { benchPlan } from './plan'
@@ -26,7 +27,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms').split(',').map((name) => name.trim()),
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms').split(',').map((name) => name.trim()),
 )
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
   if (sections.has('mesh')) await benchMesh().catch((error: unknown) => console.error('mesh bench failed:', error))
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
+  if (sections.has('ledger')) await benchLedger().catch((error: unknown) => console.error('ledger bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('replica')) await benchReplica().catch((error: unknown) => console.error('replica bench failed:', error))
   if (sections.has('turn')) await benchTurn().catch((error: unknown) => console.error('turn bench failed:', error))
