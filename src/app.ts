@@ -116,8 +116,7 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   // The market's link delay is each peer's measured round trip (getStats), halved.
   const livePeers = (): LivePeer[] => livePeersOf(node.peers(), (linkId) => node.linkStats().get(linkId)?.rttMs)
-  // What this tab is in the middle of: an update waits for it, and "serve peers: when idle" too.
-  const busy = new Busy()
+  // "Serve peers: when idle" bids only while `busy` (what this tab is in the middle of) holds nothing.
   let serve = await serveSettings.load(db)
   node.presence.update({ serve: serve.mode })
   const market = new MarketNode({
