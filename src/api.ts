@@ -4,7 +4,9 @@ import type { MemorySearch, MemorySearchState } from './memory/memory-search'
 import type { MemoryHit, MemoryItem, SearchOptions } from './memory/store'
 import { ValidationError } from './shared/errors'
 import type { Unsubscribe } from './shared/events'
-import type { Capabilities, EnginePresence, NodeStatus } from './shared/protocol'
+import type { Capabilities, EnginePresence, NodeStatus, ServeMode } from './shared/protocol'
+import type { Contribution } from './market/ledger'
+import type { TaskView } from './market/board'
 import type { ChatRouter } from './swarm/routing/chat-router'
 import type { FanOutOptions, FanOutResult, MarketNode, RedundantResult, Requirements, TaskHandle } from './market'
 import { RequirementsSchema } from './market/schema'
@@ -18,6 +20,7 @@ import type { Learning } from './swarm/learning/learning'
 import type { Peer } from './market/presence/peers'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
 import type { PlanHandle, PlanOptions, Planner } from './swarm/plan/planner'
+import type { UpdateApi } from './shared/update-flow'
 
 /** A peer as scripts see it through `globalThis.edgeswarm.peers()`. */
 export interface PeerView {
@@ -30,6 +33,8 @@ export interface PeerView {
   visible: boolean
   tabs: number
   lastSeenMs: number
+  /** Whether it runs peers' tasks (its presence's "serve peers"); null for an incompatible peer. */
+  serve: ServeMode | null
 }
 
 export type Route = 'auto' | 'local' | 'swarm' | 'relay'
@@ -45,6 +50,8 @@ export interface ApiEvents {
 export interface EdgeswarmApi {
   readonly nodeId: string
   readonly room: string
+  /** This build, the update flow's state, and an update check now (README, Updates). */
+  readonly update: UpdateApi
   /** The room doc's encoded size in bytes (Y.encodeStateAsUpdate length), as last measured: at most every 2 s while it changes. */
   docSize(): number
   peers(): PeerView[]
@@ -71,7 +78,11 @@ export interface EdgeswarmApi {
     /** This node's own model: the last request it ran (its own chats and the market's tasks), for tests. */
     local: { lastRequest(): ChatRequest | null }
   }
+  /** The room's contribution ledger by node id: tokens and tasks served and consumed, from signed receipts. */
+  ledger(): Record<string, Contribution>
   readonly tasks: {
+    /** Every task of the room now, newest first, as its records say (with its bidders). */
+    list(): TaskView[]
     /** Posts a chat request to the room's task market: `{ ...request, requirements? }`. */
     submit(spec: ChatRequest & { requirements?: Requirements }): TaskHandle
     /** Maps a long text over the peers in chunks, then reduces the answers. */
@@ -153,6 +164,7 @@ export function peerView(peer: Peer): PeerView {
     visible: peer.presence?.visible ?? false,
     tabs: peer.tabs,
     lastSeenMs: peer.lastSeenMs,
+    serve: peer.presence?.serve ?? null,
   }
 }
 
@@ -186,6 +198,7 @@ export interface ApiDeps {
   /** This node's own engine, read for `engines.local`. */
   local: { lastRequest(): ChatRequest | null }
   planner: Planner
+  update: UpdateApi
 }
 
 const PlanOptionsSchema = v.object({
@@ -205,7 +218,7 @@ function checkPlanOptions(options: unknown): PlanOptions {
   return Object.fromEntries(Object.entries(parsed.output).filter(([, value]) => value !== undefined))
 }
 
-export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local, planner }: ApiDeps, learning: Learning): EdgeswarmApi {
+export function createApi(node: SwarmNode, { router, market, peer, memorySearch, local, planner, update }: ApiDeps, learning: Learning): EdgeswarmApi {
   const adapt: { [K in keyof ApiEvents]: (payload: NodeEvents[K]) => ApiEvents[K] } = {
     peers: (peers) => peers.map(peerView),
     join: peerView,
@@ -215,6 +228,7 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
   return {
     nodeId: node.nodeId,
     room: node.config.room,
+    update,
     docSize: () => node.docSize.bytes,
     peers: () => node.peers().map(peerView),
     signaling: () => node.room.signaling(),
@@ -234,7 +248,9 @@ export function createApi(node: SwarmNode, { router, market, peer, memorySearch,
         }),
       state: () => ({ router: netView(learning.routerNet.state()), speed: netView(learning.speedNet.state()) }),
     },
+    ledger: () => Object.fromEntries(market.ledgerTotals()),
     tasks: {
+      list: () => market.tasks(),
       submit: ({ requirements, ...request }) => market.submit(request, requirements),
       fanOut: (text, options = {}) => market.fanOut(text, { ...defaultFanOut, ...options }),
       redundant: async (request, k) => {

@@ -4,7 +4,7 @@ import type { EngineInfo } from './inference/types'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings, serveSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
 import { createEmbedder } from './inference/embedding/create'
@@ -14,6 +14,7 @@ import type { EnginePresence } from './shared/protocol'
 import { ChatRouter } from './swarm/routing/chat-router'
 import { memoryK, quoteMemory } from './swarm/memory-quote'
 import { askSwarmOn } from './swarm/agent/ask-swarm'
+import { landInLastRoom, startRooms } from './rooms'
 import { PeerEngine } from './swarm/routing/peer-engine'
 import { Planner } from './swarm/plan/planner'
 import { RelayWatch } from './swarm/routing/relay-watch'
@@ -23,7 +24,10 @@ import { SwarmNode } from './swarm/node'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
 import { h } from './ui/dom'
-import { Busy } from './shared/busy'
+import type { Busy } from './shared/busy'
+import { holdWhileDownloading, type Updates } from './update'
+import { mountUpdateBar } from './ui/update-bar'
+import { mountVersionView } from './ui/version-view'
 import { mountChatView } from './ui/chat-view'
 import { mountEngineView } from './ui/engine-view'
 import { mountLearningView } from './ui/learning-view'
@@ -31,19 +35,23 @@ import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
 import { mountThemeSwitch } from './ui/theme'
 import { mountSwarmView } from './ui/swarm-view'
+import { mountServeControl } from './ui/serve-control'
 import { mountNetView } from './ui/net-view'
 import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
 import { mountPlanView } from './ui/plan-view'
 
-/** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. */
-export async function startApp(root: HTMLElement): Promise<void> {
+/** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. `busy`: what this tab is in the middle of, which `updates` waits for. */
+export async function startApp(root: HTMLElement, { busy, updates }: { busy: Busy; updates: Updates }): Promise<void> {
   const shell = createShell(root)
+  mountUpdateBar(shell.header, updates.flow)
   if (!window.isSecureContext) {
     // WebCrypto (identity, signatures), Web Locks and the service worker exist only here.
     shell.notify(`edgeswarm needs a secure page: open it over https, or as http://localhost / http://127.0.0.1 on this machine (${location.origin} is neither).`, 'error')
     return
   }
+  const db = await openLocalDb()
+  const landing = await landInLastRoom(db)
   let config: RoomConfig
   try {
     config = parseRoomUrl(location.href)
@@ -67,7 +75,6 @@ export async function startApp(root: HTMLElement): Promise<void> {
   }
   watchUndecryptable(warnUndecryptable)
 
-  const db = await openLocalDb()
   const urlParams = new URL(location.href).searchParams
   // Relay-only links are a setting too; the URL's ice= wins over it.
   const iceFromUrl = urlParams.has('ice')
@@ -93,6 +100,8 @@ export async function startApp(root: HTMLElement): Promise<void> {
       location.reload()
     },
   })
+  mountVersionView(shell.engine, engine)
+  holdWhileDownloading(engine, busy)
   const pool = createMicronetPool({ workers: 1 })
   const learning = await Learning.open({
     doc: node.room.doc,
@@ -109,7 +118,12 @@ export async function startApp(root: HTMLElement): Promise<void> {
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   // The market's link delay is each peer's measured round trip (getStats), halved.
   const livePeers = (): LivePeer[] => livePeersOf(node.peers(), (linkId) => node.linkStats().get(linkId)?.rttMs)
+  // "Serve peers: when idle" bids only while `busy` (what this tab is in the middle of) holds nothing.
+  let serve = await serveSettings.load(db)
+  node.presence.update({ serve: serve.mode })
   const market = new MarketNode({
+    serve: () => serve,
+    busy: () => busy.busy,
     doc: node.room.doc,
     signer: node.signer,
     roomId: node.roomId,
@@ -124,6 +138,18 @@ export async function startApp(root: HTMLElement): Promise<void> {
     if (node.presence.local().queue !== queue) node.presence.update({ queue })
   }
   market.on('change', reportQueue)
+  busy.on('change', () => {
+    if (!busy.busy) market.reconsider()
+  })
+  mountServeControl(shell.header, {
+    current: serve,
+    save: (next) => {
+      serve = next
+      node.presence.update({ serve: next.mode })
+      market.reconsider()
+      serveSettings.save(db, next).catch(report)
+    },
+  })
   // The relay is re-probed on a schedule, with a breaker, instead of asked once at start.
   const relay = new RelayWatch(new RelayEngine({ token: () => settings.relayToken ?? '' }))
   relay.load(() => undefined).catch((error: unknown) => console.warn('relay:', error instanceof Error ? error.message : error))
@@ -131,8 +157,6 @@ export async function startApp(root: HTMLElement): Promise<void> {
   const peer = new PeerEngine(market, livePeers)
   const router = new ChatRouter({ nodeId: node.nodeId, engines: { local: engine, swarm: peer, relay }, decide: (request) => learning.router.decide(request) })
   const planner = new Planner({ router, market, onError: (error) => console.warn('planner:', error) })
-  // What this tab is in the middle of: an update waits for it.
-  const busy = new Busy()
   mountChatView(
     shell.chat,
     {
@@ -148,7 +172,7 @@ export async function startApp(root: HTMLElement): Promise<void> {
     node.nodeId,
     report,
   )
-  mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
+  const summarize = mountSummarizeView(shell.chat, (text) => market.fanOut(text, summarizeOptions), node.nodeId)
   mountSwarmView(shell.swarm, node, () => node.memory.items().length, market)
   mountNetView(
     shell.swarm,
@@ -179,8 +203,9 @@ export async function startApp(root: HTMLElement): Promise<void> {
   // Turned on in an earlier visit: the model is in OPFS already, so this needs no network.
   if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
+  await startRooms(landing, { shell, node, summarize, report })
 
-  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner }, learning)
+  globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner, update: updates.api }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })

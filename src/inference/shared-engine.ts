@@ -5,10 +5,47 @@ import { RpcClient } from '../shared/rpc'
 import type { Engine } from './engine'
 import { countOn, EngineClient, serveEngine, type EngineMethods } from './engine-rpc'
 import { SharedLoad } from './shared-load'
-import { announceHost, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from './tab-channel'
+import { announceHost, answerHellos, askForHosts, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from './tab-channel'
 import type { ChatChunk, ChatMessage, ChatRequest, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
 
 export type EngineRole = 'host' | 'client'
+
+function engineChannelName(kind: EngineKind, modelId: string): string {
+  return `edgeswarm-engine:${kind}:${modelId}`
+}
+
+/** One lock per protocol version: a tab of another build neither serves nor asks this one. */
+function engineLockName(channelName: string, version: number): string {
+  return `${channelName}:v${version}`
+}
+
+/** A tab of this profile that runs the model with another tab protocol: it cannot share with this one. */
+export interface OtherVersionHost {
+  version: number
+  /** Its app build, as it said in the handshake (null for a tab of protocol 2, found by its lock). */
+  build: string | null
+  relation: 'older' | 'newer'
+}
+
+/**
+ * The tabs of another version that run this model: those that answer the handshake (protocol 3
+ * on), and those that hold the model's lock of another version (older tabs, which do not answer).
+ */
+export async function otherVersionHosts(kind: EngineKind, modelId: string, options: { locks?: Pick<LockManager, 'query'>; waitMs?: number } = {}): Promise<OtherVersionHost[]> {
+  const name = engineChannelName(kind, modelId)
+  const channel = new BroadcastChannel(name)
+  const locks = options.locks ?? navigator.locks
+  const [answered, held] = await Promise.all([askForHosts(channel, `hello-${randomId(12)}`, options.waitMs).finally(() => channel.close()), locks.query().then((snapshot) => snapshot.held ?? [])])
+  const found = new Map<number, string | null>()
+  for (const host of answered) found.set(host.version, host.build)
+  const prefix = `${name}:v` // engineLockName without its number
+  for (const lock of held) {
+    const suffix = lock.name?.startsWith(prefix) ? lock.name.slice(prefix.length) : ''
+    if (/^\d+$/.test(suffix) && !found.has(Number(suffix))) found.set(Number(suffix), null)
+  }
+  found.delete(tabProtocolVersion)
+  return [...found].map(([version, build]) => ({ version, build, relation: version < tabProtocolVersion ? 'older' : 'newer' }))
+}
 
 /** The tab this one asked went away (it closed, or this tab took over): ask the one that runs the model now. */
 export class HostChangedError extends ChannelClosedError {
@@ -61,7 +98,7 @@ export class SharedEngine implements Engine {
 
   constructor(private readonly options: SharedEngineOptions) {
     this.kind = options.kind
-    const name = `edgeswarm-engine:${options.kind}:${options.modelId}`
+    const name = engineChannelName(options.kind, options.modelId)
     this.#channel = new BroadcastChannel(name)
     this.#connection = this.#connect()
     this.#stopWatching = onHostAnnounced(this.#channel, (hostId) => {
@@ -69,9 +106,8 @@ export class SharedEngine implements Engine {
       this.#hostId = hostId
       this.#reconnect()
     })
-    // One lock per protocol version: a tab of another build neither serves nor asks this one.
     const locks = options.locks ?? navigator.locks
-    locks.request(`${name}:v${tabProtocolVersion}`, { signal: this.#releaseLock.signal }, () => this.#becomeHost()).catch(() => undefined)
+    locks.request(engineLockName(name, tabProtocolVersion), { signal: this.#releaseLock.signal }, () => this.#becomeHost()).catch(() => undefined)
   }
 
   get role(): EngineRole {
@@ -102,9 +138,11 @@ export class SharedEngine implements Engine {
     this.#disconnect('this tab now runs the model')
     announceHost(this.#channel, this.#tabId)
     const stopServing = serveTabs(this.#channel, (endpoint) => serveEngine(this, endpoint))
+    const stopAnswering = answerHellos(this.#channel, this.#tabId)
     this.options.onRoleChange?.('host')
     // Hold the lock (and serve) until this tab goes away.
     await new Promise<void>((resolve) => this.#releaseLock.signal.addEventListener('abort', () => resolve(), { once: true }))
+    stopAnswering()
     stopServing()
   }
 

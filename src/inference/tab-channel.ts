@@ -1,33 +1,47 @@
 import * as v from 'valibot'
+import { buildLabel } from '../shared/build'
 import type { MessageEndpoint, MessageLike } from '../shared/rpc'
 
 /**
  * Addressing over one BroadcastChannel shared by the tabs of a profile: every message says its
- * protocol version, who it is from and to whom, so the host tab answers each tab on its own
- * virtual endpoint. A message of another version (a tab of an older or newer build still open)
- * is ignored, by hosts and clients alike.
+ * protocol version, the app build that sent it, who it is from and to whom, so the host tab
+ * answers each tab on its own virtual endpoint. A message of another version (a tab of an
+ * older or newer build still open) is ignored, by hosts and clients alike, except for the
+ * handshake: the envelope and the bodies `hello` (a tab asks who hosts) and `host-here` (the
+ * host answers it, in its own version) keep their shape in every version from 3 on, so a tab
+ * learns that the model runs in a tab it cannot share with, and which build that tab runs.
+ * Version 2 tabs do not answer; the shared engine finds them by their lock.
  */
-export const tabProtocolVersion = 2
+export const tabProtocolVersion = 3
 export const hostAddress = 'host'
 const everyone = '*'
 const maxClients = 64
 
 const Address = v.pipe(v.string(), v.minLength(1), v.maxLength(64))
-const TabMessage = v.object({ protocol: v.literal('edgeswarm-tab'), version: v.number(), from: Address, to: Address, body: v.unknown() })
+const Build = v.pipe(v.string(), v.maxLength(80))
+const TabMessage = v.object({ protocol: v.literal('edgeswarm-tab'), version: v.number(), build: v.optional(Build), from: Address, to: Address, body: v.unknown() })
 type TabMessage = v.InferOutput<typeof TabMessage>
 const HostReady = v.object({ kind: v.literal('host-ready') })
+const Hello = v.object({ kind: v.literal('hello') })
+const HostHere = v.object({ kind: v.literal('host-here') })
 
 /** What a BroadcastChannel offers (typed by what we use, so the module needs no DOM library). */
 export type ChannelLike = MessageEndpoint
 
 function message(from: string, to: string, body: unknown): TabMessage {
-  return { protocol: 'edgeswarm-tab', version: tabProtocolVersion, from, to, body }
+  return { protocol: 'edgeswarm-tab', version: tabProtocolVersion, build: buildLabel(), from, to, body }
+}
+
+/** A well-formed envelope of any version, or null. */
+function readEnvelope(data: unknown): TabMessage | null {
+  const parsed = v.safeParse(TabMessage, data)
+  return parsed.success ? parsed.output : null
 }
 
 /** The message of our protocol and version, or null for anything else (dropped, never thrown). */
 export function readTabMessage(data: unknown): TabMessage | null {
-  const parsed = v.safeParse(TabMessage, data)
-  return parsed.success && parsed.output.version === tabProtocolVersion ? parsed.output : null
+  const envelope = readEnvelope(data)
+  return envelope?.version === tabProtocolVersion ? envelope : null
 }
 
 /** The endpoint one address sees: it sends to `peer` and receives what `peer` sends to `self`. */
@@ -101,4 +115,41 @@ export function onHostAnnounced(channel: ChannelLike, onHost: (hostId: string) =
   }
   channel.addEventListener('message', listener)
   return () => channel.removeEventListener('message', listener)
+}
+
+/** A tab that hosts the model: its tab protocol version and app build (null where it did not say). */
+export interface HostTab {
+  hostId: string
+  version: number
+  build: string | null
+}
+
+/**
+ * The host's side of the handshake: answers every tab's `hello`, of any version, with
+ * `host-here` in this tab's own version, so that a tab of another build can tell it cannot share.
+ */
+export function answerHellos(channel: ChannelLike, hostId: string): () => void {
+  const listener = (event: MessageLike): void => {
+    const data = readEnvelope(event.data)
+    if (data?.to === everyone && data.from !== hostId && v.is(Hello, data.body)) channel.postMessage(message(hostId, data.from, { kind: 'host-here' }))
+  }
+  channel.addEventListener('message', listener)
+  return () => channel.removeEventListener('message', listener)
+}
+
+/** Asks who hosts, as `self`; resolves after `waitMs` with every host that answered, of any version. */
+export function askForHosts(channel: ChannelLike, self: string, waitMs = 300): Promise<HostTab[]> {
+  const hosts = new Map<string, HostTab>()
+  const listener = (event: MessageLike): void => {
+    const data = readEnvelope(event.data)
+    if (data?.to === self && v.is(HostHere, data.body)) hosts.set(data.from, { hostId: data.from, version: data.version, build: data.build ?? null })
+  }
+  channel.addEventListener('message', listener)
+  channel.postMessage(message(self, everyone, { kind: 'hello' }))
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      channel.removeEventListener('message', listener)
+      resolve([...hosts.values()])
+    }, waitMs),
+  )
 }

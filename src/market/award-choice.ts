@@ -2,6 +2,7 @@ import { chooseWinner } from './award'
 import type { MarketContext } from './context'
 import { speedQueryOf } from './estimate'
 import type { Bid, Spec } from './schema'
+import { servesPeers } from './serve'
 import { predictedMs, type SpeedBasis } from './speed'
 
 /** The poster's choice among the bids: the winner, what it was scored at, and from what. */
@@ -27,7 +28,13 @@ export interface AwardAvoid {
  * suspect that bid at once.
  */
 export function chooseAward(ctx: MarketContext, spec: Spec, bids: readonly Bid[], avoid: AwardAvoid): AwardChoice | null {
-  const live = new Set(ctx.livePeers().map((peer) => peer.nodeId))
+  // A peer whose presence says it serves nobody is not awarded, whatever it bid.
+  const live = new Set(
+    ctx
+      .livePeers()
+      .filter(servesPeers)
+      .map((peer) => peer.nodeId),
+  )
   const candidates = bids.filter((bid) => live.has(bid.bidder))
   const suspected = new Set(candidates.filter((bid) => ctx.suspicion.suspected(bid.bidder)).map((bid) => bid.bidder))
   const scored = scoreBids(ctx, spec, candidates)

@@ -21,6 +21,8 @@ export interface TaskView {
   createdAt: number
   /** When its poster closed it, by the poster's clock; null while it is open. */
   closedAt: number | null
+  /** The nodes whose bids are in it (unverified). */
+  bidders: string[]
 }
 
 const previewChars = 80
@@ -40,6 +42,7 @@ export function taskViewOf(reader: TaskReader, taskId: string, task: unknown): T
     promptPreview: lastUser?.content.slice(0, previewChars) ?? '',
     createdAt: spec?.createdAt ?? 0,
     closedAt: close?.at ?? null,
+    bidders: reader.bids(task, taskId).map((bid) => bid.bidder),
   }
 }
 

@@ -1,7 +1,7 @@
 import type * as Y from 'yjs'
 import type { Emitter } from '../shared/events'
 import type { Signer } from '../shared/sign'
-import type { Result } from './schema'
+import type { Result, Spec } from './schema'
 import type { RoomSigner } from './signing'
 import type { Suspicion } from './suspicion'
 import type { TaskReader } from './task-doc'
@@ -31,8 +31,8 @@ export interface MarketContext {
   speed: SpeedModel
   /** Called once when a task this node posted reaches a final status. */
   taskFinished(taskId: string): void
-  /** A task this node posted accepted this signed result: a vote may cite it as evidence. */
-  accepted(result: Result): void
+  /** A task this node posted accepted this signed result: a vote may cite it as evidence, the ledger gets its receipt. */
+  accepted(result: Result, spec: Spec): void
   report(error: unknown): void
 }
 

@@ -4,7 +4,9 @@ import { canServe } from '../inference/supports'
 import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
 import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
+import { EngineTurns } from './engine-turns'
 import { Run } from './run'
+import { rateWindowMs, servesPeers, type ServePolicy } from './serve'
 import { BidSchema, maxSmallBytes, type Bid, type Spec } from './schema'
 import { sign, verify } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
@@ -24,7 +26,17 @@ const openBidLifetimeWindows = 10
 const tieSpread = 0.05
 /** Bids remembered for the speed model at most; old ones go first (their tasks went elsewhere). */
 const maxBases = 1_024
-const maxOpenPerPoster = 8
+
+/** What the node's owner decided about serving, and what the executor reads to decide. */
+export interface ExecutorTerms {
+  /** Whether this tab is visible; hidden tabs bid slower estimates. */
+  visible: () => boolean
+  serve: () => ServePolicy
+  /** Whether this tab is busy with its own work (`idle` serves only while it is not). */
+  busy: () => boolean
+  /** A member's ledger balance (served − consumed): who gave more is run first from a queue. */
+  balance: (nodeId: string) => number
+}
 
 export class Executor {
   readonly #runs = new Map<string, Run>()
@@ -51,13 +63,18 @@ export class Executor {
    * When the run finishes, the speed model learns the time it really took.
    */
   readonly #bases = new Map<string, SpeedBasis & { awardSeenAt?: number }>()
-  #engineTurn: Promise<void> = Promise.resolve()
+  readonly #turns = new EngineTurns()
+  /** When this node started each run of a member's tasks, the last minute of them: the rate limit. */
+  readonly #startsByPoster = new Map<string, number[]>()
+  /** Tasks not bid on because their member was over a limit: looked at again when a slot frees. */
+  readonly #deferred = new Set<string>()
+  #rateTimer = false
   #stopped = false
 
   constructor(
     private readonly ctx: MarketContext,
     private readonly engine: Engine,
-    private readonly visible: () => boolean,
+    private readonly terms: ExecutorTerms,
   ) {}
 
   /** Awarded tasks not finished yet: what the node reports as its queue length. */
@@ -90,7 +107,14 @@ export class Executor {
       contextSize: info.contextSize,
       supports: info.supports,
     } as const
-    return { nodeId: this.ctx.signer.nodeId, engine, queueLength: this.queueLength() + this.#openBidCount(), visible: this.visible(), linkDelayMs: 0 }
+    return {
+      nodeId: this.ctx.signer.nodeId,
+      engine,
+      queueLength: this.queueLength() + this.#openBidCount(),
+      visible: this.terms.visible(),
+      linkDelayMs: 0,
+      serve: this.terms.serve().mode,
+    }
   }
 
   /** A signed entry's check, started once per stored object; null while it runs. */
@@ -130,7 +154,8 @@ export class Executor {
     const lapse = reader.lapse(task, taskId)
     const lapseOk = lapse !== null && this.#verified(lapse, () => verify('lapse', lapse, spec.publicKey, spec.poster, roomId), taskId) === true
     if (awardOk) {
-      this.#openBids.delete(taskId)
+      // A bid decided elsewhere frees its member's slot here.
+      if (this.#openBids.delete(taskId) && award.executor !== signer.nodeId) this.#retryDeferred()
       if (run && run.epoch < award.epoch) run.stop()
       if (award.executor === signer.nodeId && award.epoch > (this.#started.get(taskId) ?? 0) && !(lapseOk && lapse.epoch >= award.epoch)) this.#maybeStart(task, spec, award.epoch)
     }
@@ -174,8 +199,8 @@ export class Executor {
     if (basis) basis.awardSeenAt = this.ctx.clock()
     const run = new Run(this.ctx, spec, epoch, task, (ended) => this.#ended(ended))
     this.#runs.set(spec.taskId, run)
-    const turn = run.start(this.#engineTurn, this.engine)
-    this.#engineTurn = turn.catch((error: unknown) => this.ctx.report(error))
+    if (spec.poster !== this.ctx.signer.nodeId) this.#startsByPoster.set(spec.poster, [...this.#recentStarts(spec.poster), this.ctx.clock()])
+    run.start(this.#turns, this.engine, () => this.terms.balance(spec.poster)).catch((error: unknown) => this.ctx.report(error))
   }
 
   #ended(run: Run): void {
@@ -183,7 +208,7 @@ export class Executor {
     if (run.stopped && this.#runs.get(run.spec.taskId) === run) this.#runs.delete(run.spec.taskId)
     if (this.#stopped) return
     // A slot in the queue opened: bid on what is still open.
-    for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
+    this.reconsider()
   }
 
   /** Once per finished run: how long it took from the award to the end of the answer. */
@@ -209,7 +234,7 @@ export class Executor {
     const mine = this.#myBids.get(taskId)
     if (mine) return this.#guardBid(task, mine.bid)
     const self = this.self()
-    if (!capableOf(self.engine, spec) || !this.#fits(spec) || this.#posterOverCap(spec.poster)) return
+    if (!capableOf(self.engine, spec) || !this.#fits(spec) || !this.#serves(spec)) return
     const wave = this.#waveOf(spec)
     if (wave > 0) {
       // Not among the first bidders: join only if the task is still open a while later.
@@ -261,24 +286,67 @@ export class Executor {
   }
 
   /**
-   * One member posting without end must not take every engine of the room: this node bids on
-   * at most `maxOpenPerPoster` of a poster's tasks at a time (bid on, not yet ended).
+   * Whether the owner's terms let this node bid on the task: `off` never bids (its own tasks
+   * run elsewhere), `idle` not while the tab is busy with its own work (its own tasks aside).
+   * One member posting without end must not take every engine of the room: over either limit
+   * (`concurrentPerMember` bid on or running, `tasksPerMinute` runs and undecided bids) this
+   * node leaves the task to the others, and looks again when a slot of that member frees.
    */
-  #posterOverCap(poster: string): boolean {
+  #serves(spec: Spec): boolean {
+    const policy = this.terms.serve()
+    if (policy.mode === 'off') return false
+    if (spec.poster === this.ctx.signer.nodeId) return true
+    if (policy.mode === 'idle' && this.terms.busy()) return false
+    const open = this.#openOf(spec.poster)
+    const recent = this.#recentStarts(spec.poster)
+    if (open < policy.concurrentPerMember && open + recent.length < policy.tasksPerMinute) return true
+    this.#deferred.add(spec.taskId)
+    const oldest = recent[0]
+    if (open + recent.length >= policy.tasksPerMinute && oldest !== undefined && !this.#rateTimer) {
+      this.#rateTimer = true
+      this.ctx.timers.after(oldest + rateWindowMs - this.ctx.clock() + 1, () => ((this.#rateTimer = false), this.#retryDeferred()))
+    }
+    return false
+  }
+
+  /** A member's tasks this node bid on and that are not decided, or that it runs and has not answered. */
+  #openOf(poster: string): number {
     let open = 0
     for (const [taskId, mine] of this.#myBids) {
       if (mine.poster !== poster) continue
-      const task = this.ctx.reader.task(this.ctx.tasks, taskId)
-      if (task && !task.has('close')) open++
+      const run = this.#runs.get(taskId)
+      if (run ? !run.hasResult && !run.stopped : this.#openBids.has(taskId)) open++
     }
-    return open >= maxOpenPerPoster
+    return open
+  }
+
+  #recentStarts(poster: string): number[] {
+    const sinceMs = this.ctx.clock() - rateWindowMs
+    const recent = (this.#startsByPoster.get(poster) ?? []).filter((atMs) => atMs > sinceMs)
+    if (recent.length > 0) this.#startsByPoster.set(poster, recent)
+    else this.#startsByPoster.delete(poster)
+    return recent
+  }
+
+  #retryDeferred(): void {
+    if (this.#stopped) return
+    const deferred = [...this.#deferred]
+    this.#deferred.clear()
+    for (const taskId of deferred) this.#maybeBidOn(taskId)
+  }
+
+  /** The owner changed the terms, or the tab stopped being busy: bid on what is still open. */
+  reconsider(): void {
+    if (this.#stopped) return
+    this.#deferred.clear()
+    for (const taskId of this.ctx.tasks.keys()) if (!this.#runs.has(taskId)) this.#maybeBidOn(taskId)
   }
 
   /** Which wave of bidders this node is in for a task, fixed when it first sees the task. */
   #waveOf(spec: Spec): number {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
-      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec))
+      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec) && servesPeers(peer))
       const rank = rendezvousRank(
         spec.taskId,
         this.ctx.signer.nodeId,

@@ -7,6 +7,8 @@ export { similarity, vote, reputationOf } from './vote'
 export { MarketClosedError, PlanError, TaskFailedError } from './errors'
 export type { TaskView } from './board'
 export { identitySpeed } from './types'
+export { servesPeers, type ServePolicy } from './serve'
+export type { Contribution } from './ledger'
 export type { LivePeer, MarketConfig, SpeedModel, SpeedQuery, TaskEvent, TaskHandle, TaskLinks, TaskResult, Timers } from './types'
 export type { Requirements, TaskStatus } from './schema'
 // What a request needs of an engine: the gateway checks the room's peers before it posts.

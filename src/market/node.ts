@@ -34,6 +34,8 @@ import {
   type Timers,
 } from './types'
 import { Votes } from './votes'
+import { Ledger, type Contribution } from './ledger'
+import { unlimitedServe, type ServePolicy } from './serve'
 
 export interface MarketNodeOptions {
   doc: Y.Doc
@@ -56,6 +58,10 @@ export interface MarketNodeOptions {
    * coordinating them again: for a poster whose callers did not survive it (the relay's /v1).
    */
   cancelResumed?: string
+  /** What this node runs for other members (read at each bid); without it, it serves always, as it always did. */
+  serve?: () => ServePolicy
+  /** Whether this tab is busy with its own work: `serve: idle` bids only while it is not. */
+  busy?: () => boolean
   /** Task ids; random unless a simulation needs them reproducible. */
   newId?: () => string
   onError?: (error: unknown) => void
@@ -80,6 +86,7 @@ export class MarketNode {
   readonly #posted = new Map<string, PostedTask>()
   readonly #executor: Executor | null
   readonly #votes: Votes
+  readonly #ledger: Ledger
   /** Signed results this node's tasks accepted, recent ones: a vote cites them as evidence. */
   readonly #results = new Map<string, Result>()
   readonly #newId: () => string
@@ -102,6 +109,7 @@ export class MarketNode {
     const tasks = options.doc.getMap<unknown>('tasks')
     const room = { signer: options.signer, roomId: options.roomId }
     this.#votes = new Votes(options.doc, room, clock, () => this.#ctx.work)
+    this.#ledger = new Ledger(options.doc, room, clock, () => this.#ctx.work, report)
     this.#ctx = {
       doc: options.doc,
       tasks,
@@ -119,13 +127,21 @@ export class MarketNode {
       reputation: (nodeId) => this.#votes.reputation(nodeId),
       speed: options.speed ?? identitySpeed,
       taskFinished: (taskId) => this.#removeLater(taskId),
-      accepted: (result) => {
+      accepted: (result, spec) => {
+        this.#ledger.record(spec.request, result)
         this.#results.set(result.taskId, result)
         if (this.#results.size > maxKeptResults) this.#results.delete(this.#results.keys().next().value ?? '')
       },
       report,
     }
-    this.#executor = options.engine ? new Executor(this.#ctx, options.engine, options.visible ?? (() => true)) : null
+    this.#executor = options.engine
+      ? new Executor(this.#ctx, options.engine, {
+          visible: options.visible ?? (() => true),
+          serve: options.serve ?? (() => unlimitedServe),
+          busy: options.busy ?? (() => false),
+          balance: (nodeId) => this.#ledger.balance(nodeId),
+        })
+      : null
     this.#sweeper = new ExpirySweeper(this.#ctx)
     this.#observer = (events) => {
       try {
@@ -139,6 +155,8 @@ export class MarketNode {
     tasks.observeDeep(this.#observer)
     options.doc.getArray('log').observe(this.#logObserver)
     this.#votes.start()
+    this.#ledger.start()
+    this.#ledger.on('change', () => this.#ctx.events.emit('ledger', undefined))
     for (const taskId of [...tasks.keys()].sort()) this.#resume(taskId)
     for (const taskId of [...tasks.keys()].sort()) this.#executor?.onChange(taskId)
     this.#sweeper.changed([...tasks.keys()])
@@ -150,7 +168,22 @@ export class MarketNode {
 
   /** Values from peers that failed their schema or size limit, dropped. */
   get rejected(): number {
-    return this.#ctx.reader.rejected + this.#votes.rejected
+    return this.#ctx.reader.rejected + this.#votes.rejected + this.#ledger.rejected
+  }
+
+  /** What a node served the room and consumed from it, as the signed ledger says (`ledger` events tell of changes). */
+  contribution(nodeId: string): Contribution {
+    return this.#ledger.contribution(nodeId)
+  }
+
+  /** Every node the ledger names, with its contribution. */
+  ledgerTotals(): Map<string, Contribution> {
+    return this.#ledger.totals()
+  }
+
+  /** Ledger entries dropped: not signed by the key they sit under, forged evidence, inflated tokens. */
+  get rejectedReceipts(): number {
+    return this.#ledger.rejected
   }
 
   /** Async jobs (signing, verifying) not finished yet; a simulation waits for 0. */
@@ -174,6 +207,11 @@ export class MarketNode {
   /** Peers suspected now, most suspected first. */
   suspects(): { nodeId: string; score: number }[] {
     return this.#ctx.suspicion.suspects()
+  }
+
+  /** The serve terms changed, or the tab stopped being busy: the executor bids on what is still open. */
+  reconsider(): void {
+    this.#executor?.reconsider()
   }
 
   /** Awards this node refused to run: nobody asked it (it did not bid), or its queue was full. */
@@ -326,6 +364,7 @@ export class MarketNode {
     this.#ctx.tasks.unobserveDeep(this.#observer)
     this.#ctx.doc.getArray('log').unobserve(this.#logObserver)
     this.#votes.stop()
+    this.#ledger.stop()
     this.#sweeper.stop()
     this.#ctx.timers.stop()
     this.#ctx.work.stop()

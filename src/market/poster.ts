@@ -7,6 +7,7 @@ import type { MarketContext } from './context'
 import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
 import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
 import { bidFloorMs, capableOf, defaultDeadlineMs } from './estimate'
+import { servesPeers } from './serve'
 import { deadlineAtOf } from './expiry'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
 import { sign, verify, verifyResult } from './signing'
@@ -346,12 +347,12 @@ export class PostedTask {
     const more = this.links.exclude?.()
     if (!more) return this.#excluded
     const avoided = new Set([...this.#excluded, ...more])
-    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer.engine, this.spec))
+    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer.engine, this.spec) && servesPeers(peer))
     return another ? avoided : this.#excluded
   }
 
   #allCapableBid(): boolean {
-    const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec))
+    const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec) && servesPeers(peer))
     return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
   }
 
@@ -429,7 +430,7 @@ export class PostedTask {
     const accepted: TaskResult = { taskId: this.id, text: result.text, finish: result.finish, executor: result.executor, epoch: result.epoch }
     if (result.usage) accepted.usage = result.usage
     this.#finish('done', result.text.length, '')
-    this.ctx.accepted(result)
+    this.ctx.accepted(result, this.spec)
     this.settle?.resolve(accepted)
     this.stream?.end()
     this.ctx.events.emit('done', accepted)

@@ -4,6 +4,7 @@ import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
 import { fitToEngine } from '../inference/fit-request'
 import type { MarketContext } from './context'
+import type { EngineTurns } from './engine-turns'
 import { type Result, type Spec } from './schema'
 import { sign, signResult } from './signing'
 import { appendBatch } from './task-doc'
@@ -53,9 +54,15 @@ export class Run {
     return this.#finishedAt
   }
 
-  start(engineTurn: Promise<void>, engine: Engine): Promise<void> {
+  /** Holds the lease at once; runs the engine when `turns` gives this run its turn (by `priority`). */
+  async start(turns: EngineTurns, engine: Engine, priority: () => number): Promise<void> {
     this.#renew()
-    return engineTurn.then(() => this.#execute(engine))
+    const release = await turns.take(priority)
+    try {
+      await this.#execute(engine)
+    } finally {
+      release()
+    }
   }
 
   #renew(): void {

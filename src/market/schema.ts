@@ -41,6 +41,29 @@
  *   signed by the job's poster and every named executor's signed result of that poster's task
  *   is in its evidence; one vote per (poster, executor) pair counts, the latest; the newest
  *   `maxVotes` are kept by position, never by the voter's own timestamps.
+ * doc.getMap('ledger'): the contribution ledger (ledger.ts), tokens served and consumed per node.
+ *   `<poster>/<taskId>` poster: a receipt { poster, publicKey, n, tokens, evidence, at, sig } for a
+ *            result of its task that it accepted, run by another node: `evidence` is the executor's
+ *            signed result without its text (as in votes; its signature binds task, poster, epoch,
+ *            executor, text hash and usage), `n` the poster's receipt counter (1, 2, …), `tokens`
+ *            ≤ the executor's signed usage.total_tokens and ≤ what the request and answer can hold
+ *            (plausibleTokens: the poster's cap on an executor inflating its usage)
+ *   `<poster>/carry`     poster: { poster, publicKey, through, pairs: [{ executor, tasks, tokens }],
+ *            at, sig }: its receipts up to n = `through`, folded into totals per executor
+ * A reader counts a receipt only when the key's first part is its poster, the key's second part
+ * its evidence's task, the poster's key signed it (for this room), the evidence verifies as the
+ * executor's signed result of that poster's task, the executor is not the poster, its tokens are
+ * at most the signed usage, and its n is past the poster's carry; at most the newest
+ * `maxReceiptsPerPoster` such receipts of a poster count. A carry counts under its poster's key,
+ * signed by it; of a poster's carries, the one with the highest `through` a reader has seen
+ * (an older one put back is a replay). Executor E's served = Σ tokens of receipts and carry pairs
+ * naming E; poster P's consumed = Σ tokens of P's own receipts and carry. So nobody raises its own
+ * served count (only posters write receipts, each citing a result the executor signed, capped by
+ * that signature) or another's consumed count (only P writes under P's key), and each task counts
+ * once (one key per poster and task, a folded receipt is past). Bounded: a poster keeps at most
+ * `maxReceiptsPerPoster` receipts and folds older ones into its carry (≤ `maxCarryPairs`
+ * executors, the smallest let go), so a poster's part of the doc stays under ~40 KB whatever it
+ * posts; a poster puts back its entries when another node overwrites or deletes them.
  * Readers validate every value against these schemas and size limits; a bad one is dropped.
  */
 import * as v from 'valibot'
@@ -193,3 +216,35 @@ export function readValue<S extends v.GenericSchema>(schema: S, value: unknown, 
   const parsed = v.safeParse(schema, value)
   return parsed.success ? parsed.output : null
 }
+
+export const maxReceiptsPerPoster = 32
+export const maxCarryPairs = 256
+
+/** A poster's word that an executor's signed result of its task was accepted (see the header: `ledger`). */
+export const ReceiptSchema = v.object({
+  poster: NodeIdSchema,
+  publicKey: PublicKey,
+  /** The poster's receipt counter, from 1: a carry folds receipts up to some `n`. */
+  n: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  /** Tokens counted: at most the executor's signed usage, at most what the request and answer could hold. */
+  tokens: Count,
+  evidence: EvidenceSchema,
+  at: Time,
+  sig: Signature,
+})
+export type Receipt = v.InferOutput<typeof ReceiptSchema>
+
+export const CarryPairSchema = v.object({ executor: NodeIdSchema, tasks: Count, tokens: Count })
+export type CarryPair = v.InferOutput<typeof CarryPairSchema>
+
+/** A poster's receipts folded into totals per executor, once more than `maxReceiptsPerPoster` were kept. */
+export const CarrySchema = v.object({
+  poster: NodeIdSchema,
+  publicKey: PublicKey,
+  /** The highest receipt counter folded in: receipts up to it no longer count on their own. */
+  through: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  pairs: v.pipe(v.array(CarryPairSchema), v.maxLength(maxCarryPairs)),
+  at: Time,
+  sig: Signature,
+})
+export type Carry = v.InferOutput<typeof CarrySchema>

@@ -1,6 +1,6 @@
 import { sha256, toHex, utf8 } from '../shared/encoding'
 import { signingPayload, verifySigned, type Signer } from '../shared/sign'
-import type { Award, Batch, Bid, Close, Evidence, Failure, Lapse, Lease, Result, Spec, Vote } from './schema'
+import type { Award, Batch, Bid, Carry, Close, Evidence, Failure, Lapse, Lease, Receipt, Result, Spec, Vote } from './schema'
 
 const tag = (what: string): string => `edgeswarm/market/${what}/v2`
 
@@ -20,6 +20,8 @@ const fieldsOf = {
   lapse: (l: Unsigned<Lapse>) => [l.taskId, l.epoch, l.reason, l.at],
   close: (c: Unsigned<Close>) => [c.taskId, c.status, c.reason, c.at],
   vote: (x: Unsigned<Vote>) => [x.jobId, x.poster, x.publicKey, x.winners, x.outvoted, x.evidence, x.at],
+  receipt: (r: Unsigned<Receipt>) => [r.poster, r.publicKey, r.n, r.tokens, r.evidence, r.at],
+  carry: (c: Unsigned<Carry>) => [c.poster, c.publicKey, c.through, c.pairs, c.at],
 }
 type Kind = keyof typeof fieldsOf
 type Entry<K extends Kind> = Parameters<(typeof fieldsOf)[K]>[0]

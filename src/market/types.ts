@@ -1,5 +1,5 @@
 import type { SpeedQuery } from '../micronets/speed'
-import type { EnginePresence } from '../shared/protocol'
+import type { EnginePresence, ServeMode } from '../shared/protocol'
 import type { Requirements } from './schema'
 
 /** A peer of the room as the app's awareness sees it now. */
@@ -12,6 +12,8 @@ export interface LivePeer {
   visible: boolean
   /** One-way delay to it, measured or guessed. */
   linkDelayMs: number
+  /** Whether it runs peers' tasks (its presence's `serve`); absent: it does. A poster does not award to `off`. */
+  serve?: ServeMode
 }
 
 /** What a speed model reads of one task on one peer: the request's size and the peer's advertised speed and state. */
@@ -134,4 +136,6 @@ export interface MarketEvents {
   failed: { taskId: string; reason: string }
   /** The room's tasks or log changed: MarketNode.tasks() and loggedCount() read them anew. */
   change: undefined
+  /** The contribution ledger's totals changed: MarketNode.contribution() reads them anew. */
+  ledger: undefined
 }

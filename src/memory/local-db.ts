@@ -73,6 +73,8 @@ export interface StoredRoom {
   /** Distinct peers seen in it, and memory entries, when last open. */
   peersSeen: number
   memoryCount: number
+  /** The peers' node ids behind peersSeen (at most maxPeerIdsKept, see rooms.ts), so a peer seen again is not counted twice. */
+  peerIds?: string[]
 }
 
 /** The profile's own database (not shared): identity, settings, conversations, micro-net weights. */

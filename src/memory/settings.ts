@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { ServeModeSchema, type ServeMode } from '../shared/protocol'
 import type { LocalDb } from './local-db'
 import { savingOrSay } from './storage-full'
 
@@ -65,3 +66,39 @@ export type NetSettings = v.InferOutput<typeof NetSettingsSchema>
 
 /** How this profile links to peers; the URL's `ice=` wins over it. */
 export const netSettings = settingsGroup(NetSettingsSchema, 'net')
+
+export const ServeSettingsSchema = v.object({
+  /** Run peers' tasks: never, only while this tab is idle, or always. */
+  mode: v.optional(ServeModeSchema),
+  /** Tasks of one member run in any minute, at most. */
+  tasksPerMinute: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(600))),
+  /** Tasks of one member bid on or running at once, at most. */
+  concurrentPerMember: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16))),
+})
+export interface ServeSettings {
+  mode: ServeMode
+  tasksPerMinute: number
+  concurrentPerMember: number
+}
+
+/**
+ * Serve when idle by default: this tab's own answers never wait behind a peer's task, and a tab
+ * left open (most of the time) still gives, so a room of nodes with the default serves itself.
+ * Per member, 30 tasks a minute and 2 at once: a person asking runs freely, a flood does not.
+ */
+export const defaultServeSettings: ServeSettings = { mode: 'idle', tasksPerMinute: 30, concurrentPerMember: 2 }
+
+const serveGroup = settingsGroup(ServeSettingsSchema, 'serve')
+
+/** What this profile runs for the members of its rooms ("serve peers" in the header); the defaults fill what was never set. */
+export const serveSettings = {
+  load: async (db: LocalDb): Promise<ServeSettings> => {
+    const stored = await serveGroup.load(db)
+    return {
+      mode: stored.mode ?? defaultServeSettings.mode,
+      tasksPerMinute: stored.tasksPerMinute ?? defaultServeSettings.tasksPerMinute,
+      concurrentPerMember: stored.concurrentPerMember ?? defaultServeSettings.concurrentPerMember,
+    }
+  },
+  save: (db: LocalDb, settings: ServeSettings): Promise<void> => serveGroup.save(db, settings),
+}

@@ -66,7 +66,7 @@ export const PresenceSchema = v.object({
   /** Market tasks awarded to this node and not finished: bids and awards read it. */
   queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
   /** Whether this node runs peers' tasks: never, only while its tab is idle, or always. */
-  serve: v.optional(ServeModeSchema),
+  serve: ServeModeSchema,
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 

@@ -120,6 +120,8 @@ export class SwarmNode {
         linkId: links.linkId ?? '',
         links: links.webrtc,
         joinedAt: Date.now(),
+        // Until the app reads the user's setting: a node claims to serve nobody before it knows.
+        serve: 'off',
       },
       { heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, signer, roomId },
     )

@@ -4,14 +4,18 @@ import { h, shortId } from './dom'
 
 export type Summarize = (text: string) => Promise<FanOutResult>
 
+/** Starts a summary of `text` in the view, as if pasted and submitted (a shared item, an opened file). */
+export type SummarizeText = (text: string) => void
+
 /** "Summarize with the swarm": a pasted document is split, mapped over the peers, reduced. */
-export function mountSummarizeView(root: HTMLElement, summarize: Summarize, selfId: string): void {
+export function mountSummarizeView(root: HTMLElement, summarize: Summarize, selfId: string): SummarizeText {
   const input = h('textarea', { rows: 4, placeholder: 'Paste a long document: each peer summarizes a part, then one combines them.', 'data-testid': 'summarize-input' })
   const button = h('button', { type: 'submit', 'data-testid': 'summarize-run' }, 'Summarize with the swarm')
   const status = h('div', { class: 'peer-detail', 'data-testid': 'summarize-status', role: 'status' })
   const output = h('div', { class: 'msg assistant', 'data-testid': 'summarize-output', hidden: true })
   const form = h('form', { class: 'chat-form' }, input, h('div', { class: 'row' }, status, h('span', { class: 'spacer' }), button))
-  root.append(h('details', { class: 'summarize' }, h('summary', {}, 'Summarize a document with the swarm'), form, output))
+  const details = h('details', { class: 'summarize' }, h('summary', {}, 'Summarize a document with the swarm'), form, output)
+  root.append(details)
   form.addEventListener('submit', (event) => {
     event.preventDefault()
     const text = input.value.trim()
@@ -36,4 +40,10 @@ export function mountSummarizeView(root: HTMLElement, summarize: Summarize, self
         button.disabled = false
       })
   })
+  return (text) => {
+    details.open = true
+    input.value = text
+    form.requestSubmit()
+    details.scrollIntoView({ block: 'nearest' })
+  }
 }

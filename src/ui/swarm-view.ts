@@ -1,5 +1,7 @@
-import type { Capabilities, EnginePresence } from '../shared/protocol'
+import type { Capabilities, EnginePresence, ServeMode } from '../shared/protocol'
+import type { Unsubscribe } from '../shared/events'
 import { plural } from '../shared/text'
+import type { Contribution } from '../market/ledger'
 import type { SwarmNode } from '../swarm/node'
 import { formatBytes } from '../swarm/room/doc-size'
 import type { Peer } from '../market/presence/peers'
@@ -23,13 +25,41 @@ function describeEngine(engine: EnginePresence | undefined): string {
   return `${engine.kind} ${engine.modelId} ${engine.state}${progress}${speed}`
 }
 
-/** What the market thinks of a peer: its vote reputation, and whether it is suspected of claiming more than it delivers. */
+/**
+ * What the market thinks of a peer: its vote reputation, whether it is suspected of claiming more
+ * than it delivers, and what the room's signed ledger says it served and consumed.
+ */
 export interface PeerStanding {
   reputation(nodeId: string): number
   suspected(nodeId: string): boolean
+  contribution(nodeId: string): Contribution
+  on(event: 'ledger', listener: () => void): Unsubscribe
 }
 
-const unjudged: PeerStanding = { reputation: () => 1, suspected: () => false }
+const unjudged: PeerStanding = {
+  reputation: () => 1,
+  suspected: () => false,
+  contribution: () => ({ served: 0, consumed: 0, tasksServed: 0, tasksConsumed: 0 }),
+  on: () => () => undefined,
+}
+
+const serveLabels: Record<ServeMode, string> = { off: 'serves nobody', idle: 'serves when idle', always: 'serves always' }
+
+/** Served and consumed tokens (and tasks), from the room's signed receipts. */
+function ledgerDetail(contribution: Contribution, testId: string): HTMLElement {
+  const { served, consumed, tasksServed, tasksConsumed } = contribution
+  return h(
+    'span',
+    {
+      class: 'peer-detail',
+      'data-testid': testId,
+      'data-served': String(served),
+      'data-consumed': String(consumed),
+      title: 'tokens this node ran for others, and others ran for it (signed receipts in the room)',
+    },
+    ` · served ${plural(served, 'token', 'tokens')} (${plural(tasksServed, 'task', 'tasks')}) · consumed ${plural(consumed, 'token', 'tokens')} (${plural(tasksConsumed, 'task', 'tasks')})`,
+  )
+}
 
 /** How this node's link to the peer goes, as its getStats() says; nothing for a peer with no measured link (another tab, not linked yet). */
 function linkDetail(link: LinkStat | undefined): HTMLElement | null {
@@ -58,6 +88,8 @@ function peerRow(peer: Peer, standing: PeerStanding, link: LinkStat | undefined)
           `${presence.status}${presence.visible ? '' : ' · hidden tab'}${peer.tabs > 1 ? ` · ${peer.tabs} tabs` : ''} · ${describeEngine(presence.engine)} · ${describeCaps(presence.caps)}`,
         )
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
+    presence ? h('span', { class: 'peer-detail', 'data-testid': 'peer-serve', 'data-serve': presence.serve }, ` · ${serveLabels[presence.serve]}`) : null,
+    peer.compatible ? ledgerDetail(standing.contribution(peer.nodeId), 'peer-ledger') : null,
     linkDetail(link),
     reputation < 0.999
       ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`)
@@ -113,6 +145,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
       h('b', {}, 'This node '),
       h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId),
       h('div', { class: 'peer-detail' }, describeCaps(self.caps)),
+      h('div', { class: 'peer-detail' }, serveLabels[self.serve], ledgerDetail(standing.contribution(node.nodeId), 'my-ledger')),
     )
     topology.replaceChildren(drawTopology(self, peers))
     list.replaceChildren(
@@ -137,6 +170,7 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     node.on('signaling', onNextFrame(renderSignaling)),
     node.on('join', (peer) => logEvent(`${shortId(peer.nodeId)} joined`)),
     node.on('leave', (peer) => logEvent(`${shortId(peer.nodeId)} left`)),
+    standing.on('ledger', render),
   ]
   renderNow()
   return () => {

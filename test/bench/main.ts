@@ -11,11 +11,13 @@ import { benchMarkdownPaint } from './markdown-paint'
 import { benchMemoryAnswers } from './memory-answers'
 import { benchMesh } from './mesh'
 import { benchTrustCost } from './market-before-after'
+import { benchLedger } from './ledger'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
 import { benchPlan } from './plan'
 import { benchRelay } from './relay-v1'
 import { benchReplica } from './replica'
+import { benchRooms } from './rooms'
 import { benchTurn } from './turn'
 import { startRelay, type RelayProcess } from './relay-process'
 import { measureWrites, openAppTab, openStockTab, timeJoins, waitForPeers, type JoinTimes, type Tab } from './room-tabs'
@@ -26,7 +28,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan,markdown').split(',').map((name) => name.trim()),
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown').split(',').map((name) => name.trim()),
 )
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
   if (sections.has('market')) await benchMarket().catch((error: unknown) => console.error('market bench failed:', error))
   if (sections.has('mesh')) await benchMesh().catch((error: unknown) => console.error('mesh bench failed:', error))
   if (sections.has('trust')) await benchTrustCost().catch((error: unknown) => console.error('trust bench failed:', error))
+  if (sections.has('ledger')) await benchLedger().catch((error: unknown) => console.error('ledger bench failed:', error))
   if (sections.has('relay')) await benchRelay().catch((error: unknown) => console.error('relay bench failed:', error))
   if (sections.has('replica')) await benchReplica().catch((error: unknown) => console.error('replica bench failed:', error))
   if (sections.has('turn')) await benchTurn().catch((error: unknown) => console.error('turn bench failed:', error))
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
   if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
   if (sections.has('plan')) await benchPlan().catch((error: unknown) => console.error('plan bench failed:', error))
+  if (sections.has('rooms')) await benchRooms().catch((error: unknown) => console.error('rooms bench failed:', error))
   if (sections.has('markdown')) await benchMarkdownPaint().catch((error: unknown) => console.error('markdown bench failed:', error))
 }
 

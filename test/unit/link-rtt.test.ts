@@ -22,6 +22,7 @@ function peer(nodeId: string, linkId: string): Peer {
     linkId,
     links: [],
     joinedAt: 0,
+    serve: 'always',
     engine,
     at: 1,
     sig: 'S'.repeat(86),

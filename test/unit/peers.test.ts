@@ -13,6 +13,7 @@ const presence = (nodeId: string, fields: Partial<SignedPresence> = {}): SignedP
   linkId: `link-${nodeId}`,
   links: [],
   joinedAt: 0,
+  serve: 'always',
   at: 1,
   sig: 'S'.repeat(86),
   ...fields,

@@ -32,6 +32,7 @@ const fieldsOf = (signer: Signer, extra: Partial<Presence> = {}): Presence => ({
   linkId: `link-${signer.nodeId}`,
   links: [],
   joinedAt: 0,
+  serve: 'always',
   engine: readyEngine,
   queue: 0,
   ...extra,

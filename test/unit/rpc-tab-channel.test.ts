@@ -3,8 +3,9 @@ import { AbortError } from '../../src/shared/errors'
 import { RpcClient, type MessageLike } from '../../src/shared/rpc'
 import type { Engine } from '../../src/inference/engine'
 import { serveEngine, type EngineMethods } from '../../src/inference/engine-rpc'
-import { SharedEngine } from '../../src/inference/shared-engine'
-import { announceHost, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from '../../src/inference/tab-channel'
+import { otherVersionHosts, SharedEngine } from '../../src/inference/shared-engine'
+import { announceHost, answerHellos, askForHosts, hostAddress, onHostAnnounced, serveTabs, tabEndpoint, tabProtocolVersion } from '../../src/inference/tab-channel'
+import { buildLabel } from '../../src/shared/build'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../../src/inference/types'
 
 const closers: (() => void)[] = []
@@ -107,9 +108,10 @@ describe('the tab channel', () => {
   })
 })
 
-/** Web Locks as the browser grants them: one holder per name, the rest wait in line. */
-function fakeLocks(): Pick<LockManager, 'request'> {
+/** Web Locks as the browser grants them: one holder per name, the rest wait in line; `query` lists the held ones. */
+function fakeLocks(heldElsewhere: string[] = []): Pick<LockManager, 'request' | 'query'> {
   const tails = new Map<string, Promise<void>>()
+  const granted = new Set<string>()
   const request = (name: string, options: LockOptions, callback: () => Promise<void>): Promise<void> => {
     const before = tails.get(name) ?? Promise.resolve()
     let release: () => void = () => undefined
@@ -120,13 +122,16 @@ function fakeLocks(): Pick<LockManager, 'request'> {
     )
     return before.then(async () => {
       try {
+        granted.add(name)
         if (!options.signal?.aborted) await callback()
       } finally {
+        granted.delete(name)
         release()
       }
     })
   }
-  return { request } as unknown as Pick<LockManager, 'request'>
+  const query = (): Promise<LockManagerSnapshot> => Promise.resolve({ held: [...heldElsewhere, ...granted].map((name) => ({ name, mode: 'exclusive' as const })), pending: [] })
+  return { request, query } as unknown as Pick<LockManager, 'request' | 'query'>
 }
 
 /** Tabs of one browser profile sharing one model; `engines` are the models their hosts made. */
@@ -150,6 +155,73 @@ function profileTabs(loadMs?: number): { engines: FakeEngine[]; tab: (label: str
   }
   return { engines, tab }
 }
+
+describe('the tab handshake across versions', () => {
+  /** A tab of protocol `version` and build `build` that hosts: it answers hellos the way every version from 3 on does. */
+  function foreignHost(name: string, version: number, build: string): void {
+    const side = channel(name)
+    side.addEventListener('message', (event: MessageLike) => {
+      const data = event.data as { version?: unknown; from?: unknown; to?: unknown; body?: { kind?: unknown } } | null
+      if (data?.to === '*' && data.body?.kind === 'hello') side.postMessage({ protocol: 'edgeswarm-tab', version, build, from: `host-v${version}`, to: data.from, body: { kind: 'host-here' } })
+    })
+  }
+
+  it('a host answers the hello of a tab of another version with its own version and build, and serves it nothing else', async () => {
+    const name = `tabs-${Math.random()}`
+    const hostSide = channel(name)
+    const engine = new FakeEngine('host')
+    closers.push(
+      serveTabs(hostSide, (endpoint) => serveEngine(engine, endpoint)),
+      answerHellos(hostSide, 'host-tab'),
+    )
+    const futureSide = channel(name)
+    const heard: unknown[] = []
+    futureSide.addEventListener('message', (event: MessageLike) => heard.push(event.data))
+    futureSide.postMessage({ protocol: 'edgeswarm-tab', version: tabProtocolVersion + 1, build: '9.9.9+future', from: 'future-tab', to: '*', body: { kind: 'hello' } })
+    futureSide.postMessage({ protocol: 'edgeswarm-tab', version: tabProtocolVersion + 1, build: '9.9.9+future', from: 'future-tab', to: hostAddress, body: { kind: 'load', id: 1, payload: null } })
+    await tick()
+    expect(heard).toEqual([{ protocol: 'edgeswarm-tab', version: tabProtocolVersion, build: buildLabel(), from: 'host-tab', to: 'future-tab', body: { kind: 'host-here' } }])
+    expect(engine.loads).toBe(0)
+  })
+
+  it('a tab hears the version and build of every host that answers, of its own version or another', async () => {
+    const name = `tabs-${Math.random()}`
+    foreignHost(name, tabProtocolVersion + 1, '0.2.0+next')
+    const hostSide = channel(name)
+    closers.push(answerHellos(hostSide, 'same-host'))
+    const hosts = await askForHosts(channel(name), 'asker', 100)
+    expect(hosts.sort((a, b) => a.version - b.version)).toEqual([
+      { hostId: 'same-host', version: tabProtocolVersion, build: buildLabel() },
+      { hostId: `host-v${tabProtocolVersion + 1}`, version: tabProtocolVersion + 1, build: '0.2.0+next' },
+    ])
+  })
+
+  it('finds a newer host by its answer and an older one (protocol 2, which does not answer) by its lock; its own version is no conflict', async () => {
+    const modelId = `model-${Math.random()}`
+    const name = `edgeswarm-engine:wasm:${modelId}`
+    foreignHost(name, tabProtocolVersion + 1, '0.2.0+next')
+    const locks = fakeLocks([`${name}:v2`, `edgeswarm-engine:wasm:other-model:v1`, `${name}:vX`])
+    const own = new SharedEngine({ kind: 'wasm', modelId, locks, create: () => new FakeEngine('own') })
+    closers.push(() => own.close())
+    await tick()
+    expect(own.role).toBe('host')
+    const hosts = await otherVersionHosts('wasm', modelId, { locks, waitMs: 100 })
+    expect(hosts.sort((a, b) => a.version - b.version)).toEqual([
+      { version: 2, build: null, relation: 'older' },
+      { version: tabProtocolVersion + 1, build: '0.2.0+next', relation: 'newer' },
+    ])
+  })
+
+  it('tabs of one version find no conflict and share the model', async () => {
+    const { tab } = profileTabs()
+    const first = tab('first')
+    await first.load(() => undefined)
+    const second = tab('second')
+    expect(await text(second, 'hi')).toBe('first says hi')
+    // The profile's locks are the fake's; BroadcastChannel is the process's own.
+    expect(await otherVersionHosts('wasm', 'unused-model', { locks: fakeLocks(), waitMs: 50 })).toEqual([])
+  })
+})
 
 describe('the shared engine across tabs', () => {
   it('loads once for all tabs; when the host closes, the next tab loads and answers', async () => {

@@ -26,6 +26,7 @@ export function livePeersOf(peers: readonly Peer[], linkRttOf: LinkRttOf = () =>
             queueLength: peer.presence.queue ?? 0,
             visible: peer.presence.visible,
             linkDelayMs: linkDelayOf(peer.presence.linkId, measuredRttOf),
+            serve: peer.presence.serve,
           },
         ]
       : [],

@@ -5,7 +5,7 @@ import { WebrtcProvider, type WebrtcConn } from 'y-webrtc'
 import * as Y from 'yjs'
 import { PROTOCOL_VERSION, type Presence } from '../../shared/protocol'
 import type { Signer } from '../../shared/sign'
-import { MarketNode, type LivePeer } from '../../market'
+import { MarketNode, servesPeers, type LivePeer } from '../../market'
 import { PresenceTracker } from '../../market/presence/tracker'
 import { livePeersOf } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
@@ -71,10 +71,10 @@ export interface RoomPeerOptions {
   net?: NetConfigSettings
 }
 
-/** Whether a live peer has a model loaded and may bid (as the market's `capableOf` reads it). */
+/** Whether a live peer has a model loaded and may bid (as the market's `capableOf` reads it): not one that serves nobody. */
 export function hasReadyModel(peer: LivePeer): boolean {
   const engine = peer.engine
-  return engine !== null && (engine.kind === 'webgpu' || engine.kind === 'wasm') && (engine.state === 'ready' || engine.state === 'busy')
+  return engine !== null && (engine.kind === 'webgpu' || engine.kind === 'wasm') && (engine.state === 'ready' || engine.state === 'busy') && servesPeers(peer)
 }
 
 function relayPresence(signer: Signer, version: string): Presence {
@@ -91,6 +91,8 @@ function relayPresence(signer: Signer, version: string): Presence {
     joinedAt: Date.now(),
     engine: { kind: 'none', modelId: '', state: 'none', prefillTokensPerS: 0, decodeTokensPerS: 0 },
     queue: 0,
+    // The gateway only posts (it has no model): it consumes, and says so.
+    serve: 'off',
   }
 }
 

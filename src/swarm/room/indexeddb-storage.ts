@@ -3,6 +3,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import type * as Y from 'yjs'
 import { MemoryMarks, StoredMarks, type Marks } from '../../memory/marks'
 import { storageError, watchQuota, type StorageFullError } from '../../memory/storage-full'
+import { sha256, toHex, utf8 } from '../../shared/encoding'
 import type { Unsubscribe } from '../../shared/events'
 import { FullNotices, type DocStorage } from './storage'
 
@@ -84,4 +85,18 @@ export class IndexeddbDocStorage implements DocStorage {
     this.#notices.clear()
     await this.#persistence.destroy()
   }
+}
+
+/** Rooms of the same name with different keys are different rooms, stored apart. */
+export async function storageNameOf(room: string, key: string | null): Promise<string> {
+  const keyTag = key === null ? 'open' : toHex(await sha256(utf8(`${room}\u0000${key}`))).slice(0, 16)
+  return `edgeswarm-room:${room}:${keyTag}`
+}
+
+/**
+ * Deletes a room's local copy (doc and marks) from this profile. While another tab holds the
+ * room open the browser waits for it to close; this resolves once the copy is gone.
+ */
+export async function deleteRoomDoc(room: string, key: string | null): Promise<void> {
+  await deleteDB(await storageNameOf(room, key))
 }

@@ -3,10 +3,9 @@ import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { Marks } from '../../memory/marks'
 import type { StorageFullError } from '../../memory/storage-full'
-import { sha256, toHex, utf8 } from '../../shared/encoding'
 import { Emitter, type Unsubscribe } from '../../shared/events'
 import { BudgetGuard, defaultBudgets, type Budgets, type Drop, type Drops } from './budget'
-import { IndexeddbDocStorage } from './indexeddb-storage'
+import { IndexeddbDocStorage, storageNameOf } from './indexeddb-storage'
 import { FailoverSignalingClient, type SignalingState } from './signaling-client'
 import type { DocStorage, OpenDocStorage } from './storage'
 import { LinkMonitor } from './link-monitor'
@@ -195,10 +194,4 @@ export class WebrtcRoom implements Room {
     this.doc.destroy()
     this.#events.clear()
   }
-}
-
-/** Rooms of the same name with different keys are different rooms, stored apart. */
-async function storageNameOf(room: string, key: string | null): Promise<string> {
-  const keyTag = key === null ? 'open' : toHex(await sha256(utf8(`${room}\u0000${key}`))).slice(0, 16)
-  return `edgeswarm-room:${room}:${keyTag}`
 }

@@ -5,7 +5,7 @@ import type { ChatChunk, ChatRequest, EngineInfo, EngineSupports, LoadProgress }
 import { estimateCount, generationPromptTokens } from '../../inference/tokens'
 import { InferenceError, throwIfAborted } from '../../shared/errors'
 import { toolCallText } from '../../shared/tool-calls'
-import type { MarketNode } from '../../market'
+import { servesPeers, type MarketNode } from '../../market'
 import type { LivePeer } from '../../market/types'
 import { chunksOfTask } from '../../market/task-chunks'
 import type { Answerer, RouteEngine } from './route-engine'
@@ -16,8 +16,9 @@ const defaultAnswerTokens = 256
 /** The model of an executor whose presence does not say it (it left, or has not told yet). */
 const unknownPeerModel = 'peer model'
 
+/** A peer that could take a task: its model is loaded and it serves peers (its presence says so). */
 function hasModelReady(peer: LivePeer): boolean {
-  return peer.engine?.state === 'ready' || peer.engine?.state === 'busy'
+  return (peer.engine?.state === 'ready' || peer.engine?.state === 'busy') && servesPeers(peer)
 }
 
 /**

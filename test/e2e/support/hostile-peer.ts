@@ -131,6 +131,7 @@ export class HostilePeer {
       linkId: this.#provider.room?.peerId ?? '',
       links: [],
       joinedAt: Date.now(),
+      serve: 'always',
       engine: { kind: 'wasm', modelId: 'tiny-qwen3.gguf', state: 'ready', prefillTokensPerS: 20_000, decodeTokensPerS: 900 },
       queue: 0,
     }

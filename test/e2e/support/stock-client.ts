@@ -39,6 +39,8 @@ interface StockClient {
    * Returns the author id it published as.
    */
   publishNet(net: string, shape: string, weights: unknown, samples: number, poison: 'nan' | 'huge' | 'none'): Promise<string>
+  /** Puts `state` in this page's awareness, as any client may (a presence with no valid signature, for one). */
+  present(state: Record<string, unknown>): void
 }
 
 declare global {
@@ -48,6 +50,7 @@ declare global {
 const doc = new Y.Doc()
 const memory = doc.getMap<unknown>('memory')
 let peers = 0
+let provider: WebrtcProvider | null = null
 
 const textOf = (value: unknown): string => (typeof value === 'object' && value !== null && 'text' in value && typeof value.text === 'string' ? value.text : '')
 const arrivals: Record<string, number> = {}
@@ -137,11 +140,12 @@ globalThis.stock = {
   publishNet,
   start(room, password, signalingUrl) {
     roomIdPromise = roomIdOf(room, password)
-    const provider = new WebrtcProvider(room, doc, { signaling: [signalingUrl], ...(password === null ? {} : { password }), peerOpts: { config: { iceServers: [] } } })
+    provider = new WebrtcProvider(room, doc, { signaling: [signalingUrl], ...(password === null ? {} : { password }), peerOpts: { config: { iceServers: [] } } })
     provider.on('peers', ({ webrtcPeers }) => {
       peers = webrtcPeers.length
     })
   },
+  present: (state) => provider?.awareness.setLocalState(state),
   roomId: () => roomIdPromise,
   memory: () => memory.toJSON(),
   set: (id, value) => memory.set(id, value),

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import type { Engine } from '../../../src/inference/engine'
 import type { Signer } from '../../../src/shared/sign'
-import { MarketNode } from '../../../src/market/node'
+import { MarketNode, type MarketNodeOptions } from '../../../src/market/node'
 import { statusOf, TaskReader } from '../../../src/market/task-doc'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/market/types'
 import { SimEngine } from './engine'
@@ -35,7 +35,13 @@ export const fastConfig: Partial<MarketConfig> = { bidWindowMs: 30, leaseMs: 300
  * Docs that pass every update to each other at once (like memory-store.test's connectedDocs),
  * one MarketNode each on real timers. `engines[i]`: a decode speed, 'faulty', or null.
  */
-export async function room(engines: (number | 'faulty' | Engine | null)[], config = fastConfig, firstKey = 100): Promise<{ members: RoomMember[]; live: Set<string>; strangers: LivePeer[] }> {
+export async function room(
+  engines: (number | 'faulty' | Engine | null)[],
+  config = fastConfig,
+  firstKey = 100,
+  /** More options per member (its serve terms); its presence says the serve mode they give. */
+  more: (index: number) => Partial<MarketNodeOptions> = () => ({}),
+): Promise<{ members: RoomMember[]; live: Set<string>; strangers: LivePeer[] }> {
   const docs = engines.map(() => new Y.Doc())
   for (const doc of docs)
     doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -64,10 +70,12 @@ export async function room(engines: (number | 'faulty' | Engine | null)[], confi
         queueLength: 0,
         visible: true,
         linkDelayMs: 1,
+        serve: more(members.indexOf(member)).serve?.().mode ?? 'always',
       })),
   ]
-  for (const member of members) {
+  for (const [index, member] of members.entries()) {
     member.market = new MarketNode({
+      ...more(index),
       doc: member.doc,
       signer: member.signer,
       roomId: testRoomId,

@@ -4,6 +4,8 @@ import type { LogEntry } from '../../../src/market/schema'
 import { answerOf } from './engine'
 import { injected, type Behaviour } from './hostile'
 import type { DeliveryFigures } from './deliveries'
+import type { Contribution } from '../../../src/market/ledger'
+import type { MarketNode } from '../../../src/market/node'
 import { MarketSim, type SimOptions } from './sim'
 
 /** No honest node's reputation, as any honest node sees it, may fall under this. */
@@ -24,6 +26,8 @@ export interface ScenarioReport {
   messages: number
   /** Tasks whose poster was gone for good at the end: only their signed expiry removed them. */
   orphaned: number
+  /** Tasks a peer ran for another, as the first live node's ledger counts them. */
+  ledgerTasks: number
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -99,7 +103,8 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
     const left = [...doc.getMap('tasks').keys()]
     if (left.length > 0) problems.push(`node ${up[index]?.index} still holds ${left.length} tasks at the end: ${left.slice(0, 3).join(', ')}`)
   }
-  const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getArray('ballots').toJSON()]))
+  problems.push(...ledgerProblems(sim))
+  const states = docs.map((doc) => canonical([doc.getMap('tasks').toJSON(), doc.getArray('log').toJSON(), doc.getArray('ballots').toJSON(), doc.getMap('ledger').toJSON()]))
   const diverged = states.findIndex((state) => state !== states[0])
   if (diverged > 0) problems.push(`docs diverge: node ${up[0]?.index} and node ${up[diverged]?.index}`)
   const fingerprint = `${sim.sched.now}/${sim.net.updatesSent}/${states[0]?.length ?? 0}/${[...sim.accepted.keys()].sort().join(',')}`
@@ -107,7 +112,9 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   for (const node of sim.nodes) for (const [behaviour, count] of node.hostile?.done ?? []) attacks.set(behaviour, (attacks.get(behaviour) ?? 0) + count)
   for (const node of sim.nodes) node.hostile?.stop()
   const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned }
+  const ledger = sim.nodes.find((node) => node.market)?.market?.ledgerTotals() ?? new Map<string, Contribution>()
+  const ledgerTasks = [...ledger.values()].reduce((sum, { tasksServed }) => sum + tasksServed, 0)
+  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned, ledgerTasks }
 }
 
 /**
@@ -153,6 +160,41 @@ function hostileProblems(sim: MarketSim): string[] {
   }
   const unsolicited = sim.ran.filter((content) => content === 'unsolicited work').length
   if (unsolicited > 0) problems.push(`honest engines ran ${unsolicited} awards nobody bid for`)
+  return problems
+}
+
+/**
+ * The contribution ledger: every live node derives the same totals from the doc; in a run
+ * without faults or hostile members they are exactly the signed usage of the tasks peers ran
+ * for each other (a crash can lose a receipt its poster had not written yet).
+ */
+function ledgerProblems(sim: MarketSim): string[] {
+  const problems: string[] = []
+  const markets = sim.nodes.flatMap((node) => (node.market ? [{ index: node.index, market: node.market }] : []))
+  const totalsOf = (market: MarketNode): string => canonical(Object.fromEntries([...market.ledgerTotals()].sort(([a], [b]) => (a < b ? -1 : 1))))
+  const first = markets[0]
+  for (const { index, market } of markets.slice(1)) if (first && totalsOf(market) !== totalsOf(first.market)) problems.push(`ledger: node ${index} and node ${first.index} count different totals`)
+  if (sim.options.faults || (sim.options.hostile ?? 0) > 0 || !first) return problems
+  const expected = new Map<string, Contribution>()
+  const add = (nodeId: string, change: Partial<Contribution>): void => {
+    const now = expected.get(nodeId) ?? { served: 0, consumed: 0, tasksServed: 0, tasksConsumed: 0 }
+    expected.set(nodeId, {
+      served: now.served + (change.served ?? 0),
+      consumed: now.consumed + (change.consumed ?? 0),
+      tasksServed: now.tasksServed + (change.tasksServed ?? 0),
+      tasksConsumed: now.tasksConsumed + (change.tasksConsumed ?? 0),
+    })
+  }
+  for (const { taskId, poster } of sim.posted) {
+    const result = sim.results.get(taskId)
+    const posterId = sim.nodes[poster]?.signer.nodeId
+    if (!result || !posterId || result.executor === posterId) continue
+    const tokens = result.usage?.total_tokens ?? 0
+    add(result.executor, { served: tokens, tasksServed: 1 })
+    add(posterId, { consumed: tokens, tasksConsumed: 1 })
+  }
+  const want = canonical(Object.fromEntries([...expected].sort(([a], [b]) => (a < b ? -1 : 1))))
+  if (totalsOf(first.market) !== want) problems.push(`ledger: node ${first.index} counts ${totalsOf(first.market).slice(0, 200)}, the signed results say ${want.slice(0, 200)}`)
   return problems
 }
 
