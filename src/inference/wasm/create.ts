@@ -2,7 +2,7 @@ import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { workerClient } from '../../shared/rpc'
 import { EngineClient } from '../engine-rpc'
 import type { EngineWorkerMethods } from '../worker-host'
-import { modelIdOf } from './wllama-engine'
+import { modelIdOf } from './model-id'
 
 /**
  * Qwen3-1.7B Q4_K_M as GGUF on Hugging Face. wllama reads at most 2 GB per file; this file is
