@@ -33,6 +33,10 @@ async function agree(consent: ConsentStore, entry: CatalogEntry): Promise<void> 
   await consent.save({ ...settings, chosenId: entry.id, agreed, paused: false })
 }
 
+async function choose(consent: ConsentStore, entry: CatalogEntry): Promise<void> {
+  await consent.save({ ...(await consent.load()), chosenId: entry.id })
+}
+
 async function setPaused(consent: ConsentStore, paused: boolean): Promise<void> {
   await consent.save({ ...(await consent.load()), paused })
 }
@@ -112,7 +116,9 @@ export function mountModelOffer(root: HTMLElement, engine: LocalEngine, consent:
   picker.addEventListener('change', () => {
     showDetails()
     const fit = picked()
-    if (fit) engine.ask(fit.entry)
+    if (!fit) return
+    engine.ask(fit.entry)
+    choose(consent, fit.entry).catch(report)
   })
   download.addEventListener('click', () => {
     const fit = picked()
