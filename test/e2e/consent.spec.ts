@@ -37,7 +37,7 @@ function opfsModels(page: Page): Promise<string[][]> {
     for await (const [, handle] of models.entries()) {
       if (handle.kind !== 'directory') continue
       const names: string[] = []
-      for await (const name of (handle as FileSystemDirectoryHandle).keys()) names.push(name)
+      for await (const name of handle.keys()) names.push(name)
       folders.push(names.sort())
     }
     return folders
