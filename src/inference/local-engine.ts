@@ -211,6 +211,7 @@ export class LocalEngine implements Engine {
       if (this.options.askFirst === true) return this.ask(offer.selected)
       this.#selected = offer.selected
     }
+    const note = (await this.offer())?.note
     const stop = this.#stop.signal
     // Pause and cancel abort `stop` while this waits; they set the state then.
     const stopped = (): boolean => stop.aborted
@@ -221,7 +222,7 @@ export class LocalEngine implements Engine {
       this.#set({ kind: entry.kind, modelId: entry.id, state: 'failed', message: `${plan.reason}. Choose a WASM model and press Download.` })
       return
     }
-    const failure = await this.#tryLoad(plan.plan, stop, onProgress)
+    const failure = await this.#tryLoad(plan.plan, stop, onProgress, note)
     if (failure !== null && !stopped()) this.#set({ state: 'failed', message: failure })
   }
 
@@ -237,14 +238,14 @@ export class LocalEngine implements Engine {
   }
 
   /** Loads `plan`; null when it is ready, else what went wrong (a stop leaves the state to pause or cancel). */
-  async #tryLoad(plan: Plan, stop: AbortSignal, onProgress: (progress: LoadProgress) => void): Promise<string | null> {
+  async #tryLoad(plan: Plan, stop: AbortSignal, onProgress: (progress: LoadProgress) => void, note: string | undefined): Promise<string | null> {
     this.#engine?.close()
     const meter = new DownloadMeter()
     const engine: SharedEngine = new SharedEngine({ kind: plan.kind, modelId: plan.modelId, create: plan.create, onRoleChange: (role) => this.#takeOver(engine, role) })
     this.#engine = engine
     const { message: _shown, ...rest } = this.#status
     this.#status = rest
-    this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role })
+    this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role, ...(note === undefined ? {} : { message: note }) })
     // Ask the browser to keep the model under storage pressure; older browsers lack the call.
     void Promise.resolve()
       .then(() => navigator.storage.persist())

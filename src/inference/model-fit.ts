@@ -23,6 +23,8 @@ export interface ModelOffer {
   selected: CatalogEntry
   /** The catalog's best fit for this device; null when nothing fits. */
   recommendedId: string | null
+  /** Why the selection is not what the engine choice asked for (engine=webgpu where WebGPU cannot run). */
+  note?: string
 }
 
 export interface OfferInput {
@@ -103,14 +105,20 @@ const smallestWasm = (): CatalogEntry => catalog.filter((entry) => entry.kind ==
 /** What to offer this device: every model with its fit, the recommendation, and what Download fetches. */
 export function offerFor(input: OfferInput): ModelOffer {
   const { device, choice } = input
-  const link = input.modelUrl !== null && choice !== 'webgpu' ? linkEntry(input.modelUrl) : null
+  const link = input.modelUrl !== null ? linkEntry(input.modelUrl) : null
   const fits = [...(link ? [{ entry: link, runs: true } as const] : []), ...catalog.map((entry) => fitOf(entry, device))]
   const recommended = recommend(fits, device)
-  const recommendedId = recommended?.id ?? null
+  const offer = (selected: CatalogEntry, note?: string): ModelOffer => ({ fits, selected, recommendedId: recommended?.id ?? null, ...(note === undefined ? {} : { note }) })
   const chosen = fits.find((fit) => fit.entry.id === input.chosenId && (choice === 'auto' || fit.entry.kind === choice))?.entry
-  const forKind = choice === 'auto' ? recommended : (recommend(fits, device, choice) ?? (choice === 'webgpu' ? recommend(fits, device, 'wasm') : null))
-  const selected = link ?? chosen ?? forKind ?? recommended ?? smallestWasm()
-  return { fits, selected, recommendedId }
+  if (choice === 'webgpu') {
+    // A link's GGUF is for the WASM engine: with engine=webgpu it is the fallback where WebGPU cannot run.
+    const webgpu = chosen ?? recommend(fits, device, 'webgpu')
+    if (webgpu) return offer(webgpu)
+    const why = fits.find((fit) => fit.entry.kind === 'webgpu' && !fit.runs)
+    return offer(link ?? recommend(fits, device, 'wasm') ?? smallestWasm(), `WebGPU cannot run the model here: ${why && !why.runs ? why.reason : 'no build fits'}. Using the WASM engine.`)
+  }
+  const forKind = choice === 'wasm' ? recommend(fits, device, 'wasm') : recommended
+  return offer(link ?? chosen ?? forKind ?? smallestWasm())
 }
 
 /** What a profile's agreement names: a GGUF by its URL (a link may name any file), a WebLLM model by its id. */

@@ -13,6 +13,12 @@ const gpu = (features: string[] = ['shader-f16']): AdapterDescription => ({
   limits: { maxBufferSize: 2048 * mib, maxStorageBufferBindingSize: 2048 * mib, maxComputeWorkgroupStorageSize: 32 * 1024, maxStorageBuffersPerShaderStage: 10 },
 })
 
+function entryAt<T>(list: readonly T[], index: number): T {
+  const entry = list[index]
+  if (entry === undefined) throw new Error(`no entry ${index}`)
+  return entry
+}
+
 const withGpu = (overrides: Partial<DeviceFacts> = {}): DeviceFacts => ({ webgpu: { ok: true, adapter: gpu() }, deviceMemoryGb: 8, cores: 8, ...overrides })
 const noGpu = (overrides: Partial<DeviceFacts> = {}): DeviceFacts => ({ webgpu: { ok: false, reason: 'this browser has no WebGPU' }, deviceMemoryGb: 8, cores: 8, ...overrides })
 
@@ -80,18 +86,21 @@ describe('model fit and recommendation', () => {
   })
 
   it('keeps a wasm entry within the wasm32 heap and the 2 GB file limit', () => {
-    const huge = { ...wasmEntries[2]!, downloadBytes: 2.5e9, memoryMb: 3500 }
+    const huge = { ...entryAt(wasmEntries, 2), downloadBytes: 2.5e9, memoryMb: 3500 }
     expect(fitOf(huge, noGpu())).toMatchObject({ runs: false, reason: expect.stringContaining('over 2 GB') as string })
-    const heavy = { ...wasmEntries[2]!, memoryMb: 5000 }
+    const heavy = { ...entryAt(wasmEntries, 2), memoryMb: 5000 }
     expect(fitOf(heavy, noGpu())).toMatchObject({ runs: false, reason: expect.stringContaining('4 GB a wasm32 engine') as string })
   })
 
-  it("selects the link's GGUF first, with its size unknown; engine=webgpu ignores it", () => {
+  it("selects the link's GGUF first, with its size unknown; engine=webgpu falls back to it only where WebGPU cannot run", () => {
     const url = 'http://127.0.0.1:8787/models/tiny-qwen3.gguf'
     const offer = offerFor({ choice: 'wasm', modelUrl: url, device: withGpu() })
     expect(offer.selected).toMatchObject({ kind: 'wasm', id: 'tiny-qwen3', url, downloadBytes: 0 })
     expect(offer.fits[0]?.entry.id).toBe('tiny-qwen3')
     expect(offerFor({ choice: 'webgpu', modelUrl: url, device: withGpu() }).selected.kind).toBe('webgpu')
+    const software = offerFor({ choice: 'webgpu', modelUrl: url, device: withGpu({ webgpu: { ok: true, adapter: { ...gpu(), vendor: 'google', description: 'SwiftShader' } } }) })
+    expect(software.selected.id).toBe('tiny-qwen3')
+    expect(software.note).toMatch(/^WebGPU cannot run the model here: WebGPU only offers a software adapter.*Using the WASM engine\.$/)
   })
 
   it('keeps the remembered pick when the engine choice allows it', () => {
@@ -101,8 +110,8 @@ describe('model fit and recommendation', () => {
   })
 
   it('names an agreement by GGUF URL (a link may name any file) or WebLLM model id', () => {
-    const gguf = wasmEntries[0]!
+    const gguf = entryAt(wasmEntries, 0)
     expect(agreementKey(gguf)).toBe(gguf.url)
-    expect(agreementKey(webGpuEntries[0]!)).toBe('Qwen3-0.6B-q4f16_1-MLC')
+    expect(agreementKey(entryAt(webGpuEntries, 0))).toBe('Qwen3-0.6B-q4f16_1-MLC')
   })
 })
