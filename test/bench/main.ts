@@ -3,6 +3,7 @@ import { chromium, type Browser } from '@playwright/test'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { freshRoom } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
+import { benchConsent } from './consent'
 import { benchContext } from './context'
 import { benchEngine } from './engine'
 import { benchFlood } from './flood'
@@ -24,7 +25,9 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan').split(',').map((name) => name.trim()))
+const sections = new Set(
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,relay,turn,replica,micronets,flood,memory,answers,context,plan,consent').split(',').map((name) => name.trim()),
+)
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
   const ref = freshRoom(`bench-${kind}-${count}`)
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   if (sections.has('flood')) await benchFlood().catch((error: unknown) => console.error('flood bench failed:', error))
   if (sections.has('memory')) await benchMemorySearch().catch((error: unknown) => console.error('memory search bench failed:', error))
   if (sections.has('plan')) await benchPlan().catch((error: unknown) => console.error('plan bench failed:', error))
+  if (sections.has('consent')) await benchConsent().catch((error: unknown) => console.error('consent bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {
