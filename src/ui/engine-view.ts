@@ -2,7 +2,7 @@ import { formatBytes, formatEta, type DownloadFigures } from '../inference/downl
 import { storageUsage, type LocalEngine, type LocalEngineStatus } from '../inference/local-engine'
 import type { EngineSettings } from '../memory/settings'
 import { h, onNextFrame } from './dom'
-import { forget, mountModelOffer, type ConsentStore } from './model-offer'
+import { forgetAll, mountModelOffer, type ConsentStore } from './model-offer'
 
 export interface SettingsStore {
   current: EngineSettings
@@ -68,8 +68,7 @@ export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: 
     if (!window.confirm('Delete the downloaded model from this browser?')) return
     engine
       .deleteModel()
-      .then(() => engine.offer())
-      .then((offer) => (offer ? forget(consent, offer.selected) : undefined))
+      .then(() => forgetAll(consent))
       .then(showStorage, report)
   })
   root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message)

@@ -41,6 +41,11 @@ async function setPaused(consent: ConsentStore, paused: boolean): Promise<void> 
   await consent.save({ ...(await consent.load()), paused })
 }
 
+/** Forgets every agreement ("Delete model" deleted every model's files: a later visit asks again). */
+export async function forgetAll(consent: ConsentStore): Promise<void> {
+  await consent.save({ ...(await consent.load()), agreed: [], paused: false })
+}
+
 /** Forgets the agreement to `entry` (its files were deleted: a later visit asks again). */
 export async function forget(consent: ConsentStore, entry: CatalogEntry): Promise<void> {
   const settings = await consent.load()
