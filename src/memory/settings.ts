@@ -23,7 +23,7 @@ function settingsGroup<S extends ObjectSchema>(schema: S, key: string): { load(d
 
 export const EngineSettingsSchema = v.object({
   engine: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'none'])),
-  /** A GGUF URL for the WASM engine; empty: the default Qwen3-1.7B. */
+  /** A GGUF URL for the WASM engine; empty: the model picked in the engine view (the `model` group). */
   modelUrl: v.optional(v.pipe(v.string(), v.maxLength(2048))),
   /** Bearer token for a relay that requires one (RELAY_TOKENS). */
   relayToken: v.optional(v.pipe(v.string(), v.maxLength(512))),

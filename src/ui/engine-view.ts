@@ -18,7 +18,7 @@ function settingsForm(store: SettingsStore, report: (error: unknown) => void): H
   const model = h('input', {
     type: 'text',
     inputmode: 'url',
-    placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: Qwen3-1.7B)',
+    placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: the model picked above)',
     value: store.current.modelUrl ?? '',
     'data-testid': 'settings-model',
   })
