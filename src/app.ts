@@ -4,7 +4,7 @@ import type { EngineInfo } from './inference/types'
 import { RelayEngine } from './inference/relay-engine'
 import { Conversations } from './memory/conversations'
 import { openLocalDb } from './memory/local-db'
-import { chatSettings, engineSettings, memorySearchSettings, netSettings, routerSettings, serveSettings } from './memory/settings'
+import { chatSettings, engineSettings, memorySearchSettings, modelSettings, netSettings, routerSettings, serveSettings, type ModelSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
 import { createEmbedder } from './inference/embedding/create'
@@ -30,6 +30,7 @@ import { mountUpdateBar } from './ui/update-bar'
 import { mountVersionView } from './ui/version-view'
 import { mountChatView } from './ui/chat-view'
 import { mountEngineView } from './ui/engine-view'
+import { startLocalModel } from './ui/model-offer'
 import { mountLearningView } from './ui/learning-view'
 import { mountMemoryView } from './ui/memory-view'
 import { createShell, mountRoomBar } from './ui/shell'
@@ -87,19 +88,30 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   for (const problem of node.netProblems()) shell.notify(problem, 'error')
   node.on('net-problem', (problem) => shell.notify(problem, 'error'))
   const settings = await engineSettings.load(db)
-  const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null, config.contextSize)
+  const engine = new LocalEngine(urlParams.has('engine') ? config.engine : (settings.engine ?? 'auto'), urlParams.has('model') ? config.model : settings.modelUrl || null, {
+    contextSize: config.contextSize,
+    askFirst: true,
+    chosenId: (await modelSettings.load(db)).chosenId,
+  })
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info()) })
   engine.on('status', publish)
   publish(engine.status())
   mountRoomBar(shell, node, shareLink(location.origin, config))
   mountThemeSwitch(shell.header)
-  mountEngineView(shell.engine, engine, report, {
-    current: settings,
-    save: async (next) => {
-      await engineSettings.save(db, next)
-      location.reload()
+  const consent = { load: () => modelSettings.load(db), save: (next: ModelSettings) => modelSettings.save(db, next) }
+  mountEngineView(
+    shell.engine,
+    engine,
+    report,
+    {
+      current: settings,
+      save: async (next) => {
+        await engineSettings.save(db, next)
+        location.reload()
+      },
     },
-  })
+    consent,
+  )
   mountVersionView(shell.engine, engine)
   holdWhileDownloading(engine, busy)
   const pool = createMicronetPool({ workers: 1 })
@@ -211,7 +223,7 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   shell.chat.addEventListener('focusin', () => void learning.router.warmUp().catch((error: unknown) => console.warn('micro-nets:', error)), { once: true })
   document.documentElement.dataset.ready = 'true'
   window.dispatchEvent(new CustomEvent('edgeswarm:ready'))
-  await engine.start()
+  await startLocalModel(engine, consent)
 }
 
 const summarizeOptions = {
@@ -229,7 +241,8 @@ function enginePresence(status: LocalEngineStatus, { contextSize, supports }: En
   return {
     kind: status.kind,
     modelId: status.modelId.slice(0, 128),
-    state: status.state,
+    // Waiting for the user's agreement, or paused, is no model to peers.
+    state: status.state === 'offer' || status.state === 'paused' ? 'none' : status.state,
     contextSize,
     supports,
     ...(status.download ? { progress: status.download.fraction } : {}),

@@ -1,5 +1,5 @@
 import { noSupports } from './types'
-import { EngineUnavailableError } from '../shared/errors'
+import { AbortError, EngineUnavailableError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { EngineChoice } from './types'
 import { DownloadMeter, type DownloadFigures } from './download-meter'
@@ -9,9 +9,10 @@ import { SharedLoad } from './shared-load'
 import { countOn } from './engine-rpc'
 import { estimateCount } from './tokens'
 import type { ChatChunk, ChatMessage, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
-import { createWasmEngine, defaultWasmModelUrl } from './wasm/create'
-import { deleteDownloadedModels } from './wasm/model-download'
-import { modelIdOf } from './wasm/wllama-engine'
+import type { CatalogEntry } from './model-catalog'
+import { offerFor, type DeviceFacts, type ModelOffer } from './model-fit'
+import { createWasmEngine } from './wasm/create'
+import { deleteDownload, deleteDownloadedModels } from './wasm/model-download'
 import { chooseModel } from './webgpu/model-choice'
 import { probeWebGpu } from './webgpu/probe'
 import { createWebGpuEngine } from './webgpu/create'
@@ -22,7 +23,8 @@ export type LocalKind = 'webgpu' | 'wasm' | 'none'
 export interface LocalEngineStatus {
   kind: LocalKind
   modelId: string
-  state: 'none' | 'downloading' | 'loading' | 'ready' | 'busy' | 'failed'
+  /** 'offer': waiting for the user to agree to a download; 'paused': a download the user paused (what it fetched is kept). */
+  state: 'none' | 'offer' | 'paused' | 'downloading' | 'loading' | 'ready' | 'busy' | 'failed'
   download?: DownloadFigures
   /** Why there is no engine, or why it is not the one asked for. */
   message?: string
@@ -44,10 +46,22 @@ interface Plan {
 /** Download progress is shown at most this often unless the percent moves. */
 const progressEveryMs = 250
 
+export interface LocalEngineOptions {
+  /** A context window to force (the URL's `ctx=`); default: chosen from the device's memory. */
+  contextSize?: number | undefined
+  /**
+   * Download nothing until `begin` names the model the user agreed to (the app); without it a
+   * `load` fetches the offer's selection at once (the engine harness of the tests).
+   */
+  askFirst?: boolean
+  /** The model the user picked on an earlier visit (a catalog id). */
+  chosenId?: string | undefined
+}
+
 /**
- * This node's own model: picks WebGPU when the device can run Qwen3-1.7B, else WASM, else
- * none (or what the URL forces); shares one loaded model among the profile's tabs; falls back
- * from WebGPU to WASM when WebGPU cannot load, and says why.
+ * This node's own model: offers the catalog with what this device can run (WebGPU or WASM, or
+ * what the URL forces), loads the model the user agreed to, pauses, resumes and cancels its
+ * download, and shares one loaded model among the profile's tabs.
  */
 export class LocalEngine implements Engine {
   readonly #events = new Emitter<LocalEngineEvents>()
@@ -57,14 +71,78 @@ export class LocalEngine implements Engine {
   #lastRequest: ChatRequest | null = null
   /** The one load of this node's model: `start`, `load` and a question asked meanwhile all wait for it. */
   readonly #starting = new SharedLoad((onProgress) => this.#start(onProgress))
+  #offer: Promise<ModelOffer | null> | null = null
+  /** The model to load: set by `begin` (or, without `askFirst`, by the first load). */
+  #selected: CatalogEntry | null = null
+  /** Aborted by pause and cancel: the load under way stops waiting and its worker ends. */
+  #stop = new AbortController()
+  private readonly contextSize: number | undefined
 
   constructor(
     private readonly choice: EngineChoice,
     private readonly modelUrl: string | null,
-    /** A context window to force (the URL's `ctx=`); default: chosen from the device's memory. */
-    private readonly contextSize?: number,
+    private readonly options: LocalEngineOptions = {},
   ) {
+    this.contextSize = options.contextSize
     this.#status = { kind: 'none', modelId: '', state: 'none', prefillTokensPerS: 0, decodeTokensPerS: 0 }
+  }
+
+  /** The models offered on this device, with the recommendation and the selection; null with engine=none. */
+  offer(): Promise<ModelOffer | null> {
+    this.#offer ??= this.#makeOffer()
+    return this.#offer
+  }
+
+  async #makeOffer(): Promise<ModelOffer | null> {
+    if (this.choice === 'none') return null
+    const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
+    const device: DeviceFacts = { webgpu: await probeWebGpu(), cores: navigator.hardwareConcurrency, ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }) }
+    const modelUrl = this.modelUrl === null ? null : new URL(this.modelUrl, location.href).href
+    return offerFor({ choice: this.choice, modelUrl, device, chosenId: this.options.chosenId })
+  }
+
+  /** Waits for the user: the offer is shown (state 'offer'), or a paused download (state 'paused'). */
+  ask(entry: CatalogEntry, paused = false): void {
+    this.#selected = entry
+    this.#set({
+      kind: entry.kind,
+      modelId: entry.id,
+      state: paused ? 'paused' : 'offer',
+      message: paused ? 'Download paused: what was fetched is kept. Resume continues from there.' : 'Nothing is downloaded until you press Download.',
+    })
+  }
+
+  /** Loads `entry`, the model the user agreed to (or resumes its download); never throws, like `start`. */
+  begin(entry: CatalogEntry): Promise<void> {
+    if (this.#starting.underWay && this.#selected?.id === entry.id) return this.#starting.join()
+    this.#halt()
+    this.#selected = entry
+    return this.#starting.join()
+  }
+
+  /** Stops the download and keeps what it fetched (OPFS segments, WebLLM's finished files); `begin` resumes. */
+  pause(): void {
+    if (this.#status.state !== 'downloading' && this.#status.state !== 'loading') return
+    this.#halt()
+    this.#set({ state: 'paused', message: 'Download paused: what was fetched is kept. Resume continues from there.' })
+  }
+
+  /** Stops the download and deletes what it fetched of this model. */
+  async cancel(): Promise<void> {
+    const entry = this.#selected
+    this.#halt()
+    this.#status = withoutDownload(this.#status)
+    this.#set({ state: 'offer', message: 'Download cancelled: the partial model is deleted.' })
+    if (entry) await deleteModelFiles(entry)
+  }
+
+  /** Ends the load under way, if any: its waiters stop and the worker that downloads ends. */
+  #halt(): void {
+    this.#stop.abort()
+    this.#stop = new AbortController()
+    this.#engine?.close()
+    this.#engine = null
+    this.#starting.reset()
   }
 
   status(): LocalEngineStatus {
@@ -127,52 +205,47 @@ export class LocalEngine implements Engine {
       this.#set({ kind: 'none', state: 'none', message: 'No local model (engine=none): questions go to peers or the relay.' })
       return
     }
-    const notes: string[] = []
-    const plans = await this.#plans(notes)
-    for (const plan of plans) {
-      if (await this.#tryLoad(plan, notes, onProgress)) return
+    if (!this.#selected) {
+      const offer = await this.offer()
+      if (!offer) return
+      if (this.options.askFirst === true) return this.ask(offer.selected)
+      this.#selected = offer.selected
     }
-    this.#set({ kind: 'none', state: 'failed', message: notes.join(' ') || 'No engine can run here.' })
+    const note = (await this.offer())?.note
+    const stop = this.#stop.signal
+    // Pause and cancel abort `stop` while this waits; they set the state then.
+    const stopped = (): boolean => stop.aborted
+    const entry = this.#selected
+    const plan = await this.#planOf(entry)
+    if (stopped()) return
+    if (!plan.ok) {
+      this.#set({ kind: entry.kind, modelId: entry.id, state: 'failed', message: `${plan.reason}. Choose a WASM model and press Download.` })
+      return
+    }
+    const failure = await this.#tryLoad(plan.plan, stop, onProgress, note)
+    if (failure !== null && !stopped()) this.#set({ state: 'failed', message: failure })
   }
 
-  async #plans(notes: string[]): Promise<Plan[]> {
-    const wasm: Plan = {
-      kind: 'wasm',
-      modelId: modelIdOf(this.modelUrl ?? defaultWasmModelUrl),
-      create: () => createWasmEngine(this.modelUrl ?? defaultWasmModelUrl, this.contextSize === undefined ? {} : { contextSize: this.contextSize }),
-    }
-    if (this.choice === 'wasm' || (this.choice === 'auto' && this.modelUrl !== null)) return [wasm]
-    const webgpu = await this.#webgpuPlan()
-    if (!webgpu.ok) {
-      notes.push(`WebGPU cannot run the model here: ${webgpu.reason}. Using the WASM engine.`)
-      return [wasm]
-    }
-    return [webgpu.plan, wasm]
-  }
-
-  async #webgpuPlan(): Promise<{ ok: true; plan: Plan } | { ok: false; reason: string }> {
+  async #planOf(entry: CatalogEntry): Promise<{ ok: true; plan: Plan } | { ok: false; reason: string }> {
+    const contextSize = this.contextSize === undefined ? {} : { contextSize: this.contextSize }
+    if (entry.kind === 'wasm') return { ok: true, plan: { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, contextSize) } }
     const probe = await probeWebGpu()
-    if (!probe.ok) return probe
+    if (!probe.ok) return { ok: false, reason: `WebGPU cannot run ${entry.id} here: ${probe.reason}` }
     const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
-    const choice = chooseModel(probe.adapter, deviceMemoryGb === undefined ? {} : { deviceMemoryGb })
+    const choice = chooseModel(probe.adapter, { model: entry.needs, ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }) })
     if (!choice.ok) return { ok: false, reason: choice.reason }
-    const modelId = choice.modelId
-    return {
-      ok: true,
-      plan: {
-        kind: 'webgpu',
-        modelId,
-        create: () => createWebGpuEngine({ modelId, ...(this.contextSize === undefined ? {} : { contextSize: this.contextSize }) }),
-      },
-    }
+    return { ok: true, plan: { kind: 'webgpu', modelId: entry.id, create: () => createWebGpuEngine({ modelId: entry.id, ...contextSize }) } }
   }
 
-  async #tryLoad(plan: Plan, notes: string[], onProgress: (progress: LoadProgress) => void): Promise<boolean> {
+  /** Loads `plan`; null when it is ready, else what went wrong (a stop leaves the state to pause or cancel). */
+  async #tryLoad(plan: Plan, stop: AbortSignal, onProgress: (progress: LoadProgress) => void, note: string | undefined): Promise<string | null> {
     this.#engine?.close()
     const meter = new DownloadMeter()
     const engine: SharedEngine = new SharedEngine({ kind: plan.kind, modelId: plan.modelId, create: plan.create, onRoleChange: (role) => this.#takeOver(engine, role) })
     this.#engine = engine
-    this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role, ...(notes.length ? { message: notes.join(' ') } : {}) })
+    const { message: _shown, ...rest } = this.#status
+    this.#status = rest
+    this.#set({ kind: plan.kind, modelId: plan.modelId, state: 'loading', role: engine.role, ...(note === undefined ? {} : { message: note }) })
     // Ask the browser to keep the model under storage pressure; older browsers lack the call.
     void Promise.resolve()
       .then(() => navigator.storage.persist())
@@ -181,7 +254,8 @@ export class LocalEngine implements Engine {
       // Status goes to the UI and every peer (awareness): a 1 GB download is ~17,000 chunks, so
       // it is shown when the percent moves or every 250 ms, and measured on every chunk.
       let shown = { percent: -1, atMs: 0 }
-      await engine.load((progress) => {
+      const loading = engine.load((progress) => {
+        if (stop.aborted) return
         onProgress(progress)
         if (progress.phase !== 'download' || progress.totalBytes <= 0 || progress.loadedBytes >= progress.totalBytes) return this.#set({ state: 'loading' })
         const download = meter.update(progress.loadedBytes, progress.totalBytes)
@@ -191,15 +265,15 @@ export class LocalEngine implements Engine {
         shown = { percent, atMs: nowMs }
         this.#set({ state: 'downloading', download })
       })
+      await untilStopped(loading, stop)
+      this.#status = withoutDownload(this.#status)
       this.#set({ state: 'ready', role: engine.role })
       if (engine.role === 'host') void this.#warmUp(engine)
-      return true
+      return null
     } catch (error) {
       engine.close()
-      this.#engine = null
-      notes.push(`${plan.kind === 'webgpu' ? 'WebGPU' : 'WASM'} engine failed: ${error instanceof Error ? error.message : String(error)}.`)
-      if (plan.kind === 'webgpu') notes.push('Falling back to the WASM engine.')
-      return false
+      if (this.#engine === engine) this.#engine = null
+      return `${plan.kind === 'webgpu' ? 'WebGPU' : 'WASM'} engine failed: ${error instanceof Error ? error.message : String(error)}.`
     }
   }
 
@@ -263,11 +337,10 @@ export class LocalEngine implements Engine {
   /** Unloads the model and deletes every cached copy (OPFS for wllama, Cache Storage for WebLLM). */
   async deleteModel(): Promise<void> {
     await this.#engine?.unload().catch(() => undefined)
-    this.#engine?.close()
-    this.#engine = null
-    this.#starting.reset()
+    this.#halt()
     await deleteModelCaches()
-    this.#set({ state: 'none', message: 'Model deleted from this browser. Reload to download it again.' })
+    this.#status = withoutDownload(this.#status)
+    this.#set({ state: this.#selected ? 'offer' : 'none', message: 'Model deleted from this browser. Press Download to fetch it again.' })
   }
 
   close(): void {
@@ -289,4 +362,32 @@ export async function storageUsage(): Promise<{ usedBytes: number; quotaBytes: n
   const estimate = await navigator.storage.estimate().catch((): StorageEstimate => ({}))
   const persisted = await navigator.storage.persisted().catch(() => false)
   return { usedBytes: estimate.usage ?? 0, quotaBytes: estimate.quota ?? 0, persisted }
+}
+
+function withoutDownload(status: LocalEngineStatus): LocalEngineStatus {
+  const { download: _dropped, ...rest } = status
+  return rest
+}
+
+/** `loading`, or an AbortError as soon as `stop` aborts (the load itself is ended by closing its engine). */
+function untilStopped(loading: Promise<void>, stop: AbortSignal): Promise<void> {
+  loading.catch(() => undefined)
+  if (stop.aborted) return Promise.reject(new AbortError('the model load was stopped'))
+  return new Promise<void>((resolve, reject) => {
+    const onStop = (): void => reject(new AbortError('the model load was stopped'))
+    stop.addEventListener('abort', onStop, { once: true })
+    loading.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop))
+  })
+}
+
+/** Deletes one model's files: its OPFS folder (WASM) or its entries in WebLLM's Cache Storage (WebGPU). */
+export async function deleteModelFiles(entry: CatalogEntry): Promise<void> {
+  if (entry.kind === 'wasm') return deleteDownload(entry.url)
+  // WebLLM keys its caches by URL: the weights under …/<model id>/…, the library as <model id without -MLC>_cs1k-webgpu.wasm.
+  const name = entry.id.replace(/-MLC$/, '')
+  for (const cacheName of await caches.keys().catch((): string[] => [])) {
+    if (!cacheName.startsWith('webllm')) continue
+    const cache = await caches.open(cacheName)
+    for (const request of await cache.keys()) if (request.url.includes(name)) await cache.delete(request)
+  }
 }

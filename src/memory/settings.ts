@@ -5,6 +5,9 @@ import { savingOrSay } from './storage-full'
 
 type ObjectSchema = v.ObjectSchema<v.ObjectEntries, undefined>
 
+/** Agreements kept; the oldest go first (each is one model a user once chose to download). */
+export const maxAgreedModels = 32
+
 /** One group of settings kept in this profile under `key`; what does not fit the schema reads as none. */
 function settingsGroup<S extends ObjectSchema>(schema: S, key: string): { load(db: LocalDb): Promise<Partial<v.InferOutput<S>>>; save(db: LocalDb, settings: v.InferOutput<S>): Promise<void> } {
   return {
@@ -21,7 +24,7 @@ function settingsGroup<S extends ObjectSchema>(schema: S, key: string): { load(d
 
 export const EngineSettingsSchema = v.object({
   engine: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'none'])),
-  /** A GGUF URL for the WASM engine; empty: the default Qwen3-1.7B. */
+  /** A GGUF URL for the WASM engine; empty: the model picked in the engine view (the `model` group). */
   modelUrl: v.optional(v.pipe(v.string(), v.maxLength(2048))),
   /** Bearer token for a relay that requires one (RELAY_TOKENS). */
   relayToken: v.optional(v.pipe(v.string(), v.maxLength(512))),
@@ -30,6 +33,22 @@ export type EngineSettings = v.InferOutput<typeof EngineSettingsSchema>
 
 /** The user's engine choice; the URL's `engine` and `model` win over it. */
 export const engineSettings = settingsGroup(EngineSettingsSchema, 'engine')
+
+export const ModelSettingsSchema = v.object({
+  /** The model the user picked in the engine view (a catalog id). */
+  chosenId: v.optional(v.pipe(v.string(), v.maxLength(128))),
+  /**
+   * The models this profile agreed to download (agreementKey: a GGUF's URL, a WebLLM model's
+   * id). Only the engine view's Download button adds to it: no link can.
+   */
+  agreed: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(2048))), v.maxLength(maxAgreedModels))),
+  /** The user paused the download: a reload keeps it paused until Resume. */
+  paused: v.optional(v.boolean()),
+})
+export type ModelSettings = v.InferOutput<typeof ModelSettingsSchema>
+
+/** The model choice and the agreement to download it, remembered so a later visit loads without asking. */
+export const modelSettings = settingsGroup(ModelSettingsSchema, 'model')
 
 export const RouterSettingsSchema = v.object({
   /** 0: spend least (stay on the small model when it might do); 1: buy the best answer. */

@@ -1,7 +1,8 @@
-import { formatBytes, formatEta } from '../inference/download-meter'
+import { formatBytes, formatEta, type DownloadFigures } from '../inference/download-meter'
 import { storageUsage, type LocalEngine, type LocalEngineStatus } from '../inference/local-engine'
 import type { EngineSettings } from '../memory/settings'
 import { h, onNextFrame } from './dom'
+import { forgetAll, mountModelOffer, type ConsentStore } from './model-offer'
 
 export interface SettingsStore {
   current: EngineSettings
@@ -17,7 +18,7 @@ function settingsForm(store: SettingsStore, report: (error: unknown) => void): H
   const model = h('input', {
     type: 'text',
     inputmode: 'url',
-    placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: Qwen3-1.7B)',
+    placeholder: 'GGUF URL or /models/ path for the WASM engine (empty: the model picked above)',
     value: store.current.modelUrl ?? '',
     'data-testid': 'settings-model',
   })
@@ -39,6 +40,8 @@ function settingsForm(store: SettingsStore, report: (error: unknown) => void): H
 
 const stateLabels: Record<LocalEngineStatus['state'], string> = {
   none: 'no local model',
+  offer: 'not downloaded',
+  paused: 'download paused',
   downloading: 'downloading',
   loading: 'loading',
   ready: 'ready',
@@ -54,7 +57,7 @@ function describe(status: LocalEngineStatus): string {
 }
 
 /** The local model at a glance: what runs, its download, its storage, and a delete button. */
-export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: (error: unknown) => void, settings: SettingsStore): () => void {
+export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: (error: unknown) => void, settings: SettingsStore, consent: ConsentStore): () => void {
   const summary = h('span', { class: 'engine-summary', 'data-testid': 'engine-status' })
   const bar = h('progress', { max: 1, value: 0, 'data-testid': 'download-progress', hidden: true })
   const figures = h('span', { class: 'engine-figures', 'data-testid': 'download-figures' })
@@ -63,9 +66,14 @@ export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: 
   const remove = h('button', { type: 'button', class: 'link danger', 'data-testid': 'delete-model' }, 'Delete model')
   remove.addEventListener('click', () => {
     if (!window.confirm('Delete the downloaded model from this browser?')) return
-    engine.deleteModel().then(showStorage, report)
+    engine
+      .deleteModel()
+      .then(() => forgetAll(consent))
+      .then(showStorage, report)
   })
-  root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message, settingsForm(settings, report))
+  root.append(h('div', { class: 'engine-row' }, summary, bar, figures, h('span', { class: 'spacer' }), storage, remove), message)
+  const stopOffer = mountModelOffer(root, engine, consent, report)
+  root.append(settingsForm(settings, report))
 
   const showStorage = (): void => {
     storageUsage().then(
@@ -80,9 +88,9 @@ export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: 
     const status = engine.status()
     summary.textContent = describe(status)
     root.dataset.engineState = status.state
-    const download = status.state === 'downloading' ? status.download : undefined
+    const download = status.state === 'downloading' || status.state === 'paused' ? status.download : undefined
     bar.hidden = !download
-    figures.textContent = download ? `${formatBytes(download.loadedBytes)} / ${formatBytes(download.totalBytes)} · ${formatBytes(download.bytesPerS)}/s · ${formatEta(download.etaS)} left` : ''
+    figures.textContent = download ? downloadText(download, status.state === 'paused') : ''
     if (download) bar.value = download.fraction
     message.textContent = status.message ?? ''
     message.className = `engine-message${status.state === 'failed' ? ' error' : ''}`
@@ -91,5 +99,13 @@ export function mountEngineView(root: HTMLElement, engine: LocalEngine, report: 
   const unsubscribe = engine.on('status', onNextFrame(render))
   render()
   showStorage()
-  return unsubscribe
+  return () => {
+    unsubscribe()
+    stopOffer()
+  }
+}
+
+function downloadText(download: DownloadFigures, paused: boolean): string {
+  const done = `${formatBytes(download.loadedBytes)} / ${formatBytes(download.totalBytes)} · ${Math.floor(download.fraction * 100)}%`
+  return paused ? `${done} · paused` : `${done} · ${formatBytes(download.bytesPerS)}/s · ${formatEta(download.etaS)} left`
 }

@@ -3,6 +3,7 @@ import { chromium, type Browser } from '@playwright/test'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { freshRoom } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
+import { benchConsent } from './consent'
 import { benchContext } from './context'
 import { benchEngine } from './engine'
 import { benchFlood } from './flood'
@@ -28,7 +29,9 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown').split(',').map((name) => name.trim()),
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent')
+    .split(',')
+    .map((name) => name.trim()),
 )
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   if (sections.has('plan')) await benchPlan().catch((error: unknown) => console.error('plan bench failed:', error))
   if (sections.has('rooms')) await benchRooms().catch((error: unknown) => console.error('rooms bench failed:', error))
   if (sections.has('markdown')) await benchMarkdownPaint().catch((error: unknown) => console.error('markdown bench failed:', error))
+  if (sections.has('consent')) await benchConsent().catch((error: unknown) => console.error('consent bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test'
 import { ask, expectEngineState, lastAnswer, tinyModel, wasmTiny } from './support/chat'
-import { appPath, freshRoom, openNode, readyNodeId } from './support/nodes'
+import { agreeToDownload, appPath, freshRoom, openNode, readyNodeId } from './support/nodes'
 
 test('the app streams an answer from the wasm engine and stops on the stop button; the chat survives a reload', async ({ browser }) => {
   const a = await openNode(browser, freshRoom('chat'), wasmTiny)
@@ -176,6 +176,8 @@ test('engine settings kept in the profile choose the engine when the link does n
     await a.page.getByTestId('settings-save').click()
     await reloaded
     await readyNodeId(a.page)
+    // A model in the settings chooses what is offered; the download still waits for the user.
+    await agreeToDownload(a.page)
     await expectEngineState(a.page, 'ready')
     await expect(a.page.getByTestId('engine-status')).toContainText('WASM · tiny-qwen3')
   } finally {

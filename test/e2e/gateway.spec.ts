@@ -6,7 +6,7 @@ import OpenAI from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { expectEngineState, wasmTiny } from './support/chat'
 import { startGatewayRelay, type GatewayRelay } from './support/gateway-relay'
-import { appPath, freshRoom, readyNodeId } from './support/nodes'
+import { appPath, freshRoom, readyAndAgreed } from './support/nodes'
 
 test.describe('swarm gateway', () => {
   let relay: GatewayRelay | undefined
@@ -26,7 +26,7 @@ test.describe('swarm gateway', () => {
     relay = await startGatewayRelay(ref)
     page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
     await page.goto(`${relay.baseUrl}${appPath(ref, wasmTiny)}`)
-    const nodeId = await readyNodeId(page)
+    const nodeId = await readyAndAgreed(page, wasmTiny)
     await expectEngineState(page, 'ready')
 
     const client = new OpenAI({ baseURL: `${relay.baseUrl}/v1`, apiKey: 'not-needed-on-loopback', maxRetries: 0, timeout: 60_000 })

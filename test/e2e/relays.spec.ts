@@ -3,7 +3,7 @@
 // the room's existing links syncing and lets newcomers in afterwards.
 import { expect, test, type Page } from '@playwright/test'
 import { expectEngineState, wasmTiny } from './support/chat'
-import { addMemoryViaUi, appPath, expectMemory, expectPeers, freshRoom, readyNodeId, type AppNode, type RoomRef } from './support/nodes'
+import { addMemoryViaUi, appPath, expectMemory, expectPeers, freshRoom, readyAndAgreed, type AppNode, type RoomRef } from './support/nodes'
 import { startRelayOnPort, type PortRelay } from './support/relay-on-port'
 import { freePort } from '../unit/relay-fuzz/relay-process'
 import { startRedisServer, type RedisServer } from '../unit/relay-cluster/redis-server'
@@ -19,7 +19,7 @@ async function openOn(relay: PortRelay, browser: import('@playwright/test').Brow
   const page = await context.newPage()
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
   await page.goto(`${relay.baseUrl}${appPath(ref, params)}`)
-  return { context, page, nodeId: await readyNodeId(page) }
+  return { context, page, nodeId: await readyAndAgreed(page, params) }
 }
 
 function signaling(page: Page): Promise<{ status: string; url: string } | undefined> {

@@ -13,7 +13,7 @@ import { orphanedTaskReason } from '../../src/relay/gateway/room-peer'
 import { decodeRecords } from '../../src/relay/replica/records'
 import { expectEngineState, wasmTiny } from './support/chat'
 import { gatewayHealth, startGatewayRelay, tempDataDir, type GatewayRelay } from './support/gateway-relay'
-import { appPath, expectMemory, freshRoom, readyNodeId, type RoomRef } from './support/nodes'
+import { appPath, expectMemory, freshRoom, readyAndAgreed, type RoomRef } from './support/nodes'
 
 type SseEvent = { choices?: { delta: { content?: string | null } }[]; id?: string; error?: { code: string | null; type: string; message: string } } | '[DONE]'
 
@@ -38,7 +38,7 @@ async function openApp(browser: Browser, relay: GatewayRelay, ref: RoomRef, para
   const page = await context.newPage()
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
   await page.goto(`${relay.baseUrl}${appPath(ref, params)}`)
-  await readyNodeId(page)
+  await readyAndAgreed(page, params)
   return { page, close: () => context.close() }
 }
 

@@ -4,7 +4,7 @@
 import { expect, test, type Page } from '@playwright/test'
 import { expectEngineState, wasmTiny } from './support/chat'
 import { startCoturn, type Coturn } from './support/coturn'
-import { appPath, expectMemory, expectPeers, freshRoom, readyNodeId, type AppNode } from './support/nodes'
+import { appPath, expectMemory, expectPeers, freshRoom, readyAndAgreed, readyNodeId, type AppNode } from './support/nodes'
 import { startRelayProcess, type RelayProcess } from '../unit/relay-fuzz/relay-process'
 
 const secret = 'e2e-coturn-shared-secret-0123456789'
@@ -51,7 +51,7 @@ test.describe('TURN', () => {
     const page = await context.newPage()
     page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
     await page.goto(`${relay?.baseUrl ?? ''}${path}`)
-    const node = { context, page, nodeId: await readyNodeId(page) }
+    const node = { context, page, nodeId: await readyAndAgreed(page, Object.fromEntries(new URLSearchParams(path.split('?')[1] ?? ''))) }
     nodes.push(node)
     return node
   }

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from '../unit/relay-fuzz/relay-process'
 import { ask, expectEngineState, lastAnswer, wasmTiny } from './support/chat'
-import { appPath, freshRoom, readyNodeId } from './support/nodes'
+import { appPath, freshRoom, readyAndAgreed, readyNodeId } from './support/nodes'
 import { startRelayOnPort, type PortRelay } from './support/relay-on-port'
 
 const buildB = 'e2e-update-b'
@@ -48,9 +48,8 @@ test('a new version served mid-answer is offered, the answer keeps streaming, an
   try {
     const page = await context.newPage()
     page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
-    // A page that loads a model (part "consent" may need this page to agree first: see the report).
     await page.goto(`${relay.baseUrl}${appPath(freshRoom('update'), wasmTiny)}`)
-    await readyNodeId(page)
+    await readyAndAgreed(page, wasmTiny)
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
     const versionA = (await page.getByTestId('app-version').textContent()) ?? ''
     expect(versionA).toMatch(/^edgeswarm \d+\.\d+\.\d+\+/)
@@ -92,7 +91,7 @@ test('a tab of an older engine protocol that holds the model is named in the eng
   try {
     const page = await context.newPage()
     await page.goto(`${relay.baseUrl}${appPath(freshRoom('update-versions'), wasmTiny)}`)
-    await readyNodeId(page)
+    await readyAndAgreed(page, wasmTiny)
     await expectEngineState(page, 'ready', 60_000)
     await expect(page.getByTestId('engine-version-notice')).toBeHidden()
     // An old tab (protocol 2, which does not answer the handshake) of the same profile holds its lock of this model.
@@ -122,7 +121,7 @@ test('a tab that learns of a new version waits while another tab of the profile 
   try {
     const idle = await context.newPage()
     await idle.goto(`${relay.baseUrl}${appPath(room, wasmTiny)}`)
-    await readyNodeId(idle)
+    await readyAndAgreed(idle, wasmTiny)
     await idle.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
     await expectEngineState(idle, 'ready', 60_000)
     const streaming = await context.newPage()

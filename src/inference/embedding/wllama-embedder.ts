@@ -2,7 +2,7 @@ import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
 import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import type { LoadProgress } from '../types'
 import { downloadModel } from '../wasm/model-download'
-import { modelIdOf } from '../wasm/wllama-engine'
+import { modelIdOf } from '../wasm/model-id'
 import { normalize, type Embedder, type EmbedderInfo } from './embedder'
 
 export interface WllamaEmbedderOptions {

@@ -2,21 +2,19 @@ import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { workerClient } from '../../shared/rpc'
 import { EngineClient } from '../engine-rpc'
 import type { EngineWorkerMethods } from '../worker-host'
-import { modelIdOf } from './wllama-engine'
-
-/**
- * Qwen3-1.7B Q4_K_M as GGUF on Hugging Face. wllama reads at most 2 GB per file; this file is
- * about 1.1 GB. A split model (`…-00001-of-0000N.gguf`, parts of ≤ 512 MB) loads the same way.
- */
-export const defaultWasmModelUrl = 'https://huggingface.co/unsloth/Qwen3-1.7B-GGUF/resolve/main/Qwen3-1.7B-Q4_K_M.gguf'
+import { modelIdOf } from './model-id'
 
 export interface WasmEngineOptions {
   threads?: number
   contextSize?: number
 }
 
-/** The WASM engine (wllama) in its own worker, over the engine RPC; unload ends the worker. */
-export function createWasmEngine(modelUrl: string = defaultWasmModelUrl, options: WasmEngineOptions = {}): EngineClient {
+/**
+ * The WASM engine (wllama) in its own worker, over the engine RPC; unload ends the worker.
+ * `modelUrl`: a GGUF (the catalog's, src/inference/model-catalog.ts, or a link's). wllama reads
+ * at most 2 GB per file; a split model (`…-00001-of-0000N.gguf`) loads by its first part.
+ */
+export function createWasmEngine(modelUrl: string, options: WasmEngineOptions = {}): EngineClient {
   const worker = new Worker(new URL('../../../workers/wasm-engine.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-wasm-engine' })
   const rpc = workerClient<EngineWorkerMethods>(worker, 'wasm engine')
   // A configure that fails shows on the load after it ("not configured"), so it is not awaited here.

@@ -35,11 +35,14 @@ function partName(url: string): string {
   return new URL(url).pathname.split('/').pop() ?? 'model.gguf'
 }
 
-async function folderOf(url: string): Promise<FileSystemDirectoryHandle> {
+async function folderName(url: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url)))
-  const key = Array.from(digest.slice(0, 12), (byte) => byte.toString(16).padStart(2, '0')).join('')
+  return Array.from(digest.slice(0, 12), (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+async function folderOf(url: string): Promise<FileSystemDirectoryHandle> {
   const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(rootName, { create: true })
-  return root.getDirectoryHandle(key, { create: true })
+  return root.getDirectoryHandle(await folderName(url), { create: true })
 }
 
 async function readMeta(folder: FileSystemDirectoryHandle): Promise<PartMeta | null> {
@@ -171,4 +174,10 @@ export async function downloadModel(url: string, onProgress: (progress: Download
 export async function deleteDownloadedModels(): Promise<void> {
   const root = await navigator.storage.getDirectory()
   await root.removeEntry(rootName, { recursive: true }).catch(() => undefined)
+}
+
+/** Deletes what was kept of the model at `url`, every part, finished or not (a cancelled download). */
+export async function deleteDownload(url: string): Promise<void> {
+  const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(rootName, { create: true })
+  for (const partUrl of partUrls(new URL(url, location.href).href)) await root.removeEntry(await folderName(partUrl), { recursive: true }).catch(() => undefined)
 }

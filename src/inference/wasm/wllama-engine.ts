@@ -1,4 +1,5 @@
 import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
+import { modelIdOf } from './model-id'
 import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import { callDeltas, chunkFactory } from '../chunks'
 import type { Engine } from '../engine'
@@ -91,10 +92,6 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, navigator.hardwareConcurrency - 1))
 }
 
-export function modelIdOf(url: string): string {
-  const file = new URL(url, 'http://x/').pathname.split('/').pop() ?? url
-  return file.replace(/-\d{5}-of-\d{5}\.gguf$/, '').replace(/\.gguf$/, '')
-}
 
 /**
  * llama.cpp compiled to WASM (wllama), on the CPU with SIMD and threads. The model is kept in

@@ -68,7 +68,8 @@ export function chooseModel(adapter: AdapterDescription, options: ChoiceOptions 
   }
 }
 
-function findProblem(adapter: AdapterDescription, model: ModelNeeds, deviceMemoryGb: number | undefined): string | undefined {
+/** Why `model` cannot run on this adapter and device, in a sentence; undefined when it can. */
+export function findProblem(adapter: AdapterDescription, model: ModelNeeds, deviceMemoryGb: number | undefined): string | undefined {
   const name = model.label
   const renderer = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ')
   if (adapter.isFallbackAdapter === true || softwareRenderer.test(renderer)) {

@@ -31,8 +31,24 @@ export async function openNode(browser: Browser, ref: RoomRef, params: Record<st
   const page = await context.newPage()
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
   await page.goto(appPath(ref, params))
-  const nodeId = await readyNodeId(page)
+  const nodeId = await readyAndAgreed(page, params)
   return { context, page, nodeId }
+}
+
+/**
+ * Waits until the page is ready and, when its params name a model, agrees to download it on the
+ * test's behalf as a user does: presses Download in the engine view. A profile that agreed
+ * before (a reload, a second tab of the context) loads without asking and needs none of this.
+ */
+export async function readyAndAgreed(page: Page, params: Record<string, string>): Promise<string> {
+  const nodeId = await readyNodeId(page)
+  if (params.model !== undefined && params.engine !== 'none') await agreeToDownload(page)
+  return nodeId
+}
+
+/** Presses Download in the engine view (it shows once the page has measured the device). */
+export async function agreeToDownload(page: Page): Promise<void> {
+  await page.getByTestId('model-download').click()
 }
 
 export async function readyNodeId(page: Page): Promise<string> {
