@@ -1,7 +1,7 @@
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type Page } from '@playwright/test'
 import { conversationFile, importConversations, knownConversation, openConversations } from './support/conversation-file'
-import { freshRoom, openNode } from './support/nodes'
+import { appPath, freshRoom, openNode, readyNodeId } from './support/nodes'
 
 /** The serious and critical violations axe finds on the page as it is, each as "rule: target". */
 async function seriousViolations(page: Page, include?: string): Promise<string[]> {
@@ -38,3 +38,25 @@ for (const colorScheme of ['light', 'dark'] as const) {
     }
   })
 }
+
+test('axe finds no serious or critical violation on what a newcomer sees: the model offer, the room list, the serve control and the share dialog', async ({ browser }) => {
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    // engine=wasm with no model: the offer of the catalog's GGUFs, which nobody agreed to yet, so nothing downloads.
+    await page.goto(appPath(freshRoom('a11y-newcomer'), { engine: 'wasm' }))
+    await readyNodeId(page)
+    await expect(page.getByTestId('model-offer')).toBeVisible()
+    await page.getByTestId('rooms-toggle').click()
+    await expect(page.getByTestId('room-row')).toHaveCount(1)
+    for (const details of await page.locator('details:not([open]) > summary').all()) if (await details.isVisible()) await details.click()
+    expect(await seriousViolations(page)).toEqual([])
+
+    await page.goto('/share?text=A%20note%20to%20keep')
+    await readyNodeId(page)
+    await expect(page.getByTestId('share-dialog')).toBeVisible()
+    expect(await seriousViolations(page)).toEqual([])
+  } finally {
+    await context.close()
+  }
+})
