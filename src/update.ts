@@ -55,7 +55,7 @@ export function watchForUpdates(busy: Busy): Updates {
       checkQuietly()
     })
   }
-  const api: UpdateApi = { build: buildLabel(), state: () => flow.state, check }
+  const api: UpdateApi = { build: buildLabel(), state: () => flow.state, check, busy: () => busy.reasons() }
   return { flow, api }
 }
 

@@ -44,7 +44,8 @@ export class Executor {
   readonly #started = new Map<string, number>()
   readonly #checked = new WeakMap<object, boolean>()
   readonly #checking = new WeakSet<object>()
-  readonly #bidding = new Set<string>()
+  /** Bids being signed: task id → its poster (they count toward the poster's open tasks at once). */
+  readonly #bidding = new Map<string, string>()
   /** The bids this node signed, per task, with the task's poster: only an award for one of them is run. */
   readonly #myBids = new Map<string, { bid: Bid; poster: string }>()
   /** Awards this node refused: nobody asked it (no bid of its own), or its queue was full. */
@@ -259,7 +260,7 @@ export class Executor {
     this.#bases.set(taskId, basis)
     const oldest = this.#bases.keys().next()
     if (this.#bases.size > maxBases && !oldest.done) this.#bases.delete(oldest.value)
-    this.#bidding.add(taskId)
+    this.#bidding.set(taskId, spec.poster)
     this.ctx.work.run(async () => {
       const bid = await sign('bid', { taskId, bidder: signer.nodeId, estimateMs, at: clock(), publicKey: signer.publicKey }, this.ctx.room)
       this.#bidding.delete(taskId)
@@ -311,7 +312,8 @@ export class Executor {
 
   /** A member's tasks this node bid on and that are not decided, or that it runs and has not answered. */
   #openOf(poster: string): number {
-    let open = 0
+    // A burst of tasks seen in one tick: the bids still being signed count too.
+    let open = [...this.#bidding.values()].filter((bidPoster) => bidPoster === poster).length
     for (const [taskId, mine] of this.#myBids) {
       if (mine.poster !== poster) continue
       const run = this.#runs.get(taskId)

@@ -103,9 +103,10 @@ export interface ServeSettings {
 /**
  * Serve when idle by default: this tab's own answers never wait behind a peer's task, and a tab
  * left open (most of the time) still gives, so a room of nodes with the default serves itself.
- * Per member, 30 tasks a minute and 2 at once: a person asking runs freely, a flood does not.
+ * Per member, 120 tasks a minute and 2 at once: a person asking runs freely, and so do a long
+ * chat's summaries and a document fanned out over the room (every part is a task); a flood does not.
  */
-export const defaultServeSettings: ServeSettings = { mode: 'idle', tasksPerMinute: 30, concurrentPerMember: 2 }
+export const defaultServeSettings: ServeSettings = { mode: 'idle', tasksPerMinute: 120, concurrentPerMember: 2 }
 
 const serveGroup = settingsGroup(ServeSettingsSchema, 'serve')
 

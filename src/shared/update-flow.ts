@@ -16,6 +16,8 @@ export interface UpdateApi {
   state(): UpdateState
   /** Asks the server for a new version now; resolves when the check is done (the prompt may follow). */
   check(): Promise<void>
+  /** What this tab holds an update back for ('answer', 'download', 'draft'); empty when idle. */
+  busy(): string[]
 }
 
 /** What the flow drives: the service worker registration, and the page. */

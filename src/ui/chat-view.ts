@@ -177,10 +177,22 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
       await end(current)
     }
   }
+  // A message being written holds the tab too: an update that reloaded by itself would lose it.
+  let releaseDraft: (() => void) | null = null
+  const watchDraft = (): void => {
+    const writing = input.value.trim() !== ''
+    if (writing && !releaseDraft) releaseDraft = actions.busy.hold('draft')
+    if (!writing && releaseDraft) {
+      releaseDraft()
+      releaseDraft = null
+    }
+  }
+  input.addEventListener('input', watchDraft)
   planButton.addEventListener('click', () => {
     const goal = input.value.trim()
     if (!goal || running) return
     input.value = ''
+    watchDraft()
     conversation.messages.push({ role: 'user', content: goal })
     runPlan(goal).catch(report)
   })
@@ -343,6 +355,7 @@ export function mountChatView(root: HTMLElement, actions: ChatActions, conversat
     const question = input.value.trim()
     if (!question || running) return
     input.value = ''
+    watchDraft()
     send_(question).catch(report)
   })
   const answerSource = (index: number): string => {

@@ -129,6 +129,11 @@ test('shortcuts: Alt+N opens a new chat, Ctrl+K finds the search, "/" typed in t
     await expect(input).toHaveValue('a/b')
     await a.page.keyboard.press('Shift+Enter')
     await expect(input).toHaveValue('a/b\n')
+    // An unsent message holds the tab: an update that applied itself would lose it.
+    const holds = (): Promise<string[]> => a.page.evaluate(() => globalThis.edgeswarm?.update.busy() ?? [])
+    await expect.poll(holds).toContain('draft')
+    await input.fill('')
+    await expect.poll(holds).not.toContain('draft')
     await a.page.keyboard.press('Alt+N')
     await expect(a.page.getByTestId('msg-user')).toHaveCount(0)
     await a.page.keyboard.press('Control+K')

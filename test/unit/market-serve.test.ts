@@ -6,9 +6,11 @@ import { bidFloorMs } from '../../src/market/estimate'
 import type { ServePolicy } from '../../src/market/serve'
 import { sign } from '../../src/market/signing'
 import { writeBid } from '../../src/market/task-doc'
+import type { Engine } from '../../src/inference/engine'
 import type { ChatRequest } from '../../src/inference/types'
 import { fixedSigner } from './market-sim/keys'
-import { room, testRoomId, type RoomMember } from './market-sim/room'
+import { SimEngine } from './market-sim/engine'
+import { realTimers, room, testRoomId, type RoomMember } from './market-sim/room'
 
 const ask = (k: number): ChatRequest => ({ messages: [{ role: 'user', content: `question ${k}` }], max_tokens: 4 })
 const policy = (changes: Partial<ServePolicy> = {}): ServePolicy => ({ mode: 'always', tasksPerMinute: 100, concurrentPerMember: 8, ...changes })
@@ -81,11 +83,26 @@ describe('market: serving on the user’s terms', () => {
   })
 
   it('with 1 concurrent task per member, a burst from one member is spread over the peers', async () => {
-    const { members } = await room([null, 100, 20], undefined, 100, (index) => (index === 1 ? { serve: () => policy({ concurrentPerMember: 1 }) } : {}))
+    // The fast node's first answer waits until the slow node starts on the other task, so the
+    // first is still open when the second is awarded, however loaded the machine. A fast node
+    // that took both would wait for the slow one forever, and the test would time out.
+    let slowStarted = (): void => undefined
+    const started = new Promise<void>((resolve) => (slowStarted = resolve))
+    const slowEngine = new SimEngine(realTimers, 5, false, () => slowStarted())
+    const fastEngine = new SimEngine(realTimers, 100)
+    const heldFast: Engine = {
+      kind: 'wasm',
+      load: () => fastEngine.load(),
+      unload: () => fastEngine.unload(),
+      info: () => fastEngine.info(),
+      async *chat(request, signal) {
+        await started
+        yield* fastEngine.chat(request, signal)
+      },
+    }
+    const { members } = await room([null, heldFast, slowEngine], undefined, 100, (index) => (index === 1 ? { serve: () => policy({ concurrentPerMember: 1 }) } : {}))
     const [poster, fast, slow] = members as [RoomMember, RoomMember, RoomMember]
-    // Long enough answers (32 tokens, 320 ms on the fast node) that the first still runs when the second is awarded.
-    const long = (k: number): ChatRequest => ({ ...ask(k), max_tokens: 32 })
-    const results = await Promise.all([poster.market.submit(long(1)).result, poster.market.submit(long(2)).result])
+    const results = await Promise.all([poster.market.submit(ask(1)).result, poster.market.submit(ask(2)).result])
     expect(new Set(results.map((result) => result.executor))).toEqual(new Set([fast.signer.nodeId, slow.signer.nodeId]))
     destroyAll(members)
   })
