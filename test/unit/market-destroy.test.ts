@@ -236,6 +236,8 @@ describe('market read API', () => {
       ],
     })
     await until(() => engine.releases.length === 1)
+    // The executor's signed lease (what makes an awarded task 'running') is written beside the engine's start, not before it.
+    await until(() => poster.market.tasks()[0]?.status === 'running')
     const [task] = poster.market.tasks()
     expect(task).toMatchObject({ id: handle.id, status: 'running', poster: poster.signer.nodeId, executor: executor.signer.nodeId, epoch: 1, promptPreview: 'x'.repeat(80), closedAt: null })
     expect(task?.createdAt).toBeGreaterThan(0)
