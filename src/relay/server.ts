@@ -17,7 +17,7 @@ import { createNetConfigHandler } from './net/handler'
 import { netConfigPath } from '../shared/net-config'
 import { createSignalingHub, type SignalingStats } from './signaling'
 import { createStaticHandler } from './static'
-import { createV1Api } from './v1/api'
+import { createV1Api, isApiPath } from './v1/api'
 import { exposureProblem, loadV1Config, trustProxyProblem, type V1Config } from './v1/config'
 
 export interface RelayAddress {
@@ -68,7 +68,7 @@ function pathnameOf(target: string | undefined): string {
 /** 403 for a Host this relay is not known by (a DNS-rebinding page): /v1 in OpenAI's error shape. */
 function refuseHost(req: IncomingMessage, res: ServerResponse, pathname: string): void {
   const message = 'this relay does not serve that host name; its operator can add it to RELAY_PUBLIC_HOSTS'
-  if (pathname === '/v1' || pathname.startsWith('/v1/')) {
+  if (isApiPath(pathname)) {
     sendJson(req, res, 403, { error: { message, type: 'invalid_request_error', param: null, code: 'host_not_allowed' } })
   } else {
     sendText(req, res, 403, message)
@@ -141,7 +141,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       handleHealth(req, res, { ok: true, status: 'ok', version, uptimeS: uptimeS(), rooms, connections, dropped, faults: faults(), cluster: cluster?.health() ?? null, ...v1.health() })
     } else if (pathname === netConfigPath) {
       serveNetConfig(req, res, addressGroup(clientAddress(req)))
-    } else if (pathname === '/v1' || pathname.startsWith('/v1/')) {
+    } else if (isApiPath(pathname)) {
+      // /v1 and /api answer JSON, a 404 included: never the app's index.html.
       await v1.handle(req, res, pathname, addressGroup(clientAddress(req)))
     } else if (pathname === '/signal') {
       sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })

@@ -143,7 +143,8 @@ export interface WireToolCallDelta {
 
 export interface ChunkChoice {
   index: number
-  delta: { role?: 'assistant'; content?: string | null; tool_calls?: WireToolCallDelta[] }
+  /** `reasoning_content`: the model's thinking (Qwen3's `<think>` part), split out of `content` as llama-server and vLLM send it. */
+  delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string | null; tool_calls?: WireToolCallDelta[] }
   finish_reason: FinishReason | null
   logprobs?: null
 }
@@ -166,6 +167,16 @@ export interface ChatCompletion {
   /** `content` is null when the answer is calls only, as OpenAI sends it. */
   choices: [{ index: 0; message: { role: 'assistant'; content: string | null; tool_calls?: WireToolCall[] }; finish_reason: FinishReason; logprobs: null }]
   usage: Usage
+}
+
+/** One streamed piece of a `/v1/completions` answer (`text_completion`); the usage chunk has no choices. */
+export interface TextCompletionChunk {
+  id: string
+  object: 'text_completion'
+  created: number
+  model: string
+  choices: { index: number; text: string; finish_reason: FinishReason | null; logprobs: null }[]
+  usage?: Usage | null
 }
 
 export interface ModelInfo {

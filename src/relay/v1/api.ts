@@ -1,19 +1,20 @@
-// /v1: OpenAI's chat completions and models over the relay's backends, behind tokens, a rate,
-// a budget and size caps. One JSON log line per request (never the prompt).
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+// /v1 (OpenAI's API) and /api (Ollama's) over the relay's backends, behind tokens, a rate, a
+// budget and size caps. Each endpoint is a Route (route.ts, routes/); this file finds the route,
+// authenticates and admits the caller, and writes one JSON log line per request (never the prompt).
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AbortError } from '../../shared/errors'
-import type { ModelList } from '../../shared/openai'
 import { createSwarmBackend } from '../gateway/backend'
 import type { Logger } from '../log'
-import { createAccess, type Reservation } from './access'
+import { createAccess, type Access, type Reservation } from './access'
 import type { Backend, BackendDetails, BackendName, BackendState } from './backend'
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
-import { ApiError, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
+import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
-import { parseChatRequest, promptTokenBound } from './request'
-import { chargedUsage, createMeter, respond } from './respond'
+import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
+import { chatRoute } from './routes/chat'
+import { modelsRoute } from './routes/models'
 import { createUpstreamsBackend } from './upstreams'
 
 export interface V1Health {
@@ -23,22 +24,39 @@ export interface V1Health {
 
 export interface V1Api {
   /**
-   * Answers a request whose path starts with `/v1/` (or is `/v1`); `clientGroup` is the
-   * client's address group, the key of its limits when no tokens are set.
+   * Answers a request whose path is under `/v1` or `/api`; `clientGroup` is the client's
+   * address group, the key of its limits when no tokens are set.
    */
   handle(req: IncomingMessage, res: ServerResponse, pathname: string, clientGroup: string): Promise<void>
-  /** Whether `req` may read the relay's details: a valid token, or no tokens set. */
+  /** Whether `req` may read the relay's details: a valid token, or no tokens set. Never throws. */
   authorized(req: IncomingMessage): boolean
+  /** The tokens, rate and budget that guard /v1, for other entries into the backends (MCP). */
+  readonly access: Access
+  /** The backend for `model`, as /v1 picks it (throws the ApiError /v1 would answer). */
+  pick(model: string): Backend
+  readonly backends: readonly Backend[]
   health(): V1Health
   /** The relay is shutting down: backends end what is in flight with a named error (Backend.stop). */
   stop(): void
   close(): Promise<void>
 }
 
-const nothingConfigured = 'no model backend is configured: set RELAY_MODEL_PATH (a GGUF file) or RELAY_UPSTREAM_URL / RELAY_UPSTREAM_URLS (OpenAI-compatible servers)'
-
 /** Whether `model` asks for the swarm gateway (`swarm` or `swarm/<room>`). */
 const isSwarmModel = (model: string): boolean => model === 'swarm' || model.startsWith('swarm/')
+
+/** Whether `pathname` is one of the API trees this handles. */
+export const isApiPath = (pathname: string): boolean => pathname === '/v1' || pathname.startsWith('/v1/') || pathname === '/api' || pathname.startsWith('/api/')
+
+const dialectOfPath = (pathname: string): Dialect => (pathname === '/api' || pathname.startsWith('/api/') ? 'ollama' : 'openai')
+
+function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError, exchangeHeaders: Exchange['headers'], dialect: Dialect): void {
+  if (dialect === 'openai') {
+    sendApiError(req, res, error, exchangeHeaders)
+    return
+  }
+  // Ollama's clients read `error` as the message.
+  sendV1Json(req, res, error.status, { error: error.message }, { ...exchangeHeaders, ...error.headers, ...(error.status === 413 ? { Connection: 'close' } : {}) })
+}
 
 export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
   const all: readonly Backend[] = backends ?? [
@@ -64,15 +82,35 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     return backend
   }
 
-  async function listModels(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<void> {
-    const lists = await Promise.all(all.map((backend) => backend.models(signal)))
-    const body: ModelList & { message?: string } = { object: 'list', data: lists.flat() }
-    if (all.length === 0) body.message = nothingConfigured
-    sendV1Json(req, res, 200, body, headers)
+  // Each endpoint once; add a route here and in routes/.
+  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config)]
+
+  const served = (dialect: Dialect): string =>
+    routes
+      .filter((route) => (route.dialect ?? 'openai') === dialect)
+      .map(
+        (route) => `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${typeof route.path === 'string' ? route.path : route.path.source.replace(/\\\//g, '/').replace(/^\^|\$$/g, '')}`,
+      )
+      .join(', ')
+
+  function find(method: string, pathname: string): { route: Route; params: string[] } {
+    const matching = routes.flatMap((route) => {
+      const params = matchRoute(route, pathname)
+      return params === null ? [] : [{ route, params }]
+    })
+    const found = matching.find(({ route }) => route.methods.includes(method))
+    if (found !== undefined) return found
+    if (matching.length > 0) {
+      const allow = [...new Set(matching.flatMap(({ route }) => route.methods))].join(', ')
+      throw new ApiError(405, `method ${method} is not allowed on ${pathname}`, 'invalid_request_error', 'method_not_allowed', null, { Allow: allow })
+    }
+    const dialect = dialectOfPath(pathname)
+    throw new ApiError(404, `no such endpoint: ${pathname}; this relay serves ${served(dialect)}`, 'invalid_request_error', 'not_found')
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, clientGroup: string): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, rawPathname: string, clientGroup: string): Promise<void> {
     const startedMs = Date.now()
+    const pathname = rawPathname.length > 1 ? rawPathname.replace(/\/+$/, '') : rawPathname
     const headers = v1Headers(req, config.corsOrigins)
     const controller = new AbortController()
     // The client went away before the answer ended: stop the backend's work.
@@ -81,10 +119,11 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     })
     res.on('error', (error) => log.debug('v1 response error', { error }))
     const entry: Record<string, unknown> = { method: req.method, path: pathname }
-    let usage = { prompt_tokens: 0, completion_tokens: 0 }
+    let usage: ChargedUsage = { prompt_tokens: 0, completion_tokens: 0 }
     let firstChunkMs: number | null = null
     let caller: string | null = null
     let reservation: Reservation | null = null
+    let dialect = dialectOfPath(pathname)
     try {
       if (req.method === 'OPTIONS') {
         answerPreflight(req, res, config.corsOrigins)
@@ -93,36 +132,41 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
       if (!originAllowed(req, config.corsOrigins)) {
         throw new ApiError(403, `origin ${req.headers.origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
       }
-      caller = access.authenticate(req, clientGroup)
-      const route = `${req.method ?? ''} ${pathname.replace(/\/+$/, '')}`
-      if (route === 'GET /v1/models' || route === 'HEAD /v1/models') {
-        access.admit(caller)
-        await listModels(req, res, headers, controller.signal)
-      } else if (route === 'POST /v1/chat/completions') {
-        access.admit(caller)
-        const body = await readBody(req, config.maxBodyBytes)
-        const request = parseChatRequest(body, config)
-        entry.model = request.model
-        entry.stream = request.stream === true
-        const backend = pick(request.model)
-        entry.backend = backend.name
-        // The most this request may cost, held against the day's budget until it ends.
-        reservation = access.reserve(caller, promptTokenBound(body, request) + request.max_tokens)
-        const meter = createMeter()
-        try {
-          const answered = await respond(req, res, request, backend.chat(request, controller.signal), headers, meter)
-          firstChunkMs = answered.firstChunkMs
-        } finally {
-          // Whatever ended it (the answer, the client leaving, the backend failing): what was served.
-          usage = chargedUsage(request, meter)
-        }
-      } else if (pathname === '/v1/models' || pathname === '/v1/chat/completions') {
-        throw new ApiError(405, `method ${req.method ?? ''} is not allowed on ${pathname}`, 'invalid_request_error', 'method_not_allowed', null, {
-          Allow: pathname === '/v1/models' ? 'GET, HEAD' : 'POST',
-        })
-      } else {
-        throw new ApiError(404, `no such endpoint: ${pathname}; this relay serves GET /v1/models and POST /v1/chat/completions`, 'invalid_request_error', 'not_found')
+      const authenticated = access.authenticate(req, clientGroup)
+      caller = authenticated
+      const { route, params } = find(req.method ?? '', pathname)
+      dialect = route.dialect ?? 'openai'
+      access.admit(authenticated)
+      const exchange: Exchange = {
+        req,
+        res,
+        pathname,
+        headers,
+        signal: controller.signal,
+        entry,
+        caller: authenticated,
+        readBody: () => readBody(req, config.maxBodyBytes),
+        async readJson() {
+          const body = await readBody(req, config.maxBodyBytes)
+          try {
+            return { body, json: JSON.parse(body) as unknown }
+          } catch (error) {
+            throw badRequest(`malformed JSON in the request body: ${error instanceof Error ? error.message : String(error)}`, null, 'invalid_json')
+          }
+        },
+        pick,
+        reserve(tokens) {
+          if (reservation !== null) throw new Error('a request reserves its budget once')
+          reservation = access.reserve(authenticated, tokens)
+        },
+        charge(spent) {
+          usage = spent
+        },
+        firstChunk(ms) {
+          firstChunkMs = ms
+        },
       }
+      await route.handle(exchange, params)
     } catch (error) {
       if (error instanceof AbortError || controller.signal.aborted) {
         entry.aborted = true
@@ -130,12 +174,14 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
         const apiError = toApiError(error)
         if (apiError.status >= 500 || apiError.detail !== null) log.warn('v1 request failed', { path: pathname, error, detail: apiError.detail })
         entry.error = apiError.code
-        if (!res.headersSent) sendApiError(req, res, apiError, headers)
+        if (!res.headersSent) sendError(req, res, apiError, headers, dialect)
       }
     } finally {
       if (controller.signal.aborted) entry.aborted = true
       const spent = usage.prompt_tokens + usage.completion_tokens
-      if (reservation !== null) reservation.settle(spent)
+      // A reservation is settled here, whatever the route did.
+      const held = reservation as Reservation | null
+      if (held !== null) held.settle(spent)
       else if (caller !== null) access.spend(caller, spent)
       // Aborted streams finish with the status written; one never answered counts as 499.
       const status = res.headersSent ? res.statusCode : 499
@@ -150,6 +196,9 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   return {
     handle,
     authorized: (req) => access.authorized(req),
+    access,
+    pick,
+    backends: all,
     health: () => ({
       backends: all.map((backend) => {
         const details = backend.details?.()

@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk, ChatCompletionRequest, ModelInfo } from '../../shared/openai'
+import type { ChatCompletionChunk, ChatCompletionRequest, ModelInfo, TextCompletionChunk } from '../../shared/openai'
 
 export type BackendName = 'embedded' | 'upstream' | 'swarm'
 
@@ -6,6 +6,39 @@ export type BackendState = { state: 'loading' } | { state: 'ready'; active: numb
 
 /** A request as a backend gets it: validated, caps applied, `max_tokens` always set. */
 export type BackendRequest = ChatCompletionRequest & { max_tokens: number }
+
+/**
+ * A raw-prompt completion as a backend gets it (`POST /v1/completions`, Ollama's raw
+ * `/api/generate`): validated, caps applied, `max_tokens` always set, one prompt. Sampling
+ * fields a backend does not honour are refused with a 400 naming them before it runs.
+ */
+export interface CompletionBackendRequest {
+  model: string
+  prompt: string
+  /** The text after the insertion point (fill-in-the-middle); a backend or model without infill answers 400 naming `suffix`. */
+  suffix?: string
+  max_tokens: number
+  temperature?: number
+  top_p?: number
+  seed?: number
+  stop: string[]
+  /** Further sampling fields (`frequency_penalty`, `presence_penalty`, …), by their OpenAI names, already checked as honoured. */
+  sampling?: Readonly<Record<string, number>>
+}
+
+/** Texts to embed, one vector each (`POST /v1/embeddings`, Ollama's `/api/embed`). */
+export interface EmbeddingBackendRequest {
+  model: string
+  input: readonly string[]
+}
+
+export interface Embeddings {
+  /** The model that made them: vectors of different models are never compared. */
+  model: string
+  /** One per input, in order. */
+  vectors: number[][]
+  promptTokens: number
+}
 
 /** What /healthz shows of a backend besides its state (the gateway's rooms and drops). */
 export type BackendDetails = Readonly<Record<string, unknown>>
@@ -21,6 +54,13 @@ export interface Backend {
   serves(model: string): boolean
   models(signal: AbortSignal): Promise<ModelInfo[]>
   chat(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>
+  /**
+   * Continues a raw prompt: `text_completion` chunks with text, then one with a finish reason,
+   * then one usage chunk (no choices). A backend without it: 501 from the route.
+   */
+  complete?(request: CompletionBackendRequest, signal: AbortSignal): AsyncIterable<TextCompletionChunk>
+  /** One vector per input text. A backend without it: 501 from the route. */
+  embed?(request: EmbeddingBackendRequest, signal: AbortSignal): Promise<Embeddings>
   state(): BackendState
   details?(): BackendDetails
   /** The relay is shutting down: end in-flight answers now, each with `relayRestarting`, rather than let the socket cut them. */

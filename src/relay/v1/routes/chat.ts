@@ -1,0 +1,31 @@
+// POST /v1/chat/completions.
+import type { V1Config } from '../config'
+import { parseChatRequest, promptTokenBound } from '../request'
+import { chargedUsage, createMeter, respond } from '../respond'
+import type { Route } from '../route'
+
+export function chatRoute(config: V1Config): Route {
+  return {
+    methods: ['POST'],
+    path: '/v1/chat/completions',
+    async handle(exchange) {
+      const { req, res, headers, signal, entry } = exchange
+      const body = await exchange.readBody()
+      const request = parseChatRequest(body, config)
+      entry.model = request.model
+      entry.stream = request.stream === true
+      const backend = exchange.pick(request.model)
+      entry.backend = backend.name
+      // The most this request may cost, held against the day's budget until it ends.
+      exchange.reserve(promptTokenBound(body, request) + request.max_tokens)
+      const meter = createMeter()
+      try {
+        const answered = await respond(req, res, request, backend.chat(request, signal), headers, meter)
+        exchange.firstChunk(answered.firstChunkMs)
+      } finally {
+        // Whatever ended it (the answer, the client leaving, the backend failing): what was served.
+        exchange.charge(chargedUsage(request, meter))
+      }
+    },
+  }
+}
