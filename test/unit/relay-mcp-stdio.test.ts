@@ -35,7 +35,7 @@ describe('edgeswarm-mcp over stdio', () => {
       expect(answered.isError, textOf(answered)).toBeFalsy()
       expect(textOf(answered).length).toBeGreaterThan(0)
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\n[edgeswarm-mcp stderr]\n${stderr}`)
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n[edgeswarm-mcp stderr]\n${stderr}`, { cause: error })
     } finally {
       await client.close()
     }

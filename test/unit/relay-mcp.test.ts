@@ -33,8 +33,8 @@ describe('MCP over Streamable HTTP: the embedded model', () => {
   }, 90_000)
 
   afterAll(async () => {
-    await client?.close()
-    await relay?.close()
+    await client.close()
+    await relay.close()
   })
 
   it('lists its tools, each with an input schema', async () => {
@@ -127,8 +127,8 @@ describe('MCP over Streamable HTTP: a RELAY_ROOMS room', () => {
   }, 30_000)
 
   afterAll(async () => {
-    await client?.close()
-    await relay?.close()
+    await client.close()
+    await relay.close()
   })
 
   it('adds a signed entry, finds it by search, lists and reads it as a resource', async () => {
