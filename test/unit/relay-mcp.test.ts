@@ -61,18 +61,24 @@ describe('MCP over Streamable HTTP: the embedded model', () => {
     expect(textOf(over)).toMatch(/daily budget/)
   })
 
-  it('refuses what the schemas and caps do not allow, as errors the client reads', async () => {
-    const outcomes = await Promise.all([
-      client.callTool({ name: 'ask', arguments: { question: '' } }).catch((error: unknown) => error),
-      client.callTool({ name: 'ask', arguments: { question: 'hi', max_tokens: 1_000_000 } }).catch((error: unknown) => error),
-      client.callTool({ name: 'ask', arguments: { question: 'hi', model: 'no-such-model' } }),
-    ])
-    for (const invalid of outcomes.slice(0, 2)) {
-      // The SDK answers a schema violation as a tool error (or, in other versions, an invalid-params error).
-      expect(invalid instanceof Error || (invalid as CallToolResult).isError === true).toBe(true)
+  it('refuses what the schemas and caps do not allow, as tool errors the client reads', async () => {
+    const invalid = [
+      { name: 'ask', arguments: { question: '' } },
+      { name: 'ask', arguments: { question: 'hi', max_tokens: 1_000_000 } },
+      { name: 'ask', arguments: { question: 'hi', temperature: -1 } },
+      { name: 'add_memory', arguments: { room: 'lobby', text: 'x'.repeat(8_001) } },
+      { name: 'add_memory', arguments: { room: 'lobby', text: 'ok', tags: Array.from({ length: 17 }, (_, index) => `t${index}`) } },
+      { name: 'run_plan', arguments: { room: 'lobby', goal: 'g', plan: { steps: [{ id: 'bad id!', role: 'writer', prompt: 'p', dependsOn: [] }] } } },
+      { name: 'summarize', arguments: { room: 'lobby', document: 'd', chunk_chars: 10 } },
+    ]
+    for (const call of invalid) {
+      const result = await client.callTool(call)
+      expect(result.isError, JSON.stringify(call).slice(0, 80)).toBe(true)
+      expect(textOf(result)).toMatch(/Input validation error/)
     }
-    expect((outcomes[2] as CallToolResult).isError).toBe(true)
-    expect(textOf(outcomes[2])).toMatch(/not served here/)
+    const unknown = await client.callTool({ name: 'ask', arguments: { question: 'hi', model: 'no-such-model' } })
+    expect(unknown.isError).toBe(true)
+    expect(textOf(unknown)).toMatch(/not served here/)
   })
 
   it('answers the room tools with "no rooms" when RELAY_ROOMS is empty', async () => {
@@ -112,6 +118,29 @@ describe('MCP over Streamable HTTP: the embedded model', () => {
     const malformed = await post('{"jsonrpc":')
     expect(malformed.status).toBe(400)
     expect(((await malformed.json()) as { error: { code: number } }).error.code).toBe(-32700)
+  })
+})
+
+describe('MCP over Streamable HTTP: the rate', () => {
+  it('counts every POST to /mcp against the caller, like /v1, and answers 429 past it', async () => {
+    const relay = await startRelay({ RELAY_RATE_PER_MIN: '3' })
+    try {
+      const post = () =>
+        fetch(`${relay.baseUrl}/mcp`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+        })
+      const statuses: number[] = []
+      for (let i = 0; i < 4; i++) statuses.push((await post()).status)
+      expect(statuses).toEqual([200, 200, 200, 429])
+      const limited = await post()
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/)
+      // The same caller's /v1 is limited too: one budget of requests.
+      expect((await fetch(`${relay.baseUrl}/v1/models`)).status).toBe(429)
+    } finally {
+      await relay.close()
+    }
   })
 })
 
