@@ -5,13 +5,11 @@
 // run_plan are answered by the node through the room's market.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { expect, test } from '@playwright/test'
 import { expectEngineState, wasmTiny } from './support/chat'
 import { startGatewayRelay, type GatewayRelay } from './support/gateway-relay'
+import { textOf } from '../unit/relay-mcp/client'
 import { appPath, expectMemory, freshRoom, readyAndAgreed } from './support/nodes'
-
-const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text?: string } | undefined)?.text ?? ''
 
 test.describe('MCP server', () => {
   let relay: GatewayRelay | undefined

@@ -5,7 +5,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/relay/log'
 import { mcpDepsOf } from '../../src/relay/mcp/deps'
@@ -13,8 +12,7 @@ import { createMcpServer } from '../../src/relay/mcp/server'
 import { createV1Api } from '../../src/relay/v1/api'
 import { loadV1Config } from '../../src/relay/v1/config'
 import { tinyModelPath, untilReady } from './backend/tiny-model'
-
-const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text?: string } | undefined)?.text ?? ''
+import { textOf } from './relay-mcp/client'
 
 describe('edgeswarm-mcp over stdio', () => {
   it('lists the tools and answers ask from the embedded model', async () => {

@@ -3,24 +3,17 @@
 // room tools on a RELAY_ROOMS room, the memory resources; and what it refuses: no token or a
 // wrong one (401 in JSON), a foreign Origin, GET and DELETE (stateless), a body over the cap,
 // arguments past the schemas, a room the relay is not in, a plan that is not a DAG.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { freePort } from './relay-fuzz/relay-process'
+import { connectMcp, textOf } from './relay-mcp/client'
 import { startRelay, waitForBackendReady, type StartedRelay } from './relay-v1/start'
 
 const token = 'mcp-test-token-0123456789'
 
-async function connect(baseUrl: string, bearer: string | null = token): Promise<Client> {
-  const client = new Client({ name: 'edgeswarm-mcp-test', version: '0.0.0' })
-  const headers: Record<string, string> = bearer === null ? {} : { Authorization: `Bearer ${bearer}` }
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers } }))
-  return client
-}
-
-const textOf = (result: unknown): string => ((result as CallToolResult).content[0] as { text?: string } | undefined)?.text ?? ''
+const connect = (baseUrl: string, bearer: string | null = token): Promise<Client> => connectMcp(baseUrl, bearer)
 
 describe('MCP over Streamable HTTP: the embedded model', () => {
   let relay: StartedRelay
@@ -119,6 +112,33 @@ describe('MCP over Streamable HTTP: the embedded model', () => {
     expect(malformed.status).toBe(400)
     expect(((await malformed.json()) as { error: { code: number } }).error.code).toBe(-32700)
   })
+})
+
+describe('MCP over Streamable HTTP: a caller that goes away', () => {
+  it('stops the model when the client cuts the connection mid-answer', async () => {
+    const relay = await startRelay({ RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_CONTEXT: '4096' })
+    try {
+      await waitForBackendReady(relay, 60_000)
+      const controller = new AbortController()
+      const call = fetch(`${relay.baseUrl}/mcp`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ask', arguments: { question: 'Write a very long story.', max_tokens: 3_500 } } }),
+        signal: controller.signal,
+      }).catch((error: unknown) => error)
+      const active = async (): Promise<number> => {
+        const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends: { state: { active?: number } }[] }
+        return health.backends[0]?.state.active ?? 0
+      }
+      await expect.poll(active, { timeout: 10_000, interval: 20 }).toBe(1)
+      controller.abort()
+      expect(await call).toBeInstanceOf(Error)
+      await expect.poll(active, { timeout: 5_000, interval: 20 }).toBe(0)
+      await expect.poll(() => relay.records.find((record) => record.msg === 'mcp tool call')).toMatchObject({ tool: 'ask', ok: false })
+    } finally {
+      await relay.close()
+    }
+  }, 90_000)
 })
 
 describe('MCP over Streamable HTTP: the rate', () => {

@@ -95,6 +95,11 @@ export interface FannedOut {
 /** Parts at most: a document is split so that no more tasks than this are posted. */
 export const maxParts = 32
 
+/** The schema holds max_tokens to the cap too; this holds callers that skip it. */
+function checkMaxTokens(deps: McpDeps, maxTokens: number): void {
+  if (maxTokens > deps.caps.maxTokens) throw new McpToolError(`max_tokens is ${maxTokens}, at most ${deps.caps.maxTokens} on this relay (RELAY_MAX_TOKENS)`)
+}
+
 /** A bound on the tokens of `text` for the budget's reservation: never more tokens than UTF-8 bytes, plus template slack. */
 const tokenBound = (text: string): number => Buffer.byteLength(text, 'utf8') + 32
 
@@ -102,7 +107,7 @@ export async function fanOutDocument(deps: McpDeps, caller: string, args: FanOut
   const parts = splitText(args.document, args.chunk_chars)
   if (parts.length === 0) throw new McpToolError('the document is empty')
   if (parts.length > maxParts) throw new McpToolError(`the document splits into ${parts.length} parts of ${args.chunk_chars} characters, over ${maxParts}: raise chunk_chars or send less`)
-  if (args.max_tokens > deps.caps.maxTokens) throw new McpToolError(`max_tokens is ${args.max_tokens}, at most ${deps.caps.maxTokens} on this relay (RELAY_MAX_TOKENS)`)
+  checkMaxTokens(deps, args.max_tokens)
   const room = await roomWithPeers(deps, args.room, signal)
   const bound = parts.reduce((sum, part) => sum + tokenBound(part) + tokenBound(args.instruction), 0) + tokenBound(args.combine) + (2 * parts.length + 1) * args.max_tokens
   const result = await runJob(deps, caller, room, bound, signal, (host) =>
@@ -135,7 +140,7 @@ export async function runPlan(deps: McpDeps, caller: string, args: PlanArgs, sig
   } catch (error) {
     throw new McpToolError(error instanceof Error ? error.message : String(error))
   }
-  if (args.max_tokens > deps.caps.maxTokens) throw new McpToolError(`max_tokens is ${args.max_tokens}, at most ${deps.caps.maxTokens} on this relay (RELAY_MAX_TOKENS)`)
+  checkMaxTokens(deps, args.max_tokens)
   const room = await roomWithPeers(deps, args.room, signal)
   // Each step reads the goal, its prompt and its inputs' answers (each at most max_tokens).
   const bound = plan.steps.reduce((sum, step) => sum + tokenBound(args.goal) + tokenBound(step.prompt) + (step.dependsOn.length + 1) * args.max_tokens, 0)
