@@ -5,6 +5,7 @@
 // arguments past the schemas, a room the relay is not in, a plan that is not a DAG.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { freePort } from './relay-fuzz/relay-process'
@@ -94,6 +95,20 @@ describe('MCP over Streamable HTTP: the embedded model', () => {
     const body = (await res.json()) as { jsonrpc: string; error: { message: string } }
     expect(body.jsonrpc).toBe('2.0')
     expect(body.error.message).toMatch(/missing bearer token/)
+  })
+
+  it('refuses a Host it is not known by (DNS rebinding), in JSON', async () => {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${relay.baseUrl}/mcp`, { method: 'POST', headers: { Host: 'rebound.example:80', 'Content-Type': 'application/json' } }, (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      })
+      req.on('error', reject)
+      req.end('{}')
+    })
+    expect(status).toBe(403)
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'host_not_allowed' } })
   })
 
   it('refuses a foreign Origin, GET and DELETE, a body over the cap and malformed JSON', async () => {
