@@ -15,6 +15,9 @@ const texts = [
   '\n\n',
   '<think></think>',
   '<think>x</think',
+  '\n'.repeat(40),
+  `${' '.repeat(10)}<think>${'\n'.repeat(20)}why${' '.repeat(20)}</think>${'\n'.repeat(30)}so`,
+  `${' '.repeat(20)}<think>no</think>`,
 ]
 
 function streamed(text: string, cuts: readonly number[]): { reasoning: string; content: string } {
@@ -52,6 +55,12 @@ describe('reasoning split', () => {
     }
   })
 
+  it('streams an answer of blanks instead of holding it to the end', () => {
+    const splitter = createReasoningSplitter()
+    expect(splitter.push('\n'.repeat(8)).content).toBe('')
+    expect(splitter.push('\n'.repeat(12)).content).toBe('\n'.repeat(20))
+  })
+
   it('character by character, reasoning goes out before the answer ends (nothing is held past a tag)', () => {
     const splitter = createReasoningSplitter()
     const seen: string[] = []
@@ -62,7 +71,7 @@ describe('reasoning split', () => {
 })
 
 async function* from(chunks: ChatCompletionChunk[]): AsyncGenerator<ChatCompletionChunk> {
-  yield* chunks
+  for (const chunk of chunks) yield await Promise.resolve(chunk)
 }
 
 async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {

@@ -9,6 +9,7 @@ import { forcedCallSchema, toolCallText, toolResponseText, toolsSystemText, type
 import type { BackendRequest } from './backend'
 import { badRequest } from './errors'
 import { grammarSchemaOf } from './grammar-schema'
+import { thinkingAsked } from './reasoning'
 import { checkToolFields } from './request'
 
 /** How the answer is decoded: free text, free text that may hold calls, one forced call, or JSON. */
@@ -90,4 +91,21 @@ export function toHistory(request: BackendRequest): ChatHistoryItem[] {
   }
   history.push({ type: 'model', response: [] })
   return history
+}
+
+/** Of max_tokens, what each reasoning_effort leaves the thought segment; `high` is unbounded. */
+const thoughtShareOfEffort = { minimal: 0.1, low: 0.25, medium: 0.5, high: Number.POSITIVE_INFINITY } as const
+
+/**
+ * node-llama-cpp's thought-token budget for `request`: 0 when thinking is off (the segment is
+ * closed as soon as it opens, as the empty think block of `enable_thinking=false` is), a share
+ * of max_tokens for an effort, and node-llama-cpp's default when neither is asked. When the
+ * budget is spent, node-llama-cpp closes the thought segment and the model goes on to answer.
+ */
+export function thoughtTokenBudget(request: BackendRequest): number | undefined {
+  const asked = thinkingAsked(request)
+  if (!asked.think) return 0
+  if (asked.effort === null) return undefined
+  const share = thoughtShareOfEffort[asked.effort]
+  return Number.isFinite(share) ? Math.max(1, Math.floor(request.max_tokens * share)) : share
 }

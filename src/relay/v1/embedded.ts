@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from './backend'
 import type { V1Config } from './config'
 import { ApiError } from './errors'
-import { decodePlan, grammarOf, toHistory } from './embedded-prompt'
+import { decodePlan, grammarOf, thoughtTokenBudget, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
 import { createToolOutput, offeredNames } from './tool-output'
 
@@ -80,6 +80,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
     if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
     const plan = decodePlan(request)
+    const thoughtTokens = thoughtTokenBudget(request)
     const ready = await loading
     if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
@@ -116,6 +117,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
         ...(request.top_p != null ? { topP: request.top_p } : {}),
         ...(request.seed != null ? { seed: request.seed } : {}),
         customStopTriggers: stopSequences(request),
+        ...(thoughtTokens === undefined ? {} : { budgets: { thoughtTokens } }),
         ...(grammar === undefined ? {} : { grammar }),
         signal,
         stopOnAbortSignal: true,

@@ -4,7 +4,8 @@
 // `reasoning_content`. The split runs on text as it streams: a tag may be cut between two pieces,
 // so what could still begin or end a tag waits for the next piece. Only a think part at the very
 // start counts (after whitespace): a `<think>` later in the answer is the answer's text. The
-// reasoning is trimmed, and the answer after it starts at its first non-blank character.
+// blanks around the reasoning and before the answer after it are dropped (a few: a model that
+// writes only newlines is streamed, not held), the same wherever the stream was cut.
 //
 // Also here: what a request asks of the thinking (`enable_thinking`, vLLM's and llama-server's
 // `chat_template_kwargs.enable_thinking`, OpenAI's `reasoning_effort`), read once for every backend.
@@ -27,6 +28,21 @@ export interface ReasoningSplitter {
   end(): ThinkingSplit
 }
 
+/**
+ * Blanks that wait to see whether a tag (or the end of the think part) follows them. A longer
+ * run is text: a model that writes nothing but newlines is still streamed, not held to the end.
+ */
+const maxHeldBlanks = 16
+
+/** Whether `text` is blanks, few enough to wait on. */
+const waitingBlanks = (text: string): boolean => text.length <= maxHeldBlanks && text.trim() === ''
+
+/** `text` less its leading blanks, up to maxHeldBlanks of them (the same wherever a stream cut them). */
+const dropLeadingBlanks = (text: string): string => text.slice(Math.min(text.length - text.trimStart().length, maxHeldBlanks))
+
+/** How many of the blanks at the end of `text` are dropped when `</think>` follows: up to maxHeldBlanks. */
+const trailingBlanks = (text: string): number => Math.min(text.length - text.trimEnd().length, maxHeldBlanks)
+
 /** How many characters at the end of `text` could begin `tag`. */
 function partialTagAt(text: string, tag: string): number {
   for (let length = Math.min(tag.length - 1, text.length); length > 0; length--) if (tag.startsWith(text.slice(-length))) return length
@@ -44,39 +60,40 @@ export function createReasoningSplitter(): ReasoningSplitter {
     for (;;) {
       if (phase === 'start') {
         const text = pending.trimStart()
-        if (text.startsWith(openTag)) {
+        if (text.startsWith(openTag) && pending.length - text.length <= maxHeldBlanks) {
           phase = 'opened'
           pending = text.slice(openTag.length)
           continue
         }
         // Blanks, or the start of `<think>`: wait to see which.
-        if (text === '' || openTag.startsWith(text)) return out
+        if (waitingBlanks(pending) || (text !== '' && openTag.startsWith(text) && pending.length - text.length <= maxHeldBlanks)) return out
         phase = 'answer'
         continue
       }
       if (phase === 'opened') {
-        pending = pending.trimStart()
-        if (pending === '') return out
+        if (waitingBlanks(pending)) return out
+        pending = dropLeadingBlanks(pending)
         phase = 'thinking'
       }
       if (phase === 'thinking') {
         const at = pending.indexOf(closeTag)
         if (at !== -1) {
-          out.reasoning += pending.slice(0, at).trimEnd()
+          const before = pending.slice(0, at)
+          out.reasoning += before.slice(0, before.length - trailingBlanks(before))
           pending = pending.slice(at + closeTag.length)
           phase = 'after'
           continue
         }
-        // Blanks at the end wait too: they are dropped if `</think>` follows them.
+        // A few blanks at the end wait too: they are dropped if `</think>` follows them.
         const held = pending.length - partialTagAt(pending, closeTag)
-        const ready = pending.slice(0, held).trimEnd().length
+        const ready = held - trailingBlanks(pending.slice(0, held))
         out.reasoning += pending.slice(0, ready)
         pending = pending.slice(ready)
         return out
       }
       if (phase === 'after') {
-        pending = pending.trimStart()
-        if (pending === '') return out
+        if (waitingBlanks(pending)) return out
+        pending = dropLeadingBlanks(pending)
         phase = 'answer'
       }
       out.content += pending

@@ -31,6 +31,18 @@ export function createMeter(): Meter {
   return { chunks: 0, textChunks: 0, completionChars: 0, reported: null }
 }
 
+/** Counts `chunk` into `meter`: a call's name and arguments, and the thinking, are text the model wrote, and charged as such. */
+export function meterChunk(meter: Meter, chunk: ChatCompletionChunk): void {
+  meter.chunks += 1
+  if (chunk.usage) meter.reported = chunk.usage
+  for (const { delta } of chunk.choices) {
+    const callChars = (delta.tool_calls ?? []).reduce((sum, call) => sum + (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0), 0)
+    const chars = (delta.content?.length ?? 0) + (delta.reasoning_content?.length ?? 0) + callChars
+    meter.completionChars += chars
+    if (chars > 0) meter.textChunks += 1
+  }
+}
+
 /** A rough count where the backend said none. */
 function estimateUsage(request: BackendRequest, completionChars: number): Usage {
   return roughUsage(
@@ -108,20 +120,12 @@ export async function respond(
   const take = (chunk: ChatCompletionChunk): boolean => {
     id = chunk.id
     created = chunk.created
-    meter.chunks += 1
-    if (chunk.usage) meter.reported = chunk.usage
+    meterChunk(meter, chunk)
     for (const choice of chunk.choices) {
-      const text = choice.delta.content ?? ''
-      const thought = choice.delta.reasoning_content ?? ''
-      const calls = choice.delta.tool_calls ?? []
-      // A call's name and arguments, and the thinking, are text the model wrote, and charged as such.
-      const callChars = calls.reduce((sum, call) => sum + (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0), 0)
-      meter.completionChars += text.length + thought.length + callChars
-      if (text !== '' || thought !== '' || callChars > 0) meter.textChunks += 1
       if (!streaming) {
-        content += text
-        reasoning += thought
-        for (const call of calls) toolCalls.add(call)
+        content += choice.delta.content ?? ''
+        reasoning += choice.delta.reasoning_content ?? ''
+        for (const call of choice.delta.tool_calls ?? []) toolCalls.add(call)
       }
       if (choice.finish_reason != null) finishReason = finishReasonOf(choice.finish_reason)
     }
