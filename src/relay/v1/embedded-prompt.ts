@@ -64,8 +64,12 @@ export async function grammarOf(llama: Llama, plan: DecodePlan): Promise<LlamaGr
   }
 }
 
-/** The request's messages as node-llama-cpp's history, ending with the model's empty turn. */
-export function toHistory(request: BackendRequest): ChatHistoryItem[] {
+/**
+ * The request's messages as node-llama-cpp's history, ending with the model's empty turn; with
+ * `closedThought`, that turn starts with an empty, closed thought (Qwen3's `enable_thinking=false`
+ * prompt: `<think>\n\n</think>\n\n`), for a chat wrapper that knows thought segments.
+ */
+export function toHistory(request: BackendRequest, closedThought = false): ChatHistoryItem[] {
   const tools = request.tools ?? []
   const history: ChatHistoryItem[] = []
   // Qwen3's template puts the tools after the system prompt, in the first (system) turn.
@@ -89,7 +93,7 @@ export function toHistory(request: BackendRequest): ChatHistoryItem[] {
       history.push({ type: 'system', text })
     }
   }
-  history.push({ type: 'model', response: [] })
+  history.push({ type: 'model', response: closedThought ? [{ type: 'segment', segmentType: 'thought', text: '', ended: true }] : [] })
   return history
 }
 

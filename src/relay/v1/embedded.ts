@@ -89,7 +89,8 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
-      const history = toHistory(request)
+      // Thinking off: the thought is closed in the prompt, and the budget closes any the model opens.
+      const history = toHistory(request, thoughtTokens === 0 && chat.chatWrapper.settings.segments?.thought !== undefined)
       const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ready.model.tokenizer).length
       const chunks = chunkBuilder(request.model)
       let completionTokens = 0
