@@ -33,7 +33,7 @@ describe('responses output', () => {
     ])
     events.push(...builder.finish(usage))
     expect(events.map((event) => event.sequence_number)).toEqual(events.map((_event, index) => index))
-    expect(events.map((event) => `${String(event.output_index ?? '-')} ${event.type}`)).toEqual([
+    expect(events.map((event) => `${typeof event.output_index === 'number' ? event.output_index : '-'} ${event.type}`)).toEqual([
       '- response.created',
       '- response.in_progress',
       '0 response.output_item.added',

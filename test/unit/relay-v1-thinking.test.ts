@@ -114,6 +114,13 @@ function thinkingCases(name: string, open: () => Promise<Served>, efforts: 'budg
       })
     })
 
+    if (name.startsWith('embedded') || name.startsWith('swarm')) {
+      it('another chat_template_kwargs variable is a 400 naming it (this backend renders the template itself)', async () => {
+        const { client, model } = the()
+        await expect(whole(client, model, { chat_template_kwargs: { enable_thinking: true, tools_in_user: true } })).rejects.toMatchObject({ status: 400, param: 'chat_template_kwargs.tools_in_user' })
+      })
+    }
+
     it('/v1/responses: the thinking as a reasoning item (reasoning_text), whole and streamed; effort none gives none', async () => {
       const { client, model } = the()
       const response = await client.responses.create({ model, input: 'Why is the sea blue?', max_output_tokens: 16 })

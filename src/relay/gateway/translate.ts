@@ -8,7 +8,7 @@ import type { TaskEvent, TaskHandle } from '../../market'
 import { taskEventText } from '../../market/task-chunks'
 import type { BackendRequest } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
-import { thinkingAsked } from '../v1/reasoning'
+import { refuseOtherTemplateKwargs, thinkingAsked } from '../v1/reasoning'
 import { createToolOutput, offeredNames } from '../v1/tool-output'
 
 /** A message as the market's ChatRequest has it: tool calls and tool answers kept, text parts joined. */
@@ -26,6 +26,7 @@ function taskMessage(message: ChatCompletionMessage): Record<string, unknown> {
  * only `none` (off) and `high` (the model's full thinking) can be honoured.
  */
 function nodeThinking(request: BackendRequest): { enable_thinking?: boolean } {
+  refuseOtherTemplateKwargs(request, "swarm's browser nodes")
   const asked = thinkingAsked(request)
   if (asked.think && asked.effort !== null && asked.effort !== 'high') {
     throw badRequest(

@@ -9,7 +9,7 @@ import { forcedCallSchema, toolCallText, toolResponseText, toolsSystemText, type
 import type { BackendRequest } from './backend'
 import { badRequest } from './errors'
 import { grammarSchemaOf } from './grammar-schema'
-import { thinkingAsked } from './reasoning'
+import { refuseOtherTemplateKwargs, thinkingAsked } from './reasoning'
 import { checkToolFields } from './request'
 
 /** How the answer is decoded: free text, free text that may hold calls, one forced call, or JSON. */
@@ -30,6 +30,7 @@ const functionsOf = (tools: readonly WireTool[]): ToolFunction[] =>
  */
 export function decodePlan(request: BackendRequest): DecodePlan {
   checkToolFields(request)
+  refuseOtherTemplateKwargs(request, 'embedded backend')
   const tools = request.tools ?? []
   const choice = request.tool_choice ?? 'auto'
   const format = request.response_format?.type ?? 'text'

@@ -194,3 +194,13 @@ export function thinkingAsked(request: ThinkingFields): ThinkingAsked {
   }
   return { think: true, effort }
 }
+
+/**
+ * For a backend that renders the chat template itself (embedded, the swarm's nodes): of
+ * `chat_template_kwargs` it honours `enable_thinking` alone; any other is a 400 naming it, not
+ * a variable silently left out of the template. An upstream takes them all as sent.
+ */
+export function refuseOtherTemplateKwargs(request: ThinkingFields, backend: string): void {
+  const other = Object.keys(request.chat_template_kwargs ?? {}).find((key) => key !== 'enable_thinking')
+  if (other !== undefined) throw badRequest(`chat_template_kwargs.${other}: the ${backend} takes enable_thinking only`, `chat_template_kwargs.${other}`, 'unsupported_parameter')
+}
