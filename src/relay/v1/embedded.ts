@@ -90,7 +90,9 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
       // Thinking off: the thought is closed in the prompt, and the budget closes any the model opens.
-      const history = toHistory(request, thoughtTokens === 0 && chat.chatWrapper.settings.segments?.thought !== undefined)
+      // Under a grammar (JSON, a forced call) the prompt stays as it is: the grammar rules thinking out.
+      const unconstrained = plan.kind === 'text' || plan.kind === 'calls'
+      const history = toHistory(request, unconstrained && thoughtTokens === 0 && chat.chatWrapper.settings.segments?.thought !== undefined)
       const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ready.model.tokenizer).length
       const chunks = chunkBuilder(request.model)
       let completionTokens = 0
