@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { createReasoningSplitter, splitReasoning, splitReasoningChunks, thinkingAsked } from '../../src/relay/v1/reasoning'
 import { ApiError } from '../../src/relay/v1/errors'
+import { mulberry32 } from '../../src/shared/hash'
 import { chunkBuilder, type ChatCompletionChunk } from '../../src/shared/openai'
 
 const texts = [
@@ -52,6 +53,19 @@ describe('reasoning split', () => {
         expect(streamed(text, [a]), `${JSON.stringify(text)} cut at ${a}`).toEqual(whole)
         for (let b = a; b <= text.length; b += 3) expect(streamed(text, [a, b]), `${JSON.stringify(text)} cut at ${a}, ${b}`).toEqual(whole)
       }
+    }
+  })
+
+  it('random texts of tags, parts of tags and blanks, cut at random: the stream splits as the whole text does', () => {
+    const seed = Number(process.env.REASONING_SEED ?? Math.floor(Math.random() * 2 ** 31))
+    const next = mulberry32(seed)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T
+    const pieces = ['<think>', '</think>', '<thi', 'nk>', '</th', 'ink>', '<', '>', ' ', '\n', '\n\n', ' '.repeat(9), 'a', 'word ', '/']
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: Math.floor(next() * 24) }, () => pick(pieces)).join('')
+      const cuts = Array.from({ length: Math.floor(next() * 6) }, () => Math.floor(next() * (text.length + 1))).sort((a, b) => a - b)
+      const context = `seed ${seed} (replay: REASONING_SEED=${seed} npx vitest run test/unit/relay-v1-reasoning.test.ts), text ${JSON.stringify(text)}, cuts ${cuts.join(',')}`
+      expect(streamed(text, cuts), context).toEqual(splitReasoning(text))
     }
   })
 
