@@ -13,6 +13,7 @@ export function chatRoute(config: V1Config): Route {
       const { req, res, headers, signal, entry } = exchange
       const body = await exchange.readBody()
       const request = parseChatRequest(body, config)
+      // Thinking fields that disagree are a 400 whichever backend would answer.
       thinkingAsked(request)
       entry.model = request.model
       entry.stream = request.stream === true

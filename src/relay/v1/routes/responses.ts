@@ -29,6 +29,7 @@ export function responsesRoute(config: V1Config): Route {
       const { req, res, headers, signal, entry } = exchange
       const { body, json } = await exchange.readJson()
       const { request, chat } = parseResponsesRequest(json, config)
+      // Thinking fields that disagree are a 400 whichever backend would answer.
       thinkingAsked(chat)
       const streaming = request.stream === true
       entry.model = chat.model
