@@ -6,6 +6,7 @@ import type { Backend, BackendRequest } from '../../src/relay/v1/backend'
 import { ApiError } from '../../src/relay/v1/errors'
 import { AbortError } from '../../src/shared/errors'
 import type { ChatCompletion, ChatCompletionChunk } from '../../src/shared/openai'
+import { runResponsesCases } from './backend-responses'
 import { runToolCases } from './backend-tools'
 import { respondingServer } from './responding-server'
 
@@ -176,6 +177,7 @@ export function runBackendContract(name: string, setup: BackendContractSetup): v
     })
 
     runToolCases(the)
+    runResponsesCases(the)
 
     it('refuses a model it does not serve with ApiError 404, before any chunk', async () => {
       const refused = await collect(the().backend, ask({ model: `${the().model}-that-is-not-here` }))

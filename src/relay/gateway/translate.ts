@@ -8,6 +8,7 @@ import type { TaskEvent, TaskHandle } from '../../market'
 import { taskEventText } from '../../market/task-chunks'
 import type { BackendRequest } from '../v1/backend'
 import { ApiError, badRequest } from '../v1/errors'
+import { refuseOtherTemplateKwargs, thinkingAsked } from '../v1/reasoning'
 import { createToolOutput, offeredNames } from '../v1/tool-output'
 
 /** A message as the market's ChatRequest has it: tool calls and tool answers kept, text parts joined. */
@@ -18,6 +19,24 @@ function taskMessage(message: ChatCompletionMessage): Record<string, unknown> {
     return { role: 'assistant', content, tool_calls: message.tool_calls.map(({ id, type, function: fn }) => ({ id, type, function: { name: fn.name, arguments: fn.arguments } })) }
   }
   return { role: message.role === 'developer' ? 'system' : message.role, content }
+}
+
+/**
+ * Whether the browser nodes should think: they take Qwen3's switch alone, so of the efforts
+ * only `none` (off) and `high` (the model's full thinking) can be honoured.
+ */
+function nodeThinking(request: BackendRequest): { enable_thinking?: boolean } {
+  refuseOtherTemplateKwargs(request, "swarm's browser nodes")
+  const asked = thinkingAsked(request)
+  if (asked.think && asked.effort !== null && asked.effort !== 'high') {
+    throw badRequest(
+      `reasoning_effort ${JSON.stringify(asked.effort)}: the swarm's browser nodes think fully or not at all; send "high", "none" or enable_thinking`,
+      'reasoning_effort',
+      'unsupported_value',
+    )
+  }
+  const explicit = request.enable_thinking ?? request.chat_template_kwargs?.enable_thinking ?? request.reasoning_effort ?? null
+  return explicit === null ? {} : { enable_thinking: asked.think }
 }
 
 /** The request as browser nodes take it; what they cannot honour is a 400 that says so. */
@@ -32,6 +51,7 @@ export function toTaskRequest(request: BackendRequest): ChatRequest {
     ...(request.tools == null || request.tools.length === 0 ? {} : { tools: request.tools }),
     ...(request.tool_choice == null ? {} : { tool_choice: request.tool_choice }),
     ...(request.response_format == null ? {} : { response_format: request.response_format }),
+    ...nodeThinking(request),
   }
   const parsed = v.safeParse(ChatRequestSchema, candidate)
   if (!parsed.success) {

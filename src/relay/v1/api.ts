@@ -15,6 +15,7 @@ import { createMetrics, type V1Counters } from './metrics'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
 import { modelsRoute } from './routes/models'
+import { responsesRoute } from './routes/responses'
 import { createUpstreamsBackend } from './upstreams'
 
 export interface V1Health {
@@ -83,7 +84,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   }
 
   // Each endpoint once; add a route here and in routes/.
-  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config)]
+  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config), responsesRoute(config)]
 
   const served = (dialect: Dialect): string =>
     routes

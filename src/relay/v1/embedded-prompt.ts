@@ -9,6 +9,7 @@ import { forcedCallSchema, toolCallText, toolResponseText, toolsSystemText, type
 import type { BackendRequest } from './backend'
 import { badRequest } from './errors'
 import { grammarSchemaOf } from './grammar-schema'
+import { refuseOtherTemplateKwargs, thinkingAsked } from './reasoning'
 import { checkToolFields } from './request'
 
 /** How the answer is decoded: free text, free text that may hold calls, one forced call, or JSON. */
@@ -29,6 +30,7 @@ const functionsOf = (tools: readonly WireTool[]): ToolFunction[] =>
  */
 export function decodePlan(request: BackendRequest): DecodePlan {
   checkToolFields(request)
+  refuseOtherTemplateKwargs(request, 'embedded backend')
   const tools = request.tools ?? []
   const choice = request.tool_choice ?? 'auto'
   const format = request.response_format?.type ?? 'text'
@@ -63,8 +65,12 @@ export async function grammarOf(llama: Llama, plan: DecodePlan): Promise<LlamaGr
   }
 }
 
-/** The request's messages as node-llama-cpp's history, ending with the model's empty turn. */
-export function toHistory(request: BackendRequest): ChatHistoryItem[] {
+/**
+ * The request's messages as node-llama-cpp's history, ending with the model's empty turn; with
+ * `closedThought`, that turn starts with an empty, closed thought (Qwen3's `enable_thinking=false`
+ * prompt: `<think>\n\n</think>\n\n`), for a chat wrapper that knows thought segments.
+ */
+export function toHistory(request: BackendRequest, closedThought = false): ChatHistoryItem[] {
   const tools = request.tools ?? []
   const history: ChatHistoryItem[] = []
   // Qwen3's template puts the tools after the system prompt, in the first (system) turn.
@@ -88,6 +94,23 @@ export function toHistory(request: BackendRequest): ChatHistoryItem[] {
       history.push({ type: 'system', text })
     }
   }
-  history.push({ type: 'model', response: [] })
+  history.push({ type: 'model', response: closedThought ? [{ type: 'segment', segmentType: 'thought', text: '', ended: true }] : [] })
   return history
+}
+
+/** Of max_tokens, what each reasoning_effort leaves the thought segment; `high` is unbounded. */
+const thoughtShareOfEffort = { minimal: 0.1, low: 0.25, medium: 0.5, high: Number.POSITIVE_INFINITY } as const
+
+/**
+ * node-llama-cpp's thought-token budget for `request`: 0 when thinking is off (the segment is
+ * closed as soon as it opens, as the empty think block of `enable_thinking=false` is), a share
+ * of max_tokens for an effort, and node-llama-cpp's default when neither is asked. When the
+ * budget is spent, node-llama-cpp closes the thought segment and the model goes on to answer.
+ */
+export function thoughtTokenBudget(request: BackendRequest): number | undefined {
+  const asked = thinkingAsked(request)
+  if (!asked.think) return 0
+  if (asked.effort === null) return undefined
+  const share = thoughtShareOfEffort[asked.effort]
+  return Number.isFinite(share) ? Math.max(1, Math.floor(request.max_tokens * share)) : share
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from './backend'
 import type { V1Config } from './config'
 import { ApiError } from './errors'
-import { decodePlan, grammarOf, toHistory } from './embedded-prompt'
+import { decodePlan, grammarOf, thoughtTokenBudget, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
 import { createToolOutput, offeredNames } from './tool-output'
 
@@ -80,6 +80,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
     if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
     const plan = decodePlan(request)
+    const thoughtTokens = thoughtTokenBudget(request)
     const ready = await loading
     if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
@@ -88,7 +89,10 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
-      const history = toHistory(request)
+      // Thinking off: the thought is closed in the prompt, and the budget closes any the model opens.
+      // Under a grammar (JSON, a forced call) the prompt stays as it is: the grammar rules thinking out.
+      const unconstrained = plan.kind === 'text' || plan.kind === 'calls'
+      const history = toHistory(request, unconstrained && thoughtTokens === 0 && chat.chatWrapper.settings.segments?.thought !== undefined)
       const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ready.model.tokenizer).length
       const chunks = chunkBuilder(request.model)
       let completionTokens = 0
@@ -116,6 +120,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
         ...(request.top_p != null ? { topP: request.top_p } : {}),
         ...(request.seed != null ? { seed: request.seed } : {}),
         customStopTriggers: stopSequences(request),
+        ...(thoughtTokens === undefined ? {} : { budgets: { thoughtTokens } }),
         ...(grammar === undefined ? {} : { grammar }),
         signal,
         stopOnAbortSignal: true,

@@ -24,8 +24,8 @@ export class BackendEngine implements Engine {
   }
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {
-    const { enable_thinking: _thinking, ...openai } = request
-    const asked: BackendRequest = { ...openai, model: this.model, max_tokens: request.max_tokens ?? 256 }
+    // Qwen3's switch goes on to the model as the relay's /v1 takes it.
+    const asked: BackendRequest = { ...request, model: this.model, max_tokens: request.max_tokens ?? 256 }
     const chunks = chunkFactory(this.model)
     const calls = new Map<number, { name: string; arguments: string }>()
     let finish: FinishReason = 'stop'

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ensureFixture } from '../../../scripts/gguf/fixture-file'
-import { tinyQwen3 } from '../../../scripts/gguf/specs'
+import { tinyQwen3, tinyQwen3Thinking } from '../../../scripts/gguf/specs'
 import type { Backend } from '../../../src/relay/v1/backend'
 
 const fixturesDirectory = fileURLToPath(new URL('../../fixtures/', import.meta.url))
@@ -10,6 +10,10 @@ mkdirSync(fixturesDirectory, { recursive: true })
 
 export const tinyModelPath = ensureFixture(fixturesDirectory, tinyQwen3).path
 export const tinyModelId = 'tiny-qwen3'
+
+/** The same model with a chat template that opens `<think>` (reasoning split tests). */
+export const thinkingModelPath = ensureFixture(fixturesDirectory, tinyQwen3Thinking).path
+export const thinkingModelId = 'tiny-qwen3-thinking'
 
 /** Waits for `backend` to say ready; a backend that failed to load fails the setup with its reason. */
 export async function untilReady(backend: Backend, timeoutMs = 30_000): Promise<void> {

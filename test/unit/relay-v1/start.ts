@@ -66,7 +66,15 @@ export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_00
   const deadline = Date.now() + timeoutMs
   const headers: Record<string, string> = token === '' ? {} : { Authorization: `Bearer ${token}` }
   for (;;) {
-    const health = (await (await fetch(`${relay.baseUrl}/healthz`, { headers })).json()) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
+    // A model's load may hold the relay's event loop (node-llama-cpp works out the chat template
+    // synchronously): a keep-alive socket it closed meanwhile resets the next poll, which is retried.
+    const health = (await fetch(`${relay.baseUrl}/healthz`, { headers }).then(
+      (response) => response.json(),
+      (error: unknown) => {
+        if (Date.now() > deadline) throw error
+        return {}
+      },
+    )) as { backends?: { name: string; state: { state: string; reason?: string } }[] }
     const backends = health.backends ?? []
     const failed = backends.find((backend) => backend.state.state === 'failed')
     if (failed) throw new Error(`the ${failed.name} backend failed: ${failed.state.reason ?? 'no reason given'}`)
