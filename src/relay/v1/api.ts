@@ -12,6 +12,11 @@ import { createEmbeddedBackend } from './embedded'
 import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
+import { ollamaChatRoute } from '../ollama/chat'
+import { ollamaEmbeddingsRoute, ollamaEmbedRoute } from '../ollama/embed'
+import { ollamaGenerateRoute } from '../ollama/generate'
+import { createModelFacts } from '../ollama/model-facts'
+import { ollamaShowRoute, ollamaTagsRoute, ollamaVersionRoute } from '../ollama/models'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
 import { modelsRoute } from './routes/models'
@@ -83,7 +88,18 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   }
 
   // Each endpoint once; add a route here and in routes/.
-  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config)]
+  const ollamaFacts = createModelFacts(config, log)
+  const routes: readonly Route[] = [
+    modelsRoute(all),
+    chatRoute(config),
+    ollamaTagsRoute(all, ollamaFacts),
+    ollamaShowRoute(all, ollamaFacts),
+    ollamaVersionRoute(),
+    ollamaChatRoute(all, config),
+    ollamaGenerateRoute(all, config),
+    ollamaEmbedRoute(all),
+    ollamaEmbeddingsRoute(all),
+  ]
 
   const served = (dialect: Dialect): string =>
     routes

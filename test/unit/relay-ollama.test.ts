@@ -1,0 +1,186 @@
+// Ollama's API on the relay, end to end: the `ollama` client library and plain fetch against
+// an in-process relay whose embedded backend runs the tiny generated Qwen3 GGUF.
+import { Ollama } from 'ollama'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tinyModelId, tinyModelPath } from './backend/tiny-model'
+import { requestRecords, startRelay, waitForBackendReady, type StartedRelay } from './relay-v1/start'
+
+const token = 'ollama-test-token'
+const started: StartedRelay[] = []
+let relay: StartedRelay
+
+const embeddedEnv = { RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_THREADS: '1', RELAY_MODEL_GPU: 'off', RELAY_MODEL_CONCURRENCY: '2', RELAY_MODEL_CONTEXT: '1024' }
+
+beforeAll(async () => {
+  relay = await startRelay({ RELAY_TOKENS: token, ...embeddedEnv })
+  started.push(relay)
+  await waitForBackendReady(relay, 30_000, token)
+}, 40_000)
+
+afterAll(async () => {
+  await Promise.all(started.map((each) => each.close()))
+})
+
+const client = (headers: Record<string, string> = { Authorization: `Bearer ${token}` }): Ollama => new Ollama({ host: relay.baseUrl, headers })
+const messages = [
+  { role: 'system', content: 'You are terse.' },
+  { role: 'user', content: 'Say hello.' },
+]
+
+async function post(path: string, body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${token}` }): Promise<Response> {
+  return fetch(`${relay.baseUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) })
+}
+
+/** The lines of an NDJSON body, each parsed; a line that is not JSON fails the test. */
+function ndjsonLines(text: string): Record<string, unknown>[] {
+  expect(text.endsWith('\n')).toBe(true)
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+const doneFields = ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'] as const
+
+describe('the ollama client against the relay', () => {
+  it('lists the embedded model with its GGUF details', async () => {
+    const { models } = await client().list()
+    expect(models).toHaveLength(1)
+    const [model] = models
+    expect(model).toMatchObject({ name: tinyModelId, model: tinyModelId, digest: '', details: { format: 'gguf', family: 'qwen3' } })
+    expect(model?.size).toBeGreaterThan(0)
+    expect(model?.details.parameter_size).toMatch(/^\d+(\.\d+)?[KMB]?$/)
+    expect(Number.isNaN(Date.parse(String(model?.modified_at)))).toBe(false)
+  })
+
+  it('tells its version and shows a model, with its chat template; an unknown one is 404', async () => {
+    const version = await client().version()
+    expect(version.version).toMatch(/^\d+\.\d+\.\d+$/)
+    const shown = await client().show({ model: `${tinyModelId}:latest` })
+    expect(shown.template).toContain('<|im_start|>')
+    expect(shown.capabilities).toContain('completion')
+    expect(shown.parameters).toBe('num_ctx 512')
+    expect(shown.details.family).toBe('qwen3')
+    await expect(client().show({ model: 'no-such-model' })).rejects.toMatchObject({ status_code: 404, message: expect.stringContaining('no-such-model') as unknown })
+  })
+
+  it('chats without streaming, with the counts and durations of a finished answer', async () => {
+    const answer = await client().chat({ model: tinyModelId, messages, stream: false, options: { num_predict: 5, temperature: 0, seed: 1 } })
+    expect(answer.done).toBe(true)
+    expect(answer.model).toBe(tinyModelId)
+    expect(answer.message.role).toBe('assistant')
+    expect(answer.message.content.length).toBeGreaterThan(0)
+    expect(answer.done_reason).toBe('length')
+    expect(answer.eval_count).toBe(5)
+    expect(answer.prompt_eval_count).toBeGreaterThan(5)
+    expect(answer.total_duration).toBeGreaterThanOrEqual(answer.eval_duration)
+    const logged = requestRecords(relay.records).filter((record) => record.path === '/api/chat' && record.status === 200)
+    expect(logged.at(-1)).toMatchObject({ model: tinyModelId, backend: 'embedded', stream: false, completionTokens: 5 })
+  })
+
+  it('chats streaming: pieces, then one done with its reason', async () => {
+    const stream = await client().chat({ model: tinyModelId, messages, stream: true, options: { num_predict: 6, temperature: 0 } })
+    const parts = []
+    for await (const part of stream) parts.push(part)
+    const last = parts.at(-1)
+    expect(parts.length).toBeGreaterThan(1)
+    expect(parts.slice(0, -1).every((part) => !part.done)).toBe(true)
+    expect(last).toMatchObject({ done: true, done_reason: 'length', eval_count: 6, message: { role: 'assistant', content: '' } })
+    expect(parts.map((part) => part.message.content).join('').length).toBeGreaterThan(0)
+  })
+
+  it('answers a format schema with JSON that follows it', async () => {
+    const format = { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'], additionalProperties: false }
+    const answer = await client().chat({ model: tinyModelId, messages: [{ role: 'user', content: 'A city?' }], format, stream: false, options: { num_predict: 40 } })
+    const parsed = JSON.parse(answer.message.content) as { city?: unknown }
+    expect(typeof parsed.city).toBe('string')
+  })
+
+  it('generates from a prompt and a system message, streaming and not', async () => {
+    const whole = await client().generate({ model: tinyModelId, prompt: 'Once upon a time', system: 'Tell stories.', stream: false, options: { num_predict: 4 } })
+    expect(whole).toMatchObject({ model: tinyModelId, done: true, done_reason: 'length', eval_count: 4 })
+    expect(whole.response.length).toBeGreaterThan(0)
+    const stream = await client().generate({ model: tinyModelId, prompt: 'Once upon a time', stream: true, options: { num_predict: 4 } })
+    const parts = []
+    for await (const part of stream) parts.push(part)
+    expect(parts.at(-1)).toMatchObject({ done: true, response: '' })
+  })
+
+  it('answers a load request (no prompt, no messages) without running the model', async () => {
+    const loaded = await client().generate({ model: tinyModelId, prompt: '', stream: false })
+    expect(loaded).toMatchObject({ done: true, done_reason: 'load', response: '' })
+    const chat = await client().chat({ model: tinyModelId, messages: [], stream: false })
+    expect(chat).toMatchObject({ done: true, done_reason: 'load' })
+  })
+})
+
+describe('NDJSON, errors and limits on /api', () => {
+  it('streams by default as newline-delimited JSON, one object a line, done last', async () => {
+    const response = await post('/api/chat', { model: tinyModelId, messages, options: { num_predict: 3 } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/x-ndjson')
+    const lines = ndjsonLines(await response.text())
+    expect(lines.filter((line) => line.done === true)).toHaveLength(1)
+    const last = lines.at(-1) ?? {}
+    expect(last.done).toBe(true)
+    for (const field of doneFields) expect(typeof last[field], field).toBe('number')
+    for (const line of lines) expect(Number.isNaN(Date.parse(String(line.created_at)))).toBe(false)
+  })
+
+  it('answers 401 in Ollama’s error shape without a token, and with a wrong one', async () => {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }]) {
+      const response = await post('/api/chat', { model: tinyModelId, messages }, headers)
+      expect(response.status).toBe(401)
+      const body = (await response.json()) as { error?: unknown }
+      expect(typeof body.error).toBe('string')
+    }
+    await expect(client({}).list()).rejects.toMatchObject({ status_code: 401 })
+  })
+
+  it('refuses an option it cannot honour with a 400 that names it', async () => {
+    for (const [option, value] of [
+      ['num_thread', 8],
+      ['penalize_newline', true],
+      ['num_predict', 1_000_000],
+      ['temperature', 9],
+    ] as const) {
+      const response = await post('/api/chat', { model: tinyModelId, messages, stream: false, options: { [option]: value } })
+      expect(response.status, option).toBe(400)
+      const body = (await response.json()) as { error: string }
+      expect(body.error).toContain(`options.${option}`)
+    }
+    const tooLong = await post('/api/generate', { model: tinyModelId, prompt: 'x', stream: false, options: { num_ctx: 1_000_000 } })
+    expect(tooLong.status).toBe(400)
+    expect(((await tooLong.json()) as { error: string }).error).toContain('options.num_ctx')
+  })
+
+  it('refuses images, a template and an old context by name', async () => {
+    for (const [path, body, named] of [
+      ['/api/chat', { model: tinyModelId, messages: [{ role: 'user', content: 'see', images: ['aGk='] }] }, 'images'],
+      ['/api/generate', { model: tinyModelId, prompt: 'see', images: ['aGk='] }, 'images'],
+      ['/api/generate', { model: tinyModelId, prompt: 'x', template: '{{ .Prompt }}' }, 'template'],
+      ['/api/generate', { model: tinyModelId, prompt: 'x', context: [1, 2, 3] }, 'context'],
+    ] as const) {
+      const response = await post(path, body)
+      expect(response.status, named).toBe(400)
+      expect(((await response.json()) as { error: string }).error).toContain(named)
+    }
+  })
+
+  it('answers an unknown /api path with a JSON 404 and a wrong method with 405', async () => {
+    const unknown = await fetch(`${relay.baseUrl}/api/ps`, { headers: { Authorization: `Bearer ${token}` } })
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as { error: string }).error).toContain('/api/tags')
+    const wrongMethod = await fetch(`${relay.baseUrl}/api/chat`, { headers: { Authorization: `Bearer ${token}` } })
+    expect(wrongMethod.status).toBe(405)
+    expect(wrongMethod.headers.get('allow')).toBe('POST')
+  })
+
+  it('holds /api to the day’s token budget as /v1', async () => {
+    const budgeted = await startRelay({ RELAY_DAILY_TOKENS: '64', ...embeddedEnv })
+    started.push(budgeted)
+    const response = await fetch(`${budgeted.baseUrl}/api/chat`, { method: 'POST', body: JSON.stringify({ model: tinyModelId, messages, options: { num_predict: 100 } }) })
+    expect(response.status).toBe(429)
+    expect(typeof ((await response.json()) as { error?: unknown }).error).toBe('string')
+  })
+})
