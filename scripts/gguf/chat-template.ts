@@ -91,3 +91,15 @@ export const qwen3ChatTemplate = [
   '    {%- endif %}',
   '{%- endif %}',
 ].join('\n')
+
+/**
+ * The same template with a generation prompt that opens the think part itself, as thinking
+ * templates do (Qwen3-*-Thinking-2507, Qwen3.5, DeepSeek-R1): the model's answer starts inside
+ * `<think>` and its output carries only the closing `</think>`. `enable_thinking=false` still
+ * pre-fills an empty think block. A random-weight model never writes `</think>`, so everything it
+ * writes is thinking until a thought budget closes the part (the relay's reasoning_effort).
+ */
+export const qwen3ThinkingChatTemplate = qwen3ChatTemplate.replace(
+  "    {%- if enable_thinking is defined and enable_thinking is false %}\n        {{- '<think>\\n\\n</think>\\n\\n' }}\n    {%- endif %}",
+  "    {%- if enable_thinking is defined and enable_thinking is false %}\n        {{- '<think>\\n\\n</think>\\n\\n' }}\n    {%- else %}\n        {{- '<think>\\n' }}\n    {%- endif %}",
+)

@@ -4,7 +4,7 @@
 // a weight used as y = W x with x of n_in values has shape [n_in, n_out]. The output head is
 // tied to token_embd (llama.cpp duplicates token_embd when output.weight is absent), as in
 // Qwen3-0.6B.
-import { qwen3ChatTemplate } from './chat-template'
+import { qwen3ChatTemplate, qwen3ThinkingChatTemplate } from './chat-template'
 import { bool, f32, i32s, str, strings, u32, transformerMetadata, type GgufFile, type GgufValue } from './format'
 import { tensorSet } from './prng'
 import { buildVocab } from './vocab'
@@ -22,6 +22,8 @@ export interface Qwen3Spec {
   mergeCount: number
   /** Standard deviation of the random weights; norms are all ones. */
   weightStd: number
+  /** `thinking`: the generation prompt opens `<think>` (qwen3ThinkingChatTemplate); Qwen3's own template otherwise. */
+  chatTemplate?: 'qwen3' | 'thinking'
 }
 
 export function buildQwen3(spec: Qwen3Spec): GgufFile {
@@ -43,7 +45,7 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
     ['tokenizer.ggml.eos_token_id', u32(vocab.ids.imEnd)],
     ['tokenizer.ggml.padding_token_id', u32(vocab.ids.endOfText)],
     ['tokenizer.ggml.add_bos_token', bool(false)],
-    ['tokenizer.chat_template', str(qwen3ChatTemplate)],
+    ['tokenizer.chat_template', str(spec.chatTemplate === 'thinking' ? qwen3ThinkingChatTemplate : qwen3ChatTemplate)],
   ])
 
   const { tensors, random, filled } = tensorSet(spec.seed, spec.weightStd)

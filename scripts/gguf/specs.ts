@@ -22,6 +22,12 @@ export const tinyQwen3: Qwen3Fixture = {
   },
 }
 
+/** tiny's weights with a chat template whose generation prompt opens `<think>`: the relay's reasoning split is tested on it. */
+export const tinyQwen3Thinking: Qwen3Fixture = {
+  fileName: 'tiny-qwen3-thinking.gguf',
+  model: { ...tinyQwen3.model, name: 'edgeswarm tiny qwen3 thinking (random weights)', chatTemplate: 'thinking' },
+}
+
 export const benchQwen3: Qwen3Fixture = {
   fileName: 'bench-qwen3.gguf',
   model: {
@@ -52,4 +58,4 @@ export const benchEmbedding: FixtureSpec = {
   model: { ...embeddingShared, name: 'edgeswarm bench embedding (random weights)', embeddingLength: 384, blockCount: 6, headCount: 12, feedForwardLength: 1536 },
 }
 
-export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, benchQwen3, tinyEmbedding, benchEmbedding]
+export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, tinyQwen3Thinking, benchQwen3, tinyEmbedding, benchEmbedding]

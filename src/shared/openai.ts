@@ -100,6 +100,10 @@ export const WireResponseFormatSchema = v.variant(
 )
 export type WireResponseFormat = v.InferOutput<typeof WireResponseFormatSchema>
 
+/** OpenAI's `reasoning_effort` values; `none` asks for no thinking. */
+export const reasoningEfforts = ['none', 'minimal', 'low', 'medium', 'high'] as const
+export type ReasoningEffort = (typeof reasoningEfforts)[number]
+
 const stopSequence = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
 
 /**
@@ -122,6 +126,10 @@ export const ChatCompletionRequestSchema = v.looseObject({
   tools: v.optional(v.nullable(v.pipe(v.array(WireToolSchema, 'tools must be an array'), v.maxLength(toolLimits.tools, `at most ${toolLimits.tools} tools`)))),
   tool_choice: v.optional(v.nullable(WireToolChoiceSchema)),
   response_format: v.optional(v.nullable(WireResponseFormatSchema)),
+  /** Qwen3's thinking switch: top level (as the browser engines take it), or as vLLM and llama-server take it. */
+  enable_thinking: v.optional(v.nullable(v.boolean('enable_thinking must be true or false'))),
+  chat_template_kwargs: v.optional(v.nullable(v.looseObject({ enable_thinking: v.optional(v.nullable(v.boolean('chat_template_kwargs.enable_thinking must be true or false'))) }))),
+  reasoning_effort: v.optional(v.nullable(v.picklist(reasoningEfforts, 'reasoning_effort must be none, minimal, low, medium or high'))),
 })
 export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequestSchema>
 
@@ -165,7 +173,7 @@ export interface ChatCompletion {
   created: number
   model: string
   /** `content` is null when the answer is calls only, as OpenAI sends it. */
-  choices: [{ index: 0; message: { role: 'assistant'; content: string | null; tool_calls?: WireToolCall[] }; finish_reason: FinishReason; logprobs: null }]
+  choices: [{ index: 0; message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: WireToolCall[] }; finish_reason: FinishReason; logprobs: null }]
   usage: Usage
 }
 
@@ -211,6 +219,7 @@ export const ChatCompletionChunkSchema = v.looseObject({
       delta: v.looseObject({
         role: v.optional(v.nullable(v.string())),
         content: v.optional(v.nullable(v.string())),
+        reasoning_content: v.optional(v.nullable(v.string())),
         tool_calls: v.optional(
           v.nullable(
             v.pipe(

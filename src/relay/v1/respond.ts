@@ -75,10 +75,11 @@ async function write(res: ServerResponse, text: string): Promise<void> {
   if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')])
 }
 
-/** The answer's message: calls with no text have content null, as OpenAI sends them. */
-function messageOf(content: string, calls: WireToolCall[]): ChatCompletion['choices'][0]['message'] {
-  if (calls.length === 0) return { role: 'assistant', content }
-  return { role: 'assistant', content: content === '' ? null : content, tool_calls: calls }
+/** The answer's message: calls with no text have content null, as OpenAI sends them; thinking, when there was some, in `reasoning_content`. */
+function messageOf(content: string, reasoning: string, calls: WireToolCall[]): ChatCompletion['choices'][0]['message'] {
+  const thought = reasoning === '' ? {} : { reasoning_content: reasoning }
+  if (calls.length === 0) return { role: 'assistant', content, ...thought }
+  return { role: 'assistant', content: content === '' ? null : content, ...thought, tool_calls: calls }
 }
 
 /**
@@ -99,6 +100,7 @@ export async function respond(
   const streaming = request.stream === true
   // Only a single chat.completion needs the whole text; a stream's text goes out as it comes.
   let content = ''
+  let reasoning = ''
   let finishReason: FinishReason = 'stop'
   const toolCalls = toolCallCollector()
   let id = `chatcmpl-${crypto.randomUUID()}`
@@ -110,13 +112,15 @@ export async function respond(
     if (chunk.usage) meter.reported = chunk.usage
     for (const choice of chunk.choices) {
       const text = choice.delta.content ?? ''
+      const thought = choice.delta.reasoning_content ?? ''
       const calls = choice.delta.tool_calls ?? []
-      // A call's name and arguments are text the model wrote, and charged as such.
+      // A call's name and arguments, and the thinking, are text the model wrote, and charged as such.
       const callChars = calls.reduce((sum, call) => sum + (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0), 0)
-      meter.completionChars += text.length + callChars
-      if (text !== '' || callChars > 0) meter.textChunks += 1
+      meter.completionChars += text.length + thought.length + callChars
+      if (text !== '' || thought !== '' || callChars > 0) meter.textChunks += 1
       if (!streaming) {
         content += text
+        reasoning += thought
         for (const call of calls) toolCalls.add(call)
       }
       if (choice.finish_reason != null) finishReason = finishReasonOf(choice.finish_reason)
@@ -132,7 +136,7 @@ export async function respond(
       object: 'chat.completion',
       created,
       model: request.model,
-      choices: [{ index: 0, message: messageOf(content, toolCalls.calls()), finish_reason: finishReason, logprobs: null }],
+      choices: [{ index: 0, message: messageOf(content, reasoning, toolCalls.calls()), finish_reason: finishReason, logprobs: null }],
       usage: finalUsage,
     }
     sendV1Json(req, res, 200, completion, headers)

@@ -1,5 +1,6 @@
 // POST /v1/chat/completions.
 import type { V1Config } from '../config'
+import { splitReasoningChunks, thinkingAsked } from '../reasoning'
 import { parseChatRequest, promptTokenBound } from '../request'
 import { chargedUsage, createMeter, respond } from '../respond'
 import type { Route } from '../route'
@@ -12,6 +13,7 @@ export function chatRoute(config: V1Config): Route {
       const { req, res, headers, signal, entry } = exchange
       const body = await exchange.readBody()
       const request = parseChatRequest(body, config)
+      thinkingAsked(request)
       entry.model = request.model
       entry.stream = request.stream === true
       const backend = exchange.pick(request.model)
@@ -20,7 +22,7 @@ export function chatRoute(config: V1Config): Route {
       exchange.reserve(promptTokenBound(body, request) + request.max_tokens)
       const meter = createMeter()
       try {
-        const answered = await respond(req, res, request, backend.chat(request, signal), headers, meter)
+        const answered = await respond(req, res, request, splitReasoningChunks(backend.chat(request, signal)), headers, meter)
         exchange.firstChunk(answered.firstChunkMs)
       } finally {
         // Whatever ended it (the answer, the client leaving, the backend failing): what was served.
