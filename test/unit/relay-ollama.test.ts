@@ -1,9 +1,13 @@
 // Ollama's API on the relay, end to end: the `ollama` client library and plain fetch against
 // an in-process relay whose embedded backend runs the tiny generated Qwen3 GGUF.
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Ollama } from 'ollama'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureFixture } from '../../scripts/gguf/fixture-file'
+import { tinyQwen3Thinking } from '../../scripts/gguf/specs'
 import { tinyModelId, tinyModelPath } from './backend/tiny-model'
-import { requestRecords, startRelay, waitForBackendReady, type StartedRelay } from './relay-v1/start'
+import { requestRecords, startRelay, type StartedRelay } from './relay-v1/start'
 
 const token = 'ollama-test-token'
 const started: StartedRelay[] = []
@@ -14,8 +18,9 @@ const embeddedEnv = { RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_THREADS: '1',
 beforeAll(async () => {
   relay = await startRelay({ RELAY_TOKENS: token, ...embeddedEnv })
   started.push(relay)
-  await waitForBackendReady(relay, 30_000, token)
-}, 40_000)
+  // A first answer waits for the model to load (polling /healthz meanwhile would meet the per-address limit).
+  await client().generate({ model: tinyModelId, prompt: 'Hi', stream: false, options: { num_predict: 1 } })
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all(started.map((each) => each.close()))
@@ -105,6 +110,23 @@ describe('the ollama client against the relay', () => {
     for await (const part of stream) parts.push(part)
     expect(parts.at(-1)).toMatchObject({ done: true, response: '' })
   })
+
+  it('puts Qwen3’s thinking in message.thinking, streamed and whole, and none with think: false', async () => {
+    const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
+    mkdirSync(fixturesDirectory, { recursive: true })
+    const thinker = await startRelay({ ...embeddedEnv, RELAY_MODEL_PATH: ensureFixture(fixturesDirectory, tinyQwen3Thinking).path })
+    started.push(thinker)
+    const thinking = new Ollama({ host: thinker.baseUrl })
+    const ask = { model: 'tiny-qwen3-thinking', messages: [{ role: 'user', content: 'Why?' }], options: { num_predict: 8, seed: 3 } }
+    const whole = await thinking.chat({ ...ask, think: true, stream: false })
+    expect(whole.message.thinking?.length ?? 0).toBeGreaterThan(0)
+    expect(whole.message.content).not.toContain('<think>')
+    const parts = []
+    for await (const part of await thinking.chat({ ...ask, think: true, stream: true })) parts.push(part)
+    expect(parts.map((part) => part.message.thinking ?? '').join('')).toBe(whole.message.thinking)
+    const unthinking = await thinking.chat({ ...ask, think: false, stream: false })
+    expect(unthinking.message.thinking).toBeUndefined()
+  }, 60_000)
 
   it('answers a load request (no prompt, no messages) without running the model', async () => {
     const loaded = await client().generate({ model: tinyModelId, prompt: '', stream: false })

@@ -1,8 +1,8 @@
-// A backend's chunks (chat or raw completion) as Ollama's pieces: text, thinking split out,
-// calls whole (Ollama sends a call at once, its arguments an object), then how it ended.
+// A backend's chunks (chat or raw completion) as Ollama's pieces: text, thinking split out
+// (reasoning.ts, as /v1 splits it into reasoning_content), calls whole (Ollama sends a call at once, its arguments an object), then how it ended.
 import type { ChatCompletionChunk, TextCompletionChunk, Usage, WireToolCallDelta } from '../../shared/openai'
 import { UpstreamError } from '../v1/errors'
-import { createThinkSplitter } from './thinking'
+import { splitReasoningChunks } from '../v1/reasoning'
 import type { OllamaPiece, OllamaToolCall } from './wire'
 
 export type Step = { kind: 'piece'; piece: OllamaPiece } | { kind: 'end'; reason: 'stop' | 'length'; usage: Usage | null }
@@ -40,28 +40,25 @@ function callCollector() {
 }
 
 /**
- * Ollama's pieces of a chat answer. `keepThinking` false (`think: false`) drops the thinking a
- * model wrote anyway; otherwise it goes to `thinking`, from the backend's `reasoning_content`
- * or split out of the text.
+ * Ollama's pieces of a chat answer, the thinking in `thinking`. `keepThinking` false
+ * (`think: false`) drops the thinking a model wrote anyway.
  */
 export async function* chatSteps(chunks: AsyncIterable<ChatCompletionChunk>, keepThinking: boolean): AsyncGenerator<Step> {
-  const splitter = createThinkSplitter()
   const calls = callCollector()
   let reason: 'stop' | 'length' = 'stop'
   let usage: Usage | null = null
-  for await (const chunk of chunks) {
+  for await (const chunk of splitReasoningChunks(chunks)) {
     if (chunk.usage) usage = chunk.usage
     for (const choice of chunk.choices) {
-      const split = splitter.push(choice.delta.content ?? '')
-      const thinking = keepThinking ? (choice.delta.reasoning_content ?? '') + split.thinking : ''
-      if (split.content !== '' || thinking !== '') yield piece(split.content, thinking)
+      const content = choice.delta.content ?? ''
+      const thinking = keepThinking ? (choice.delta.reasoning_content ?? '') : ''
+      if (content !== '' || thinking !== '') yield piece(content, thinking)
       for (const delta of choice.delta.tool_calls ?? []) calls.add(delta)
       if (choice.finish_reason === 'length') reason = 'length'
     }
   }
-  const rest = splitter.end()
   const toolCalls = calls.take()
-  if (rest.content !== '' || (keepThinking && rest.thinking !== '') || toolCalls.length > 0) yield piece(rest.content, keepThinking ? rest.thinking : '', toolCalls)
+  if (toolCalls.length > 0) yield piece('', '', toolCalls)
   yield { kind: 'end', reason, usage }
 }
 
