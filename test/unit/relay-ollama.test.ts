@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixture } from '../../scripts/gguf/fixture-file'
 import { tinyQwen3Thinking } from '../../scripts/gguf/specs'
 import { tinyModelId, tinyModelPath } from './backend/tiny-model'
+import { startFakeUpstream } from './relay-v1/fake-upstream'
 import { requestRecords, startRelay, type StartedRelay } from './relay-v1/start'
 
 const token = 'ollama-test-token'
@@ -196,6 +197,41 @@ describe('NDJSON, errors and limits on /api', () => {
     const wrongMethod = await fetch(`${relay.baseUrl}/api/chat`, { headers: { Authorization: `Bearer ${token}` } })
     expect(wrongMethod.status).toBe(405)
     expect(wrongMethod.headers.get('allow')).toBe('POST')
+  })
+
+  it('ends a stream the backend breaks with a last error line, and no done', async () => {
+    const upstream = await startFakeUpstream(5)
+    const broken = await startRelay({ RELAY_UPSTREAM_URL: upstream.url, RELAY_UPSTREAM_RETRIES: '0' })
+    started.push(broken)
+    try {
+      const response = await fetch(`${broken.baseUrl}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'broken', messages, options: { num_predict: 50 } }) })
+      expect(response.status).toBe(200)
+      const lines = ndjsonLines(await response.text())
+      expect(lines.length).toBeGreaterThan(1)
+      expect(lines.at(-1)).toEqual({ error: expect.any(String) as unknown })
+      expect(lines.some((line) => line.done === true)).toBe(false)
+      // The client library turns that line into an error.
+      const parts = await new Ollama({ host: broken.baseUrl }).chat({ model: 'broken', messages, stream: true })
+      await expect(
+        (async () => {
+          for await (const _ of parts) continue
+        })(),
+      ).rejects.toThrow()
+    } finally {
+      await upstream.close()
+    }
+  })
+
+  it('speaks Ollama over the upstream backend too (a relay in front of this one)', async () => {
+    const front = await startRelay({ RELAY_UPSTREAM_URL: `${relay.baseUrl}/v1`, RELAY_UPSTREAM_KEY: token })
+    started.push(front)
+    const ollama = new Ollama({ host: front.baseUrl })
+    const { models } = await ollama.list()
+    // What a model another server runs is made of, the relay does not know: empty, not guessed.
+    expect(models).toEqual([expect.objectContaining({ name: tinyModelId, size: 0, details: expect.objectContaining({ format: '', family: '' }) as unknown })])
+    const parts = []
+    for await (const part of await ollama.chat({ model: `${tinyModelId}:latest`, messages, stream: true, options: { num_predict: 3 } })) parts.push(part)
+    expect(parts.at(-1)).toMatchObject({ done: true, model: `${tinyModelId}:latest`, eval_count: 3 })
   })
 
   it('holds /api to the day’s token budget as /v1', async () => {
