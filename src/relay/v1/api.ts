@@ -14,6 +14,8 @@ import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1H
 import { createMetrics, type V1Counters } from './metrics'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
+import { completionsRoute } from './routes/completions'
+import { modelRoute } from './routes/model'
 import { modelsRoute } from './routes/models'
 import { createUpstreamsBackend } from './upstreams'
 
@@ -83,13 +85,21 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   }
 
   // Each endpoint once; add a route here and in routes/.
-  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config)]
+  const routes: readonly Route[] = [modelsRoute(all), modelRoute(all), chatRoute(config), completionsRoute(config)]
 
   const served = (dialect: Dialect): string =>
     routes
       .filter((route) => (route.dialect ?? 'openai') === dialect)
       .map(
-        (route) => `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${typeof route.path === 'string' ? route.path : route.path.source.replace(/\\\//g, '/').replace(/^\^|\$$/g, '')}`,
+        (route) =>
+          `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${
+            typeof route.path === 'string'
+              ? route.path
+              : route.path.source
+                  .replace(/\\\//g, '/')
+                  .replace(/^\^|\$$/g, '')
+                  .replace(/\([^)]*\)/g, '{id}')
+          }`,
       )
       .join(', ')
 
