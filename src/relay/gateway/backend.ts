@@ -10,6 +10,7 @@ import type { Signer } from '../../shared/sign'
 import { readPackageVersion } from '../version'
 import type { Logger } from '../log'
 import type { Backend, BackendRequest, BackendState } from '../v1/backend'
+import { chatOfCompletion, textChunksOfChat } from '../v1/completion-chunks'
 import { ApiError, badRequest, relayRestarting } from '../v1/errors'
 import type { RoomReplica } from '../replica/room-replica'
 import { roomOfModel, type RoomSpec, type SwarmConfig } from './config'
@@ -190,6 +191,10 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     serves: (model) => roomOfModel(model, config.rooms) !== null,
     models: () => Promise.resolve(config.rooms.map((room): ModelInfo => ({ id: `swarm/${room.name}`, object: 'model', created: createdS, owned_by: 'edgeswarm-swarm' }))),
     chat,
+    // Browser nodes run chat tasks: a prompt goes as the user's turn (chat-templated), no suffix.
+    async *complete(request, signal) {
+      yield* textChunksOfChat(chat(chatOfCompletion(request, 'swarm'), signal))
+    },
     state: () => (state.state === 'ready' ? { state: 'ready', active, queued: 0 } : state),
     details: (): SwarmDetails => ({ rooms: [...joined.values()].flatMap((room) => (room.summary === undefined ? [] : [room.summary()])) }),
     stop,

@@ -19,6 +19,8 @@ import { createModelFacts } from '../ollama/model-facts'
 import { ollamaShowRoute, ollamaTagsRoute, ollamaVersionRoute } from '../ollama/models'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
+import { completionsRoute } from './routes/completions'
+import { modelRoute } from './routes/model'
 import { modelsRoute } from './routes/models'
 import { createUpstreamsBackend } from './upstreams'
 
@@ -91,7 +93,9 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   const ollamaFacts = createModelFacts(config, log)
   const routes: readonly Route[] = [
     modelsRoute(all),
+    modelRoute(all),
     chatRoute(config),
+    completionsRoute(config),
     ollamaTagsRoute(all, ollamaFacts),
     ollamaShowRoute(all, ollamaFacts),
     ollamaVersionRoute(),
@@ -105,7 +109,15 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     routes
       .filter((route) => (route.dialect ?? 'openai') === dialect)
       .map(
-        (route) => `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${typeof route.path === 'string' ? route.path : route.path.source.replace(/\\\//g, '/').replace(/^\^|\$$/g, '')}`,
+        (route) =>
+          `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${
+            typeof route.path === 'string'
+              ? route.path
+              : route.path.source
+                  .replace(/\\\//g, '/')
+                  .replace(/^\^|\$$/g, '')
+                  .replace(/\([^)]*\)/g, '{id}')
+          }`,
       )
       .join(', ')
 
