@@ -9,11 +9,13 @@ import { createAccess, type Access, type Reservation } from './access'
 import type { Backend, BackendDetails, BackendName, BackendState } from './backend'
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
+import { createEmbeddingBackend } from './embedded-embedding'
 import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
+import { embeddingsRoute } from './routes/embeddings'
 import { modelsRoute } from './routes/models'
 import { createUpstreamsBackend } from './upstreams'
 
@@ -61,6 +63,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError, e
 export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
   const all: readonly Backend[] = backends ?? [
     ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
+    ...(config.embedding ? [createEmbeddingBackend(config.embedding, log)] : []),
     ...(config.upstreams ? [createUpstreamsBackend(config.upstreams, log)] : []),
     ...(config.swarm ? [createSwarmBackend(config.swarm, log)] : []),
   ]
@@ -83,7 +86,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   }
 
   // Each endpoint once; add a route here and in routes/.
-  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config)]
+  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config), embeddingsRoute()]
 
   const served = (dialect: Dialect): string =>
     routes

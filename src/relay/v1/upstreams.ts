@@ -24,7 +24,7 @@
 import { AbortError } from '../../shared/errors'
 import type { ChatCompletionChunk, ModelInfo } from '../../shared/openai'
 import type { Logger } from '../log'
-import type { Backend, BackendDetails, BackendRequest, BackendState } from './backend'
+import type { Backend, BackendDetails, BackendRequest, BackendState, EmbeddingBackendRequest, Embeddings } from './backend'
 import { createBreaker, type Breaker, type Trial } from './breaker'
 import { ApiError, UpstreamError } from './errors'
 import { createUpstreamClient, type UpstreamClient } from './upstream'
@@ -198,6 +198,32 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     throw circuitOpen(request.model, skipped)
   }
 
+  /** Embeddings with the same routing, failover and breakers as a chat's first chunk (an answer is one piece). */
+  async function embed(request: EmbeddingBackendRequest, signal: AbortSignal): Promise<Embeddings> {
+    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
+    const skipped: Member[] = []
+    let lastFailure: Error | null = null
+    const candidates = await candidatesFor(request.model, signal)
+    for (const [index, member] of candidates.entries()) {
+      const trial = member.breaker.admit()
+      if (trial === null) {
+        skipped.push(member)
+        continue
+      }
+      try {
+        const embeddings = await member.client.embed(request, signal, index === candidates.length - 1 ? config.retries : 0)
+        trial.succeeded()
+        return embeddings
+      } catch (error) {
+        if (!settleFailure(trial, error, signal.aborted) || !(error instanceof Error)) throw error
+        lastFailure = error
+        log.warn('upstream failed to embed, failing over', { upstream: member.number, url: member.client.target.url, detail: detailOf(error) })
+      }
+    }
+    if (lastFailure !== null) throw lastFailure
+    throw circuitOpen(request.model, skipped)
+  }
+
   async function models(signal: AbortSignal): Promise<ModelInfo[]> {
     await refreshLists(signal)
     const seen = new Set<string>()
@@ -235,6 +261,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     serves: (model) => members.some((member) => modelsOf(member)?.includes(model) === true),
     models,
     chat,
+    embed,
     state,
     details,
     /** Later chats fail with 503; answers under way run to their end. */
