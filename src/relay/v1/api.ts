@@ -9,6 +9,7 @@ import { createAccess, type Access, type Reservation } from './access'
 import type { Backend, BackendDetails, BackendName, BackendState } from './backend'
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
+import { createEmbeddingBackend } from './embedded-embedding'
 import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
@@ -21,6 +22,7 @@ import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route 
 import { chatRoute } from './routes/chat'
 import { completionsRoute } from './routes/completions'
 import { modelRoute } from './routes/model'
+import { embeddingsRoute } from './routes/embeddings'
 import { modelsRoute } from './routes/models'
 import { createUpstreamsBackend } from './upstreams'
 
@@ -68,6 +70,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError, e
 export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
   const all: readonly Backend[] = backends ?? [
     ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
+    ...(config.embedding ? [createEmbeddingBackend(config.embedding, log)] : []),
     ...(config.upstreams ? [createUpstreamsBackend(config.upstreams, log)] : []),
     ...(config.swarm ? [createSwarmBackend(config.swarm, log)] : []),
   ]
@@ -96,6 +99,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
     modelRoute(all),
     chatRoute(config),
     completionsRoute(config),
+    embeddingsRoute(),
     ollamaTagsRoute(all, ollamaFacts),
     ollamaShowRoute(all, ollamaFacts),
     ollamaVersionRoute(),

@@ -3,11 +3,12 @@
 // and a client that goes away cancels the upstream request with its connection. Everything it
 // reads from the upstream is bounded: error bodies, the model list, each event, the silence.
 import * as v from 'valibot'
+import { EmbeddingsResponseSchema, vectorsProblem } from '../../shared/embeddings'
 import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, TextCompletionChunkSchema, type ChatCompletionChunk, type ModelInfo, type TextCompletionChunk } from '../../shared/openai'
 import { AbortError } from '../../shared/errors'
 import { readSseData } from '../../shared/sse'
 import type { Logger } from '../log'
-import type { BackendRequest, CompletionBackendRequest } from './backend'
+import type { BackendRequest, CompletionBackendRequest, EmbeddingBackendRequest, Embeddings } from './backend'
 import { ApiError, UpstreamError } from './errors'
 import type { UpstreamsConfig, UpstreamTarget } from './upstream-config'
 
@@ -19,6 +20,8 @@ export interface UpstreamClient {
   /** POST /completions, streamed; `extra` and the sampling fields go as the client sent them. */
   complete(request: CompletionBackendRequest, signal: AbortSignal, retries?: number): AsyncGenerator<TextCompletionChunk>
   listModels(signal: AbortSignal): Promise<ModelInfo[]>
+  /** Its `POST /embeddings`, the answer checked: one finite vector per text, all of one width. */
+  embed(request: EmbeddingBackendRequest, signal: AbortSignal, retries?: number): Promise<Embeddings>
   /** Chats under way. */
   active(): number
 }
@@ -30,6 +33,8 @@ const retryDelayMs = 200
 const maxErrorBodyBytes = 4096
 /** A model list longer than this is not one (a hostile or broken upstream). */
 const maxModelListBytes = 4 * 1024 * 1024
+/** An embeddings answer longer than this is not one: 2048 texts × 3072 floats as JSON is about 130 MB. */
+const maxEmbeddingsBytes = 160 * 1024 * 1024
 
 /** The code of a fetch failure's cause (undici wraps the socket error in a TypeError). */
 function causeCode(error: unknown): string | null {
@@ -262,5 +267,35 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }
   }
 
-  return { target, chat, complete, listModels, active: () => active }
+  async function embed(request: EmbeddingBackendRequest, signal: AbortSignal, retries = timings.retries): Promise<Embeddings> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(timings.timeoutMs)])
+    const broken = (what: string): UpstreamError =>
+      new UpstreamError(`the upstream's embeddings are not usable; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: embeddings: ${what}`, `embeddings: ${what}`)
+    active += 1
+    try {
+      const body = JSON.stringify({ model: request.model, input: request.input, encoding_format: 'float' })
+      const response = await fetchWithRetry(`${target.url}/embeddings`, { method: 'POST', headers, body }, timeout, retries)
+      if (!response.ok) throw await upstreamRefusal(response)
+      const { text, complete } = await readCapped(response, maxEmbeddingsBytes)
+      if (!complete) throw broken(`an answer over ${maxEmbeddingsBytes} bytes`)
+      const parsed = v.safeParse(EmbeddingsResponseSchema, JSON.parse(text))
+      if (!parsed.success) throw broken(`not an embeddings list: ${v.summarize(parsed.issues)}`)
+      const byIndex = [...parsed.output.data].sort((a, b) => a.index - b.index)
+      if (byIndex.some((item, index) => item.index !== index)) throw broken('its indexes are not 0 to n - 1')
+      const vectors = byIndex.map((item) => item.embedding)
+      const problem = vectorsProblem(vectors, request.input.length)
+      if (problem !== null) throw broken(problem)
+      return { model: parsed.output.model ?? request.model, vectors, promptTokens: parsed.output.usage?.prompt_tokens ?? 0 }
+    } catch (error) {
+      if (signal.aborted) throw new AbortError('client went away')
+      if (error instanceof ApiError) throw error
+      if (timeout.aborted) throw new UpstreamError(`the upstream model server sent nothing for ${timings.timeoutMs} ms`, 'upstream_timeout', 504, null, `silent for ${timings.timeoutMs} ms`)
+      if (error instanceof SyntaxError) throw broken('not JSON')
+      throw broken(error instanceof Error ? error.message : String(error))
+    } finally {
+      active -= 1
+    }
+  }
+
+  return { target, chat, complete, listModels, embed, active: () => active }
 }

@@ -24,7 +24,7 @@
 import { AbortError } from '../../shared/errors'
 import type { ModelInfo } from '../../shared/openai'
 import type { Logger } from '../log'
-import type { Backend, BackendDetails, BackendState } from './backend'
+import type { Backend, BackendDetails, BackendState, EmbeddingBackendRequest, Embeddings } from './backend'
 import { createBreaker, type Breaker, type Trial } from './breaker'
 import { ApiError, UpstreamError } from './errors'
 import { createUpstreamClient, type UpstreamClient } from './upstream'
@@ -202,6 +202,32 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     throw circuitOpen(model, skipped)
   }
 
+  /** Embeddings with the same routing, failover and breakers as a chat's first chunk (an answer is one piece). */
+  async function embed(request: EmbeddingBackendRequest, signal: AbortSignal): Promise<Embeddings> {
+    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
+    const skipped: Member[] = []
+    let lastFailure: Error | null = null
+    const candidates = await candidatesFor(request.model, signal)
+    for (const [index, member] of candidates.entries()) {
+      const trial = member.breaker.admit()
+      if (trial === null) {
+        skipped.push(member)
+        continue
+      }
+      try {
+        const embeddings = await member.client.embed(request, signal, index === candidates.length - 1 ? config.retries : 0)
+        trial.succeeded()
+        return embeddings
+      } catch (error) {
+        if (!settleFailure(trial, error, signal.aborted) || !(error instanceof Error)) throw error
+        lastFailure = error
+        log.warn('upstream failed to embed, failing over', { upstream: member.number, url: member.client.target.url, detail: detailOf(error) })
+      }
+    }
+    if (lastFailure !== null) throw lastFailure
+    throw circuitOpen(request.model, skipped)
+  }
+
   async function models(signal: AbortSignal): Promise<ModelInfo[]> {
     await refreshLists(signal)
     const seen = new Set<string>()
@@ -243,6 +269,7 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     models,
     chat: (request, signal) => routed(request.model, signal, (client, retries) => client.chat(request, signal, retries)),
     complete: (request, signal) => routed(request.model, signal, (client, retries) => client.complete(request, signal, retries)),
+    embed,
     state,
     details,
     /** Later chats fail with 503; answers under way run to their end. */
