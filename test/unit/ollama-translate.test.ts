@@ -1,11 +1,11 @@
 // Ollama's requests as the relay's chat requests (translate.ts, options.ts) and a backend's
 // chunks as Ollama's pieces (steps.ts): calls matched to their results, refusals by name.
 import { describe, expect, it } from 'vitest'
-import { readOptions } from '../../src/relay/ollama/options'
+import { readOptions, refuseUnhonouredOptions } from '../../src/relay/ollama/options'
 import { chatSteps, completionSteps, type Step } from '../../src/relay/ollama/steps'
 import { toBackendRequest } from '../../src/relay/ollama/translate'
 import { ApiError, UpstreamError } from '../../src/relay/v1/errors'
-import { chunkBuilder, ChatCompletionRequestSchema, type ChatCompletionChunk, type TextCompletionChunk } from '../../src/shared/openai'
+import { chunkBuilder, type ChatCompletionChunk, type TextCompletionChunk } from '../../src/shared/openai'
 
 const caps = { maxMessages: 16, maxTokens: 64 }
 const user = { role: 'user' as const, content: 'Weather in Paris and Rome?' }
@@ -90,11 +90,18 @@ describe('Ollama options', () => {
     expect(refusal(() => readOptions({ num_predict: 0 })).param).toBe('options.num_predict')
   })
 
-  it('passes a further sampling option only where the chat request declares its field', () => {
-    for (const option of ['top_k', 'repeat_penalty', 'frequency_penalty', 'presence_penalty', 'min_p']) {
-      if (Object.hasOwn(ChatCompletionRequestSchema.entries, option)) expect(readOptions({ [option]: 1 }).extra).toEqual({ [option]: 1 })
-      else expect(refusal(() => readOptions({ [option]: 1 })).param).toBe(`options.${option}`)
-    }
+  it('passes the further sampling options under their OpenAI names, and refuses those no backend knows', () => {
+    expect(readOptions({ top_k: 40, repeat_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.2, min_p: 0.05 }).extra).toEqual({ top_k: 40, repeat_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.2, min_p: 0.05 })
+    for (const option of ['typical_p', 'mirostat', 'tfs_z', 'repeat_last_n']) expect(refusal(() => readOptions({ [option]: 1 })).param).toBe(`options.${option}`)
+  })
+
+  it('names the option when a backend does not honour its field, as /v1 names the field', () => {
+    const plain = { name: 'swarm', sampling: { chat: [], completion: [], passesUnknown: false } }
+    const request = toBackendRequest({ model: 'm', messages: [user] }, readOptions({ top_k: 40 }), false, caps)
+    const refused = refusal(() => refuseUnhonouredOptions(request, 'chat', plain))
+    expect(refused).toMatchObject({ status: 400, param: 'options.top_k' })
+    expect(refused.message).toMatch(/^options\.top_k is not supported by the swarm backend/)
+    expect(() => refuseUnhonouredOptions(request, 'chat', { name: 'embedded', sampling: { chat: ['top_k'], completion: [], passesUnknown: false } })).not.toThrow()
   })
 })
 

@@ -6,7 +6,7 @@ import { Ollama } from 'ollama'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixture } from '../../scripts/gguf/fixture-file'
 import { tinyQwen3Thinking } from '../../scripts/gguf/specs'
-import { tinyModelId, tinyModelPath } from './backend/tiny-model'
+import { tinyEmbeddingModelId, tinyEmbeddingModelPath, tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { startFakeUpstream } from './relay-v1/fake-upstream'
 import { requestRecords, startRelay, type StartedRelay } from './relay-v1/start'
 
@@ -17,7 +17,7 @@ let relay: StartedRelay
 const embeddedEnv = { RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_THREADS: '1', RELAY_MODEL_GPU: 'off', RELAY_MODEL_CONCURRENCY: '2', RELAY_MODEL_CONTEXT: '1024' }
 
 beforeAll(async () => {
-  relay = await startRelay({ RELAY_TOKENS: token, ...embeddedEnv })
+  relay = await startRelay({ RELAY_TOKENS: token, ...embeddedEnv, RELAY_EMBEDDING_MODEL_PATH: tinyEmbeddingModelPath, RELAY_EMBEDDING_CONTEXT: '128' })
   started.push(relay)
   // A first answer waits for the model to load (polling /healthz meanwhile would meet the per-address limit).
   await client().generate({ model: tinyModelId, prompt: 'Hi', stream: false, options: { num_predict: 1 } })
@@ -49,10 +49,10 @@ function ndjsonLines(text: string): Record<string, unknown>[] {
 const doneFields = ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'] as const
 
 describe('the ollama client against the relay', () => {
-  it('lists the embedded model with its GGUF details', async () => {
+  it('lists the embedded models with their GGUF details', async () => {
     const { models } = await client().list()
-    expect(models).toHaveLength(1)
-    const [model] = models
+    expect(models.map((model) => model.name).sort()).toEqual([tinyEmbeddingModelId, tinyModelId].sort())
+    const model = models.find((entry) => entry.name === tinyModelId)
     expect(model).toMatchObject({ name: tinyModelId, model: tinyModelId, digest: '', details: { format: 'gguf', family: 'qwen3' } })
     expect(model?.size).toBeGreaterThan(0)
     expect(model?.details.parameter_size).toMatch(/^\d+(\.\d+)?[KMB]?$/)
@@ -67,6 +67,9 @@ describe('the ollama client against the relay', () => {
     expect(shown.capabilities).toContain('completion')
     expect(shown.parameters).toBe('num_ctx 512')
     expect(shown.details.family).toBe('qwen3')
+    const embedder = await client().show({ model: tinyEmbeddingModelId })
+    expect(embedder.capabilities).toEqual(['embedding'])
+    expect(embedder.details.family).toBe('bert')
     await expect(client().show({ model: 'no-such-model' })).rejects.toMatchObject({ status_code: 404, message: expect.stringContaining('no-such-model') as unknown })
   })
 
@@ -128,6 +131,41 @@ describe('the ollama client against the relay', () => {
     const unthinking = await thinking.chat({ ...ask, think: false, stream: false })
     expect(unthinking.message.thinking).toBeUndefined()
   }, 60_000)
+
+  it('continues a raw prompt through the backend’s complete, streaming and not', async () => {
+    const whole = await client().generate({ model: tinyModelId, prompt: 'def add(a, b):', raw: true, stream: false, options: { num_predict: 5, top_k: 20, repeat_penalty: 1.1 } })
+    expect(whole).toMatchObject({ done: true, done_reason: 'length', eval_count: 5 })
+    expect(whole.response?.length ?? 0).toBeGreaterThan(0)
+    const parts = []
+    for await (const part of await client().generate({ model: tinyModelId, prompt: 'def add(a, b):', raw: true, stream: true, options: { num_predict: 3 } })) parts.push(part)
+    expect(parts.at(-1)).toMatchObject({ done: true, eval_count: 3 })
+    // Fill-in-the-middle needs the model's infill tokens, which tiny-qwen3 has not: a 400 naming suffix.
+    const infill = await post('/api/generate', { model: tinyModelId, prompt: 'def add(a, b):', suffix: '\n    return c', stream: false })
+    expect(infill.status).toBe(400)
+    expect(((await infill.json()) as { error: string }).error).toContain('suffix')
+    const withSystem = await post('/api/generate', { model: tinyModelId, prompt: 'x', raw: true, system: 'no' })
+    expect(withSystem.status).toBe(400)
+  })
+
+  it('embeds a string and several, and answers the legacy /api/embeddings', async () => {
+    const one = await client().embed({ model: tinyEmbeddingModelId, input: 'hello' })
+    expect(one.model).toBe(tinyEmbeddingModelId)
+    expect(one.embeddings).toHaveLength(1)
+    const width = one.embeddings[0]?.length ?? 0
+    expect(width).toBeGreaterThan(0)
+    const several = await client().embed({ model: tinyEmbeddingModelId, input: ['hello', 'world'] })
+    expect(several.embeddings).toHaveLength(2)
+    expect(several.embeddings[0]).toEqual(one.embeddings[0])
+    expect(several.prompt_eval_count).toBeGreaterThan(0)
+    const short = await client().embed({ model: tinyEmbeddingModelId, input: 'hello', dimensions: 8 })
+    expect(short.embeddings[0]).toHaveLength(8)
+    const legacy = await client().embeddings({ model: tinyEmbeddingModelId, prompt: 'hello' })
+    expect(legacy.embedding).toEqual(one.embeddings[0])
+    await expect(client().embed({ model: tinyEmbeddingModelId, input: 'hello', dimensions: width + 1 })).rejects.toMatchObject({ status_code: 400 })
+    await expect(client().embed({ model: tinyEmbeddingModelId, input: 'hello', truncate: true })).rejects.toMatchObject({ status_code: 400 })
+    // The chat model makes no embeddings here.
+    await expect(client().embed({ model: tinyModelId, input: 'hello' })).rejects.toMatchObject({ status_code: 501 })
+  })
 
   it('answers a load request (no prompt, no messages) without running the model', async () => {
     const loaded = await client().generate({ model: tinyModelId, prompt: '', stream: false })
@@ -222,13 +260,16 @@ describe('NDJSON, errors and limits on /api', () => {
     }
   })
 
-  it('speaks Ollama over the upstream backend too (a relay in front of this one)', async () => {
+  it('speaks Ollama over the upstream backend too (a relay in front of this one): list, chat, embed', async () => {
     const front = await startRelay({ RELAY_UPSTREAM_URL: `${relay.baseUrl}/v1`, RELAY_UPSTREAM_KEY: token })
     started.push(front)
     const ollama = new Ollama({ host: front.baseUrl })
     const { models } = await ollama.list()
     // What a model another server runs is made of, the relay does not know: empty, not guessed.
-    expect(models).toEqual([expect.objectContaining({ name: tinyModelId, size: 0, details: expect.objectContaining({ format: '', family: '' }) as unknown })])
+    expect(models.map((model) => model.name).sort()).toEqual([tinyEmbeddingModelId, tinyModelId].sort())
+    expect(models.find((model) => model.name === tinyModelId)).toMatchObject({ size: 0, digest: '', details: { format: '', family: '' } })
+    const embedded = await ollama.embed({ model: tinyEmbeddingModelId, input: ['hello', 'world'] })
+    expect(embedded.embeddings).toHaveLength(2)
     const parts = []
     for await (const part of await ollama.chat({ model: `${tinyModelId}:latest`, messages, stream: true, options: { num_predict: 3 } })) parts.push(part)
     expect(parts.at(-1)).toMatchObject({ done: true, model: `${tinyModelId}:latest`, eval_count: 3 })

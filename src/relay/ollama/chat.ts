@@ -5,7 +5,7 @@ import { promptTokenBound } from '../v1/request'
 import type { Route } from '../v1/route'
 import { answer, answerLoaded, createdAt, type Render } from './answer'
 import { checkContext, servedName } from './model-name'
-import { readOptions } from './options'
+import { readOptions, refuseUnhonouredOptions } from './options'
 import { chatSteps } from './steps'
 import { parseChatBody, refuseUnsupported, toBackendRequest } from './translate'
 import type { OllamaPiece } from './wire'
@@ -58,6 +58,7 @@ export function ollamaChatRoute(all: readonly Backend[], config: V1Config): Rout
       const request = toBackendRequest({ ...ollama, model, messages }, sampling, stream, config)
       const backend = exchange.pick(model)
       exchange.entry.backend = backend.name
+      refuseUnhonouredOptions(request, 'chat', backend)
       await checkContext(backend, model, sampling.contextTokens, exchange.signal)
       exchange.reserve(promptTokenBound(body, request) + request.max_tokens)
       const promptChars = messages.reduce((sum, message) => sum + (message.content?.length ?? 0), 0)

@@ -7,7 +7,7 @@ import { promptTokenBound } from '../v1/request'
 import type { Exchange, Route } from '../v1/route'
 import { answer, answerLoaded, createdAt, type Render } from './answer'
 import { checkContext, servedName } from './model-name'
-import { readOptions, type Sampling } from './options'
+import { readOptions, refuseUnhonouredOptions, type Sampling } from './options'
 import { chatSteps, completionSteps } from './steps'
 import { parseOllama, refuseUnsupported, toBackendRequest } from './translate'
 import { OllamaGenerateRequestSchema, type OllamaGenerateRequest } from './wire'
@@ -91,6 +91,7 @@ export function ollamaGenerateRoute(all: readonly Backend[], config: V1Config): 
       }
       const messages = [...(request.system == null || request.system === '' ? [] : [{ role: 'system' as const, content: request.system }]), { role: 'user' as const, content: prompt }]
       const chat = toBackendRequest({ model, messages, format: request.format, think: request.think }, sampling, stream, config)
+      refuseUnhonouredOptions(chat, 'chat', backend)
       exchange.reserve(promptTokenBound(body, chat) + chat.max_tokens)
       const promptChars = prompt.length + (request.system?.length ?? 0)
       await answer(exchange, { stream, steps: chatSteps(backend.chat(chat, exchange.signal), request.think !== false), render, promptChars, startedNs })

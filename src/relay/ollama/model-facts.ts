@@ -9,6 +9,8 @@ import { embeddedModelId } from '../v1/embedded'
 import type { OllamaModelDetails } from './wire'
 
 export interface ModelFacts {
+  /** What the model does: the relay's embedding model only embeds; a model elsewhere is taken to chat. */
+  kind: 'chat' | 'embedding'
   size: number
   modifiedAt: string
   details: OllamaModelDetails
@@ -28,7 +30,7 @@ export function parameterSize(count: number): string {
   return String(count)
 }
 
-async function readGguf(modelPath: string): Promise<ModelFacts> {
+async function readGguf(modelPath: string, kind: ModelFacts['kind']): Promise<ModelFacts> {
   const [{ readGgufFileInfo, GgufFileType }, file] = await Promise.all([import('node-llama-cpp'), stat(modelPath)])
   const info = await readGgufFileInfo(modelPath, {
     readTensorInfo: true,
@@ -47,6 +49,7 @@ async function readGguf(modelPath: string): Promise<ModelFacts> {
     if (typeof value === 'number') modelInfo[`${architecture}.${key}`] = value
   }
   return {
+    kind,
     size: file.size,
     modifiedAt: file.mtime.toISOString(),
     details: { parent_model: '', format: 'gguf', family: architecture, families: [architecture], parameter_size: general.size_label ?? parameterSize(parameters), quantization_level: quantization },
@@ -55,19 +58,21 @@ async function readGguf(modelPath: string): Promise<ModelFacts> {
   }
 }
 
-/** The facts of each model, the embedded GGUF's read once (its header, not its weights). */
+/** The facts of each model, the relay's own GGUFs' read once each (their header, not their weights). */
 export function createModelFacts(config: V1Config, log: Logger) {
-  const embedded = config.embedded
-  const embeddedId = embedded === null ? null : embeddedModelId(embedded.modelPath)
-  let gguf: Promise<ModelFacts | null> | null = null
+  const local = [
+    ...(config.embedded === null ? [] : [{ path: config.embedded.modelPath, kind: 'chat' as const }]),
+    ...(config.embedding === null ? [] : [{ path: config.embedding.modelPath, kind: 'embedding' as const }]),
+  ].map((file) => ({ ...file, id: embeddedModelId(file.path), read: null as Promise<ModelFacts | null> | null }))
   return async (model: ModelInfo): Promise<ModelFacts> => {
-    const fallback: ModelFacts = { size: 0, modifiedAt: new Date(model.created * 1000).toISOString(), details: unknownDetails(), template: '', modelInfo: {} }
-    if (embedded === null || model.id !== embeddedId) return fallback
-    gguf ??= readGguf(embedded.modelPath).catch((error: unknown) => {
-      log.warn('could not read the embedded model’s GGUF header for /api/tags', { error })
+    const fallback: ModelFacts = { kind: 'chat', size: 0, modifiedAt: new Date(model.created * 1000).toISOString(), details: unknownDetails(), template: '', modelInfo: {} }
+    const file = local.find((candidate) => candidate.id === model.id)
+    if (file === undefined) return fallback
+    file.read ??= readGguf(file.path, file.kind).catch((error: unknown) => {
+      log.warn('could not read a GGUF header for /api/tags', { model: model.id, error })
       return null
     })
-    return (await gguf) ?? { ...fallback, details: unknownDetails('gguf') }
+    return (await file.read) ?? { ...fallback, kind: file.kind, details: unknownDetails('gguf') }
   }
 }
 

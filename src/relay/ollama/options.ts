@@ -1,8 +1,8 @@
 // Ollama's `options` turned into the relay's sampling fields, each honoured or refused with a
 // 400 that names it: nothing a client sets is dropped without a word.
 import * as v from 'valibot'
-import { ChatCompletionRequestSchema } from '../../shared/openai'
-import { badRequest } from '../v1/errors'
+import { ApiError, badRequest } from '../v1/errors'
+import { numericSamplingFields, refuseUnhonoured, type GenerationKind, type NumericSamplingField, type SamplingSupport } from '../v1/sampling'
 
 export interface Sampling {
   /** From `num_predict`; absent for Ollama's -1 (no limit) and -2 (fill the context): the relay's cap then. */
@@ -13,8 +13,8 @@ export interface Sampling {
   seed?: number
   /** The context the client wants at least (`num_ctx`): checked against the model's own. */
   contextTokens?: number
-  /** Further sampling fields by their OpenAI / llama-server names (`top_k`, `repeat_penalty`, …). */
-  extra: Record<string, number>
+  /** Further sampling fields by their OpenAI / llama-server names (`top_k`, `repeat_penalty`, …): each backend honours its own (refuseUnhonouredOptions). */
+  extra: Partial<Record<NumericSamplingField, number>>
 }
 
 const number = v.pipe(v.number(), v.finite())
@@ -30,14 +30,8 @@ const direct = {
   num_ctx: v.pipe(integer, v.minValue(1)),
 } as const
 
-/**
- * Sampling options that go to the backend under the same name, honoured only where the
- * relay's chat request declares that field: the request schema lists what the backends are
- * held to (refusing a field a backend lacks), so a field not declared there would be dropped.
- */
-const passed = ['top_k', 'min_p', 'typical_p', 'repeat_penalty', 'repeat_last_n', 'presence_penalty', 'frequency_penalty', 'mirostat', 'mirostat_tau', 'mirostat_eta', 'tfs_z'] as const
-
-const declared = (field: string): boolean => Object.hasOwn(ChatCompletionRequestSchema.entries, field)
+/** Sampling options that go to the backend under the same name, where it honours them (../v1/sampling.ts). */
+const isPassed = (name: string): name is NumericSamplingField => (numericSamplingFields as readonly string[]).includes(name)
 
 /** What a load-time option of Ollama's is on the relay: its operator's setting, not the client's. */
 const serverSide: Readonly<Record<string, string>> = {
@@ -92,12 +86,24 @@ export function readOptions(options: Readonly<Record<string, unknown>> | null | 
 }
 
 function readOther(sampling: Sampling, name: string, value: unknown): void {
-  if ((passed as readonly string[]).includes(name)) {
-    if (!declared(name)) throw badRequest(`options.${name} is not supported by this relay's backends`, `options.${name}`, 'unsupported_option')
+  if (isPassed(name)) {
     sampling.extra[name] = checked(name, number, value)
     return
   }
   const owner = serverSide[name]
   if (owner !== undefined) throw badRequest(`options.${name} is set by ${owner} on this relay, not per request`, `options.${name}`, 'unsupported_option')
   throw badRequest(`options.${name} is not supported by this relay`, `options.${name}`, 'unsupported_option')
+}
+
+/**
+ * Refuses, with a 400 naming it, a field of `request` that `backend` does not honour (as /v1
+ * does), a sampling field named as the option it came from.
+ */
+export function refuseUnhonouredOptions(request: Readonly<Record<string, unknown>>, kind: GenerationKind, backend: { readonly name: string; readonly sampling?: SamplingSupport }): void {
+  try {
+    refuseUnhonoured(request, kind, backend)
+  } catch (error) {
+    if (error instanceof ApiError && error.param !== null && isPassed(error.param)) throw badRequest(`options.${error.message}`, `options.${error.param}`, error.code)
+    throw error
+  }
 }

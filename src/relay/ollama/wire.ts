@@ -3,6 +3,7 @@
 // Unknown top-level fields are kept and otherwise ignored, as Ollama does; the options and
 // fields the relay cannot honour are refused by the routes with a 400 naming them.
 import * as v from 'valibot'
+import { maxEmbeddingDimensions, maxEmbeddingInputChars, maxEmbeddingInputs } from '../../shared/embeddings'
 
 const maxTextChars = 1_000_000
 const ModelName = v.pipe(v.string('model is required'), v.minLength(1, 'model is empty'), v.maxLength(256))
@@ -73,20 +74,25 @@ export const OllamaGenerateRequestSchema = v.looseObject({
 })
 export type OllamaGenerateRequest = v.InferOutput<typeof OllamaGenerateRequestSchema>
 
-export const maxEmbedInputs = 2048
+/** The caps of /v1/embeddings: as many texts, as long. */
+const EmbedText = v.pipe(v.string(), v.minLength(1, 'an input text is empty'), v.maxLength(maxEmbeddingInputChars, `an input text is over ${maxEmbeddingInputChars} characters`))
 
 export const OllamaEmbedRequestSchema = v.looseObject({
   model: ModelName,
-  input: v.union([Text, v.pipe(v.array(Text), v.minLength(1, 'input is empty'), v.maxLength(maxEmbedInputs, `at most ${maxEmbedInputs} inputs`))], 'input must be a string or an array of strings'),
+  input: v.union(
+    [EmbedText, v.pipe(v.array(EmbedText), v.minLength(1, 'input is empty'), v.maxLength(maxEmbeddingInputs, `input has more than ${maxEmbeddingInputs} texts`))],
+    'input must be a string or an array of strings',
+  ),
+  /** Ollama cuts a text past the model's window unless this is false; the relay never cuts (a text too long is a 400), so `true` is refused. */
   truncate: v.optional(v.nullable(v.boolean())),
-  dimensions: v.optional(v.nullable(v.number())),
+  dimensions: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxEmbeddingDimensions)))),
   options: OptionsSchema,
   keep_alive: shared.keep_alive,
 })
 export type OllamaEmbedRequest = v.InferOutput<typeof OllamaEmbedRequestSchema>
 
 /** The legacy `/api/embeddings`: one prompt, one `embedding`. */
-export const OllamaEmbeddingsRequestSchema = v.looseObject({ model: ModelName, prompt: Text, options: OptionsSchema, keep_alive: shared.keep_alive })
+export const OllamaEmbeddingsRequestSchema = v.looseObject({ model: ModelName, prompt: EmbedText, options: OptionsSchema, keep_alive: shared.keep_alive })
 
 /** `/api/show` names the model as `model`, older clients as `name`. */
 export const OllamaShowRequestSchema = v.pipe(
