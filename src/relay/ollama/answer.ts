@@ -4,9 +4,9 @@
 // one mid-stream is a last `{ "error": "…" }` line. What was served is charged either way.
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { roughUsage, type Usage } from '../../shared/openai'
 import { toApiError } from '../v1/errors'
 import { sendV1Json } from '../v1/http'
+import { chargedFor, createMeter } from '../v1/respond'
 import type { Exchange } from '../v1/route'
 import type { Step } from './steps'
 import type { OllamaDoneReason, OllamaPiece, OllamaTimings } from './wire'
@@ -54,14 +54,15 @@ export function answerLoaded(exchange: Exchange, render: Render): void {
 
 export async function answer(exchange: Exchange, options: AnswerOptions): Promise<void> {
   const { req, res, headers } = exchange
-  const served = { pieces: 0, textPieces: 0, chars: 0, reported: null as Usage | null }
+  // Counted as /v1 counts a stream, so a broken or abandoned answer is charged what was served.
+  const served = createMeter()
   const iterator = options.steps[Symbol.asyncIterator]()
   try {
     const first = await iterator.next()
     const firstNs = process.hrtime.bigint()
     const ending = (reason: 'stop' | 'length'): Ending => {
       const endNs = process.hrtime.bigint()
-      const usage = usageOf(served, options.promptChars)
+      const usage = chargedFor(options.promptChars, served)
       return {
         reason,
         timings: {
@@ -95,10 +96,10 @@ export async function answer(exchange: Exchange, options: AnswerOptions): Promis
           res.end()
           return
         }
-        served.pieces += 1
+        served.chunks += 1
         const chars = charsOf(value.piece)
-        served.chars += chars
-        if (chars > 0) served.textPieces += 1
+        served.completionChars += chars
+        if (chars > 0) served.textChunks += 1
         if (options.stream) await write(res, options.render(value.piece, null))
         else join(whole, value.piece)
       }
@@ -109,15 +110,6 @@ export async function answer(exchange: Exchange, options: AnswerOptions): Promis
       throw error
     }
   } finally {
-    exchange.charge(usageOf(served, options.promptChars))
+    exchange.charge(chargedFor(options.promptChars, served))
   }
-}
-
-/** The backend's count when it gave one, else an estimate of the prompt and of what was served. */
-function usageOf(served: { pieces: number; textPieces: number; chars: number; reported: Usage | null }, promptChars: number): Usage {
-  if (served.reported !== null) return served.reported
-  if (served.pieces === 0) return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-  const estimate = roughUsage(promptChars, served.chars)
-  const completion = Math.max(estimate.completion_tokens, served.textPieces)
-  return { prompt_tokens: estimate.prompt_tokens, completion_tokens: completion, total_tokens: estimate.prompt_tokens + completion }
 }
