@@ -98,6 +98,24 @@ describe('the ollama client against the relay', () => {
     expect(parts.map((part) => part.message.content).join('').length).toBeGreaterThan(0)
   })
 
+  it('takes tools and a conversation with a call and its result, as Ollama sends them', async () => {
+    const tools = [
+      { type: 'function', function: { name: 'weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+    ]
+    const conversation = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: '', tool_calls: [{ function: { name: 'weather', arguments: { city: 'Paris' } } }] },
+      { role: 'tool', content: 'sunny, 21 °C', tool_name: 'weather' },
+    ]
+    const answer = await client().chat({ model: tinyModelId, messages: conversation, tools, stream: false, options: { num_predict: 4 } })
+    expect(answer.done).toBe(true)
+    expect(answer.prompt_eval_count).toBeGreaterThan(20)
+    // A result for a call never made is refused, not passed on as if it answered something.
+    const orphan = await post('/api/chat', { model: tinyModelId, messages: [conversation[0], conversation[2]], tools, stream: false })
+    expect(orphan.status).toBe(400)
+    expect(((await orphan.json()) as { error: string }).error).toContain('messages.1')
+  })
+
   it('answers a format schema with JSON that follows it', async () => {
     const format = { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'], additionalProperties: false }
     const answer = await client().chat({ model: tinyModelId, messages: [{ role: 'user', content: 'A city?' }], format, stream: false, options: { num_predict: 40 } })
@@ -275,11 +293,14 @@ describe('NDJSON, errors and limits on /api', () => {
     expect(parts.at(-1)).toMatchObject({ done: true, model: `${tinyModelId}:latest`, eval_count: 3 })
   })
 
-  it('holds /api to the day’s token budget as /v1', async () => {
-    const budgeted = await startRelay({ RELAY_DAILY_TOKENS: '64', ...embeddedEnv })
+  it('holds /api to the day’s token budget and the body cap as /v1', async () => {
+    const budgeted = await startRelay({ RELAY_DAILY_TOKENS: '64', RELAY_MAX_BODY_BYTES: '4096', ...embeddedEnv })
     started.push(budgeted)
     const response = await fetch(`${budgeted.baseUrl}/api/chat`, { method: 'POST', body: JSON.stringify({ model: tinyModelId, messages, options: { num_predict: 100 } }) })
     expect(response.status).toBe(429)
     expect(typeof ((await response.json()) as { error?: unknown }).error).toBe('string')
+    const large = await fetch(`${budgeted.baseUrl}/api/chat`, { method: 'POST', body: JSON.stringify({ model: tinyModelId, messages: [{ role: 'user', content: 'x'.repeat(8192) }] }) })
+    expect(large.status).toBe(413)
+    expect(((await large.json()) as { error: string }).error).toContain('RELAY_MAX_BODY_BYTES')
   })
 })
