@@ -91,7 +91,13 @@ describe('Ollama options', () => {
   })
 
   it('passes the further sampling options under their OpenAI names, and refuses those no backend knows', () => {
-    expect(readOptions({ top_k: 40, repeat_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.2, min_p: 0.05 }).extra).toEqual({ top_k: 40, repeat_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.2, min_p: 0.05 })
+    expect(readOptions({ top_k: 40, repeat_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.2, min_p: 0.05 }).extra).toEqual({
+      top_k: 40,
+      repeat_penalty: 1.1,
+      frequency_penalty: 0.5,
+      presence_penalty: 0.2,
+      min_p: 0.05,
+    })
     for (const option of ['typical_p', 'mirostat', 'tfs_z', 'repeat_last_n']) expect(refusal(() => readOptions({ [option]: 1 })).param).toBe(`options.${option}`)
   })
 

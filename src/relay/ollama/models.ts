@@ -55,8 +55,7 @@ export function ollamaShowRoute(all: readonly Backend[], factsOf: ModelFactsOf):
       if (found === undefined) throw new ApiError(404, `model "${name}" not found; GET /api/tags lists the models`, 'invalid_request_error', 'model_not_found', 'model')
       const facts = await factsOf(found.model)
       const contextTokens = found.model.max_model_len
-      const capabilities =
-        facts.kind === 'embedding' ? ['embedding'] : ['completion', 'tools', ...(facts.template.includes('<think>') ? ['thinking'] : [])]
+      const capabilities = facts.kind === 'embedding' ? ['embedding'] : ['completion', 'tools', ...(facts.template.includes('<think>') ? ['thinking'] : [])]
       sendV1Json(
         req,
         res,
