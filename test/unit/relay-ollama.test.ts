@@ -17,7 +17,7 @@ let relay: StartedRelay
 const embeddedEnv = { RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_THREADS: '1', RELAY_MODEL_GPU: 'off', RELAY_MODEL_CONCURRENCY: '2', RELAY_MODEL_CONTEXT: '1024' }
 
 beforeAll(async () => {
-  relay = await startRelay({ RELAY_TOKENS: token, ...embeddedEnv, RELAY_EMBEDDING_MODEL_PATH: tinyEmbeddingModelPath, RELAY_EMBEDDING_CONTEXT: '128' })
+  relay = await startRelay({ RELAY_TOKENS: token, RELAY_RATE_PER_MIN: '1000', ...embeddedEnv, RELAY_EMBEDDING_MODEL_PATH: tinyEmbeddingModelPath, RELAY_EMBEDDING_CONTEXT: '128' })
   started.push(relay)
   // A first answer waits for the model to load (polling /healthz meanwhile would meet the per-address limit).
   await client().generate({ model: tinyModelId, prompt: 'Hi', stream: false, options: { num_predict: 1 } })
@@ -191,6 +191,76 @@ describe('the ollama client against the relay', () => {
     const chat = await client().chat({ model: tinyModelId, messages: [], stream: false })
     expect(chat).toMatchObject({ done: true, done_reason: 'load' })
   })
+})
+
+/** A seeded generator (mulberry32), so a failing case replays from its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('a hostile client on /api', () => {
+  const seed = Number(process.env.OLLAMA_FUZZ_SEED ?? 15)
+  const random = seeded(seed)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+  const junk: readonly unknown[] = [null, 0, -1, 1e308, 'x', '', true, [], {}, [1, 'a'], { a: { b: [] } }, 'json', 'high', 2.5]
+  const fields = [
+    'model',
+    'messages',
+    'prompt',
+    'suffix',
+    'system',
+    'raw',
+    'format',
+    'options',
+    'think',
+    'tools',
+    'stream',
+    'images',
+    'context',
+    'template',
+    'keep_alive',
+    'input',
+    'dimensions',
+    'truncate',
+  ] as const
+  const optionNames = ['temperature', 'top_p', 'top_k', 'seed', 'num_predict', 'stop', 'num_ctx', 'min_p', 'mirostat', 'num_thread', 'repeat_penalty', '__proto__', 'constructor']
+
+  function body(): Record<string, unknown> {
+    const base: Record<string, unknown> = { model: pick([tinyModelId, tinyEmbeddingModelId, `${tinyModelId}:latest`, 'nope', 'swarm/room']), stream: random() < 0.5, options: { num_predict: 2 } }
+    if (random() < 0.7) base.messages = [{ role: pick(['user', 'system', 'assistant', 'tool', 'bogus']), content: pick(['hi', '', '<think>x</think>', 'x'.repeat(300)]) }]
+    if (random() < 0.5) base.prompt = pick(['Once', '', 'def f():'])
+    for (let count = Math.floor(random() * 4); count > 0; count--) base[pick(fields)] = pick(junk)
+    if (random() < 0.5) base.options = { ...(base.options as object), [pick(optionNames)]: pick(junk) }
+    return base
+  }
+
+  it(`answers 200 or a 4xx/501 in Ollama's shape to random bodies, never a 500, streams well framed (seed ${seed})`, async () => {
+    for (let round = 0; round < 60; round++) {
+      const path = pick(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/show'])
+      const sent = body()
+      const response = await post(path, sent)
+      const what = `seed ${seed}, round ${round}: ${path} ${JSON.stringify(sent)}`
+      expect([200, 400, 404, 501], what).toContain(response.status)
+      const text = await response.text()
+      if (response.status !== 200) {
+        expect(typeof (JSON.parse(text) as { error?: unknown }).error, what).toBe('string')
+        continue
+      }
+      if (response.headers.get('content-type') === 'application/x-ndjson') {
+        const last = ndjsonLines(text).at(-1) ?? {}
+        expect(last.done === true || typeof last.error === 'string', what).toBe(true)
+      } else {
+        expect(() => JSON.parse(text) as unknown, what).not.toThrow()
+      }
+    }
+  }, 120_000)
 })
 
 describe('NDJSON, errors and limits on /api', () => {
