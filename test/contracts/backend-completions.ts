@@ -110,12 +110,7 @@ export function runCompletionCases(the: () => { backend: Backend; model: string 
     expect(chunks.length).toBeGreaterThan(2)
     for (const chunk of chunks) expect(chunk).toMatchObject({ object: 'text_completion', id: chunks[0]?.id })
     // A streamed chunk's finish_reason is null until the last (the SDK's type says otherwise).
-    const finishes = chunks.flatMap((chunk) =>
-      chunk.choices.flatMap((choice): string[] => {
-        const reason: string | null = choice.finish_reason
-        return reason === null ? [] : [reason]
-      }),
-    )
+    const finishes = chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason as string | null)).filter((reason) => reason !== null)
     expect(finishes).toHaveLength(1)
     const last = chunks.at(-1)
     expect(last?.choices).toEqual([])
