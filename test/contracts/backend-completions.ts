@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildVocab } from '../../scripts/gguf/vocab'
 import { tinyQwen3 } from '../../scripts/gguf/specs'
 import type { Backend } from '../../src/relay/v1/backend'
+import { AbortError } from '../../src/shared/errors'
+import type { TextCompletionChunk } from '../../src/shared/openai'
 import { samplingFields, type GenerationKind, type SamplingField } from '../../src/relay/v1/sampling'
 import { v1Server, type V1Server } from './v1-server'
 
@@ -139,6 +141,28 @@ export function runCompletionCases(the: () => { backend: Backend; model: string 
     const stopped = await completion({ max_tokens: 24, stop: [probe] })
     expect(stopped.choices[0]?.text).toBe(free.slice(0, free.indexOf(probe)))
     expect(stopped.choices[0]?.finish_reason).toBe('stop')
+  })
+
+  it('stops a completion when the signal aborts: the stream ends at once (quietly or with AbortError), nothing stays active, the next one works', async () => {
+    const { backend, model } = the()
+    const complete = backend.complete?.bind(backend)
+    if (complete === undefined) throw new Error(`the ${backend.name} backend has no complete()`)
+    const controller = new AbortController()
+    const chunks: TextCompletionChunk[] = []
+    let error: unknown
+    try {
+      for await (const chunk of complete({ model, prompt, max_tokens: 400, temperature: 0, stop: [] }, controller.signal)) {
+        chunks.push(chunk)
+        if (chunks.filter((each) => each.choices.some((choice) => choice.text !== '')).length === 2) controller.abort()
+      }
+    } catch (caught) {
+      error = caught
+    }
+    if (error !== undefined) expect(error).toBeInstanceOf(AbortError)
+    expect(chunks.flatMap((chunk) => chunk.choices.filter((choice) => choice.finish_reason !== null))).toEqual([])
+    expect(chunks.length).toBeLessThan(40)
+    await expect.poll(() => backend.state(), { timeout: 15_000 }).toMatchObject({ state: 'ready', active: 0 })
+    expect((await completion({ max_tokens: 3 })).choices[0]?.finish_reason).toBeDefined()
   })
 
   it(options.infill ? 'fills in the middle with suffix' : 'refuses suffix with a 400 naming it: the model cannot fill in the middle', async () => {

@@ -3,11 +3,14 @@
 // tiny coder GGUF (directly and through a second relay as its upstream), the swarm gateway's
 // `swarm/<room>` ids, the request checks that do not depend on a backend, and the budget.
 import { mkdirSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixture } from '../../scripts/gguf/fixture-file'
 import { tinyCoder } from '../../scripts/gguf/specs'
+import { sseEvent } from '../../src/shared/sse'
 import { tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { closedPort, requestRecords, startRelay, waitFor, waitForBackendReady, type StartedRelay } from './relay-v1/start'
 
@@ -127,6 +130,70 @@ describe('fill-in-the-middle (suffix) on a model with infill tokens (tiny coder)
     let text = ''
     for await (const chunk of streamed) text += chunk.choices.map((choice) => choice.text).join('')
     expect(text).toBe(filled.choices[0]?.text)
+  })
+})
+
+/** An upstream that answers /completions with a chat chunk for `wrong-kind`, a cut stream for `cut`, and 500 for anything else. */
+async function hostileUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (part: Buffer) => (body += part.toString('utf8')))
+    req.on('end', () => {
+      const { model } = JSON.parse(body) as { model: string }
+      if (model !== 'wrong-kind' && model !== 'cut') {
+        res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"message":"down"}}')
+        return
+      }
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' })
+      const base = { id: 'x', created: 1, model }
+      if (model === 'wrong-kind') res.end(sseEvent(JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })))
+      else res.end(sseEvent(JSON.stringify({ ...base, object: 'text_completion', choices: [{ index: 0, text: 'par', finish_reason: null }] })))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+describe('completions through upstreams that fail or lie', () => {
+  let coder: StartedRelay
+  let front: StartedRelay
+  let hostile: Awaited<ReturnType<typeof hostileUpstream>>
+  beforeAll(async () => {
+    coder = await started({ ...modelEnv, RELAY_MODEL_PATH: coderPath })
+    hostile = await hostileUpstream()
+    front = await startRelay({
+      RELAY_TOKENS: token,
+      RELAY_UPSTREAM_URLS: `${hostile.url} tiny-coder|wrong-kind|cut, ${coder.baseUrl}/v1 tiny-coder`,
+      RELAY_UPSTREAM_KEYS: `,${token}`,
+      RELAY_UPSTREAM_RETRIES: '0',
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await front.close()
+    await hostile.close()
+    await coder.close()
+  })
+
+  it('fails over to the next upstream when the first answers 500, as chat does', async () => {
+    const answer = await clientOf(front).completions.create({ model: 'tiny-coder', prompt: 'def', max_tokens: 4, temperature: 0 })
+    expect(answer.choices[0]?.text.length).toBeGreaterThan(0)
+  })
+
+  it('answers 502 for an upstream whose chunks are not text_completion chunks, and an SSE error for a stream cut mid-answer', async () => {
+    const { status, json } = await postJson(front, '/v1/completions', { model: 'wrong-kind', prompt: 'x', max_tokens: 4 })
+    expect(status).toBe(502)
+    expect(json.error?.code).toBe('upstream_error')
+    expect(JSON.stringify(json)).not.toContain('chat.completion.chunk')
+    const cut = await fetch(`${front.baseUrl}/v1/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'cut', prompt: 'x', max_tokens: 4, stream: true }),
+    })
+    expect(cut.status).toBe(200)
+    const events = await cut.text()
+    expect(events).toContain('"text":"par"')
+    expect(events).toContain('"code":"upstream_error"')
+    expect(events).not.toContain('[DONE]')
   })
 })
 
