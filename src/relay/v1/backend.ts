@@ -25,7 +25,9 @@ export interface CompletionBackendRequest {
   stop: string[]
   /** Further sampling fields (`frequency_penalty`, `presence_penalty`, …), by their OpenAI names, already checked as honoured. */
   sampling?: Readonly<Partial<Record<NumericSamplingField, number>>>
-  /** Fields past these (`logit_bias`, ones the relay does not know), as the client sent them: only for a backend that passes them on (SamplingSupport.passesUnknown). */
+  /** Token id (as a string) to a bias added to its logit, from -100 (never) to 100. */
+  logit_bias?: Readonly<Record<string, number>>
+  /** Fields the relay does not know, as the client sent them: only for a backend that passes them on (SamplingSupport.passesUnknown). */
   extra?: Readonly<Record<string, unknown>>
 }
 

@@ -2,22 +2,40 @@
 // the pool, the prompt as it is (no chat template), or fill-in-the-middle with the model's infill
 // tokens (Qwen2.5-Coder's <|fim_prefix|> <|fim_suffix|> <|fim_middle|>, which llama.cpp finds by
 // name or from the GGUF's metadata). Also the sampling options both kinds of request map onto.
-import type { LlamaCompletionGenerationOptions, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
+import type { LlamaCompletionGenerationOptions, LlamaContextSequence, LlamaModel, Token, TokenBias } from 'node-llama-cpp'
 import type { AsyncQueue } from '../../shared/async-queue'
 import { textChunkBuilder, type TextCompletionChunk } from '../../shared/openai'
 import type { CompletionBackendRequest } from './backend'
 import { badRequest } from './errors'
-import type { NumericSamplingField, SamplingSupport } from './sampling'
+import type { NumericSamplingField, SamplingField, SamplingSupport } from './sampling'
 
-const honoured = ['frequency_penalty', 'presence_penalty', 'repeat_penalty', 'top_k', 'min_p'] as const satisfies readonly NumericSamplingField[]
+const honoured = ['frequency_penalty', 'presence_penalty', 'repeat_penalty', 'top_k', 'min_p', 'logit_bias'] as const satisfies readonly SamplingField[]
 
-/** What node-llama-cpp's sampler takes: penalties over the last 64 tokens, top-k, min-p. */
+/** What node-llama-cpp's sampler takes: penalties over the last 64 tokens, top-k, min-p, a bias per token. */
 export const embeddedSampling: SamplingSupport = { chat: honoured, completion: honoured, passesUnknown: false }
 
-type SamplingOptions = Pick<LlamaCompletionGenerationOptions, 'topK' | 'minP' | 'repeatPenalty'>
+type SamplingOptions = Pick<LlamaCompletionGenerationOptions, 'topK' | 'minP' | 'repeatPenalty' | 'tokenBias'>
+
+type SamplingFields = Readonly<Partial<Record<NumericSamplingField, number | null | undefined>>> & { readonly logit_bias?: Readonly<Record<string, number>> | null | undefined }
+
+/**
+ * OpenAI's `logit_bias` as node-llama-cpp's: -100 bans the token, other values are added to its
+ * logit. A token id past the vocabulary is a 400 naming the field (llama.cpp would read past its logits).
+ */
+async function tokenBiasOf(model: LlamaModel, bias: Readonly<Record<string, number>>): Promise<TokenBias> {
+  const { TokenBias } = await import('node-llama-cpp')
+  const vocabularySize = model.fileInfo.metadata.tokenizer.ggml.tokens.length
+  const tokenBias = new TokenBias(model.tokenizer)
+  for (const [id, value] of Object.entries(bias)) {
+    const token = Number(id)
+    if (!(token < vocabularySize)) throw badRequest(`logit_bias: token ${id} is not in the model's vocabulary of ${vocabularySize} tokens`, 'logit_bias')
+    tokenBias.set(token as Token, value <= -100 ? 'never' : { logit: value })
+  }
+  return tokenBias
+}
 
 /** The sampler options for the fields a request sets; node-llama-cpp's defaults for the rest. */
-export function samplingOptions(fields: Readonly<Partial<Record<NumericSamplingField, number | null | undefined>>>): SamplingOptions {
+export async function samplingOptions(model: LlamaModel, fields: SamplingFields): Promise<SamplingOptions> {
   const { frequency_penalty: frequencyPenalty, presence_penalty: presencePenalty, repeat_penalty: penalty, top_k: topK, min_p: minP } = fields
   const repeat = {
     ...(penalty == null ? {} : { penalty }),
@@ -28,7 +46,9 @@ export function samplingOptions(fields: Readonly<Partial<Record<NumericSamplingF
     // vLLM's -1 and llama.cpp's 0 both mean no top-k cut.
     ...(topK == null ? {} : { topK: Math.max(0, topK) }),
     ...(minP == null ? {} : { minP }),
-    ...(Object.keys(repeat).length === 0 ? {} : { repeatPenalty: repeat }),
+    // OpenAI's penalties count every token; node-llama-cpp's chat leaves out the newline unless told.
+    ...(Object.keys(repeat).length === 0 ? {} : { repeatPenalty: { ...repeat, penalizeNewLine: true } }),
+    ...(fields.logit_bias == null || Object.keys(fields.logit_bias).length === 0 ? {} : { tokenBias: await tokenBiasOf(model, fields.logit_bias) }),
   }
 }
 
@@ -57,7 +77,7 @@ export async function runCompletion(model: LlamaModel, sequence: LlamaContextSeq
       temperature: request.temperature ?? 1,
       ...(request.top_p === undefined ? {} : { topP: request.top_p }),
       ...(request.seed === undefined ? {} : { seed: request.seed }),
-      ...samplingOptions(request.sampling ?? {}),
+      ...(await samplingOptions(model, { ...request.sampling, logit_bias: request.logit_bias })),
       customStopTriggers: request.stop,
       signal,
       stopOnAbortSignal: true,

@@ -129,6 +129,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     const ready = await readyFor(request.model)
     const { LlamaChat } = await import('node-llama-cpp')
     const grammar = await grammarOf(ready.llama, plan)
+    const sampling = await samplingOptions(ready.model, request)
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
@@ -159,7 +160,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
         temperature: request.temperature ?? 1,
         ...(request.top_p != null ? { topP: request.top_p } : {}),
         ...(request.seed != null ? { seed: request.seed } : {}),
-        ...samplingOptions(request),
+        ...sampling,
         customStopTriggers: stopSequences(request),
         ...(grammar === undefined ? {} : { grammar }),
         signal,

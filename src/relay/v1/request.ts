@@ -67,7 +67,7 @@ export function parseCompletionRequest(body: string, caps: RequestCaps): ParsedC
   const request = parseBody(CompletionRequestSchema, body)
   checkMaxTokens(request.max_tokens, 'max_tokens', caps)
   const prompt = typeof request.prompt === 'string' ? request.prompt : (request.prompt[0] ?? '')
-  const extra = Object.fromEntries(Object.entries(request).filter(([field, value]) => value != null && (field === 'logit_bias' || !isKnownField('completion', field))))
+  const extra = Object.fromEntries(Object.entries(request).filter(([field, value]) => value != null && !isKnownField('completion', field)))
   const backendRequest: CompletionBackendRequest = {
     model: request.model,
     prompt,
@@ -78,6 +78,7 @@ export function parseCompletionRequest(body: string, caps: RequestCaps): ParsedC
     ...(request.seed == null ? {} : { seed: request.seed }),
     stop: stopSequences(request),
     sampling: numericSampling(request),
+    ...(request.logit_bias == null ? {} : { logit_bias: request.logit_bias }),
     ...(Object.keys(extra).length === 0 ? {} : { extra }),
   }
   return { request, backendRequest }
