@@ -71,8 +71,8 @@ export const PresenceSchema = v.object({
   queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
   /** Whether this node runs peers' tasks: never, only while its tab is idle, or always. */
   serve: ServeModeSchema,
-  /** Its sentence-embedding model, loaded: it bids on embedding tasks for that model. */
-  embedder: v.optional(EmbedderPresenceSchema),
+  /** Its sentence-embedding model, loaded: it bids on embedding tasks for that model; null or absent: none. */
+  embedder: v.optional(v.nullable(EmbedderPresenceSchema)),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 
