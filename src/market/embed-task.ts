@@ -8,6 +8,7 @@
 import * as v from 'valibot'
 import type { ChatRequest } from '../inference/types'
 import { maxEmbeddingDimensions, vectorFromBase64, vectorsProblem, vectorToBase64 } from '../shared/embeddings'
+import { jsonByteLength } from '../shared/encoding'
 import { maxResultBytes } from './schema'
 
 /** What an executor's embedder says of itself: peers read it from its presence. */
@@ -21,8 +22,8 @@ export interface MarketEmbedder extends EmbedderPresence {
   embed(texts: readonly string[], signal: AbortSignal): Promise<readonly ArrayLike<number>[]>
 }
 
-/** Characters of texts one embedding task carries: well inside the spec's 256 KB. */
-export const maxEmbedTaskChars = 96 * 1024
+/** Bytes of texts (as JSON) one embedding task carries: well inside the spec's 256 KB. */
+export const maxEmbedTaskBytes = 160 * 1024
 /** Texts one task carries: a chat request's most messages. */
 export const maxEmbedTaskTexts = 256
 /** Room kept in a result for the JSON around the vectors. */
@@ -49,15 +50,16 @@ export function embedBatches(texts: readonly string[], dimensions: number): stri
   const perResult = Math.min(maxEmbedTaskTexts, vectorsPerResult(dimensions))
   const batches: string[][] = []
   let current: string[] = []
-  let chars = 0
+  let bytes = 0
   for (const text of texts) {
-    if (current.length > 0 && (current.length >= perResult || chars + text.length > maxEmbedTaskChars)) {
+    const size = jsonByteLength(text)
+    if (current.length > 0 && (current.length >= perResult || bytes + size > maxEmbedTaskBytes)) {
       batches.push(current)
       current = []
-      chars = 0
+      bytes = 0
     }
     current.push(text)
-    chars += text.length
+    bytes += size
   }
   if (current.length > 0) batches.push(current)
   return batches

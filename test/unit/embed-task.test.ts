@@ -29,7 +29,9 @@ describe('embedding encodings', () => {
     const batches = embedBatches(texts, 384)
     expect(batches.flat()).toEqual(texts)
     expect(Math.max(...batches.map((batch) => batch.length))).toBeLessThanOrEqual(Math.min(maxEmbedTaskTexts, vectorsPerResult(384)))
-    expect(embedBatches(['x'.repeat(60_000), 'y'.repeat(60_000)], 8)).toHaveLength(2)
+    expect(embedBatches(['x'.repeat(100_000), 'y'.repeat(100_000)], 8)).toHaveLength(2)
+    // Bytes, not characters: three-byte characters fill a task sooner.
+    expect(embedBatches(['€'.repeat(30_000), '€'.repeat(30_000)], 8)).toHaveLength(2)
     expect(encodeEmbedResult('m', [new Float32Array(384)]).length * (vectorsPerResult(384) + 1)).toBeGreaterThan(200_000 - 2048)
   })
 
