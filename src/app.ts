@@ -19,7 +19,7 @@ import { PeerEngine } from './swarm/routing/peer-engine'
 import { Planner } from './swarm/plan/planner'
 import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
-import { MarketNode, type LivePeer } from './market'
+import { MarketNode, type LivePeer, type MarketEmbedder } from './market'
 import { SwarmNode } from './swarm/node'
 import { livePeersOf } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
@@ -133,7 +133,10 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   // "Serve peers: when idle" bids only while `busy` (what this tab is in the middle of) holds nothing.
   let serve = await serveSettings.load(db)
   node.presence.update({ serve: serve.mode })
+  // Memory search's model, once it is on, runs peers' embedding tasks too (it is made below).
+  let embedder: () => MarketEmbedder | null = () => null
   const market = new MarketNode({
+    embedder: () => embedder(),
     serve: () => serve,
     busy: () => busy.busy,
     doc: node.room.doc,
@@ -212,6 +215,14 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
     onError: (error) => console.warn('memory search:', error),
   })
   mountMemoryView(shell.memory, node, report, memorySearch)
+  embedder = () => memorySearch.loadedEmbedder()
+  memorySearch.on('state', (state) => {
+    const loaded = state.phase === 'on' ? memorySearch.loadedEmbedder() : null
+    const advertised = node.presence.local().embedder ?? null
+    if ((loaded?.modelId ?? null) === (advertised?.modelId ?? null)) return
+    node.presence.update({ embedder: loaded === null ? null : { modelId: loaded.modelId, dimensions: loaded.dimensions } })
+    market.reconsider()
+  })
   // Turned on in an earlier visit: the model is in OPFS already, so this needs no network.
   if ((await memorySearchSettings.load(db)).enabled) memorySearch.enable().catch(report)
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')

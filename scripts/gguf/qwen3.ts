@@ -24,10 +24,12 @@ export interface Qwen3Spec {
   weightStd: number
   /** `thinking`: the generation prompt opens `<think>` (qwen3ThinkingChatTemplate); Qwen3's own template otherwise. */
   chatTemplate?: 'qwen3' | 'thinking'
+  /** Adds Qwen2.5-Coder's fill-in-the-middle tokens to the vocabulary. */
+  fim?: boolean
 }
 
 export function buildQwen3(spec: Qwen3Spec): GgufFile {
-  const vocab = buildVocab(spec.mergeCount)
+  const vocab = buildVocab(spec.mergeCount, spec.fim === true)
   const architecture = 'qwen3'
   const metadata = new Map<string, GgufValue>([
     ...transformerMetadata(architecture, spec),
@@ -56,7 +58,7 @@ export function buildQwen3(spec: Qwen3Spec): GgufFile {
   const kvSize = spec.headCountKv * spec.headDim
   const ff = spec.feedForwardLength
   random('token_embd.weight', [embd, vocab.tokens.length])
-  silenceEndOfGeneration(tensors[tensors.length - 1]?.data ?? new Float32Array(), embd, Object.values(vocab.ids))
+  silenceEndOfGeneration(tensors[tensors.length - 1]?.data ?? new Float32Array(), embd, [...Object.values(vocab.ids), ...vocab.fimIds])
   ones('output_norm.weight', embd)
   for (let block = 0; block < spec.blockCount; block++) {
     const prefix = `blk.${block}.`

@@ -28,6 +28,12 @@ export const tinyQwen3Thinking: Qwen3Fixture = {
   model: { ...tinyQwen3.model, name: 'edgeswarm tiny qwen3 thinking (random weights)', chatTemplate: 'thinking' },
 }
 
+/** tiny with Qwen2.5-Coder's fill-in-the-middle tokens, for infill (`suffix`) on /v1/completions. */
+export const tinyCoder: Qwen3Fixture = {
+  fileName: 'tiny-coder.gguf',
+  model: { ...tinyQwen3.model, name: 'edgeswarm tiny coder (random weights, fill-in-the-middle tokens)', fim: true },
+}
+
 export const benchQwen3: Qwen3Fixture = {
   fileName: 'bench-qwen3.gguf',
   model: {
@@ -58,4 +64,4 @@ export const benchEmbedding: FixtureSpec = {
   model: { ...embeddingShared, name: 'edgeswarm bench embedding (random weights)', embeddingLength: 384, blockCount: 6, headCount: 12, feedForwardLength: 1536 },
 }
 
-export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, tinyQwen3Thinking, benchQwen3, tinyEmbedding, benchEmbedding]
+export const fixtureSpecs: readonly FixtureSpec[] = [tinyQwen3, tinyQwen3Thinking, tinyCoder, benchQwen3, tinyEmbedding, benchEmbedding]

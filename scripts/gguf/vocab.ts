@@ -13,7 +13,12 @@ export interface Vocab {
   /** "left right" pairs, highest priority first, as tokenizer.ggml.merges stores them. */
   merges: string[]
   ids: { endOfText: number; imStart: number; imEnd: number; thinkStart: number; thinkEnd: number; toolCallStart: number; toolCallEnd: number; toolResponseStart: number; toolResponseEnd: number }
+  /** The fill-in-the-middle tokens, when asked for; none otherwise. */
+  fimIds: number[]
 }
+
+/** Qwen2.5-Coder's (and Qwen3's) fill-in-the-middle tokens; llama.cpp finds them by these names. */
+export const fimTokens = ['<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|fim_pad|>'] as const
 
 const encodedBytes = [0x09, 0x0a, 0x20, ...Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => 0x21 + i)]
 
@@ -97,8 +102,8 @@ function learnMerges(mergeCount: number): [string, string][] {
   return merges
 }
 
-/** Byte tokens, then one token per merge, then the Qwen special tokens and tags. */
-export function buildVocab(mergeCount: number): Vocab {
+/** Byte tokens, then one token per merge, then the Qwen special tokens and tags (and, with `fim`, the infill tokens). */
+export function buildVocab(mergeCount: number, fim = false): Vocab {
   const tokens = encodedBytes.map(byteToSymbol)
   const types: number[] = tokens.map(() => tokenTypes.normal)
   const merges = learnMerges(mergeCount)
@@ -126,6 +131,7 @@ export function buildVocab(mergeCount: number): Vocab {
     toolResponseStart: addSpecial('<tool_response>', tokenTypes.userDefined),
     toolResponseEnd: addSpecial('</tool_response>', tokenTypes.userDefined),
   }
+  const fimIds = fim ? fimTokens.map((text) => addSpecial(text, tokenTypes.control)) : []
   if (new Set(tokens).size !== tokens.length) throw new Error('vocabulary has duplicate tokens')
-  return { tokens, tokenTypes: types, merges: merges.map(([left, right]) => `${left} ${right}`), ids }
+  return { tokens, tokenTypes: types, merges: merges.map(([left, right]) => `${left} ${right}`), ids, fimIds }
 }

@@ -31,3 +31,11 @@ export class PlanError extends EdgeswarmError {
   }
   override name = 'PlanError'
 }
+
+/** An embedding task was awarded to a node whose embedding model was unloaded (or changed) since it bid. */
+export class EmbedderGoneError extends EdgeswarmError {
+  static {
+    registerError((message) => new this(message))
+  }
+  override name = 'EmbedderGoneError'
+}

@@ -1,5 +1,5 @@
 import { canServe } from '../inference/supports'
-import { noSupports, type ChatRequest, type EngineSupports } from '../inference/types'
+import { noSupports, type ChatRequest } from '../inference/types'
 import type { Spec } from './schema'
 import type { LivePeer, SpeedQuery } from './types'
 
@@ -32,6 +32,21 @@ export function estimateCompletionMs(peer: LivePeer, request: ChatRequest, maxQu
   return Math.round(oneMs * (peer.queueLength + 1) * penalty + 2 * peer.linkDelayMs)
 }
 
+/** Tokens a node embeds per second when it has not measured its chat engine either (a small bert on WASM). */
+const fallbackEmbedTokensPerS = 500
+
+/**
+ * Estimated time until `peer` returns the whole answer of `spec`: an embedding task's texts go
+ * at its engine's prefill speed (an embedder is an encoder of about that speed), a chat as above.
+ */
+export function estimateTaskMs(peer: LivePeer, spec: Spec, maxQueue: number): number | null {
+  if (spec.requirements.kind !== 'embed') return estimateCompletionMs(peer, spec.request, maxQueue)
+  if (peer.queueLength >= maxQueue) return null
+  const prefill = peer.engine !== null && peer.engine.prefillTokensPerS > 0 ? peer.engine.prefillTokensPerS : fallbackEmbedTokensPerS
+  const penalty = peer.visible ? 1 : hiddenTabPenalty
+  return Math.round((promptTokens(spec.request) / prefill) * 1000 * (peer.queueLength + 1) * penalty + 2 * peer.linkDelayMs)
+}
+
 /** What a speed model reads of `request` on `peer`, or null for a peer with no engine. */
 export function speedQueryOf(peer: LivePeer, request: ChatRequest): SpeedQuery | null {
   const engine = peer.engine
@@ -47,8 +62,10 @@ export function speedQueryOf(peer: LivePeer, request: ChatRequest): SpeedQuery |
   }
 }
 
-/** Whether an engine (as presence shows it) meets a task's requirements, tools and JSON schemas included. */
-export function capableOf(engine: { kind: string; state: string; modelId: string; supports?: EngineSupports | undefined } | null, spec: Spec): boolean {
+/** Whether a peer (as presence shows it) meets a task's requirements: its engine, tools and JSON schemas included; for an embedding task its embedder. */
+export function capableOf(peer: Pick<LivePeer, 'engine' | 'embedder'>, spec: Spec): boolean {
+  if (spec.requirements.kind === 'embed') return peer.embedder != null && peer.embedder.modelId === spec.requirements.model
+  const engine = peer.engine
   if (!engine || (engine.state !== 'ready' && engine.state !== 'busy')) return false
   if (engine.kind !== 'webgpu' && engine.kind !== 'wasm') return false
   if (!canServe(spec.request, engine.supports ?? noSupports)) return false

@@ -3,7 +3,8 @@ import type { Engine } from '../inference/engine'
 import { canServe } from '../inference/supports'
 import { fnv1a, rendezvousRank } from './award'
 import type { MarketContext } from './context'
-import { bidFloorMs, capableOf, estimateCompletionMs, promptTokens, speedQueryOf } from './estimate'
+import { bidFloorMs, capableOf, estimateTaskMs, promptTokens, speedQueryOf } from './estimate'
+import type { EmbedderPresence, MarketEmbedder } from './embed-task'
 import { EngineTurns } from './engine-turns'
 import { Run } from './run'
 import { rateWindowMs, servesPeers, type ServePolicy } from './serve'
@@ -36,6 +37,8 @@ export interface ExecutorTerms {
   busy: () => boolean
   /** A member's ledger balance (served − consumed): who gave more is run first from a queue. */
   balance: (nodeId: string) => number
+  /** The node's loaded embedding model, if any: it runs embedding tasks. */
+  embedder: () => MarketEmbedder | null
 }
 
 export class Executor {
@@ -115,6 +118,7 @@ export class Executor {
       visible: this.terms.visible(),
       linkDelayMs: 0,
       serve: this.terms.serve().mode,
+      embedder: presenceOf(this.terms.embedder()),
     }
   }
 
@@ -201,7 +205,7 @@ export class Executor {
     const run = new Run(this.ctx, spec, epoch, task, (ended) => this.#ended(ended))
     this.#runs.set(spec.taskId, run)
     if (spec.poster !== this.ctx.signer.nodeId) this.#startsByPoster.set(spec.poster, [...this.#recentStarts(spec.poster), this.ctx.clock()])
-    run.start(this.#turns, this.engine, () => this.terms.balance(spec.poster)).catch((error: unknown) => this.ctx.report(error))
+    run.start(this.#turns, { engine: this.engine, embedder: this.terms.embedder }, () => this.terms.balance(spec.poster)).catch((error: unknown) => this.ctx.report(error))
   }
 
   #ended(run: Run): void {
@@ -235,7 +239,7 @@ export class Executor {
     const mine = this.#myBids.get(taskId)
     if (mine) return this.#guardBid(task, mine.bid)
     const self = this.self()
-    if (!capableOf(self.engine, spec) || !this.#fits(spec) || !this.#serves(spec)) return
+    if (!capableOf(self, spec) || !this.#fits(spec) || !this.#serves(spec)) return
     const wave = this.#waveOf(spec)
     if (wave > 0) {
       // Not among the first bidders: join only if the task is still open a while later.
@@ -249,7 +253,7 @@ export class Executor {
       }
     }
     const linkDelayMs = this.ctx.livePeers().find((peer) => peer.nodeId === spec.poster)?.linkDelayMs ?? 0
-    const analyticMs = estimateCompletionMs({ ...self, linkDelayMs }, spec.request, config.maxQueue)
+    const analyticMs = estimateTaskMs({ ...self, linkDelayMs }, spec, config.maxQueue)
     const query = speedQueryOf(self, spec.request)
     if (analyticMs === null || query === null) return
     const basis = { query, baseMs: analyticMs }
@@ -348,7 +352,7 @@ export class Executor {
   #waveOf(spec: Spec): number {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
-      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, spec) && servesPeers(peer))
+      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer, spec) && servesPeers(peer))
       const rank = rendezvousRank(
         spec.taskId,
         this.ctx.signer.nodeId,
@@ -363,6 +367,8 @@ export class Executor {
 
   /** Whether this node's engine can take the task: it serves what the request needs (tools, JSON schemas) and its window holds it. */
   #fits(spec: Spec): boolean {
+    // An embedding task: the embedder that capableOf found takes any of its texts (it truncates to its window).
+    if (spec.requirements.kind === 'embed') return true
     const { contextSize, supports } = this.engine.info()
     if (!canServe(spec.request, supports)) return false
     const needed = spec.requirements.contextSize ?? promptTokens(spec.request) + (spec.request.max_tokens ?? 0)
@@ -374,4 +380,9 @@ export class Executor {
     this.#stopped = true
     for (const run of [...this.#runs.values()]) run.stop()
   }
+}
+
+/** What presence shows of an embedder: its model and width, never the object. */
+function presenceOf(embedder: MarketEmbedder | null): EmbedderPresence | null {
+  return embedder === null ? null : { modelId: embedder.modelId, dimensions: embedder.dimensions }
 }

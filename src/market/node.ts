@@ -13,6 +13,7 @@ import { SerialWork, TimerSet, type MarketContext } from './context'
 import { MarketClosedError } from './errors'
 import { defaultDeadlineMs } from './estimate'
 import { ExpirySweeper, expiresAtFor } from './expiry'
+import type { MarketEmbedder } from './embed-task'
 import { Executor } from './executor'
 import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
 import { PostedTask, type Settle } from './poster'
@@ -62,6 +63,8 @@ export interface MarketNodeOptions {
   serve?: () => ServePolicy
   /** Whether this tab is busy with its own work: `serve: idle` bids only while it is not. */
   busy?: () => boolean
+  /** The node's loaded embedding model (read at each bid): with one, the node's engine side also runs embedding tasks for it. */
+  embedder?: () => MarketEmbedder | null
   /** Task ids; random unless a simulation needs them reproducible. */
   newId?: () => string
   onError?: (error: unknown) => void
@@ -140,6 +143,7 @@ export class MarketNode {
           serve: options.serve ?? (() => unlimitedServe),
           busy: options.busy ?? (() => false),
           balance: (nodeId) => this.#ledger.balance(nodeId),
+          embedder: options.embedder ?? (() => null),
         })
       : null
     this.#sweeper = new ExpirySweeper(this.#ctx)

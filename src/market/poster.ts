@@ -304,7 +304,11 @@ export class PostedTask {
       result,
       current,
       (r) => verifyResult(r, this.ctx.roomId),
-      (r) => this.#accept(r, current),
+      (r) => {
+        const problem = this.links.check?.(r.text) ?? null
+        if (problem === null) this.#accept(r, current)
+        else this.#lapse(`result refused: ${problem}`, suspicionOf.failed)
+      },
     )
   }
 
@@ -347,12 +351,12 @@ export class PostedTask {
     const more = this.links.exclude?.()
     if (!more) return this.#excluded
     const avoided = new Set([...this.#excluded, ...more])
-    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer.engine, this.spec) && servesPeers(peer))
+    const another = this.ctx.livePeers().some((peer) => !avoided.has(peer.nodeId) && capableOf(peer, this.spec) && servesPeers(peer))
     return another ? avoided : this.#excluded
   }
 
   #allCapableBid(): boolean {
-    const capable = this.ctx.livePeers().filter((peer) => capableOf(peer.engine, this.spec) && servesPeers(peer))
+    const capable = this.ctx.livePeers().filter((peer) => capableOf(peer, this.spec) && servesPeers(peer))
     return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
   }
 

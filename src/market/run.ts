@@ -8,6 +8,15 @@ import type { EngineTurns } from './engine-turns'
 import { type Result, type Spec } from './schema'
 import { sign, signResult } from './signing'
 import { appendBatch } from './task-doc'
+import { encodeEmbedResult, textsOfEmbedTask, type MarketEmbedder } from './embed-task'
+import { EmbedderGoneError } from './errors'
+import { promptTokens } from './estimate'
+
+/** What a run may use: the node's chat engine, and its embedding model (read when the run starts). */
+export interface RunWorkers {
+  engine: Engine
+  embedder: () => MarketEmbedder | null
+}
 
 /** How long an executor keeps its lease alive after writing its result, for the poster to see it. */
 const holdAfterResultLeases = 5
@@ -54,12 +63,13 @@ export class Run {
     return this.#finishedAt
   }
 
-  /** Holds the lease at once; runs the engine when `turns` gives this run its turn (by `priority`). */
-  async start(turns: EngineTurns, engine: Engine, priority: () => number): Promise<void> {
+  /** Holds the lease at once; runs the engine (the embedder for an embedding task) when `turns` gives this run its turn (by `priority`). */
+  async start(turns: EngineTurns, workers: RunWorkers, priority: () => number): Promise<void> {
     this.#renew()
     const release = await turns.take(priority)
     try {
-      await this.#execute(engine)
+      if (this.spec.requirements.kind === 'embed') await this.#embed(workers.embedder())
+      else await this.#execute(workers.engine)
     } finally {
       release()
     }
@@ -119,6 +129,33 @@ export class Run {
     }
     this.#finishedAt = this.ctx.clock()
     this.#flush()
+    this.#writeResult(text, finish, usage)
+  }
+
+  /** An embedding task: the texts' vectors as the result's text (embed-task.ts), no output batches. */
+  async #embed(embedder: MarketEmbedder | null): Promise<void> {
+    if (this.#stopped) return
+    let text: string
+    try {
+      if (embedder === null || embedder.modelId !== this.spec.requirements.model) throw new EmbedderGoneError(`the embedding model ${this.spec.requirements.model ?? ''} is no longer loaded here`)
+      const vectors = await embedder.embed(textsOfEmbedTask(this.spec.request), this.#abort.signal)
+      text = encodeEmbedResult(embedder.modelId, vectors)
+    } catch (error) {
+      if (!this.#halted()) {
+        this.ctx.report(error)
+        this.#writeFailure(error)
+      }
+      this.stop()
+      return
+    }
+    if (this.#halted()) return
+    this.#finishedAt = this.ctx.clock()
+    const tokens = promptTokens(this.spec.request)
+    this.#writeResult(text, 'stop', { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens })
+  }
+
+  /** Signs and writes the result, then tells the executor this run has answered. */
+  #writeResult(text: string, finish: Result['finish'], usage: Result['usage']): void {
     this.ctx.work.run(async () => {
       const { signer, room } = this.ctx
       const unsigned = { taskId: this.spec.taskId, poster: this.spec.poster, epoch: this.epoch, executor: signer.nodeId, publicKey: signer.publicKey, text, finish }

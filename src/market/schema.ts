@@ -5,7 +5,7 @@
  *
  * doc.getMap('tasks'): taskId → Y.Map, one per task, created by its poster:
  *   spec     poster:   { v: 3, taskId, request (OpenAI chat request), requirements
- *                      { contextSize?, engineKinds?, model?, deadlineMs?, redundancy? }, poster,
+ *                      { contextSize?, engineKinds?, model?, deadlineMs?, redundancy?, kind? }, poster,
  *                      publicKey, createdAt, expiresAt, sig }; expiresAt = createdAt + min(
  *                      maxLifetimeMs, deadline + retainMs): the poster ends the task by then
  *                      (its deadline is at most expiresAt − retainMs) and removes it
@@ -24,6 +24,13 @@
  *            lapsed, it missed its delivery time, it failed): its executor stops, bids are welcome
  *   close    poster:   { taskId, status: 'done' | 'failed' | 'cancelled', reason, at, sig }; the
  *            only end of a task an executor obeys (an unsigned status means nothing)
+ * Embedding tasks (embed-task.ts): requirements.kind 'embed' and requirements.model the embedding
+ * model (an embedder's modelId as its presence advertises it); the request's messages are the
+ * texts, one user message each. Only a node whose embedder is that model bids; its result's text
+ * is JSON { model, dimensions, vectors: [base64 of little-endian float32] }, one per text. The
+ * poster accepts it only with that model, the advertised width, one vector per text and every
+ * number finite; otherwise the award lapses ('result refused'), as when an executor fails.
+ * Nodes before protocol 6 drop these specs (their schema strips `kind`, so the signature fails).
  * Signatures are Ed25519 over JSON [`edgeswarm/market/<kind>/v2`, roomId, ...fields] (signing.ts):
  * the room id binds every record to its room. A write whose epoch is not the current award's
  * epoch is ignored (fencing). A poster puts back what someone else overwrote or deleted (spec,
@@ -93,6 +100,8 @@ export const RequirementsSchema = v.object({
   model: v.optional(v.pipe(v.string(), v.maxLength(128))),
   deadlineMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   redundancy: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16))),
+  /** 'embed': the texts of the request are embedded by `model`, an embedder's (embed-task.ts); absent: a chat. */
+  kind: v.optional(v.literal('embed')),
 })
 export type Requirements = v.InferOutput<typeof RequirementsSchema>
 

@@ -1,5 +1,6 @@
 import type { SpeedQuery } from '../micronets/speed'
 import type { EnginePresence, ServeMode } from '../shared/protocol'
+import type { EmbedderPresence } from './embed-task'
 import type { Requirements } from './schema'
 
 /** A peer of the room as the app's awareness sees it now. */
@@ -14,6 +15,8 @@ export interface LivePeer {
   linkDelayMs: number
   /** Whether it runs peers' tasks (its presence's `serve`); absent: it does. A poster does not award to `off`. */
   serve?: ServeMode
+  /** Its loaded embedding model (its presence's `embedder`): it bids on embedding tasks for it. */
+  embedder?: EmbedderPresence | null
 }
 
 /** What a speed model reads of one task on one peer: the request's size and the peer's advertised speed and state. */
@@ -126,6 +129,11 @@ export interface TaskLinks {
    * work in an earlier task, those busy with a sibling that should run elsewhere.
    */
   exclude?: () => Iterable<string>
+  /**
+   * Why a signed result cannot be the answer (an embedding task's vectors of the wrong count or
+   * width); null: accept it. A refused result lapses its award like a failure and the executor is suspected.
+   */
+  check?: (text: string) => string | null
   /** Told of each award this node signs for the task (a re-award too): the executor and its epoch. */
   onAward?: (executor: string, epoch: number) => void
 }

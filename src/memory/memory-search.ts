@@ -1,4 +1,4 @@
-import type { Embedder, EmbeddingModel } from '../inference/embedding/embedder'
+import type { Embedder, EmbedderInfo, EmbeddingModel } from '../inference/embedding/embedder'
 import { AbortError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
 import type { EmbeddingStore } from './embedding-db'
@@ -13,7 +13,14 @@ interface Run {
   controller: AbortController
   embedder: Embedder
   index: SemanticIndex | null
+  /** What the embedder said of itself once loaded. */
+  info: EmbedderInfo | null
   stopProgress: Unsubscribe
+}
+
+/** The loaded model as others may use it (the task market runs peers' embedding tasks on it). */
+export interface LoadedEmbedder extends EmbedderInfo {
+  embed(texts: readonly string[], signal: AbortSignal): Promise<Float32Array[]>
 }
 
 interface MemorySearchEvents {
@@ -62,7 +69,7 @@ export class MemorySearch {
     if (this.#run) return
     const controller = new AbortController()
     const embedder = this.options.createEmbedder(this.options.model.url)
-    const run: Run = { controller, embedder, index: null, stopProgress: () => undefined }
+    const run: Run = { controller, embedder, index: null, info: null, stopProgress: () => undefined }
     this.#run = run
     this.#set({ phase: 'loading', loadedBytes: 0, totalBytes: this.options.model.bytes, text: 'starting' })
     try {
@@ -81,6 +88,7 @@ export class MemorySearch {
         throw new AbortError('memory search was turned off')
       }
       run.index = index
+      run.info = info
       run.stopProgress = index.on('progress', (progress) => this.#set({ phase: 'on', modelId: info.modelId, ...progress }))
       this.options.memory.setVectorSearch(index)
       this.#set({ phase: 'on', modelId: info.modelId, ...index.progress() })
@@ -110,6 +118,14 @@ export class MemorySearch {
   /** Resolves once every entry known now is embedded (nothing to wait for when off). */
   async settled(): Promise<void> {
     await this.#run?.index?.settled()
+  }
+
+  /** The embedding model while search is on; null otherwise. */
+  loadedEmbedder(): LoadedEmbedder | null {
+    const run = this.#run
+    if (run?.info == null || run.index === null) return null
+    const { embedder } = run
+    return { modelId: run.info.modelId, dimensions: run.info.dimensions, embed: (texts, signal) => embedder.embed(texts, signal) }
   }
 
   /** The version an entry was embedded at, if it is in the index. */

@@ -106,23 +106,58 @@ export type ReasoningEffort = (typeof reasoningEfforts)[number]
 
 const stopSequence = v.pipe(v.string(), v.minLength(1), v.maxLength(256))
 
+const penalty = v.pipe(v.number(), v.minValue(-2), v.maxValue(2))
+
 /**
- * A `POST /v1/chat/completions` body: the fields we honour, checked; unknown fields are kept
- * (an upstream may honour them) and otherwise ignored, as OpenAI-compatible servers do.
- * Caps that depend on configuration (message count, `max_tokens`) are checked by the relay.
+ * Sampling fields past temperature, top_p, seed and stop, checked for their type here; whether
+ * a backend honours them is its own (src/relay/v1/sampling.ts refuses the rest by name).
+ * `top_k`, `min_p` and `repeat_penalty` are llama.cpp's and vLLM's, not OpenAI's.
  */
-export const ChatCompletionRequestSchema = v.looseObject({
+const samplingEntries = {
+  frequency_penalty: v.optional(v.nullable(penalty)),
+  presence_penalty: v.optional(v.nullable(penalty)),
+  repeat_penalty: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(10)))),
+  top_k: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(-1)))),
+  min_p: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1)))),
+  /** Token id (as a string) to a bias from -100 (never) to 100 (only), added to its logit. */
+  logit_bias: v.optional(
+    v.nullable(
+      v.pipe(
+        v.record(v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'logit_bias keys are token ids')), v.pipe(v.number(), v.minValue(-100), v.maxValue(100))),
+        v.check((bias) => Object.keys(bias).length <= 1024, 'at most 1024 logit_bias entries'),
+      ),
+    ),
+  ),
+  /** The end user, for an upstream's abuse monitoring: metadata, not sampling. */
+  user: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(256)))),
+} as const
+
+/** What every request that generates takes: the model, the answer's length, sampling, streaming. */
+const generationEntries = {
   model: v.pipe(v.string('model is required'), v.minLength(1, 'model is empty'), v.maxLength(256)),
-  messages: v.pipe(v.array(ChatCompletionMessageSchema, 'messages must be an array'), v.minLength(1, 'messages is empty')),
   stream: v.optional(v.nullable(v.boolean())),
   stream_options: v.optional(v.nullable(v.looseObject({ include_usage: v.optional(v.nullable(v.boolean())) }))),
   max_tokens: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
-  max_completion_tokens: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
   temperature: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(2)))),
   top_p: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1)))),
   seed: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
   stop: v.optional(v.nullable(v.union([stopSequence, v.pipe(v.array(stopSequence), v.maxLength(4))]))),
   n: v.optional(v.nullable(v.literal(1, 'only n = 1 is supported'))),
+  ...samplingEntries,
+} as const
+
+/**
+ * A `POST /v1/chat/completions` body: the fields we know, checked. Unknown fields are kept (an
+ * upstream may honour them); a backend that does not pass them on refuses them by name
+ * (src/relay/v1/sampling.ts). Caps that depend on configuration (message count, `max_tokens`)
+ * are checked by the relay.
+ */
+export const ChatCompletionRequestSchema = v.looseObject({
+  ...generationEntries,
+  messages: v.pipe(v.array(ChatCompletionMessageSchema, 'messages must be an array'), v.minLength(1, 'messages is empty')),
+  max_completion_tokens: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
+  logprobs: v.optional(v.nullable(v.boolean())),
+  top_logprobs: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(20)))),
   tools: v.optional(v.nullable(v.pipe(v.array(WireToolSchema, 'tools must be an array'), v.maxLength(toolLimits.tools, `at most ${toolLimits.tools} tools`)))),
   tool_choice: v.optional(v.nullable(WireToolChoiceSchema)),
   response_format: v.optional(v.nullable(WireResponseFormatSchema)),
@@ -132,6 +167,24 @@ export const ChatCompletionRequestSchema = v.looseObject({
   reasoning_effort: v.optional(v.nullable(v.picklist(reasoningEfforts, 'reasoning_effort must be none, minimal, low, medium or high'))),
 })
 export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequestSchema>
+
+/**
+ * A `POST /v1/completions` body (OpenAI's legacy text completions): one prompt as text (token
+ * arrays and batches are refused), `suffix` for fill-in-the-middle, `echo` to lead with the prompt.
+ */
+export const CompletionRequestSchema = v.looseObject({
+  ...generationEntries,
+  prompt: v.union(
+    [v.pipe(v.string(), v.maxLength(maxTextChars)), v.pipe(v.array(v.pipe(v.string(), v.maxLength(maxTextChars))), v.length(1))],
+    'prompt must be a string or an array of exactly one string (token arrays and several prompts are not supported)',
+  ),
+  suffix: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(maxTextChars)))),
+  echo: v.optional(v.nullable(v.boolean())),
+  best_of: v.optional(v.nullable(v.literal(1, 'only best_of = 1 is supported'))),
+  /** How many top tokens' log probabilities to return with each token (0 to 5). */
+  logprobs: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(5)))),
+})
+export type CompletionRequest = v.InferOutput<typeof CompletionRequestSchema>
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls'
 
@@ -185,6 +238,27 @@ export interface TextCompletionChunk {
   model: string
   choices: { index: number; text: string; finish_reason: FinishReason | null; logprobs: null }[]
   usage?: Usage | null
+}
+
+/** A whole `/v1/completions` answer. */
+export interface TextCompletion {
+  id: string
+  object: 'text_completion'
+  created: number
+  model: string
+  choices: [{ index: 0; text: string; finish_reason: FinishReason; logprobs: null }]
+  usage: Usage
+}
+
+/** Builds the chunks of one streamed text completion. */
+export function textChunkBuilder(model: string, id = `cmpl-${crypto.randomUUID()}`) {
+  const created = Math.floor(Date.now() / 1000)
+  const base = { id, object: 'text_completion' as const, created, model }
+  return {
+    text: (text: string): TextCompletionChunk => ({ ...base, choices: [{ index: 0, text, finish_reason: null, logprobs: null }] }),
+    finish: (reason: FinishReason): TextCompletionChunk => ({ ...base, choices: [{ index: 0, text: '', finish_reason: reason, logprobs: null }] }),
+    usage: (usage: Usage): TextCompletionChunk => ({ ...base, choices: [], usage }),
+  }
 }
 
 export interface ModelInfo {
@@ -245,8 +319,18 @@ export const ChatCompletionChunkSchema = v.looseObject({
 })
 export type WireChunk = v.InferOutput<typeof ChatCompletionChunkSchema>
 
+/** An upstream's `/completions` chunk as it comes over the wire: checked, unknown fields kept. */
+export const TextCompletionChunkSchema = v.looseObject({
+  id: v.string(),
+  object: v.literal('text_completion'),
+  created: v.number(),
+  model: v.string(),
+  choices: v.array(v.looseObject({ index: v.number(), text: v.pipe(v.string(), v.maxLength(maxTextChars)), finish_reason: v.nullable(v.string()) })),
+  usage: v.optional(v.nullable(v.looseObject({ prompt_tokens: v.number(), completion_tokens: v.number(), total_tokens: v.number() }))),
+})
+
 export const ErrorBodySchema = v.object({
-  error: v.looseObject({ message: v.string(), type: v.optional(v.nullable(v.string())), code: v.optional(v.unknown()) }),
+  error: v.looseObject({ message: v.string(), type: v.optional(v.nullable(v.string())), param: v.optional(v.unknown()), code: v.optional(v.unknown()) }),
 })
 
 export const ModelListSchema = v.object({
@@ -262,7 +346,7 @@ export function messageText(message: ChatCompletionMessage): string {
 }
 
 /** The stop sequences of a request as a list. */
-export function stopSequences(request: ChatCompletionRequest): string[] {
+export function stopSequences(request: Pick<ChatCompletionRequest, 'stop'>): string[] {
   const { stop } = request
   if (stop === undefined || stop === null) return []
   return typeof stop === 'string' ? [stop] : stop

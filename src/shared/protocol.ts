@@ -7,8 +7,9 @@ import * as v from 'valibot'
  * 4: task specs are v3, with a signed `expiresAt` after which any node removes the task.
  * 5: presence says whether the node serves peers (`serve`); results carry signed token counts
  *    that the room's contribution ledger is built from.
+ * 6: presence tells the node's embedding model (`embedder`); embedding tasks (requirements.kind).
  */
-export const PROTOCOL_VERSION = 5
+export const PROTOCOL_VERSION = 6
 
 export const maxAwarenessBytes = 8 * 1024
 
@@ -44,6 +45,9 @@ export const EnginePresenceSchema = v.object({
 })
 export type EnginePresence = v.InferOutput<typeof EnginePresenceSchema>
 
+/** A node's loaded sentence-embedding model: vectors of different models are never compared. */
+export const EmbedderPresenceSchema = v.object({ modelId: shortText, dimensions: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8192)) })
+
 /** The user's "serve peers" setting: `off` never bids, `idle` bids only while this tab runs nothing of its own. */
 export const serveModes = ['off', 'idle', 'always'] as const
 export const ServeModeSchema = v.picklist(serveModes)
@@ -67,6 +71,8 @@ export const PresenceSchema = v.object({
   queue: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
   /** Whether this node runs peers' tasks: never, only while its tab is idle, or always. */
   serve: ServeModeSchema,
+  /** Its sentence-embedding model, loaded: it bids on embedding tasks for that model; null or absent: none. */
+  embedder: v.optional(v.nullable(EmbedderPresenceSchema)),
 })
 export type Presence = v.InferOutput<typeof PresenceSchema>
 

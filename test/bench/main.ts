@@ -5,6 +5,7 @@ import { freshRoom } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
 import { benchConsent } from './consent'
 import { benchContext } from './context'
+import { benchEmbeddings } from './embeddings'
 import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
@@ -30,7 +31,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp')
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp,embeddings')
     .split(',')
     .map((name) => name.trim()),
 )
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   if (sections.has('markdown')) await benchMarkdownPaint().catch((error: unknown) => console.error('markdown bench failed:', error))
   if (sections.has('consent')) await benchConsent().catch((error: unknown) => console.error('consent bench failed:', error))
   if (sections.has('mcp')) await benchMcp()
+  if (sections.has('embeddings')) await benchEmbeddings()
 }
 
 async function benchRoom(): Promise<void> {

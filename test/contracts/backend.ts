@@ -7,6 +7,7 @@ import { ApiError } from '../../src/relay/v1/errors'
 import { AbortError } from '../../src/shared/errors'
 import type { ChatCompletion, ChatCompletionChunk } from '../../src/shared/openai'
 import { runResponsesCases } from './backend-responses'
+import { runCompletionCases, type CompletionCaseOptions } from './backend-completions'
 import { runToolCases } from './backend-tools'
 import { respondingServer } from './responding-server'
 
@@ -16,6 +17,8 @@ export interface BackendContractSetup {
    * (the server an upstream points at, a room). The suite closes the backend itself.
    */
   open(): Promise<{ backend: Backend; model: string; cleanup?: () => Promise<void> }>
+  /** What the completion cases expect of its model; default: no infill. */
+  completions?: CompletionCaseOptions
 }
 
 interface Streamed {
@@ -178,6 +181,8 @@ export function runBackendContract(name: string, setup: BackendContractSetup): v
 
     runToolCases(the)
     runResponsesCases(the)
+
+    runCompletionCases(the, setup.completions ?? { infill: false })
 
     it('refuses a model it does not serve with ApiError 404, before any chunk', async () => {
       const refused = await collect(the().backend, ask({ model: `${the().model}-that-is-not-here` }))

@@ -70,6 +70,36 @@ test.describe('swarm gateway', () => {
     expect(relayPeer?.id).not.toBe(nodeId)
   })
 
+  test('the openai client gets a browser node’s embeddings through the gateway, its memory search model as an embedding task', async ({ page }) => {
+    test.setTimeout(120_000)
+    const ref = freshRoom('gateway-embed')
+    relay = await startGatewayRelay(ref)
+    page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
+    const params = { engine: 'none', embedModel: '/models/tiny-embedding.gguf' }
+    await page.goto(`${relay.baseUrl}${appPath(ref, params)}`)
+    await readyAndAgreed(page, params)
+    await page.getByTestId('memory-search-toggle').check()
+    await page.getByTestId('memory-search-accept').click()
+    await page.waitForFunction(() => globalThis.edgeswarm?.memory.semantic.state().phase === 'on', undefined, { timeout: 60_000 })
+
+    const client = new OpenAI({ baseURL: `${relay.baseUrl}/v1`, apiKey: 'not-needed-on-loopback', maxRetries: 0, timeout: 60_000 })
+    // The node's presence advertises its embedding model: the relay lists it beside the room.
+    await expect.poll(async () => (await client.models.list()).data.map((model) => model.id), { timeout: 30_000 }).toEqual([`swarm/${ref.room}`, 'tiny-embedding'])
+    const texts = ['The relay listens on port 8787', 'Les pairs échangent la mémoire', 'The relay listens on port 8787']
+    const floats = await client.embeddings.create({ model: `swarm/${ref.room}`, input: texts, encoding_format: 'float' })
+    expect(floats.model).toBe('tiny-embedding')
+    expect(floats.data.map((item) => item.index)).toEqual([0, 1, 2])
+    const [first, second, again] = floats.data.map((item) => item.embedding) as [number[], number[], number[]]
+    expect(first).toHaveLength(64)
+    expect(Math.hypot(...first)).toBeCloseTo(1, 3)
+    expect(again).toEqual(first)
+    expect(second).not.toEqual(first)
+    expect(floats.usage.prompt_tokens).toBeGreaterThan(0)
+    // The client's default (base64, decoded by it), with the peer's model id as `model`.
+    const byDefault = await client.embeddings.create({ model: 'tiny-embedding', input: texts[0] ?? '' })
+    expect(byDefault.data[0]?.embedding).toEqual(Array.from(new Float32Array(first)))
+  })
+
   test('answers 503 when no node of the room has a ready model', async () => {
     const ref = freshRoom('gateway-empty')
     relay = await startGatewayRelay(ref)

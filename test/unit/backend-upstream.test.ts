@@ -6,14 +6,15 @@ import { createLogger } from '../../src/relay/log'
 import type { UpstreamTarget } from '../../src/relay/v1/upstream-config'
 import { createUpstreamsBackend } from '../../src/relay/v1/upstreams'
 import { runBackendContract } from '../contracts/backend'
-import { tinyModelId, tinyModelPath } from './backend/tiny-model'
+import { runEmbeddingContract } from '../contracts/backend-embed'
+import { tinyEmbeddingModelId, tinyEmbeddingModelPath, tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { closedPort, startRelay, waitForBackendReady } from './relay-v1/start'
 
 const token = 'upstream-contract-token'
 const breaker = { failureThreshold: 3, cooldownMs: 30_000, maxCooldownMs: 240_000 }
 
-async function embeddingRelay(): Promise<Awaited<ReturnType<typeof startRelay>>> {
-  const server = await startRelay({ RELAY_TOKENS: token, RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_THREADS: '1', RELAY_MODEL_GPU: 'off', RELAY_MODEL_CONTEXT: '1024' })
+async function embeddingRelay(env: Record<string, string> = { RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_CONTEXT: '1024' }): Promise<Awaited<ReturnType<typeof startRelay>>> {
+  const server = await startRelay({ RELAY_TOKENS: token, RELAY_MODEL_THREADS: '1', RELAY_MODEL_GPU: 'off', ...env })
   try {
     await waitForBackendReady(server, 30_000, token)
   } catch (error) {
@@ -43,5 +44,18 @@ runBackendContract('upstreams (the first down, the second a relay embedding the 
     // A threshold past the suite's requests keeps the breaker closed: each one fails over.
     const backend = createUpstreamsBackend({ targets, timeoutMs: 20_000, retries: 0, breaker: { ...breaker, failureThreshold: 1000 } }, createLogger('silent'))
     return { backend, model: tinyModelId, cleanup: () => server.close() }
+  },
+})
+
+runEmbeddingContract('upstreams (the first down, the second a relay running the tiny bert GGUF as its embedding model)', {
+  open: async () => {
+    const server = await embeddingRelay({ RELAY_EMBEDDING_MODEL_PATH: tinyEmbeddingModelPath })
+    const down = `http://127.0.0.1:${await closedPort()}/v1`
+    const targets: UpstreamTarget[] = [
+      { url: down, key: null, models: [tinyEmbeddingModelId] },
+      { url: `${server.baseUrl}/v1`, key: token, models: [tinyEmbeddingModelId] },
+    ]
+    const backend = createUpstreamsBackend({ targets, timeoutMs: 20_000, retries: 0, breaker: { ...breaker, failureThreshold: 1000 } }, createLogger('silent'))
+    return { backend, model: tinyEmbeddingModelId, cleanup: () => server.close() }
   },
 })

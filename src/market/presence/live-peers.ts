@@ -27,6 +27,7 @@ export function livePeersOf(peers: readonly Peer[], linkRttOf: LinkRttOf = () =>
             visible: peer.presence.visible,
             linkDelayMs: linkDelayOf(peer.presence.linkId, measuredRttOf),
             serve: peer.presence.serve,
+            embedder: peer.presence.embedder ?? null,
           },
         ]
       : [],

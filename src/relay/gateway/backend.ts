@@ -9,7 +9,8 @@ import { roomIdOf } from '../../shared/room-id'
 import type { Signer } from '../../shared/sign'
 import { readPackageVersion } from '../version'
 import type { Logger } from '../log'
-import type { Backend, BackendRequest, BackendState } from '../v1/backend'
+import type { Backend, BackendRequest, BackendState, EmbeddingBackendRequest, Embeddings } from '../v1/backend'
+import { chatOfCompletion, textChunksOfChat } from '../v1/completion-chunks'
 import { ApiError, badRequest, relayRestarting } from '../v1/errors'
 import type { RoomReplica } from '../replica/room-replica'
 import { roomOfModel, type RoomSpec, type SwarmConfig } from './config'
@@ -17,6 +18,7 @@ import { loadRelaySigner } from './identity'
 import { loadWebrtc, type Wrtc } from './node-webrtc'
 import { RoomPeer, type RoomSummary } from './room-peer'
 import { openGatewayStorage, type GatewayStorage } from './storage'
+import { embeddersOf, embedInRoom } from './embed'
 import { chunksOfTask, toTaskRequest } from './translate'
 
 /** What the backend needs of a joined room. */
@@ -133,9 +135,15 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     log.error('swarm gateway failed to start', { error })
   })
 
+  /** The room whose peers advertise `model` as their embedding model; null: none does. */
+  function roomOfEmbedder(model: string): JoinedRoom | null {
+    return [...joined.values()].find((room) => embeddersOf(room).some((embedder) => embedder.modelId === model)) ?? null
+  }
+
   async function roomFor(model: string, signal: AbortSignal): Promise<JoinedRoom> {
     const spec = roomOfModel(model, config.rooms)
     if (spec === null) {
+      if (roomOfEmbedder(model) !== null) throw badRequest(`model ${JSON.stringify(model)} is a peer's embedding model: POST /v1/embeddings with it`, 'model', 'model_not_chat')
       const served = config.rooms.map((room) => `swarm/${room.name}`).join(', ')
       throw new ApiError(404, `model ${JSON.stringify(model)}: this relay is in no such room; it serves ${served}`, 'invalid_request_error', 'model_not_found', 'model')
     }
@@ -193,6 +201,23 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     }
   }
 
+  /** `swarm/<room>` embeds with the room's most common embedding model; a peer's model id, with that one. */
+  async function embed(request: EmbeddingBackendRequest, clientSignal: AbortSignal): Promise<Embeddings> {
+    if (stopping()) throw relayRestarting('it takes no new requests')
+    const signal = AbortSignal.any([clientSignal, shutdown.signal])
+    const byEmbedder = roomOfModel(request.model, config.rooms) === null ? roomOfEmbedder(request.model) : null
+    const room = byEmbedder ?? (await roomFor(request.model, signal))
+    active++
+    try {
+      return await embedInRoom(room, request, byEmbedder === null ? null : request.model, config.peerWaitMs, signal)
+    } catch (error) {
+      if (stopping() && !clientSignal.aborted) throw relayRestarting('these embeddings were cut short and their tasks cancelled')
+      throw error
+    } finally {
+      active--
+    }
+  }
+
   /** Cancels every task in flight with a reason the room reads, then ends their streams. */
   function stop(): void {
     if (stopping()) return
@@ -203,9 +228,24 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
 
   return {
     name: 'swarm',
-    serves: (model) => roomOfModel(model, config.rooms) !== null,
-    models: () => Promise.resolve(config.rooms.map((room): ModelInfo => ({ id: `swarm/${room.name}`, object: 'model', created: createdS, owned_by: 'edgeswarm-swarm' }))),
+    serves: (model) => roomOfModel(model, config.rooms) !== null || roomOfEmbedder(model) !== null,
+    // The rooms, and the embedding models their peers advertise now (a model id picks its room).
+    models: () =>
+      Promise.resolve([
+        ...config.rooms.map((room): ModelInfo => ({ id: `swarm/${room.name}`, object: 'model', created: createdS, owned_by: 'edgeswarm-swarm' })),
+        ...[...new Set([...joined.values()].flatMap((room) => embeddersOf(room).map((embedder) => embedder.modelId)))].map((id): ModelInfo => ({
+          id,
+          object: 'model',
+          created: createdS,
+          owned_by: 'edgeswarm-swarm',
+        })),
+      ]),
     chat,
+    // Browser nodes run chat tasks: a prompt goes as the user's turn (chat-templated), no suffix.
+    async *complete(request, signal) {
+      yield* textChunksOfChat(chat(chatOfCompletion(request, 'swarm'), signal))
+    },
+    embed,
     state: () => (state.state === 'ready' ? { state: 'ready', active, queued: 0 } : state),
     details: (): SwarmDetails => ({ rooms: [...joined.values()].flatMap((room) => (room.summary === undefined ? [] : [room.summary()])) }),
     stop,

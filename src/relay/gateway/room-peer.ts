@@ -231,9 +231,10 @@ export class RoomPeer {
     return this.livePeers().filter(hasReadyModel)
   }
 
-  /** Resolves true once a peer has a ready model, false after `waitMs`; rejects on abort. */
-  waitForReadyPeer(waitMs: number, signal: AbortSignal): Promise<boolean> {
-    if (this.readyPeers().length > 0) return Promise.resolve(true)
+  /** Resolves true once a peer is ready (has a ready model, or what `isReady` asks), false after `waitMs`; rejects on abort. */
+  waitForReadyPeer(waitMs: number, signal: AbortSignal, isReady: (peer: LivePeer) => boolean = hasReadyModel): Promise<boolean> {
+    const ready = (): boolean => this.livePeers().some(isReady)
+    if (ready()) return Promise.resolve(true)
     return new Promise((resolve, reject) => {
       const done = (outcome: boolean | Error): void => {
         clearTimeout(timer)
@@ -245,7 +246,7 @@ export class RoomPeer {
       const onAbort = (): void => done(new AbortError('the client went away'))
       const timer = setTimeout(() => done(false), waitMs)
       const unsubscribe = this.#presence.on('peers', () => {
-        if (this.readyPeers().length > 0) done(true)
+        if (ready()) done(true)
       })
       if (signal.aborted) onAbort()
       else signal.addEventListener('abort', onAbort, { once: true })

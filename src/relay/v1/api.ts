@@ -9,11 +9,20 @@ import { createAccess, type Access, type Reservation } from './access'
 import type { Backend, BackendDetails, BackendName, BackendState } from './backend'
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
+import { createEmbeddingBackend } from './embedded-embedding'
 import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
+import { ollamaChatRoute } from '../ollama/chat'
+import { ollamaEmbeddingsRoute, ollamaEmbedRoute } from '../ollama/embed'
+import { ollamaGenerateRoute } from '../ollama/generate'
+import { createModelFacts } from '../ollama/model-facts'
+import { ollamaShowRoute, ollamaTagsRoute, ollamaVersionRoute } from '../ollama/models'
 import { matchRoute, type ChargedUsage, type Dialect, type Exchange, type Route } from './route'
 import { chatRoute } from './routes/chat'
+import { completionsRoute } from './routes/completions'
+import { modelRoute } from './routes/model'
+import { embeddingsRoute } from './routes/embeddings'
 import { modelsRoute } from './routes/models'
 import { responsesRoute } from './routes/responses'
 import { createUpstreamsBackend } from './upstreams'
@@ -62,6 +71,7 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: ApiError, e
 export function createV1Api(config: V1Config, log: Logger, backends?: readonly Backend[]): V1Api {
   const all: readonly Backend[] = backends ?? [
     ...(config.embedded ? [createEmbeddedBackend(config.embedded, log)] : []),
+    ...(config.embedding ? [createEmbeddingBackend(config.embedding, log)] : []),
     ...(config.upstreams ? [createUpstreamsBackend(config.upstreams, log)] : []),
     ...(config.swarm ? [createSwarmBackend(config.swarm, log)] : []),
   ]
@@ -84,13 +94,36 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
   }
 
   // Each endpoint once; add a route here and in routes/.
-  const routes: readonly Route[] = [modelsRoute(all), chatRoute(config), responsesRoute(config)]
+  const ollamaFacts = createModelFacts(config, log)
+  const routes: readonly Route[] = [
+    modelsRoute(all),
+    modelRoute(all),
+    chatRoute(config),
+    completionsRoute(config),
+    responsesRoute(config),
+    embeddingsRoute(),
+    ollamaTagsRoute(all, ollamaFacts),
+    ollamaShowRoute(all, ollamaFacts),
+    ollamaVersionRoute(),
+    ollamaChatRoute(all, config),
+    ollamaGenerateRoute(all, config),
+    ollamaEmbedRoute(all),
+    ollamaEmbeddingsRoute(all),
+  ]
 
   const served = (dialect: Dialect): string =>
     routes
       .filter((route) => (route.dialect ?? 'openai') === dialect)
       .map(
-        (route) => `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${typeof route.path === 'string' ? route.path : route.path.source.replace(/\\\//g, '/').replace(/^\^|\$$/g, '')}`,
+        (route) =>
+          `${route.methods.filter((method) => method !== 'HEAD').join('/')} ${
+            typeof route.path === 'string'
+              ? route.path
+              : route.path.source
+                  .replace(/\\\//g, '/')
+                  .replace(/^\^|\$$/g, '')
+                  .replace(/\([^)]*\)/g, '{id}')
+          }`,
       )
       .join(', ')
 

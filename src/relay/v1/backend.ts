@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk, ChatCompletionRequest, ModelInfo, TextCompletionChunk } from '../../shared/openai'
+import type { NumericSamplingField, SamplingSupport } from './sampling'
 
 export type BackendName = 'embedded' | 'upstream' | 'swarm'
 
@@ -23,7 +24,11 @@ export interface CompletionBackendRequest {
   seed?: number
   stop: string[]
   /** Further sampling fields (`frequency_penalty`, `presence_penalty`, …), by their OpenAI names, already checked as honoured. */
-  sampling?: Readonly<Record<string, number>>
+  sampling?: Readonly<Partial<Record<NumericSamplingField, number>>>
+  /** Token id (as a string) to a bias added to its logit, from -100 (never) to 100. */
+  logit_bias?: Readonly<Record<string, number>>
+  /** Fields the relay does not know, as the client sent them: only for a backend that passes them on (SamplingSupport.passesUnknown). */
+  extra?: Readonly<Record<string, unknown>>
 }
 
 /** Texts to embed, one vector each (`POST /v1/embeddings`, Ollama's `/api/embed`). */
@@ -52,6 +57,8 @@ export interface Backend {
   readonly name: BackendName
   /** Whether `model` names this backend's model (the upstream also takes names it lists). */
   serves(model: string): boolean
+  /** The sampling fields it honours past the common ones; the routes refuse the rest (./sampling.ts). Absent: none. */
+  readonly sampling?: SamplingSupport
   models(signal: AbortSignal): Promise<ModelInfo[]>
   chat(request: BackendRequest, signal: AbortSignal): AsyncIterable<ChatCompletionChunk>
   /**

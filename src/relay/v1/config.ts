@@ -29,6 +29,10 @@
 //   RELAY_MODEL_CONTEXT       context size in tokens per concurrent request; 4096
 //   RELAY_MODEL_GPU           auto: use a GPU when llama.cpp finds one; off: CPU only; auto
 //   RELAY_MODEL_QUEUE         requests waiting for it beyond which 503 answers; 64
+//   RELAY_EMBEDDING_MODEL_PATH a GGUF embedding model (bert, e5, Qwen3-Embedding) the relay runs for
+//                             /v1/embeddings, listed in /v1/models by its file name; none. It uses
+//                             RELAY_MODEL_THREADS and RELAY_MODEL_GPU; see ./embedded-embedding.ts
+//   RELAY_EMBEDDING_CONTEXT   tokens one text may have (at most the model's own window); 8192
 //   RELAY_ROOMS               rooms the swarm gateway joins (`name` or `name#key`, comma-separated);
 //                             with RELAY_KEY_FILE, RELAY_SWARM_SIGNALING_URL, RELAY_SWARM_WAIT_MS:
 //                             see ../gateway/config.ts
@@ -50,6 +54,8 @@ export interface V1Config {
   /** The OpenAI-compatible servers /v1 forwards to; null: none. */
   upstreams: UpstreamsConfig | null
   embedded: { modelPath: string; concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean } | null
+  /** The relay's embedding model: null without RELAY_EMBEDDING_MODEL_PATH. */
+  embedding: { modelPath: string; threads: number; contextSize: number; gpu: boolean } | null
   /** The swarm gateway: null without RELAY_ROOMS. */
   swarm: SwarmConfig | null
 }
@@ -113,8 +119,19 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
           gpu: gpu === 'auto',
         }
 
+  const embeddingPath = env.RELAY_EMBEDDING_MODEL_PATH?.trim() ?? ''
+  const embedding =
+    embeddingPath === ''
+      ? null
+      : {
+          modelPath: path.resolve(cwd, embeddingPath),
+          threads: readInteger(env, 'RELAY_MODEL_THREADS', { fallback: Math.min(4, os.availableParallelism()), min: 1, max: 1024 }, embedded === null ? problems : []),
+          contextSize: readInteger(env, 'RELAY_EMBEDDING_CONTEXT', { fallback: 8192, min: 16, max: 1_048_576 }, problems),
+          gpu: gpu === 'auto',
+        }
+
   const swarm = loadSwarmConfig(env, host, cwd, problems)
 
   if (problems.length > 0) throw new RelayConfigError(problems)
-  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstreams, embedded, swarm }
+  return { tokens, ratePerMin, dailyTokens, maxBodyBytes, maxMessages, maxTokens, corsOrigins, upstreams, embedded, embedding, swarm }
 }

@@ -3,10 +3,11 @@
 import path from 'node:path'
 import type { ChatWrapper, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
 import { AsyncQueue } from '../../shared/async-queue'
-import { chunkBuilder, stopSequences, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
+import { chunkBuilder, stopSequences, type ChatCompletionChunk, type ModelInfo, type TextCompletionChunk } from '../../shared/openai'
 import type { Logger } from '../log'
-import type { Backend, BackendRequest, BackendState } from './backend'
+import type { Backend, BackendRequest, BackendState, CompletionBackendRequest } from './backend'
 import type { V1Config } from './config'
+import { checkInfill, embeddedSampling, runCompletion, samplingOptions } from './embedded-completion'
 import { ApiError } from './errors'
 import { decodePlan, grammarOf, thoughtTokenBudget, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
@@ -52,6 +53,28 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
   }
 }
 
+/**
+ * What `run` pushes, as a stream: it ends when `run` settles, and `run`'s signal aborts when
+ * `signal` does or the consumer stops reading.
+ */
+function streamed<T>(signal: AbortSignal, run: (signal: AbortSignal, queue: AsyncQueue<T>) => Promise<void>): AsyncQueue<T> {
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort()
+  signal.addEventListener('abort', onAbort, { once: true })
+  const queue = new AsyncQueue<T>(() => controller.abort())
+  run(controller.signal, queue).then(
+    () => {
+      signal.removeEventListener('abort', onAbort)
+      queue.end()
+    },
+    (error: unknown) => {
+      signal.removeEventListener('abort', onAbort)
+      queue.fail(error)
+    },
+  )
+  return queue
+}
+
 const closedError = (): ApiError => new ApiError(503, 'the embedded backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
 
 /** Creates the backend and starts loading the model; requests wait for the load. */
@@ -77,15 +100,37 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     },
   )
 
-  async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
-    if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
-    const plan = decodePlan(request)
-    const thoughtTokens = thoughtTokenBudget(request)
+  /** The loaded model for a request naming `model`: 404 for another model, 503 once closed or when the load failed. */
+  const checkServed = (model: string): void => {
+    if (!serves(model)) throw new ApiError(404, `model ${JSON.stringify(model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
+  }
+  async function readyFor(model: string): Promise<Loaded> {
+    checkServed(model)
     const ready = await loading
     if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
+    return ready
+  }
+
+  async function complete(request: CompletionBackendRequest, signal: AbortSignal, queue: AsyncQueue<TextCompletionChunk>): Promise<void> {
+    const ready = await readyFor(request.model)
+    checkInfill(ready.model, modelId, request)
+    const sequence = await ready.pool.acquire(signal)
+    try {
+      await runCompletion(ready.model, sequence, request, signal, queue)
+    } finally {
+      ready.pool.release(sequence)
+    }
+  }
+
+  async function generate(request: BackendRequest, signal: AbortSignal, queue: AsyncQueue<ChatCompletionChunk>): Promise<void> {
+    checkServed(request.model)
+    const plan = decodePlan(request)
+    const thoughtTokens = thoughtTokenBudget(request)
+    const ready = await readyFor(request.model)
     const { LlamaChat } = await import('node-llama-cpp')
     const grammar = await grammarOf(ready.llama, plan)
+    const sampling = await samplingOptions(ready.model, request)
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
     try {
@@ -119,6 +164,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
         temperature: request.temperature ?? 1,
         ...(request.top_p != null ? { topP: request.top_p } : {}),
         ...(request.seed != null ? { seed: request.seed } : {}),
+        ...sampling,
         customStopTriggers: stopSequences(request),
         ...(thoughtTokens === undefined ? {} : { budgets: { thoughtTokens } }),
         ...(grammar === undefined ? {} : { grammar }),
@@ -144,23 +190,9 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     serves,
     models: () =>
       Promise.resolve([{ id: modelId, object: 'model', created: createdS, owned_by: 'edgeswarm-relay', ...(loaded === null ? {} : { max_model_len: loaded.requestContextSize }) } satisfies ModelInfo]),
-    chat(request, signal) {
-      const controller = new AbortController()
-      const onAbort = (): void => controller.abort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      const queue = new AsyncQueue<ChatCompletionChunk>(() => controller.abort())
-      generate(request, controller.signal, queue).then(
-        () => {
-          signal.removeEventListener('abort', onAbort)
-          queue.end()
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort)
-          queue.fail(error)
-        },
-      )
-      return queue
-    },
+    sampling: embeddedSampling,
+    chat: (request, signal) => streamed(signal, (inner, queue) => generate(request, inner, queue)),
+    complete: (request, signal) => streamed(signal, (inner, queue) => complete(request, inner, queue)),
     state: () => (loaded !== null && state.state === 'ready' ? { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() } : state),
     /** Frees the model; later chats fail with 503 (a second close does nothing). */
     async close() {

@@ -43,13 +43,8 @@ export function meterChunk(meter: Meter, chunk: ChatCompletionChunk): void {
   }
 }
 
-/** A rough count where the backend said none. */
-function estimateUsage(request: BackendRequest, completionChars: number): Usage {
-  return roughUsage(
-    request.messages.reduce((sum, message) => sum + messageText(message).length, 0),
-    completionChars,
-  )
-}
+/** The characters of a chat request's prompt, for a rough count. */
+const promptCharsOf = (request: BackendRequest): number => request.messages.reduce((sum, message) => sum + messageText(message).length, 0)
 
 /**
  * What to charge for a request: the backend's count when it gave one, else an estimate of the
@@ -57,15 +52,20 @@ function estimateUsage(request: BackendRequest, completionChars: number): Usage 
  * (the backend never started).
  */
 export function chargedUsage(request: BackendRequest, meter: Meter): Usage {
+  return chargedFor(promptCharsOf(request), meter)
+}
+
+/** chargedUsage for a prompt of `promptChars` characters (a text completion's). */
+export function chargedFor(promptChars: number, meter: Meter): Usage {
   if (meter.reported !== null) return meter.reported
   if (meter.chunks === 0) return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-  const estimate = estimateUsage(request, meter.completionChars)
+  const estimate = roughUsage(promptChars, meter.completionChars)
   const completion = Math.max(estimate.completion_tokens, meter.textChunks)
   return { prompt_tokens: estimate.prompt_tokens, completion_tokens: completion, total_tokens: estimate.prompt_tokens + completion }
 }
 
 const finishReasons: readonly string[] = ['stop', 'length', 'tool_calls'] satisfies FinishReason[]
-const finishReasonOf = (reason: string): FinishReason => (finishReasons.includes(reason) ? (reason as FinishReason) : 'stop')
+export const finishReasonOf = (reason: string): FinishReason => (finishReasons.includes(reason) ? (reason as FinishReason) : 'stop')
 
 /** The calls of a non-streamed answer, put together from their streamed pieces by index. */
 function toolCallCollector() {
@@ -82,7 +82,7 @@ function toolCallCollector() {
   }
 }
 
-async function write(res: ServerResponse, text: string): Promise<void> {
+export async function write(res: ServerResponse, text: string): Promise<void> {
   if (res.destroyed || res.writableEnded) return
   if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')])
 }
@@ -134,7 +134,7 @@ export async function respond(
 
   if (!streaming) {
     for (let step = first; step.done !== true; step = await iterator.next()) take(step.value)
-    const finalUsage = meter.reported ?? estimateUsage(request, meter.completionChars)
+    const finalUsage = meter.reported ?? roughUsage(promptCharsOf(request), meter.completionChars)
     const completion: ChatCompletion = {
       id,
       object: 'chat.completion',
@@ -147,15 +147,37 @@ export async function respond(
     return { usage: finalUsage, firstChunkMs: null }
   }
 
-  const includeUsage = request.stream_options?.include_usage === true
+  return streamEvents(res, headers, first, iterator, {
+    startedMs,
+    // The usage chunk goes out only when asked for, as the last one, as OpenAI does.
+    event: (chunk) => (take(chunk) ? (chunk.usage === undefined ? chunk : { ...chunk, usage: null }) : null),
+    usage: () => meter.reported ?? roughUsage(promptCharsOf(request), meter.completionChars),
+    usageEvent: (usage) => (request.stream_options?.include_usage === true ? { id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage } : null),
+  })
+}
+
+export interface EventsOfStream<C> {
+  startedMs: number
+  /** What to send for a chunk (it is metered here); null: nothing. */
+  event(chunk: C): object | null
+  /** What the answer cost, once the chunks have ended. */
+  usage(): Usage
+  /** The usage chunk to send last; null: not asked for. */
+  usageEvent(usage: Usage): object | null
+}
+
+/**
+ * Sends the chunks as server-sent events, then the usage chunk when asked for and `[DONE]`.
+ * An error mid-stream goes out as an SSE `error` event, then throws.
+ */
+export async function streamEvents<C>(res: ServerResponse, headers: OutgoingHttpHeaders, first: IteratorResult<C>, iterator: AsyncIterator<C>, events: EventsOfStream<C>): Promise<Answered> {
   res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' })
   res.flushHeaders()
-  const firstChunkMs = Date.now() - startedMs
+  const firstChunkMs = Date.now() - events.startedMs
   try {
     for (let step = first; step.done !== true; step = await iterator.next()) {
-      const chunk = step.value
-      // The usage chunk goes out only when asked for, as the last one, as OpenAI does.
-      if (take(chunk)) await write(res, sseEvent(JSON.stringify(chunk.usage === undefined ? chunk : { ...chunk, usage: null })))
+      const event = events.event(step.value)
+      if (event !== null) await write(res, sseEvent(JSON.stringify(event)))
     }
   } catch (error) {
     if (res.destroyed) throw error
@@ -163,8 +185,9 @@ export async function respond(
     res.end()
     throw error
   }
-  const finalUsage = meter.reported ?? estimateUsage(request, meter.completionChars)
-  if (includeUsage) await write(res, sseEvent(JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: finalUsage })))
+  const finalUsage = events.usage()
+  const usageEvent = events.usageEvent(finalUsage)
+  if (usageEvent !== null) await write(res, sseEvent(JSON.stringify(usageEvent)))
   await write(res, sseEvent('[DONE]'))
   res.end()
   return { usage: finalUsage, firstChunkMs }

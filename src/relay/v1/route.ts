@@ -54,5 +54,14 @@ export interface Route {
 export function matchRoute(route: Route, pathname: string): string[] | null {
   if (typeof route.path === 'string') return route.path === pathname ? [] : null
   const match = route.path.exec(pathname)
-  return match === null ? null : match.slice(1).map((group) => decodeURIComponent(group))
+  return match === null ? null : match.slice(1).map(decodedOrAsIs)
+}
+
+/** A path parameter URL-decoded; one that is not valid percent-encoding stays as it came (and names nothing). */
+function decodedOrAsIs(group: string): string {
+  try {
+    return decodeURIComponent(group)
+  } catch {
+    return group
+  }
 }

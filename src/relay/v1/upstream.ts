@@ -3,11 +3,12 @@
 // and a client that goes away cancels the upstream request with its connection. Everything it
 // reads from the upstream is bounded: error bodies, the model list, each event, the silence.
 import * as v from 'valibot'
-import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, type ChatCompletionChunk, type ModelInfo } from '../../shared/openai'
+import { EmbeddingsResponseSchema, vectorsProblem } from '../../shared/embeddings'
+import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema, TextCompletionChunkSchema, type ChatCompletionChunk, type ModelInfo, type TextCompletionChunk } from '../../shared/openai'
 import { AbortError } from '../../shared/errors'
 import { readSseData } from '../../shared/sse'
 import type { Logger } from '../log'
-import type { BackendRequest } from './backend'
+import type { BackendRequest, CompletionBackendRequest, EmbeddingBackendRequest, Embeddings } from './backend'
 import { ApiError, UpstreamError } from './errors'
 import type { UpstreamsConfig, UpstreamTarget } from './upstream-config'
 
@@ -16,7 +17,11 @@ export interface UpstreamClient {
   readonly target: UpstreamTarget
   /** `retries`: connect retries before giving up (none when another upstream can take the request). */
   chat(request: BackendRequest, signal: AbortSignal, retries?: number): AsyncGenerator<ChatCompletionChunk>
+  /** POST /completions, streamed; `extra` and the sampling fields go as the client sent them. */
+  complete(request: CompletionBackendRequest, signal: AbortSignal, retries?: number): AsyncGenerator<TextCompletionChunk>
   listModels(signal: AbortSignal): Promise<ModelInfo[]>
+  /** Its `POST /embeddings`, the answer checked: one finite vector per text, all of one width. */
+  embed(request: EmbeddingBackendRequest, signal: AbortSignal, retries?: number): Promise<Embeddings>
   /** Chats under way. */
   active(): number
 }
@@ -28,6 +33,8 @@ const retryDelayMs = 200
 const maxErrorBodyBytes = 4096
 /** A model list longer than this is not one (a hostile or broken upstream). */
 const maxModelListBytes = 4 * 1024 * 1024
+/** An embeddings answer longer than this is not one: 2048 texts × 3072 floats as JSON is about 130 MB. */
+const maxEmbeddingsBytes = 160 * 1024 * 1024
 
 /** The code of a fetch failure's cause (undici wraps the socket error in a TypeError). */
 function causeCode(error: unknown): string | null {
@@ -71,13 +78,15 @@ async function upstreamRefusal(response: Response): Promise<ApiError> {
   const { text } = await readCapped(response, maxErrorBodyBytes).catch(() => ({ text: '' }))
   let detail = text.trim()
   let upstreamCode: string | null = null
+  let upstreamParam: string | null = null
   try {
     const parsed = v.safeParse(ErrorBodySchema, JSON.parse(text))
     if (parsed.success) {
       detail = parsed.output.error.message
-      const code: unknown = parsed.output.error.code
-      // A machine-readable code (context_length_exceeded) tells the client what to change.
+      const { code, param } = parsed.output.error
+      // A machine-readable code (context_length_exceeded) and the field it is about tell the client what to change.
       if (typeof code === 'string' && /^[a-z0-9_]{1,64}$/.test(code)) upstreamCode = code
+      if (typeof param === 'string' && /^[A-Za-z0-9_.[\]]{1,64}$/.test(param)) upstreamParam = param
     }
   } catch {
     // Not JSON: the text itself says what went wrong.
@@ -93,7 +102,7 @@ async function upstreamRefusal(response: Response): Promise<ApiError> {
       `the upstream model server refused this request (${what}); ${seeTheLog}`,
       response.status === 429 ? 'rate_limit_error' : 'invalid_request_error',
       'upstream_refused',
-      null,
+      upstreamParam,
       retryAfter ? { 'Retry-After': retryAfter } : {},
     )
     refusal.detail = fullDetail
@@ -101,6 +110,28 @@ async function upstreamRefusal(response: Response): Promise<ApiError> {
   }
   return new UpstreamError(`the upstream model server failed (${response.status}); ${seeTheLog}`, 'upstream_error', 502, fullDetail, `answered ${response.status}`)
 }
+
+/** How the events of a stream are checked: a chunk of this kind (and whether it ends the answer), or null. */
+interface ChunkKind<T> {
+  name: string
+  parse(json: unknown): { chunk: T; finished: boolean } | null
+}
+
+/** A chunk checked against `schema`; unknown fields (reasoning_content, system_fingerprint) pass through as they came. */
+function chunkKind<T>(name: string, schema: v.GenericSchema<unknown, { choices: { finish_reason: string | null }[] }>): ChunkKind<T> {
+  return {
+    name,
+    parse(json) {
+      const parsed = v.safeParse(schema, json)
+      if (!parsed.success) return null
+      // The schema checked what the relay reads of it; the rest is as the upstream sent it.
+      return { chunk: parsed.output as T, finished: parsed.output.choices.some((choice) => choice.finish_reason != null) }
+    },
+  }
+}
+
+const chatChunks = chunkKind<ChatCompletionChunk>('chat.completion.chunk', ChatCompletionChunkSchema)
+const textChunks = chunkKind<TextCompletionChunk>('text_completion chunk', TextCompletionChunkSchema)
 
 export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTimings, log: Logger): UpstreamClient {
   let active = 0
@@ -128,13 +159,24 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }
   }
 
-  async function* chat(request: BackendRequest, clientSignal: AbortSignal, retries = timings.retries): AsyncGenerator<ChatCompletionChunk> {
+  function chat(request: BackendRequest, clientSignal: AbortSignal, retries = timings.retries): AsyncGenerator<ChatCompletionChunk> {
+    const body: Record<string, unknown> = { ...request, stream: true, stream_options: { include_usage: true } }
+    if (request.max_completion_tokens != null) delete body.max_tokens
+    return streamFrom('/chat/completions', body, chatChunks, clientSignal, retries)
+  }
+
+  function complete(request: CompletionBackendRequest, clientSignal: AbortSignal, retries = timings.retries): AsyncGenerator<TextCompletionChunk> {
+    const { sampling, extra, stop, ...fields } = request
+    const body: Record<string, unknown> = { ...extra, ...fields, ...sampling, ...(stop.length === 0 ? {} : { stop }), stream: true, stream_options: { include_usage: true } }
+    return streamFrom('/completions', body, textChunks, clientSignal, retries)
+  }
+
+  /** Streams `body` from the upstream's `path`, each event checked as `kind` says. */
+  async function* streamFrom<T>(path: string, body: Record<string, unknown>, kind: ChunkKind<T>, clientSignal: AbortSignal, retries: number): AsyncGenerator<T> {
     const controller = new AbortController()
     const timeout = { fired: false }
     const onClientAbort = (): void => controller.abort()
     clientSignal.addEventListener('abort', onClientAbort, { once: true })
-    const body: Record<string, unknown> = { ...request, stream: true, stream_options: { include_usage: true } }
-    if (request.max_completion_tokens != null) delete body.max_tokens
     // Counts from the request, then starts over with each event: the limit is on silence.
     const timer = setTimeout(() => {
       timeout.fired = true
@@ -142,27 +184,26 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }, timings.timeoutMs)
     active += 1
     try {
-      const response = await fetchWithRetry(`${target.url}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal, retries)
+      const response = await fetchWithRetry(`${target.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) }, controller.signal, retries)
       if (!response.ok) throw await upstreamRefusal(response)
       if (response.body === null) throw new UpstreamError(`the upstream model server answered with no body; ${seeTheLog}`, 'upstream_error', 502, null, 'answered with no body')
       let finished = false
       for await (const data of readSseData(response.body)) {
         timer.refresh()
         if (data === '[DONE]') return
-        const parsed = v.safeParse(ChatCompletionChunkSchema, JSON.parse(data))
-        if (!parsed.success) {
+        const parsed = kind.parse(JSON.parse(data))
+        if (parsed === null) {
           const failure = v.safeParse(ErrorBodySchema, JSON.parse(data))
           throw new UpstreamError(
             `the upstream model server failed mid-answer; ${seeTheLog}`,
             'upstream_error',
             502,
-            failure.success ? `upstream failed: ${failure.output.error.message}` : `upstream sent a chunk that is not a chat.completion.chunk: ${data.slice(0, 200)}`,
-            failure.success ? 'sent an error mid-answer' : 'sent a chunk that is not a chat.completion.chunk',
+            failure.success ? `upstream failed: ${failure.output.error.message}` : `upstream sent a chunk that is not a ${kind.name}: ${data.slice(0, 200)}`,
+            failure.success ? 'sent an error mid-answer' : `sent a chunk that is not a ${kind.name}`,
           )
         }
-        if (parsed.output.choices.some((choice) => choice.finish_reason != null)) finished = true
-        // Unknown fields (reasoning_content, system_fingerprint) pass through as they came.
-        yield parsed.output as ChatCompletionChunk
+        if (parsed.finished) finished = true
+        yield parsed.chunk
       }
       // A body that ends with neither [DONE] nor a finish reason was cut (or was never a stream).
       if (!finished)
@@ -226,5 +267,35 @@ export function createUpstreamClient(target: UpstreamTarget, timings: UpstreamTi
     }
   }
 
-  return { target, chat, listModels, active: () => active }
+  async function embed(request: EmbeddingBackendRequest, signal: AbortSignal, retries = timings.retries): Promise<Embeddings> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(timings.timeoutMs)])
+    const broken = (what: string): UpstreamError =>
+      new UpstreamError(`the upstream's embeddings are not usable; ${seeTheLog}`, 'upstream_error', 502, `upstream ${target.url}: embeddings: ${what}`, `embeddings: ${what}`)
+    active += 1
+    try {
+      const body = JSON.stringify({ model: request.model, input: request.input, encoding_format: 'float' })
+      const response = await fetchWithRetry(`${target.url}/embeddings`, { method: 'POST', headers, body }, timeout, retries)
+      if (!response.ok) throw await upstreamRefusal(response)
+      const { text, complete } = await readCapped(response, maxEmbeddingsBytes)
+      if (!complete) throw broken(`an answer over ${maxEmbeddingsBytes} bytes`)
+      const parsed = v.safeParse(EmbeddingsResponseSchema, JSON.parse(text))
+      if (!parsed.success) throw broken(`not an embeddings list: ${v.summarize(parsed.issues)}`)
+      const byIndex = [...parsed.output.data].sort((a, b) => a.index - b.index)
+      if (byIndex.some((item, index) => item.index !== index)) throw broken('its indexes are not 0 to n - 1')
+      const vectors = byIndex.map((item) => item.embedding)
+      const problem = vectorsProblem(vectors, request.input.length)
+      if (problem !== null) throw broken(problem)
+      return { model: parsed.output.model ?? request.model, vectors, promptTokens: parsed.output.usage?.prompt_tokens ?? 0 }
+    } catch (error) {
+      if (signal.aborted) throw new AbortError('client went away')
+      if (error instanceof ApiError) throw error
+      if (timeout.aborted) throw new UpstreamError(`the upstream model server sent nothing for ${timings.timeoutMs} ms`, 'upstream_timeout', 504, null, `silent for ${timings.timeoutMs} ms`)
+      if (error instanceof SyntaxError) throw broken('not JSON')
+      throw broken(error instanceof Error ? error.message : String(error))
+    } finally {
+      active -= 1
+    }
+  }
+
+  return { target, chat, complete, listModels, embed, active: () => active }
 }

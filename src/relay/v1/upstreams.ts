@@ -22,13 +22,16 @@
 // (or model list) probes it. With every candidate skipped the client gets 503 naming the open
 // breakers, with Retry-After.
 import { AbortError } from '../../shared/errors'
-import type { ChatCompletionChunk, ModelInfo } from '../../shared/openai'
+import type { ModelInfo } from '../../shared/openai'
 import type { Logger } from '../log'
-import type { Backend, BackendDetails, BackendRequest, BackendState } from './backend'
+import type { Backend, BackendDetails, BackendState, EmbeddingBackendRequest, Embeddings } from './backend'
 import { createBreaker, type Breaker, type Trial } from './breaker'
 import { ApiError, UpstreamError } from './errors'
 import { createUpstreamClient, type UpstreamClient } from './upstream'
 import type { UpstreamsConfig } from './upstream-config'
+import { samplingFields } from './sampling'
+
+const passedOn = samplingFields.filter((field) => field !== 'logprobs' && field !== 'top_logprobs')
 
 /** A list read this recently is used as it is. */
 const listRefreshMs = 5_000
@@ -158,11 +161,12 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
     throw new ApiError(404, `model ${JSON.stringify(model)} is not served here; GET /v1/models lists the models`, 'invalid_request_error', 'model_not_found', 'model')
   }
 
-  async function* chat(request: BackendRequest, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+  /** `open`'s stream from the first upstream for `model` that answers, failing over until its first chunk. */
+  async function* routed<T>(model: string, signal: AbortSignal, open: (client: UpstreamClient, retries: number) => AsyncGenerator<T>): AsyncGenerator<T> {
     if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
     const skipped: Member[] = []
     let lastFailure: Error | null = null
-    const candidates = await candidatesFor(request.model, signal)
+    const candidates = await candidatesFor(model, signal)
     for (const [index, member] of candidates.entries()) {
       const trial = member.breaker.admit()
       if (trial === null) {
@@ -170,9 +174,9 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
         continue
       }
       // Retrying a refused connection is for the last resort: before it, the next upstream is quicker.
-      const iterator = member.client.chat(request, signal, index === candidates.length - 1 ? config.retries : 0)
+      const iterator = open(member.client, index === candidates.length - 1 ? config.retries : 0)
       try {
-        let step: IteratorResult<ChatCompletionChunk>
+        let step: IteratorResult<T>
         try {
           step = await iterator.next()
         } catch (error) {
@@ -192,6 +196,32 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
         return
       } finally {
         await iterator.return(undefined)
+      }
+    }
+    if (lastFailure !== null) throw lastFailure
+    throw circuitOpen(model, skipped)
+  }
+
+  /** Embeddings with the same routing, failover and breakers as a chat's first chunk (an answer is one piece). */
+  async function embed(request: EmbeddingBackendRequest, signal: AbortSignal): Promise<Embeddings> {
+    if (closed) throw new ApiError(503, 'the upstream backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
+    const skipped: Member[] = []
+    let lastFailure: Error | null = null
+    const candidates = await candidatesFor(request.model, signal)
+    for (const [index, member] of candidates.entries()) {
+      const trial = member.breaker.admit()
+      if (trial === null) {
+        skipped.push(member)
+        continue
+      }
+      try {
+        const embeddings = await member.client.embed(request, signal, index === candidates.length - 1 ? config.retries : 0)
+        trial.succeeded()
+        return embeddings
+      } catch (error) {
+        if (!settleFailure(trial, error, signal.aborted) || !(error instanceof Error)) throw error
+        lastFailure = error
+        log.warn('upstream failed to embed, failing over', { upstream: member.number, url: member.client.target.url, detail: detailOf(error) })
       }
     }
     if (lastFailure !== null) throw lastFailure
@@ -233,8 +263,13 @@ export function createUpstreamsBackend(config: UpstreamsConfig, log: Logger, opt
   return {
     name: 'upstream',
     serves: (model) => members.some((member) => modelsOf(member)?.includes(model) === true),
+    // What the relay knows goes on as the client sent it, and so do the fields it does not
+    // know: the upstream answers for them. Log probabilities are refused: a whole answer drops them.
+    sampling: { chat: passedOn, completion: passedOn, passesUnknown: true },
     models,
-    chat,
+    chat: (request, signal) => routed(request.model, signal, (client, retries) => client.chat(request, signal, retries)),
+    complete: (request, signal) => routed(request.model, signal, (client, retries) => client.complete(request, signal, retries)),
+    embed,
     state,
     details,
     /** Later chats fail with 503; answers under way run to their end. */

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ensureFixture } from '../../../scripts/gguf/fixture-file'
-import { tinyQwen3, tinyQwen3Thinking } from '../../../scripts/gguf/specs'
+import { tinyEmbedding, tinyQwen3, tinyQwen3Thinking } from '../../../scripts/gguf/specs'
 import type { Backend } from '../../../src/relay/v1/backend'
 
 const fixturesDirectory = fileURLToPath(new URL('../../fixtures/', import.meta.url))
@@ -26,3 +26,6 @@ export async function untilReady(backend: Backend, timeoutMs = 30_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+export const tinyEmbeddingModelPath = ensureFixture(fixturesDirectory, tinyEmbedding).path
+export const tinyEmbeddingModelId = 'tiny-embedding'

@@ -3,9 +3,13 @@ import type { Engine } from '../../../src/inference/engine'
 import type { Signer } from '../../../src/shared/sign'
 import { MarketNode, type MarketNodeOptions } from '../../../src/market/node'
 import { statusOf, TaskReader } from '../../../src/market/task-doc'
+import type { EmbedderPresence, MarketEmbedder } from '../../../src/market/embed-task'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/market/types'
 import { SimEngine } from './engine'
 import { fixedSigner } from './keys'
+
+/** An embedder as presence shows it. */
+const presenceOf = (embedder: MarketEmbedder | null): EmbedderPresence | null => (embedder === null ? null : { modelId: embedder.modelId, dimensions: embedder.dimensions })
 
 export const realTimers: Timers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
@@ -71,6 +75,7 @@ export async function room(
         visible: true,
         linkDelayMs: 1,
         serve: more(members.indexOf(member)).serve?.().mode ?? 'always',
+        embedder: presenceOf(more(members.indexOf(member)).embedder?.() ?? null),
       })),
   ]
   for (const [index, member] of members.entries()) {

@@ -5,8 +5,10 @@
 // forced tool_choice gets one call, its arguments streamed in pieces, and finish reason
 // tool_calls; it cannot do response_format json_object or json_schema, and says so with a 400.
 // As one of several upstreams it lists the models it is given, and can be switched to failing
-// (500 to everything) or hanging (never answering), then back.
-import { createServer, type Server } from 'node:http'
+// (500 to everything) or hanging (never answering), then back. Its POST /v1/embeddings gives
+// each text a vector of 4 numbers from its characters; model `embeds-short` one vector too few,
+// `embeds-ragged` vectors of two widths, `embeds-null` a null in a vector.
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { chunkBuilder } from '../../../src/shared/openai'
 import { sseEvent } from '../../../src/shared/sse'
@@ -47,6 +49,25 @@ export interface FakeUpstream {
 }
 
 export const fakeModels: readonly string[] = ['tokens', 'broken', 'fails', 'refuses']
+export const fakeEmbeddingModels: readonly string[] = ['embeds', 'embeds-short', 'embeds-ragged', 'embeds-null']
+
+interface FakeEmbeddingsRequest {
+  model: string
+  input: string[]
+}
+
+/** A text's fake vector: its length, its first and last char codes, 1. */
+export const fakeVectorOf = (text: string): number[] => [text.length, text.charCodeAt(0), text.charCodeAt(text.length - 1), 1]
+
+function answerEmbeddings(res: ServerResponse, request: FakeEmbeddingsRequest): void {
+  const vectors: (number | null)[][] = request.input.map(fakeVectorOf)
+  if (request.model === 'embeds-short') vectors.pop()
+  if (request.model === 'embeds-ragged') vectors[0]?.push(2)
+  if (request.model === 'embeds-null') vectors[0]?.splice(0, 1, null)
+  res.writeHead(200, { 'Content-Type': 'application/json' })
+  const data = vectors.map((embedding, index) => ({ object: 'embedding', index, embedding }))
+  res.end(JSON.stringify({ object: 'list', data: data.reverse(), model: request.model, usage: { prompt_tokens: request.input.length * 3, total_tokens: request.input.length * 3 } }))
+}
 
 export async function startFakeUpstream(intervalMs: number, models: readonly string[] = fakeModels): Promise<FakeUpstream> {
   const sockets = new Set<Socket>()
@@ -71,6 +92,10 @@ export async function startFakeUpstream(intervalMs: number, models: readonly str
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
     req.on('end', () => {
       started += 1
+      if (req.url === '/v1/embeddings') {
+        answerEmbeddings(res, JSON.parse(body) as FakeEmbeddingsRequest)
+        return
+      }
       const request = JSON.parse(body) as FakeRequest
       if (request.model === 'fails') {
         res.writeHead(500, { 'Content-Type': 'application/json' })

@@ -4,6 +4,7 @@ import { splitReasoningChunks, thinkingAsked } from '../reasoning'
 import { parseChatRequest, promptTokenBound } from '../request'
 import { chargedUsage, createMeter, respond } from '../respond'
 import type { Route } from '../route'
+import { refuseUnhonoured } from '../sampling'
 
 export function chatRoute(config: V1Config): Route {
   return {
@@ -19,6 +20,7 @@ export function chatRoute(config: V1Config): Route {
       entry.stream = request.stream === true
       const backend = exchange.pick(request.model)
       entry.backend = backend.name
+      refuseUnhonoured(request, 'chat', backend)
       // The most this request may cost, held against the day's budget until it ends.
       exchange.reserve(promptTokenBound(body, request) + request.max_tokens)
       const meter = createMeter()
