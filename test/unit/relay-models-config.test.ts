@@ -91,11 +91,13 @@ describe('node-llama-cpp missing', () => {
       importLlamaCpp: () => Promise.reject(missing),
     })
     const answer = backend.chat({ model: 'tiny-qwen3', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }, new AbortController().signal)
+    const chunks: unknown[] = []
     await expect(
       (async () => {
-        for await (const chunk of answer) void chunk
+        for await (const chunk of answer) chunks.push(chunk)
       })(),
     ).rejects.toMatchObject({ status: 503, code: 'backend_failed' })
+    expect(chunks).toEqual([])
     const state = backend.state()
     expect(state.state).toBe('failed')
     const reason = state.state === 'failed' ? state.reason : ''

@@ -52,7 +52,7 @@ export interface FetchOptions {
   log: Logger
   signal: AbortSignal
   /** Each progress report while it downloads (none when the cache has it), from 0 bytes. */
-  onProgress(progress: DownloadProgress): void
+  onProgress: (progress: DownloadProgress) => void
 }
 
 /** The local path of `model`: from the cache, else downloaded into it first. */
