@@ -1,7 +1,7 @@
 // RELAY_MODEL's file: found in the cache, or downloaded there by node-llama-cpp (resolveModelFile)
 // with its progress logged and reported. The cache keeps `refs.json`, each reference with the
 // file it gave, so a later start finds it without asking the network (offline too).
-import { readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import * as v from 'valibot'
 import { registerError } from '../../shared/errors'
@@ -39,13 +39,21 @@ async function writeIndex(cacheDir: string, index: Index): Promise<void> {
   await rename(temporary, file)
 }
 
-/** The cached file for `ref`, when the index names one that is still there whole. */
-async function cachedFile(cacheDir: string, ref: string): Promise<string | null> {
+/**
+ * The cached file for `ref`, when the index names one that is still there whole; one that is
+ * not (cut short, replaced) is deleted so the download starts afresh. An entry naming anything
+ * but a file directly in the cache is ignored.
+ */
+async function cachedFile(cacheDir: string, ref: string, log: Logger): Promise<string | null> {
   const entry = (await readIndex(cacheDir))[ref]
-  if (entry === undefined || path.basename(entry.file) !== entry.file) return null
+  if (entry === undefined || path.basename(entry.file) !== entry.file || entry.file.startsWith('.')) return null
   const file = path.join(cacheDir, entry.file)
   const found = await stat(file).catch(() => null)
-  return found !== null && found.isFile() && found.size === entry.bytes ? file : null
+  if (found === null) return null
+  if (found.isFile() && found.size === entry.bytes) return file
+  log.warn('embedded model in the cache is not whole: downloading it again', { ref, path: file, bytes: found.size, expectedBytes: entry.bytes })
+  await rm(file, { force: true })
+  return null
 }
 
 export interface FetchOptions {
@@ -59,7 +67,7 @@ export interface FetchOptions {
 export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, model: RemoteModel, { log, signal, onProgress }: FetchOptions): Promise<string> {
   const fields = { model: model.id, ref: model.ref }
   await ensureDataDir(model.cacheDir, 'the model cache')
-  const cached = await cachedFile(model.cacheDir, model.ref)
+  const cached = await cachedFile(model.cacheDir, model.ref, log)
   if (cached !== null) {
     log.info('embedded model found in the cache', { ...fields, path: cached })
     return cached
@@ -73,6 +81,8 @@ export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, m
     file = await llamaCpp.resolveModelFile(model.ref, {
       directory: model.cacheDir,
       cli: false,
+      // A file the index does not vouch for is checked against the server's size.
+      verify: true,
       signal,
       ...(model.hfEndpoint === null ? {} : { endpoints: { huggingFace: model.hfEndpoint } }),
       onProgress({ downloadedSize, totalSize }) {
@@ -84,7 +94,8 @@ export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, m
   } catch (error) {
     if (signal.aborted) throw error
     const reason = error instanceof Error ? error.message : String(error)
-    throw new ModelDownloadError(`cannot download RELAY_MODEL=${model.ref}${model.hfEndpoint === null ? '' : ` from ${model.hfEndpoint}`}: ${reason}`)
+    const from = model.hfEndpoint !== null && model.ref.startsWith('hf:') ? ` from ${model.hfEndpoint}` : ''
+    throw new ModelDownloadError(`cannot download RELAY_MODEL=${model.ref}${from}: ${reason}`)
   }
   const { size } = await stat(file)
   await writeIndex(model.cacheDir, { ...(await readIndex(model.cacheDir)), [model.ref]: { file: path.basename(file), bytes: size } })
