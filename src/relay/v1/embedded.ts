@@ -18,7 +18,6 @@ import { createPool, type Pool } from './pool'
 import { createToolOutput, offeredNames } from './tool-output'
 
 interface Loaded {
-  llamaCpp: LlamaCpp
   llama: Llama
   model: LlamaModel
   chatWrapper: ChatWrapper
@@ -64,14 +63,7 @@ async function load(config: EmbeddedConfig, hooks: LoadHooks): Promise<Loaded> {
     })
     const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
     // Working out the chat template costs ~0.3–2 s; LlamaChat would redo it on every request.
-    return {
-      llamaCpp,
-      llama,
-      model,
-      chatWrapper: llamaCpp.resolveChatWrapper(model),
-      pool: createPool(sequences, config.maxQueue),
-      requestContextSize: Math.floor(context.contextSize / config.concurrency),
-    }
+    return { llama, model, chatWrapper: llamaCpp.resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue), requestContextSize: Math.floor(context.contextSize / config.concurrency) }
   } catch (error) {
     hooks.onDownload(null)
     await llama.dispose()
@@ -135,7 +127,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger, optio
     if (!serves(request.model)) throw new ApiError(404, `model ${JSON.stringify(request.model)}: the embedded backend serves ${modelId}`, 'invalid_request_error', 'model_not_found', 'model')
     const plan = decodePlan(request)
     const ready = await model()
-    const { LlamaChat } = ready.llamaCpp
+    const { LlamaChat } = await import('node-llama-cpp')
     const grammar = await grammarOf(ready.llama, plan)
     const sequence = await ready.pool.acquire(signal)
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: ready.chatWrapper })
