@@ -1,18 +1,19 @@
 // The model cache against what it may find on disk: an index entry that points outside the
-// cache, or at a file cut short, is not trusted (the model is fetched again); and a relay that
-// closes mid-download stops it and settles.
+// cache, or at a file cut short, is not trusted (the model is fetched again); a server that
+// refuses connections fails the download in bounded time; and a relay that closes mid-download
+// stops it and settles.
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/relay/log'
-import { fetchModel } from '../../src/relay/models/download'
+import { fetchModel, ModelDownloadError } from '../../src/relay/models/download'
 import type { RemoteModel } from '../../src/relay/models/ref'
 import { createEmbeddedBackend } from '../../src/relay/v1/embedded'
 import { tinyModelPath } from './backend/tiny-model'
 import { startHfStandIn, type HfStandIn } from './relay-models/hf-stand-in'
-import { waitFor } from './relay-v1/start'
+import { closedPort, waitFor } from './relay-v1/start'
 
 const bytes = readFileSync(tinyModelPath)
 const file = { owner: 'edgeswarm-test', repo: 'tiny-qwen3-GGUF', tag: 'Q8_0', name: 'tiny-qwen3-Q8_0.gguf', revision: 'main', bytes }
@@ -58,6 +59,16 @@ describe('the model cache', () => {
       await rm(outside, { force: true })
     }
   }, 60_000)
+
+  it('a server that refuses every connection fails the download once no data came for the stall limit', async () => {
+    const port = await closedPort()
+    const refused = { ...model, ref: `http://127.0.0.1:${port}/models/tiny.gguf`, hfEndpoint: null }
+    const startedMs = Date.now()
+    await expect(fetchModel(await import('node-llama-cpp'), refused, { log: silent, signal: new AbortController().signal, onProgress: () => undefined, stallMs: 1_000 })).rejects.toThrow(
+      new ModelDownloadError(`cannot download RELAY_MODEL=${refused.ref}: no data came for 1 s (is the server reachable?)`),
+    )
+    expect(Date.now() - startedMs).toBeLessThan(10_000)
+  })
 
   it('a backend closed mid-download stops the download, settles, and answers 503 after', async () => {
     standIn.hold()

@@ -61,10 +61,35 @@ export interface FetchOptions {
   signal: AbortSignal
   /** Each progress report while it downloads (none when the cache has it), from 0 bytes. */
   onProgress: (progress: DownloadProgress) => void
+  /** A download that gets no new byte for this long fails (a server that refuses or never answers); 60 s. */
+  stallMs?: number
+}
+
+/**
+ * `run` with a signal that aborts on `signal` or once `stallMs` pass without `alive()` being
+ * called; settles as soon as that signal aborts, whether or not `run` heeds it (node-llama-cpp's
+ * downloader retries a refused connection for minutes before it looks at its signal).
+ */
+async function withStallGuard<T>(signal: AbortSignal, stallMs: number, stalled: () => Error, run: (signal: AbortSignal, alive: () => void) => Promise<T>): Promise<T> {
+  const stall = new AbortController()
+  const stop = AbortSignal.any([signal, stall.signal])
+  const timer = setTimeout(() => stall.abort(stalled()), stallMs)
+  let onStop = (): void => undefined
+  const stopped = new Promise<never>((_resolve, reject) => {
+    onStop = () => reject(stop.reason as Error)
+    stop.addEventListener('abort', onStop, { once: true })
+  })
+  try {
+    return await Promise.race([run(stop, () => timer.refresh()), stopped])
+  } finally {
+    clearTimeout(timer)
+    stop.removeEventListener('abort', onStop)
+  }
 }
 
 /** The local path of `model`: from the cache, else downloaded into it first. */
-export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, model: RemoteModel, { log, signal, onProgress }: FetchOptions): Promise<string> {
+export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, model: RemoteModel, options: FetchOptions): Promise<string> {
+  const { log, signal, onProgress } = options
   const fields = { model: model.id, ref: model.ref }
   await ensureDataDir(model.cacheDir, 'the model cache')
   const cached = await cachedFile(model.cacheDir, model.ref, log)
@@ -76,25 +101,32 @@ export async function fetchModel(llamaCpp: Pick<LlamaCpp, 'resolveModelFile'>, m
   const startedMs = Date.now()
   onProgress({ downloadedBytes: 0, totalBytes: 0 })
   log.info('embedded model download starting', { ...fields, cacheDir: model.cacheDir, ...(model.hfEndpoint === null ? {} : { hfEndpoint: model.hfEndpoint }) })
+  const from = model.hfEndpoint !== null && model.ref.startsWith('hf:') ? ` from ${model.hfEndpoint}` : ''
+  const stallMs = options.stallMs ?? 60_000
+  const stalled = (): Error => new ModelDownloadError(`cannot download RELAY_MODEL=${model.ref}${from}: no data came for ${stallMs / 1000} s (is the server reachable?)`)
   let file: string
   try {
-    file = await llamaCpp.resolveModelFile(model.ref, {
-      directory: model.cacheDir,
-      cli: false,
-      // A file the index does not vouch for is checked against the server's size.
-      verify: true,
-      signal,
-      ...(model.hfEndpoint === null ? {} : { endpoints: { huggingFace: model.hfEndpoint } }),
-      onProgress({ downloadedSize, totalSize }) {
-        const progress = { downloadedBytes: downloadedSize, totalBytes: totalSize }
-        onProgress(progress)
-        logProgress(progress)
-      },
+    file = await withStallGuard(signal, stallMs, stalled, (guarded, alive) => {
+      let lastBytes = 0
+      return llamaCpp.resolveModelFile(model.ref, {
+        directory: model.cacheDir,
+        cli: false,
+        // A file the index does not vouch for is checked against the server's size.
+        verify: true,
+        signal: guarded,
+        ...(model.hfEndpoint === null ? {} : { endpoints: { huggingFace: model.hfEndpoint } }),
+        onProgress({ downloadedSize, totalSize }) {
+          if (downloadedSize > lastBytes) alive()
+          lastBytes = downloadedSize
+          const progress = { downloadedBytes: downloadedSize, totalBytes: totalSize }
+          onProgress(progress)
+          logProgress(progress)
+        },
+      })
     })
   } catch (error) {
-    if (signal.aborted) throw error
+    if (signal.aborted || error instanceof ModelDownloadError) throw error
     const reason = error instanceof Error ? error.message : String(error)
-    const from = model.hfEndpoint !== null && model.ref.startsWith('hf:') ? ` from ${model.hfEndpoint}` : ''
     throw new ModelDownloadError(`cannot download RELAY_MODEL=${model.ref}${from}: ${reason}`)
   }
   const { size } = await stat(file)
