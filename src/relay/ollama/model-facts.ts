@@ -61,7 +61,8 @@ async function readGguf(modelPath: string, kind: ModelFacts['kind']): Promise<Mo
 /** The facts of each model, the relay's own GGUFs' read once each (their header, not their weights). */
 export function createModelFacts(config: V1Config, log: Logger) {
   const local = [
-    ...(config.embedded === null ? [] : [{ path: config.embedded.modelPath, kind: 'chat' as const }]),
+    // A model by name (RELAY_MODEL) has no file to read before its download: its facts stay unknown.
+    ...(config.embedded?.modelPath === undefined ? [] : [{ path: config.embedded.modelPath, kind: 'chat' as const }]),
     ...(config.embedding === null ? [] : [{ path: config.embedding.modelPath, kind: 'embedding' as const }]),
   ].map((file) => ({ ...file, id: embeddedModelId(file.path), read: null as Promise<ModelFacts | null> | null }))
   return async (model: ModelInfo): Promise<ModelFacts> => {

@@ -3,7 +3,12 @@ import type { NumericSamplingField, SamplingSupport } from './sampling'
 
 export type BackendName = 'embedded' | 'upstream' | 'swarm'
 
-export type BackendState = { state: 'loading' } | { state: 'ready'; active: number; queued: number } | { state: 'unreachable'; reason: string } | { state: 'failed'; reason: string }
+/** `download`: the embedded model's bytes while RELAY_MODEL downloads (absent once it loads from disk). */
+export type BackendState =
+  | { state: 'loading'; download?: { downloadedBytes: number; totalBytes: number } }
+  | { state: 'ready'; active: number; queued: number }
+  | { state: 'unreachable'; reason: string }
+  | { state: 'failed'; reason: string }
 
 /** A request as a backend gets it: validated, caps applied, `max_tokens` always set. */
 export type BackendRequest = ChatCompletionRequest & { max_tokens: number }

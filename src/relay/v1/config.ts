@@ -24,6 +24,14 @@
 //                             request probes it (half-open); doubles with each failed probe, up to
 //                             8 times; 30000. Routing, failover and the breaker: ./upstreams.ts
 //   RELAY_MODEL_PATH          a GGUF file for the embedded backend (node-llama-cpp); none
+//   RELAY_MODEL               the embedded backend's model by name instead, downloaded on first
+//                             start: hf:owner/repo:quant, hf:owner/repo/file.gguf (#revision pins
+//                             it to a commit), or an http(s) URL of a .gguf; cached in
+//                             RELAY_DATA_DIR/models, else $XDG_CACHE_HOME/edgeswarm-relay/models,
+//                             else ~/.cache/edgeswarm-relay/models; a later start reads the cache
+//                             and downloads nothing. Not with RELAY_MODEL_PATH. See ../models/
+//   RELAY_HF_ENDPOINT         the Hugging Face server hf: references resolve on (a mirror);
+//                             node-llama-cpp's HF_ENDPOINT or MODEL_ENDPOINT, else huggingface.co
 //   RELAY_MODEL_CONCURRENCY   requests generated at once by it; more wait in a queue; 1
 //   RELAY_MODEL_THREADS       CPU threads for it; the cores, at most 4
 //   RELAY_MODEL_CONTEXT       context size in tokens per concurrent request; 4096
@@ -40,8 +48,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { RelayConfigError, type Env } from '../config'
 import { loadSwarmConfig, type SwarmConfig } from '../gateway/config'
+import { loadRemoteModel, type RemoteModel } from '../models/ref'
 import { readInteger, readList } from './env-read'
 import { loadUpstreamsConfig, type UpstreamsConfig } from './upstream-config'
+
+/** The embedded backend's model: a local file (RELAY_MODEL_PATH), or one by name, downloaded (RELAY_MODEL). */
+export type EmbeddedModel = { modelPath: string; remote?: undefined } | { modelPath?: undefined; remote: RemoteModel }
+
+export type EmbeddedConfig = EmbeddedModel & { concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean }
 
 export interface V1Config {
   tokens: readonly string[]
@@ -53,7 +67,7 @@ export interface V1Config {
   corsOrigins: readonly string[]
   /** The OpenAI-compatible servers /v1 forwards to; null: none. */
   upstreams: UpstreamsConfig | null
-  embedded: { modelPath: string; concurrency: number; threads: number; contextSize: number; maxQueue: number; gpu: boolean } | null
+  embedded: EmbeddedConfig | null
   /** The relay's embedding model: null without RELAY_EMBEDDING_MODEL_PATH. */
   embedding: { modelPath: string; threads: number; contextSize: number; gpu: boolean } | null
   /** The swarm gateway: null without RELAY_ROOMS. */
@@ -105,13 +119,15 @@ export function loadV1Config(env: Env, host = '127.0.0.1', cwd: string = process
   const upstreams = loadUpstreamsConfig(env, problems)
 
   const modelPath = env.RELAY_MODEL_PATH?.trim() ?? ''
+  const remote = loadRemoteModel(env, cwd, problems)
+  const model: EmbeddedModel | null = remote !== null ? { remote } : modelPath !== '' ? { modelPath: path.resolve(cwd, modelPath) } : null
   const gpu = env.RELAY_MODEL_GPU?.trim() || 'auto'
   if (gpu !== 'auto' && gpu !== 'off') problems.push(`RELAY_MODEL_GPU=${JSON.stringify(gpu)}: expected auto or off`)
-  const embedded =
-    modelPath === ''
+  const embedded: EmbeddedConfig | null =
+    model === null
       ? null
       : {
-          modelPath: path.resolve(cwd, modelPath),
+          ...model,
           concurrency: readInteger(env, 'RELAY_MODEL_CONCURRENCY', { fallback: 1, min: 1, max: 64 }, problems),
           threads: readInteger(env, 'RELAY_MODEL_THREADS', { fallback: Math.min(4, os.availableParallelism()), min: 1, max: 1024 }, problems),
           contextSize: readInteger(env, 'RELAY_MODEL_CONTEXT', { fallback: 4096, min: 256, max: 1_048_576 }, problems),

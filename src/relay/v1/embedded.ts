@@ -1,19 +1,22 @@
-// The embedded backend: node-llama-cpp runs a GGUF file on the relay's machine. One context
-// with one sequence per concurrent request; requests beyond that wait in the pool's queue.
+// The embedded backend: node-llama-cpp runs a GGUF file on the relay's machine (RELAY_MODEL_PATH,
+// or RELAY_MODEL's download: ../models/). One context with one sequence per concurrent request;
+// requests beyond that wait in the pool's queue.
 import path from 'node:path'
 import type { ChatWrapper, Llama, LlamaChatResponseChunk, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
 import { AsyncQueue } from '../../shared/async-queue'
 import { chunkBuilder, stopSequences, type ChatCompletionChunk, type ModelInfo, type TextCompletionChunk } from '../../shared/openai'
 import type { Logger } from '../log'
+import { fetchModel } from '../models/download'
+import { importLlamaCpp, openLlama, type ImportLlamaCpp, type LlamaCpp } from '../models/llama-cpp'
+import { describeProgress, type DownloadProgress } from '../models/progress'
+import type { RemoteModel } from '../models/ref'
 import type { Backend, BackendRequest, BackendState, CompletionBackendRequest } from './backend'
-import type { V1Config } from './config'
+import type { EmbeddedConfig } from './config'
 import { checkInfill, embeddedSampling, runCompletion, samplingOptions } from './embedded-completion'
 import { ApiError } from './errors'
 import { decodePlan, grammarOf, thoughtTokenBudget, toHistory } from './embedded-prompt'
 import { createPool, type Pool } from './pool'
 import { createToolOutput, offeredNames } from './tool-output'
-
-type EmbeddedConfig = NonNullable<V1Config['embedded']>
 
 interface Loaded {
   llama: Llama
@@ -29,16 +32,31 @@ export function embeddedModelId(modelPath: string): string {
   return path.basename(modelPath).replace(/\.gguf$/i, '')
 }
 
-async function load(config: EmbeddedConfig): Promise<Loaded> {
-  const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp')
-  const llama = await getLlama({
-    gpu: config.gpu ? 'auto' : false,
-    build: 'never',
-    skipDownload: true,
-    logLevel: LlamaLogLevel.error,
-  })
+export interface EmbeddedOptions {
+  /** How node-llama-cpp is imported (a test makes it fail as a missing package does). */
+  importLlamaCpp?: ImportLlamaCpp
+}
+
+interface LoadHooks extends EmbeddedOptions {
+  log: Logger
+  /** Stops a download when the relay closes. */
+  signal: AbortSignal
+  onDownload(progress: DownloadProgress | null): void
+}
+
+async function downloaded(llamaCpp: LlamaCpp, remote: RemoteModel, hooks: LoadHooks): Promise<string> {
+  const file = await fetchModel(llamaCpp, remote, { log: hooks.log, signal: hooks.signal, onProgress: (progress) => hooks.onDownload(progress) })
+  hooks.onDownload(null)
+  return file
+}
+
+async function load(config: EmbeddedConfig, hooks: LoadHooks): Promise<Loaded> {
+  const llamaCpp = await importLlamaCpp(hooks.importLlamaCpp)
+  // The binaries first: no download when they cannot run it.
+  const llama = await openLlama(llamaCpp, config.gpu)
   try {
-    const model = await llama.loadModel({ modelPath: config.modelPath })
+    const modelPath = config.remote === undefined ? config.modelPath : await downloaded(llamaCpp, config.remote, hooks)
+    const model = await llama.loadModel({ modelPath })
     const context = await model.createContext({
       contextSize: { max: config.contextSize },
       sequences: config.concurrency,
@@ -46,8 +64,9 @@ async function load(config: EmbeddedConfig): Promise<Loaded> {
     })
     const sequences = Array.from({ length: config.concurrency }, () => context.getSequence())
     // Working out the chat template costs ~0.3–2 s; LlamaChat would redo it on every request.
-    return { llama, model, chatWrapper: resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue), requestContextSize: Math.floor(context.contextSize / config.concurrency) }
+    return { llama, model, chatWrapper: llamaCpp.resolveChatWrapper(model), pool: createPool(sequences, config.maxQueue), requestContextSize: Math.floor(context.contextSize / config.concurrency) }
   } catch (error) {
+    hooks.onDownload(null)
     await llama.dispose()
     throw error
   }
@@ -75,17 +94,31 @@ function streamed<T>(signal: AbortSignal, run: (signal: AbortSignal, queue: Asyn
   return queue
 }
 
+/** The answer while RELAY_MODEL downloads: 503 with how far it got. */
+const stillDownloading = (modelId: string, progress: DownloadProgress): ApiError =>
+  new ApiError(503, `the embedded model ${modelId} is loading: downloading, ${describeProgress(progress)}; ask again later`, 'server_error', 'model_loading', null, { 'Retry-After': '10' })
+
 const closedError = (): ApiError => new ApiError(503, 'the embedded backend is closed: the relay is shutting down', 'server_error', 'backend_closed')
 
 /** Creates the backend and starts loading the model; requests wait for the load. */
-export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Backend {
-  const modelId = embeddedModelId(config.modelPath)
+export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger, options: EmbeddedOptions = {}): Backend {
+  const modelId = config.remote === undefined ? embeddedModelId(config.modelPath) : config.remote.id
   const createdS = Math.floor(Date.now() / 1000)
   let state: BackendState = { state: 'loading' }
   let loaded: Loaded | null = null
+  let download: DownloadProgress | null = null
   const lifecycle = { closed: false }
-  const serves = (model: string): boolean => model === modelId || model === 'embedded'
-  const loading = load(config).then(
+  const stopDownload = new AbortController()
+  const serves = (model: string): boolean => model === modelId || model === 'embedded' || model === config.remote?.ref
+  const hooks: LoadHooks = {
+    ...options,
+    log,
+    signal: stopDownload.signal,
+    onDownload(progress) {
+      download = progress
+    },
+  }
+  const loading = load(config, hooks).then(
     (result) => {
       loaded = result
       state = { state: 'ready', active: 0, queued: 0 }
@@ -93,6 +126,10 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
       return result
     },
     (error: unknown) => {
+      if (lifecycle.closed) {
+        log.info('embedded model not loaded: the relay closed first', { model: modelId })
+        return null
+      }
       const reason = error instanceof Error ? error.message : String(error)
       state = { state: 'failed', reason }
       log.error('embedded model failed to load', { model: modelId, error })
@@ -106,6 +143,7 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
   }
   async function readyFor(model: string): Promise<Loaded> {
     checkServed(model)
+    if (download !== null) throw stillDownloading(modelId, download)
     const ready = await loading
     if (lifecycle.closed) throw closedError()
     if (ready === null) throw new ApiError(503, `the embedded model ${modelId} failed to load`, 'server_error', 'backend_failed')
@@ -193,11 +231,15 @@ export function createEmbeddedBackend(config: EmbeddedConfig, log: Logger): Back
     sampling: embeddedSampling,
     chat: (request, signal) => streamed(signal, (inner, queue) => generate(request, inner, queue)),
     complete: (request, signal) => streamed(signal, (inner, queue) => complete(request, inner, queue)),
-    state: () => (loaded !== null && state.state === 'ready' ? { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() } : state),
+    state(): BackendState {
+      if (loaded !== null && state.state === 'ready') return { state: 'ready', active: loaded.pool.active(), queued: loaded.pool.queued() }
+      return state.state === 'loading' && download !== null ? { state: 'loading', download: { ...download } } : state
+    },
     /** Frees the model; later chats fail with 503 (a second close does nothing). */
     async close() {
       if (lifecycle.closed) return
       lifecycle.closed = true
+      stopDownload.abort()
       const ready = await loading
       if (state.state !== 'failed') state = { state: 'unreachable', reason: 'closed' }
       loaded = null

@@ -53,7 +53,7 @@ export const relayRestarting = (what: string): ApiError =>
 export const noBackendConfigured = (): ApiError =>
   new ApiError(
     503,
-    'no model backend is configured on this relay: set RELAY_MODEL_PATH (a GGUF file run on the relay) or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server, RELAY_UPSTREAM_URLS for several',
+    'no model backend is configured on this relay: set RELAY_MODEL (hf:owner/repo:quant or a URL, downloaded) or RELAY_MODEL_PATH (a GGUF file run on the relay), or RELAY_UPSTREAM_URL (and RELAY_UPSTREAM_KEY) for an OpenAI-compatible server, RELAY_UPSTREAM_URLS for several',
     'server_error',
     'no_backend',
   )

@@ -4,7 +4,8 @@ import type { Backend } from '../backend'
 import { sendV1Json } from '../http'
 import type { Route } from '../route'
 
-export const nothingConfigured = 'no model backend is configured: set RELAY_MODEL_PATH (a GGUF file) or RELAY_UPSTREAM_URL / RELAY_UPSTREAM_URLS (OpenAI-compatible servers)'
+export const nothingConfigured =
+  'no model backend is configured: set RELAY_MODEL (a model by name) or RELAY_MODEL_PATH (a GGUF file), or RELAY_UPSTREAM_URL / RELAY_UPSTREAM_URLS (OpenAI-compatible servers)'
 
 export function modelsRoute(all: readonly Backend[]): Route {
   return {
