@@ -1,4 +1,4 @@
-// The relay: one http server for the app, /healthz, the /signal WebSocket and /v1.
+// The relay: one http server for the app, /healthz, the /signal WebSocket, /v1 and /api, and /mcp.
 import { registerError } from '../shared/errors'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +12,8 @@ import { hostAllowed, upgradeOriginAllowed, type HostRules } from './host-check'
 import { sendJson, sendText } from './http-response'
 import type { FaultCounts } from './last-resort'
 import { createLogger, type Logger } from './log'
+import { mcpDepsOf } from './mcp/deps'
+import { createMcpHttp, mcpPath } from './mcp/http'
 import { measureMemory, type MemoryUsage } from './memory'
 import { createNetConfigHandler } from './net/handler'
 import { netConfigPath } from '../shared/net-config'
@@ -68,7 +70,7 @@ function pathnameOf(target: string | undefined): string {
 /** 403 for a Host this relay is not known by (a DNS-rebinding page): /v1 in OpenAI's error shape. */
 function refuseHost(req: IncomingMessage, res: ServerResponse, pathname: string): void {
   const message = 'this relay does not serve that host name; its operator can add it to RELAY_PUBLIC_HOSTS'
-  if (isApiPath(pathname)) {
+  if (isApiPath(pathname) || pathname === mcpPath) {
     sendJson(req, res, 403, { error: { message, type: 'invalid_request_error', param: null, code: 'host_not_allowed' } })
   } else {
     sendText(req, res, 403, message)
@@ -123,6 +125,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const serveModels = config.modelsDir === null ? null : createStaticHandler(config.modelsDir, log)
   const v1Config = options.v1 ?? loadV1Config({})
   const v1 = createV1Api(v1Config, log)
+  const mcp = createMcpHttp(mcpDepsOf(v1, v1Config, log), v1Config, log)
   const faults = options.faults ?? ((): FaultCounts => ({ unhandledRejections: 0, uncaughtExceptions: 0 }))
   let closePromise: Promise<void> | undefined
 
@@ -144,6 +147,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     } else if (isApiPath(pathname)) {
       // /v1 and /api answer JSON, a 404 included: never the app's index.html.
       await v1.handle(req, res, pathname, addressGroup(clientAddress(req)))
+    } else if (pathname === mcpPath) {
+      await mcp.handle(req, res, addressGroup(clientAddress(req)))
     } else if (pathname === '/signal') {
       sendText(req, res, 426, 'use a WebSocket for /signal', { Upgrade: 'websocket', Connection: 'Upgrade' })
     } else if (serveModels && pathname.startsWith('/models/')) {

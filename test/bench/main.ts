@@ -9,6 +9,7 @@ import { benchEngine } from './engine'
 import { benchFlood } from './flood'
 import { benchMarket } from './market'
 import { benchMarkdownPaint } from './markdown-paint'
+import { benchMcp } from './mcp'
 import { benchMemoryAnswers } from './memory-answers'
 import { benchMesh } from './mesh'
 import { benchTrustCost } from './market-before-after'
@@ -29,7 +30,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent')
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp')
     .split(',')
     .map((name) => name.trim()),
 )
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   if (sections.has('rooms')) await benchRooms().catch((error: unknown) => console.error('rooms bench failed:', error))
   if (sections.has('markdown')) await benchMarkdownPaint().catch((error: unknown) => console.error('markdown bench failed:', error))
   if (sections.has('consent')) await benchConsent().catch((error: unknown) => console.error('consent bench failed:', error))
+  if (sections.has('mcp')) await benchMcp()
 }
 
 async function benchRoom(): Promise<void> {

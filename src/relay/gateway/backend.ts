@@ -21,7 +21,23 @@ import { openGatewayStorage, type GatewayStorage } from './storage'
 import { chunksOfTask, toTaskRequest } from './translate'
 
 /** What the backend needs of a joined room. */
-export type JoinedRoom = Pick<RoomPeer, 'name' | 'market' | 'readyPeers' | 'livePeers' | 'waitForReadyPeer' | 'close'> & Partial<Pick<RoomPeer, 'summary'>>
+export type JoinedRoom = Pick<RoomPeer, 'name' | 'market' | 'readyPeers' | 'livePeers' | 'waitForReadyPeer' | 'close'> & Partial<Pick<RoomPeer, 'summary' | 'memory'>>
+
+/** The rooms the gateway joined, for entries other than chat (MCP's memory, peer and job tools). */
+export interface SwarmRooms {
+  /** The RELAY_ROOMS room names, in order. */
+  names(): string[]
+  /** The joined room `name`, once the gateway has started: 404 for a room not in RELAY_ROOMS, 503 when the gateway failed or closed. */
+  room(name: string, signal: AbortSignal): Promise<JoinedRoom>
+}
+
+/** The swarm backend, with its rooms. */
+export interface SwarmBackend extends Backend {
+  readonly name: 'swarm'
+  readonly rooms: SwarmRooms
+}
+
+export const isSwarmBackend = (backend: Backend): backend is SwarmBackend => backend.name === 'swarm' && 'rooms' in backend
 
 /** How the backend reaches WebRTC and its identity; tests replace them. */
 export interface SwarmDeps {
@@ -65,7 +81,7 @@ function refuseWhatNoPeerServes(request: ChatRequest, room: JoinedRoom): void {
   )
 }
 
-export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Partial<SwarmDeps> = {}): Backend {
+export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Partial<SwarmDeps> = {}): SwarmBackend {
   const createdS = Math.floor(Date.now() / 1000)
   const joined = new Map<string, JoinedRoom>()
   const joinRoom: SwarmDeps['joinRoom'] =
@@ -198,6 +214,7 @@ export function createSwarmBackend(config: SwarmConfig, log: Logger, deps: Parti
     state: () => (state.state === 'ready' ? { state: 'ready', active, queued: 0 } : state),
     details: (): SwarmDetails => ({ rooms: [...joined.values()].flatMap((room) => (room.summary === undefined ? [] : [room.summary()])) }),
     stop,
+    rooms: { names: () => config.rooms.map((room) => room.name), room: (name, signal) => roomFor(`swarm/${name}`, signal) },
     async close() {
       lifecycle.closed = true
       stop()

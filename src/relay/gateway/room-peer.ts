@@ -1,11 +1,13 @@
 // The relay as one peer of a room: a Y.Doc in memory shared with y-webrtc through the signaling
-// server, a presence that says "no engine", and a task market where the relay only posts.
+// server, a presence that says "no engine", a task market where the relay only posts, and the
+// room's signed memory, which the relay reads and writes as its own identity (the MCP tools).
 import os from 'node:os'
 import { WebrtcProvider, type WebrtcConn } from 'y-webrtc'
 import * as Y from 'yjs'
 import { PROTOCOL_VERSION, type Presence } from '../../shared/protocol'
 import type { Signer } from '../../shared/sign'
 import { MarketNode, servesPeers, type LivePeer } from '../../market'
+import { MemoryStore } from '../../memory/store'
 import { PresenceTracker } from '../../market/presence/tracker'
 import { livePeersOf } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
@@ -99,6 +101,8 @@ function relayPresence(signer: Signer, version: string): Presence {
 export class RoomPeer {
   readonly name: string
   readonly market: MarketNode
+  /** The room's shared memory, read and written (signed) as the relay's own (MCP's memory tools). */
+  readonly memory: MemoryStore
   readonly #doc = new Y.Doc()
   readonly #provider: WebrtcProvider
   readonly #presence: PresenceTracker
@@ -160,6 +164,7 @@ export class RoomPeer {
       this.#presence.on('leave', (peer) => log.info('swarm peer left', { room: spec.name, nodeId: peer.nodeId })),
       this.#presence.on('dropped', ({ count }) => log.debug('swarm peer state dropped', { room: spec.name, count })),
     )
+    this.memory = new MemoryStore(this.#doc, signer, options.roomId, { onError: (error) => log.warn('swarm memory error', { room: spec.name, error }) })
     this.market = new MarketNode({
       doc: this.#doc,
       signer,
@@ -263,6 +268,7 @@ export class RoomPeer {
   close(): void {
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
     this.market.destroy()
+    this.memory.stop()
     this.#presence.stop()
     // destroy() alone leaves y-webrtc's signaling socket open; disconnect() closes it.
     this.#provider.disconnect()
