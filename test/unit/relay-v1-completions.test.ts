@@ -62,6 +62,13 @@ describe('/v1/completions on the embedded backend (tiny Qwen3)', () => {
     expect(logged.map((record) => record.stream)).toEqual([false, true])
   })
 
+  it('continues an empty prompt, again and again (the sequence holds nothing that leaves it no room)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const answer = await clientOf(relay).completions.create({ model: tinyModelId, prompt: '', max_tokens: 3, temperature: 1 })
+      expect(answer.choices[0]?.finish_reason, `round ${round}`).toBe('length')
+    }
+  })
+
   it('defaults max_tokens to 16, as OpenAI does', async () => {
     const answer = await clientOf(relay).completions.create({ model: tinyModelId, prompt: 'The sea' })
     expect(answer.usage?.completion_tokens).toBe(16)

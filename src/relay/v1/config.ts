@@ -6,7 +6,7 @@
 //   RELAY_DAILY_TOKENS        prompt + completion tokens per token per UTC day; 0: no cap; 1000000
 //   RELAY_MAX_BODY_BYTES      request body cap (413 above); 1 MiB
 //   RELAY_MAX_MESSAGES        messages per request (400 above); 256
-//   RELAY_MAX_TOKENS          cap on max_tokens (400 above), and its default; 4096
+//   RELAY_MAX_TOKENS          cap on max_tokens (400 above), and its default for chat (text completions: 16); 4096
 //   RELAY_CORS_ORIGINS        comma-separated origins allowed to call /v1 from a browser; none
 //   RELAY_UPSTREAM_URL        base URL of an OpenAI-compatible server (…/v1); none
 //   RELAY_UPSTREAM_KEY        its bearer key; none

@@ -89,6 +89,8 @@ export async function runCompletion(model: LlamaModel, sequence: LlamaContextSeq
       },
     }
     const promptTokens = model.tokenize(request.prompt).length + (request.suffix === undefined ? 0 : model.tokenize(request.suffix).length)
+    // An empty prompt continues from nothing: node-llama-cpp finds no room for it after what the sequence holds.
+    if (promptTokens === 0) await sequence.clearHistory()
     const result =
       request.suffix === undefined ? await completion.generateCompletionWithMeta(request.prompt, options) : await completion.generateInfillCompletionWithMeta(request.prompt, request.suffix, options)
     if (signal.aborted) return
