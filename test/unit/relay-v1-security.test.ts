@@ -135,7 +135,7 @@ describe('/v1 tokens, rates and caps', () => {
 
   it('answers unknown /v1 paths with 404 and wrong methods with 405, in the error shape', async () => {
     const relay = await start()
-    await expectError(await fetch(`${relay.baseUrl}/v1/embeddings`, { method: 'POST', body: '{}' }), 404, 'not_found')
+    await expectError(await fetch(`${relay.baseUrl}/v1/images/generations`, { method: 'POST', body: '{}' }), 404, 'not_found')
     const wrong = await fetch(`${relay.baseUrl}/v1/chat/completions`)
     await expectError(wrong, 405, 'method_not_allowed')
     expect(wrong.headers.get('allow')).toBe('POST')
