@@ -92,6 +92,7 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
     contextSize: config.contextSize,
     askFirst: true,
     chosenId: (await modelSettings.load(db)).chosenId,
+    modelSha256: urlParams.has('model') ? config.modelSha256 : undefined,
   })
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info()) })
   engine.on('status', publish)
