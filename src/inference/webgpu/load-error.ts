@@ -21,6 +21,13 @@ export function integrityFailedUrl(error: unknown): string | null {
   return /Integrity verification failed for (\S+)/.exec(messageOf(error))?.[1] ?? null
 }
 
+/** Deletes `url` from WebLLM's caches (Cache Storage `webllm/*`): WebLLM caches a file before it checks it. */
+export async function forgetCached(url: string): Promise<void> {
+  for (const name of await caches.keys().catch((): string[] => [])) {
+    if (name.startsWith('webllm')) await (await caches.open(name)).delete(url).catch(() => false)
+  }
+}
+
 /** Turns a failure of WebLLM's reload into a ModelLoadError a user can act on. */
 export function toModelLoadError(error: unknown): ModelLoadError {
   const message = messageOf(error)

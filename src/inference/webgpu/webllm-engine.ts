@@ -5,7 +5,7 @@ import { AbortError, EngineUnavailableError, ModelLoadError, throwIfAborted } fr
 import type { Engine } from '../engine'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
 import { streamChat } from './chat-stream'
-import { integrityFailedUrl, messageOf, toModelLoadError } from './load-error'
+import { forgetCached, integrityFailedUrl, messageOf, toModelLoadError } from './load-error'
 import { chooseModel, type AdapterDescription } from './model-choice'
 import { probeWebGpu, type WebGpuProbe } from './probe'
 import { knownModels, needsFromRecord, qwen3F16, type ModelNeeds } from './models'
@@ -227,13 +227,6 @@ async function importWebLlm(): Promise<typeof import('@mlc-ai/web-llm')> {
     return await import('@mlc-ai/web-llm')
   } catch (error) {
     throw new ModelLoadError(`the WebLLM module could not be loaded: ${messageOf(error)}`)
-  }
-}
-
-/** Deletes `url` from WebLLM's caches (Cache Storage `webllm/*`). */
-async function forgetCached(url: string): Promise<void> {
-  for (const name of await caches.keys().catch((): string[] => [])) {
-    if (name.startsWith('webllm')) await (await caches.open(name)).delete(url).catch(() => false)
   }
 }
 
