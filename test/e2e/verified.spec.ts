@@ -26,7 +26,7 @@ function opfsModels(page: Page): Promise<{ names: string[]; meta: string }[]> {
     const folders: { names: string[]; meta: string }[] = []
     for await (const [, handle] of models.entries()) {
       if (handle.kind !== 'directory') continue
-      const folder = handle as FileSystemDirectoryHandle
+      const folder = handle
       const names: string[] = []
       for await (const name of folder.keys()) names.push(name)
       const meta = names.includes('meta.json') ? await (await (await folder.getFileHandle('meta.json')).getFile()).text() : ''
@@ -37,7 +37,12 @@ function opfsModels(page: Page): Promise<{ names: string[]; meta: string }[]> {
 }
 
 async function serviceWorkerFetches(page: Page): Promise<string[]> {
-  const lists = await Promise.all(page.context().serviceWorkers().map((worker) => worker.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name))))
+  const lists = await Promise.all(
+    page
+      .context()
+      .serviceWorkers()
+      .map((worker) => worker.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name))),
+  )
   return lists.flat()
 }
 
@@ -133,7 +138,7 @@ test.describe('the resumable downloader checks what it kept', () => {
       const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('edgeswarm-models')
       for await (const [, handle] of models.entries()) {
         if (handle.kind !== 'directory') continue
-        const file = await (handle as FileSystemDirectoryHandle).getFileHandle('meta.json')
+        const file = await handle.getFileHandle('meta.json')
         const { hash: _dropped, ...meta } = JSON.parse(await (await file.getFile()).text()) as Record<string, unknown>
         const writable = await file.createWritable()
         await writable.write(JSON.stringify(meta))
@@ -163,7 +168,7 @@ test.describe('the resumable downloader checks what it kept', () => {
       const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('edgeswarm-models')
       for await (const [, handle] of models.entries()) {
         if (handle.kind !== 'directory') continue
-        const folder = handle as FileSystemDirectoryHandle
+        const folder = handle
         const segment = await folder.getFileHandle('seg-0')
         const bytes = new Uint8Array(await (await segment.getFile()).arrayBuffer())
         bytes[1000] = (bytes[1000] ?? 0) ^ 0xff
