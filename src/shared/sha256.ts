@@ -3,7 +3,7 @@
  * model download hashes as it writes and carries on after a reload from the saved state.
  * WebCrypto's `digest` takes the whole input at once, and a GGUF is hundreds of MB.
  */
-const roundConstants = new Uint32Array([
+const roundConstants = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
   0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
@@ -32,7 +32,7 @@ function fromHex(hex: string): Uint8Array {
 export class Sha256 {
   readonly #hash = Uint32Array.from(initialHash)
   readonly #block = new Uint8Array(blockBytes)
-  readonly #words = new Uint32Array(64)
+  readonly #words = new Int32Array(64)
   #blockFill = 0
   #bytes = 0
 
@@ -92,28 +92,31 @@ export class Sha256 {
   }
 }
 
-/** One 64-byte block of `data` at `offset` into `hash` (`words`: scratch for the message schedule). */
-function compress(hash: Uint32Array, words: Uint32Array, data: Uint8Array, offset: number): void {
-  const w = words
-  for (let t = 0, at = offset; t < 16; t++, at += 4) w[t] = ((data[at] ?? 0) << 24) | ((data[at + 1] ?? 0) << 16) | ((data[at + 2] ?? 0) << 8) | (data[at + 3] ?? 0)
+/*
+ * One 64-byte block of `data` at `offset` into `hash` (`w`: scratch for the message schedule).
+ * The hot loop of a model download: typed-array reads are cast rather than defaulted (`?? 0`),
+ * as every index here is in range by construction and the defaults cost a third of the speed.
+ */
+function compress(hash: Uint32Array, w: Int32Array, data: Uint8Array, offset: number): void {
+  for (let t = 0, at = offset; t < 16; t++, at += 4) w[t] = ((data[at] as number) << 24) | ((data[at + 1] as number) << 16) | ((data[at + 2] as number) << 8) | (data[at + 3] as number)
   for (let t = 16; t < 64; t++) {
-    const w15 = w[t - 15] ?? 0
-    const w2 = w[t - 2] ?? 0
+    const w15 = w[t - 15] as number
+    const w2 = w[t - 2] as number
     const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
     const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
-    w[t] = ((w[t - 16] ?? 0) + s0 + (w[t - 7] ?? 0) + s1) | 0
+    w[t] = ((w[t - 16] as number) + s0 + (w[t - 7] as number) + s1) | 0
   }
-  let a = hash[0] ?? 0
-  let b = hash[1] ?? 0
-  let c = hash[2] ?? 0
-  let d = hash[3] ?? 0
-  let e = hash[4] ?? 0
-  let f = hash[5] ?? 0
-  let g = hash[6] ?? 0
-  let k = hash[7] ?? 0
+  let a = (hash[0] as number) | 0
+  let b = (hash[1] as number) | 0
+  let c = (hash[2] as number) | 0
+  let d = (hash[3] as number) | 0
+  let e = (hash[4] as number) | 0
+  let f = (hash[5] as number) | 0
+  let g = (hash[6] as number) | 0
+  let k = (hash[7] as number) | 0
   for (let t = 0; t < 64; t++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
-    const t1 = (k + s1 + ((e & f) ^ (~e & g)) + (roundConstants[t] ?? 0) + (w[t] ?? 0)) | 0
+    const t1 = (k + s1 + ((e & f) ^ (~e & g)) + (roundConstants[t] as number) + (w[t] as number)) | 0
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
     const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
     k = g
@@ -125,14 +128,14 @@ function compress(hash: Uint32Array, words: Uint32Array, data: Uint8Array, offse
     b = a
     a = (t1 + t2) | 0
   }
-  hash[0] = (hash[0] ?? 0) + a
-  hash[1] = (hash[1] ?? 0) + b
-  hash[2] = (hash[2] ?? 0) + c
-  hash[3] = (hash[3] ?? 0) + d
-  hash[4] = (hash[4] ?? 0) + e
-  hash[5] = (hash[5] ?? 0) + f
-  hash[6] = (hash[6] ?? 0) + g
-  hash[7] = (hash[7] ?? 0) + k
+  hash[0] = (hash[0] as number) + a
+  hash[1] = (hash[1] as number) + b
+  hash[2] = (hash[2] as number) + c
+  hash[3] = (hash[3] as number) + d
+  hash[4] = (hash[4] as number) + e
+  hash[5] = (hash[5] as number) + f
+  hash[6] = (hash[6] as number) + g
+  hash[7] = (hash[7] as number) + k
 }
 
 /** The SHA-256 of `data` as lowercase hex. */

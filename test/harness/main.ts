@@ -9,6 +9,7 @@ import { deleteDownloadedModels, downloadModel, type DownloadProgress, type Pinn
 import type { WebGpuEntry } from '../../src/inference/model-catalog'
 import { webLlmAppConfig } from '../../src/inference/webgpu/app-config'
 import { forgetCached, integrityFailedUrl, toModelLoadError } from '../../src/inference/webgpu/load-error'
+import { Sha256 } from '../../src/shared/sha256'
 
 export interface Harness {
   createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
@@ -25,6 +26,8 @@ export interface Harness {
    */
   webllmLoad(entry: Pick<WebGpuEntry, 'needs' | 'webllm'>): Promise<{ error: string | null; cached: string[] }>
   deleteDownloads(): Promise<void>
+  /** For the bench: ms to hash `megabytes` of memory in 64 KB pieces (the downloader's SHA-256) and at once (WebCrypto's). */
+  hashTimes(megabytes: number): Promise<{ incrementalMs: number; webCryptoMs: number }>
 }
 
 declare global {
@@ -66,6 +69,18 @@ globalThis.harness = {
     }
   },
   deleteDownloads: deleteDownloadedModels,
+  hashTimes: async (megabytes) => {
+    const data = new Uint8Array(megabytes * 1024 * 1024).map((_, index) => (index * 2654435761) >>> 24)
+    const piece = 64 * 1024
+    let startMs = performance.now()
+    const hasher = new Sha256()
+    for (let offset = 0; offset < data.length; offset += piece) hasher.update(data.subarray(offset, offset + piece))
+    hasher.hex()
+    const incrementalMs = performance.now() - startMs
+    startMs = performance.now()
+    await crypto.subtle.digest('SHA-256', data)
+    return { incrementalMs, webCryptoMs: performance.now() - startMs }
+  },
   webllmLoad: async (entry) => {
     const { MLCEngine } = await import('@mlc-ai/web-llm')
     const engine = new MLCEngine({ appConfig: webLlmAppConfig([], [entry]) })
