@@ -238,3 +238,32 @@ test.describe('WebLLM through our app config', () => {
     expect(good.cached).toContain(libraryUrl)
   })
 })
+
+test('the embedding model’s download is checked too: a hash that does not match turns memory search off with the message and deletes the file; the right one turns it on', async ({ browser }) => {
+  const embedding = new Uint8Array(readFileSync('test/fixtures/tiny-embedding.gguf'))
+  for (const [expected, works] of [
+    [sha256(tampered(embedding)), false],
+    [sha256(embedding), true],
+  ] as const) {
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      await page.goto(appPath(freshRoom('verified-embedding'), { engine: 'none', embedModel: '/models/tiny-embedding.gguf', embedSha256: expected }))
+      await readyNodeId(page)
+      await page.getByTestId('memory-search-toggle').check()
+      await page.getByTestId('memory-search-accept').click()
+      const phase = works ? 'on' : 'failed'
+      await page.waitForFunction((wanted) => globalThis.edgeswarm?.memory.semantic.state().phase === wanted, phase, { timeout: 60_000 })
+      const state = await page.evaluate(() => globalThis.edgeswarm?.memory.semantic.state())
+      const kept = await opfsModels(page)
+      if (works) {
+        expect(JSON.parse(kept[0]?.meta ?? '{}')).toMatchObject({ complete: true, sha256: expected })
+      } else {
+        expect(state?.phase === 'failed' ? state.error : '').toContain('the download of tiny-embedding.gguf did not match its published hash; it was deleted — try again')
+        expect(kept).toEqual([])
+      }
+    } finally {
+      await context.close()
+    }
+  }
+})
