@@ -7,7 +7,7 @@ import { openLocalDb } from './memory/local-db'
 import { chatSettings, engineSettings, memorySearchSettings, modelSettings, netSettings, routerSettings, serveSettings, type ModelSettings } from './memory/settings'
 import { MemorySearch } from './memory/memory-search'
 import { openEmbeddingStore } from './memory/embedding-db'
-import { createEmbedder } from './inference/embedding/create'
+import { createEmbedder, embedPins } from './inference/embedding/create'
 import { defaultEmbeddingModel } from './inference/embedding/embedder'
 import { createMicronetPool, pooledScorer } from './micronets/runtime/browser'
 import type { EnginePresence } from './shared/protocol'
@@ -92,6 +92,7 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
     contextSize: config.contextSize,
     askFirst: true,
     chosenId: (await modelSettings.load(db)).chosenId,
+    modelSha256: urlParams.has('model') ? config.modelSha256 : undefined,
   })
   const publish = (status: LocalEngineStatus): void => node.presence.update({ engine: enginePresence(status, engine.info()) })
   engine.on('status', publish)
@@ -207,9 +208,9 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   const memorySearch = new MemorySearch({
     memory: node.memory,
     room: node.roomId,
-    // `embedModel` in the URL names another GGUF encoder (tests use a generated one).
+    // `embedModel` in the URL names another GGUF encoder (tests use a generated one), `embedSha256` what it must hash to.
     model: urlParams.has('embedModel') ? { url: urlParams.get('embedModel') ?? '', bytes: 0, label: 'the embedding model in the URL' } : defaultEmbeddingModel,
-    createEmbedder,
+    createEmbedder: (url) => createEmbedder(url, embedPins(url, urlParams.get('embedSha256'))),
     openStore: openEmbeddingStore,
     saveEnabled: (enabled) => memorySearchSettings.save(db, { enabled }),
     onError: (error) => console.warn('memory search:', error),

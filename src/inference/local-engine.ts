@@ -9,7 +9,7 @@ import { SharedLoad } from './shared-load'
 import { countOn } from './engine-rpc'
 import { estimateCount } from './tokens'
 import type { ChatChunk, ChatMessage, ChatRequest, EngineAvailability, EngineInfo, EngineKind, LoadProgress, TokenCount } from './types'
-import type { CatalogEntry } from './model-catalog'
+import { pinsOf, type CatalogEntry } from './model-catalog'
 import { offerFor, type DeviceFacts, type ModelOffer } from './model-fit'
 import { createWasmEngine } from './wasm/create'
 import { deleteDownload, deleteDownloadedModels } from './wasm/model-download'
@@ -56,6 +56,8 @@ export interface LocalEngineOptions {
   askFirst?: boolean
   /** The model the user picked on an earlier visit (a catalog id). */
   chosenId?: string | undefined
+  /** The link's `sha256=`: what the GGUF of `modelUrl` must hash to. */
+  modelSha256?: string | undefined
 }
 
 /**
@@ -98,7 +100,7 @@ export class LocalEngine implements Engine {
     const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
     const device: DeviceFacts = { webgpu: await probeWebGpu(), cores: navigator.hardwareConcurrency, ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }) }
     const modelUrl = this.modelUrl === null ? null : new URL(this.modelUrl, location.href).href
-    return offerFor({ choice: this.choice, modelUrl, device, chosenId: this.options.chosenId })
+    return offerFor({ choice: this.choice, modelUrl, device, chosenId: this.options.chosenId, modelSha256: this.options.modelSha256 })
   }
 
   /** Waits for the user: the offer is shown (state 'offer'), or a paused download (state 'paused'). */
@@ -228,7 +230,10 @@ export class LocalEngine implements Engine {
 
   async #planOf(entry: CatalogEntry): Promise<{ ok: true; plan: Plan } | { ok: false; reason: string }> {
     const contextSize = this.contextSize === undefined ? {} : { contextSize: this.contextSize }
-    if (entry.kind === 'wasm') return { ok: true, plan: { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, contextSize) } }
+    if (entry.kind === 'wasm') {
+      const pinned = pinsOf(entry)
+      return { ok: true, plan: { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, { ...contextSize, ...(pinned ? { pinned } : {}) }) } }
+    }
     const probe = await probeWebGpu()
     if (!probe.ok) return { ok: false, reason: `WebGPU cannot run ${entry.id} here: ${probe.reason}` }
     const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory

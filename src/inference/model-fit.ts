@@ -32,6 +32,8 @@ export interface OfferInput {
   choice: Exclude<EngineChoice, 'none'>
   /** A GGUF from the URL's or the settings' `model`, absolute; it is what loads. */
   modelUrl: string | null
+  /** The link's `sha256=` for that GGUF. */
+  modelSha256?: string | undefined
   /** The model the user picked on an earlier visit. */
   chosenId?: string | undefined
   device: DeviceFacts
@@ -93,10 +95,18 @@ function recommend(fits: readonly Fit[], device: DeviceFacts, kind?: CatalogEntr
   return null
 }
 
-/** The entry for a GGUF named by a link: its size is unknown until its server answers, which it is not asked before the user agrees. */
-export function linkEntry(url: string): WasmEntry {
+/**
+ * The entry for a GGUF named by a link: its size is unknown until its server answers, which it
+ * is not asked before the user agrees; checked against the link's `sha256` where it names one.
+ */
+export function linkEntry(url: string, sha256?: string): WasmEntry {
   const id = modelIdOf(url)
-  return { kind: 'wasm', id, label: id, quant: 'from the link', url, downloadBytes: 0, memoryMb: 0, kvBytesPerToken: 0 }
+  return { kind: 'wasm', id, label: id, quant: 'from the link', url, ...(sha256 === undefined ? {} : { sha256 }), downloadBytes: 0, memoryMb: 0, kvBytesPerToken: 0 }
+}
+
+/** True for a link's GGUF on another origin than the app's: the user is asked, naming that origin, before anything is fetched. */
+export function isForeignLink(entry: CatalogEntry, appOrigin: string): entry is WasmEntry {
+  return entry.kind === 'wasm' && entry.quant === 'from the link' && new URL(entry.url).origin !== appOrigin
 }
 
 /** The smallest catalog entry, so the offer always has something to select. */
@@ -105,8 +115,10 @@ const smallestWasm = (): CatalogEntry => catalog.filter((entry) => entry.kind ==
 /** What to offer this device: every model with its fit, the recommendation, and what Download fetches. */
 export function offerFor(input: OfferInput): ModelOffer {
   const { device, choice } = input
-  const link = input.modelUrl !== null ? linkEntry(input.modelUrl) : null
-  const fits = [...(link ? [{ entry: link, runs: true } as const] : []), ...catalog.map((entry) => fitOf(entry, device))]
+  // A link to a catalog file is that entry, with its pins (a link's sha256 cannot replace them).
+  const listed = catalog.find((entry) => entry.kind === 'wasm' && entry.url === input.modelUrl)
+  const link = listed ?? (input.modelUrl !== null ? linkEntry(input.modelUrl, input.modelSha256) : null)
+  const fits = [...(link && !listed ? [{ entry: link, runs: true } as const] : []), ...catalog.map((entry) => fitOf(entry, device))]
   const recommended = recommend(fits, device)
   const offer = (selected: CatalogEntry, note?: string): ModelOffer => ({ fits, selected, recommendedId: recommended?.id ?? null, ...(note === undefined ? {} : { note }) })
   const chosen = fits.find((fit) => fit.entry.id === input.chosenId && (choice === 'auto' || fit.entry.kind === choice))?.entry

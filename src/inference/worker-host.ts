@@ -3,6 +3,7 @@ import { EngineUnavailableError } from '../shared/errors'
 import { serveRpc, type MessageEndpoint, type RpcMethod } from '../shared/rpc'
 import type { Engine } from './engine'
 import { countOn, engineSchemas, type EngineMethods } from './engine-rpc'
+import { PinnedFilesSchema } from './wasm/model-download'
 import type { WllamaEngineOptions } from './wasm/wllama-engine'
 
 /** An engine worker's methods: the Engine's, after one `configure` that says what to build. */
@@ -15,6 +16,7 @@ const ConfigureSchema = v.object({
   wasmUrl: v.pipe(v.string(), v.maxLength(4096)),
   threads: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
   contextSize: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(131_072))),
+  pinned: v.exactOptional(PinnedFilesSchema),
 })
 
 /**

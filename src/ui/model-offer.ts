@@ -1,7 +1,7 @@
 import { formatBytes } from '../inference/download-meter'
 import type { LocalEngine } from '../inference/local-engine'
 import type { CatalogEntry } from '../inference/model-catalog'
-import { agreementKey, type Fit, type ModelOffer } from '../inference/model-fit'
+import { agreementKey, isForeignLink, type Fit, type ModelOffer } from '../inference/model-fit'
 import { maxAgreedModels, type ModelSettings } from '../memory/settings'
 import { h, onNextFrame } from './dom'
 
@@ -73,10 +73,17 @@ function optionText(fit: Fit, recommendedId: string | null): string {
   return `${entry.label} ${entry.quant} · ${kindName(entry)} · ${entry.downloadBytes > 0 ? formatBytes(entry.downloadBytes) : 'size unknown'}${fit.runs ? '' : ' · cannot run here'}${mark}`
 }
 
+/** The question for a link's GGUF on another site: whose site, which file, and that nothing comes from it before Accept. */
+function foreignLinkText(url: string): string {
+  const { origin } = new URL(url)
+  return `This link asks to download a model from another site, ${origin}: ${url} (size not known until that site is asked). Nothing is fetched from it unless you accept.`
+}
+
 /**
  * The question before anything big: the selected model, its download size, memory need and
  * whether this device can run it, a picker for the others, and Download; while it downloads,
- * Pause and Cancel; when paused, Resume and Cancel.
+ * Pause and Cancel; when paused, Resume and Cancel. A link's GGUF on another origin asks
+ * Accept or Decline instead, naming that origin (Decline picks the catalog's recommendation).
  */
 export function mountModelOffer(root: HTMLElement, engine: LocalEngine, consent: ConsentStore, report: (error: unknown) => void): () => void {
   const picker = h('select', { 'data-testid': 'model-picker', 'aria-label': 'Model to download' })
@@ -85,7 +92,11 @@ export function mountModelOffer(root: HTMLElement, engine: LocalEngine, consent:
   const pause = h('button', { type: 'button', 'data-testid': 'download-pause' }, 'Pause')
   const resume = h('button', { type: 'button', 'data-testid': 'download-resume' }, 'Resume')
   const cancel = h('button', { type: 'button', class: 'link danger', 'data-testid': 'download-cancel' }, 'Cancel download')
-  const panel = h('div', { class: 'model-offer', 'data-testid': 'model-offer', hidden: true }, h('label', {}, 'Model ', picker), details, download, resume, pause, cancel)
+  const foreignText = h('span', { 'data-testid': 'link-prompt-text' })
+  const accept = h('button', { type: 'button', 'data-testid': 'link-accept' }, 'Accept')
+  const decline = h('button', { type: 'button', class: 'link', 'data-testid': 'link-decline' }, 'Decline')
+  const foreign = h('div', { class: 'link-prompt', role: 'group', 'aria-label': 'A model from another site', 'data-testid': 'link-prompt', hidden: true }, foreignText, accept, decline)
+  const panel = h('div', { class: 'model-offer', 'data-testid': 'model-offer', hidden: true }, h('label', {}, 'Model ', picker), details, download, resume, pause, cancel, foreign)
   root.append(panel)
 
   let offer: ModelOffer | null = null
@@ -102,9 +113,13 @@ export function mountModelOffer(root: HTMLElement, engine: LocalEngine, consent:
     const { state } = engine.status()
     const asking = state === 'offer' || state === 'failed'
     const stoppable = state === 'downloading' || (state === 'loading' && engine.status().download !== undefined)
+    const entry = picked()?.entry
+    const foreignLink = asking && entry !== undefined && isForeignLink(entry, location.origin)
     panel.hidden = offer === null || !(asking || state === 'paused' || stoppable)
     picker.disabled = !asking
-    download.hidden = !asking
+    download.hidden = !asking || foreignLink
+    foreign.hidden = !foreignLink
+    if (foreignLink) foreignText.textContent = foreignLinkText(entry.url)
     resume.hidden = state !== 'paused'
     pause.hidden = !stoppable
     cancel.hidden = !(stoppable || state === 'paused')
@@ -118,19 +133,28 @@ export function mountModelOffer(root: HTMLElement, engine: LocalEngine, consent:
     render()
   }, report)
 
-  picker.addEventListener('change', () => {
+  const pick = (): void => {
     showDetails()
     const fit = picked()
     if (!fit) return
     engine.ask(fit.entry)
     choose(consent, fit.entry).catch(report)
-  })
-  download.addEventListener('click', () => {
+  }
+  picker.addEventListener('change', pick)
+  const begin = (): void => {
     const fit = picked()
     if (!fit) return
     agree(consent, fit.entry)
       .then(() => engine.begin(fit.entry))
       .catch(report)
+  }
+  download.addEventListener('click', begin)
+  accept.addEventListener('click', begin)
+  decline.addEventListener('click', () => {
+    const instead = offer?.fits.find((fit) => fit.entry.id === offer?.recommendedId) ?? offer?.fits.find((fit) => fit.runs && !isForeignLink(fit.entry, location.origin))
+    if (!instead) return
+    picker.value = instead.entry.id
+    pick()
   })
   pause.addEventListener('click', () => {
     engine.pause()

@@ -22,6 +22,7 @@ import { benchRelay } from './relay-v1'
 import { benchReplica } from './replica'
 import { benchRooms } from './rooms'
 import { benchTurn } from './turn'
+import { benchVerified } from './verified'
 import { startRelay, type RelayProcess } from './relay-process'
 import { measureWrites, openAppTab, openStockTab, timeJoins, waitForPeers, type JoinTimes, type Tab } from './room-tabs'
 import { benchRelays, signalingConnectionBytes } from './relays'
@@ -31,7 +32,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp,embeddings')
+  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp,embeddings,verified')
     .split(',')
     .map((name) => name.trim()),
 )
@@ -79,8 +80,9 @@ async function main(): Promise<void> {
   if (sections.has('rooms')) await benchRooms().catch((error: unknown) => console.error('rooms bench failed:', error))
   if (sections.has('markdown')) await benchMarkdownPaint().catch((error: unknown) => console.error('markdown bench failed:', error))
   if (sections.has('consent')) await benchConsent().catch((error: unknown) => console.error('consent bench failed:', error))
-  if (sections.has('mcp')) await benchMcp()
-  if (sections.has('embeddings')) await benchEmbeddings()
+  if (sections.has('mcp')) await benchMcp().catch((error: unknown) => console.error('mcp bench failed:', error))
+  if (sections.has('embeddings')) await benchEmbeddings().catch((error: unknown) => console.error('embeddings bench failed:', error))
+  if (sections.has('verified')) await benchVerified().catch((error: unknown) => console.error('verified bench failed:', error))
 }
 
 async function benchRoom(): Promise<void> {

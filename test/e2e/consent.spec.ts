@@ -94,7 +94,7 @@ test('the model picked is remembered across a reload, and picking is no agreemen
     // The recommendation for a CPU: the 1.7B with four cores or more, else the 0.6B.
     await expect(page.getByTestId('model-picker')).toHaveValue(/^Qwen3-(1\.7B|0\.6B)-Q4_K_M$/)
     await page.getByTestId('model-picker').selectOption('Qwen3-0.6B-Q8_0')
-    await expect(page.getByTestId('model-details')).toContainText('Qwen3-0.6B Q8_0 (WASM): 609 MB download')
+    await expect(page.getByTestId('model-details')).toContainText('Qwen3-0.6B Q8_0 (WASM): 610 MB download')
     await page.reload()
     await readyNodeId(page)
     await expect(page.getByTestId('model-picker')).toHaveValue('Qwen3-0.6B-Q8_0')

@@ -5,7 +5,11 @@ import { RelayEngine } from '../../src/inference/relay-engine'
 import type { EngineChoice } from '../../src/inference/types'
 import { createWasmEngine } from '../../src/inference/wasm/create'
 import './micronets'
-import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
+import { deleteDownloadedModels, downloadModel, type DownloadProgress, type PinnedFile } from '../../src/inference/wasm/model-download'
+import type { WebGpuEntry } from '../../src/inference/model-catalog'
+import { webLlmAppConfig } from '../../src/inference/webgpu/app-config'
+import { forgetCached, integrityFailedUrl, toModelLoadError } from '../../src/inference/webgpu/load-error'
+import { Sha256 } from '../../src/shared/sha256'
 
 export interface Harness {
   createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
@@ -13,9 +17,17 @@ export interface Harness {
   createRelayEngine(baseUrl: string, token?: string): Engine
   /** This node's own engine as the app builds it (`engine=` and `model=` of the URL). */
   createLocalEngine(choice: EngineChoice, modelUrl: string | null): Engine
-  /** Downloads with the resumable downloader; stops (as a reload would) after `stopAfterBytes`. */
-  download(url: string, stopAfterBytes?: number): Promise<{ progress: DownloadProgress[]; sha256: string | null; error: string | null }>
+  /** Downloads with the resumable downloader, checked against `pinned`; stops (as a reload would) after `stopAfterBytes`. */
+  download(url: string, stopAfterBytes?: number, pinned?: PinnedFile[]): Promise<{ progress: DownloadProgress[]; sha256: string | null; error: string | null }>
+  /**
+   * Real WebLLM (MLCEngine on this page) loading `entry` through our app config, as the WebGPU
+   * engine does: null if it loaded, else the error as the engine reports it (a failed check also
+   * forgets the cached file, as the engine does) with the URLs left in WebLLM's caches.
+   */
+  webllmLoad(entry: Pick<WebGpuEntry, 'needs' | 'webllm'>): Promise<{ error: string | null; cached: string[] }>
   deleteDownloads(): Promise<void>
+  /** For the bench: ms to hash `megabytes` of memory in 64 KB pieces (the downloader's SHA-256) and at once (WebCrypto's). */
+  hashTimes(megabytes: number): Promise<{ incrementalMs: number; webCryptoMs: number }>
 }
 
 declare global {
@@ -36,7 +48,7 @@ globalThis.harness = {
     globalThis.engine = new LocalEngine(choice, modelUrl)
     return globalThis.engine
   },
-  download: async (url, stopAfterBytes = Number.POSITIVE_INFINITY) => {
+  download: async (url, stopAfterBytes = Number.POSITIVE_INFINITY, pinned = []) => {
     const progress: DownloadProgress[] = []
     const controller = new AbortController()
     try {
@@ -47,6 +59,7 @@ globalThis.harness = {
           if (event.loadedBytes >= stopAfterBytes) controller.abort()
         },
         controller.signal,
+        pinned,
       )
       const bytes = new Uint8Array(await new Blob(files).arrayBuffer())
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
@@ -56,5 +69,33 @@ globalThis.harness = {
     }
   },
   deleteDownloads: deleteDownloadedModels,
+  hashTimes: async (megabytes) => {
+    const data = new Uint8Array(megabytes * 1024 * 1024).map((_, index) => (index * 2654435761) >>> 24)
+    const piece = 64 * 1024
+    let startMs = performance.now()
+    const hasher = new Sha256()
+    for (let offset = 0; offset < data.length; offset += piece) hasher.update(data.subarray(offset, offset + piece))
+    hasher.hex()
+    const incrementalMs = performance.now() - startMs
+    startMs = performance.now()
+    await crypto.subtle.digest('SHA-256', data)
+    return { incrementalMs, webCryptoMs: performance.now() - startMs }
+  },
+  webllmLoad: async (entry) => {
+    const { MLCEngine } = await import('@mlc-ai/web-llm')
+    const engine = new MLCEngine({ appConfig: webLlmAppConfig([], [entry]) })
+    let error: string | null = null
+    try {
+      await engine.reload(entry.needs.modelId)
+    } catch (failure) {
+      const failedUrl = integrityFailedUrl(failure)
+      if (failedUrl !== null) await forgetCached(failedUrl)
+      const reported = toModelLoadError(failure)
+      error = `${reported.name}: ${reported.message}`
+    }
+    const cached: string[] = []
+    for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) cached.push(request.url)
+    return { error, cached }
+  },
 }
 document.documentElement.dataset.ready = 'true'

@@ -1,3 +1,4 @@
+import { embeddingEntry } from '../model-catalog'
 import type { LoadProgress } from '../types'
 
 /** What an embedder says of itself once loaded. */
@@ -33,11 +34,11 @@ export interface EmbeddingModel {
  * multilingual-e5-small (the same XLM-R tokenizer and width, 12 layers instead of 6: about twice
  * the compute per text) and Qwen3-Embedding-0.6B (over 400 MB even at Q4); llama.cpp runs it as
  * architecture `bert` with its unigram (`t5`) tokenizer, the kind the test fixture generates.
- * Size: 107 M weights at Q8_0's 8.5 bits ≈ 117 MB.
+ * Its URL, size and pins are in the catalog (model-catalog.ts), beside the chat models'.
  */
 export const defaultEmbeddingModel: EmbeddingModel = {
-  url: 'https://huggingface.co/bartowski/granite-embedding-107m-multilingual-GGUF/resolve/main/granite-embedding-107m-multilingual-Q8_0.gguf',
-  bytes: 117_000_000,
+  url: embeddingEntry.url,
+  bytes: embeddingEntry.bytes,
   label: 'granite-embedding-107m-multilingual (Q8_0)',
 }
 

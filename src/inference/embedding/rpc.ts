@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import { EngineUnavailableError, InferenceError } from '../../shared/errors'
 import { serveRpc, type MessageEndpoint, type RpcClient, type RpcMethod } from '../../shared/rpc'
 import type { LoadProgress } from '../types'
+import { PinnedFilesSchema } from '../wasm/model-download'
 import type { Embedder, EmbedderInfo } from './embedder'
 import type { WllamaEmbedderOptions } from './wllama-embedder'
 
@@ -22,6 +23,7 @@ const schemas = {
     modelUrl: v.pipe(v.string(), v.maxLength(4096)),
     wasmUrl: v.pipe(v.string(), v.maxLength(4096)),
     threads: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
+    pinned: v.exactOptional(PinnedFilesSchema),
   }),
   load: v.null(),
   embed: v.pipe(v.array(v.pipe(v.string(), v.maxLength(maxEmbedChars))), v.maxLength(maxEmbedTexts)),

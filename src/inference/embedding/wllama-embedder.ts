@@ -1,7 +1,7 @@
 import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
 import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import type { LoadProgress } from '../types'
-import { downloadModel } from '../wasm/model-download'
+import { downloadModel, type PinnedFile } from '../wasm/model-download'
 import { modelIdOf } from '../wasm/model-id'
 import { normalize, type Embedder, type EmbedderInfo } from './embedder'
 
@@ -9,6 +9,8 @@ export interface WllamaEmbedderOptions {
   modelUrl: string
   wasmUrl: string
   threads?: number
+  /** What the download is checked against (the catalog's pin for the default model). */
+  pinned?: PinnedFile[]
 }
 
 /** Texts between checks of the abort signal. */
@@ -48,7 +50,12 @@ export class WllamaEmbedder implements Embedder {
     const onAbort = (): void => void wllama.exit().catch(() => undefined)
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      const files = await downloadModel(url, ({ loadedBytes, totalBytes }) => onProgress({ phase: 'download', loadedBytes, totalBytes, text: 'downloading the embedding model' }), signal)
+      const files = await downloadModel(
+        url,
+        ({ loadedBytes, totalBytes }) => onProgress({ phase: 'download', loadedBytes, totalBytes, text: 'downloading the embedding model' }),
+        signal,
+        this.options.pinned,
+      )
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the embedding model' })
       // A non-causal encoder sees a whole text in one micro-batch: the batch is the window.
       await wllama.loadModel(files, { embeddings: true, pooling_type: 'cls', n_ctx: 512, n_batch: 512, n_ubatch: 512, n_threads: this.options.threads ?? 1, n_gpu_layers: 0, warmup: false })

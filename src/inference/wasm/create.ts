@@ -1,5 +1,6 @@
 import wasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url'
 import { workerClient } from '../../shared/rpc'
+import type { PinnedFile } from './model-download'
 import { EngineClient } from '../engine-rpc'
 import type { EngineWorkerMethods } from '../worker-host'
 import { modelIdOf } from './model-id'
@@ -7,6 +8,8 @@ import { modelIdOf } from './model-id'
 export interface WasmEngineOptions {
   threads?: number
   contextSize?: number
+  /** What the download is checked against (the catalog's pins, a link's `sha256=`). */
+  pinned?: PinnedFile[]
 }
 
 /**

@@ -1,4 +1,7 @@
+import * as v from 'valibot'
 import { AbortError, ModelLoadError, throwIfAborted } from '../../shared/errors'
+import { Sha256, type Sha256State } from '../../shared/sha256'
+import { integrityFailure, ModelIntegrityError } from '../model-integrity'
 
 /**
  * A model download that survives a reload: each part of a GGUF is fetched once, from where the
@@ -6,6 +9,11 @@ import { AbortError, ModelLoadError, throwIfAborted } from '../../shared/errors'
  * as segments of a few MB. Segments are written whole and closed at once: an OPFS writable
  * that is not closed is thrown away, and appending to one big file would copy it each time.
  * Once every part is complete, loading needs no network at all.
+ *
+ * A part with a published SHA-256 (the catalog's pins, or a link's `sha256=`) is hashed as it is
+ * written; the hash state is saved with each segment, so a resumed download goes on from there
+ * (or hashes the kept segments again where no state was saved). A part that does not match is
+ * deleted, and so is one whose server announces another size than the published one.
  */
 export const segmentBytes = 16 * 1024 * 1024
 const rootName = 'edgeswarm-models'
@@ -15,7 +23,24 @@ interface PartMeta {
   totalBytes: number
   validator: string | null
   complete: boolean
+  /** The hash over exactly the segments kept, saved as each one is written. */
+  hash?: Sha256State
+  /** The SHA-256 of the whole part, once complete and hashed. */
+  sha256?: string
 }
+
+/** What the publisher says of one file: its SHA-256 (64 hex digits) and, where known, its exact size. */
+export interface PinnedFile {
+  sha256: string
+  bytes?: number
+}
+
+/** Pins as a worker's `configure` receives them: one per part, at most a split model's worth. */
+export const PinnedFilesSchema = v.pipe(
+  v.array(v.object({ sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/i)), bytes: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(0))) })),
+  v.maxLength(64),
+)
+
 
 export interface DownloadProgress {
   loadedBytes: number
@@ -79,11 +104,50 @@ async function clearFolder(folder: FileSystemDirectoryHandle): Promise<void> {
   for await (const name of folder.keys()) await folder.removeEntry(name)
 }
 
-async function downloadPart(url: string, onBytes: (loaded: number, total: number) => void, signal?: AbortSignal): Promise<File> {
+async function removePart(url: string): Promise<void> {
+  const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(rootName, { create: true })
+  await root.removeEntry(await folderName(url), { recursive: true }).catch(() => undefined)
+}
+
+/** A hasher over `files` read in order (kept segments whose hash state was not saved). */
+async function hashOf(files: readonly Blob[]): Promise<Sha256> {
+  const hasher = new Sha256()
+  for (const file of files) {
+    const reader = file.stream().getReader()
+    for (let read = await reader.read(); !read.done; read = await reader.read()) hasher.update(read.value)
+  }
+  return hasher
+}
+
+/** Throws (after deleting the part) unless `sha256` is the published one. */
+async function checkPinned(url: string, pin: PinnedFile, sha256: string): Promise<void> {
+  if (sha256 === pin.sha256.toLowerCase()) return
+  await removePart(url)
+  throw integrityFailure(partName(url), `expected SHA-256 ${pin.sha256.slice(0, 12)}…, got ${sha256.slice(0, 12)}…`)
+}
+
+/** The hasher to go on with after the kept segments: their saved state, else a fresh hash of them. */
+async function resumedHasher(meta: PartMeta | null, segments: readonly File[], offset: number): Promise<Sha256> {
+  if (meta?.hash && meta.hash.bytes === offset) {
+    try {
+      return Sha256.restore(meta.hash)
+    } catch {
+      // A state that does not read back: the kept segments are hashed again below.
+    }
+  }
+  return hashOf(segments)
+}
+
+async function downloadPart(url: string, pin: PinnedFile | undefined, onBytes: (loaded: number, total: number) => void, signal?: AbortSignal): Promise<File> {
   const folder = await folderOf(url)
   let meta = await readMeta(folder)
   let segments = meta ? await completeSegments(folder, meta.totalBytes) : []
   if (meta?.complete && segments.length * segmentBytes >= meta.totalBytes) {
+    if (pin) {
+      const sha256 = meta.sha256 ?? (await hashOf(segments)).hex()
+      await checkPinned(url, pin, sha256)
+      if (meta.sha256 === undefined) await writeFile(folder, 'meta.json', JSON.stringify({ ...meta, sha256 }))
+    }
     onBytes(meta.totalBytes, meta.totalBytes)
     return new File(segments, partName(url))
   }
@@ -100,12 +164,19 @@ async function downloadPart(url: string, onBytes: (loaded: number, total: number
   if (!response.ok || !response.body) throw new ModelLoadError(`the model server answered ${response.status} ${response.statusText} for ${url}`)
   const resumed = response.status === 206
   const totalBytes = resumed ? Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1] ?? 0) : Number(response.headers.get('content-length') ?? 0)
+  if (pin?.bytes !== undefined && totalBytes > 0 && totalBytes !== pin.bytes) {
+    await response.body.cancel().catch(() => undefined)
+    await removePart(url)
+    throw new ModelIntegrityError(`the download of ${partName(url)} is ${totalBytes} bytes where ${pin.bytes} were published; it was deleted — try again`)
+  }
+  const hasher = pin ? (resumed ? await resumedHasher(meta, segments, offset) : new Sha256()) : null
   if (!resumed) {
     await clearFolder(folder)
     segments = []
   }
   meta = { url, totalBytes, validator: response.headers.get('etag') ?? response.headers.get('last-modified'), complete: false }
-  await writeFile(folder, 'meta.json', JSON.stringify(meta))
+  const base = meta
+  await writeFile(folder, 'meta.json', JSON.stringify(hasher ? { ...base, hash: hasher.save() } : base))
   let loaded = resumed ? offset : 0
   let pending: Uint8Array[] = []
   let pendingBytes = 0
@@ -115,6 +186,8 @@ async function downloadPart(url: string, onBytes: (loaded: number, total: number
     segments.push(await (await folder.getFileHandle(`seg-${segments.length}`)).getFile())
     pending = []
     pendingBytes = 0
+    // The state now covers exactly the kept segments: a reload resumes the hash from it.
+    if (hasher) await writeFile(folder, 'meta.json', JSON.stringify({ ...base, hash: hasher.save() }))
   }
   const reader = response.body.getReader()
   try {
@@ -124,8 +197,10 @@ async function downloadPart(url: string, onBytes: (loaded: number, total: number
       let chunk = value
       while (chunk.byteLength > 0) {
         const room = segmentBytes - pendingBytes
-        pending.push(chunk.subarray(0, room))
-        pendingBytes += Math.min(room, chunk.byteLength)
+        const piece = chunk.subarray(0, room)
+        hasher?.update(piece)
+        pending.push(piece)
+        pendingBytes += piece.byteLength
         chunk = chunk.subarray(room)
         if (pendingBytes === segmentBytes) await flush()
       }
@@ -140,12 +215,17 @@ async function downloadPart(url: string, onBytes: (loaded: number, total: number
   }
   const file = new File(segments, partName(url))
   if (totalBytes > 0 && file.size !== totalBytes) throw new ModelLoadError(`the model download ended early: ${file.size} of ${totalBytes} bytes`)
-  await writeFile(folder, 'meta.json', JSON.stringify({ ...meta, totalBytes: file.size, complete: true }))
+  const sha256 = hasher?.hex()
+  if (pin && sha256 !== undefined) await checkPinned(url, pin, sha256)
+  await writeFile(folder, 'meta.json', JSON.stringify({ ...meta, totalBytes: file.size, complete: true, ...(sha256 === undefined ? {} : { sha256 }) }))
   return file
 }
 
-/** Every part of the model at `url` as Files, downloaded or resumed as needed. */
-export async function downloadModel(url: string, onProgress: (progress: DownloadProgress) => void, signal?: AbortSignal): Promise<File[]> {
+/**
+ * Every part of the model at `url` as Files, downloaded or resumed as needed; `pinned` names
+ * what the publisher published of each part, in order (a part without one is not checked).
+ */
+export async function downloadModel(url: string, onProgress: (progress: DownloadProgress) => void, signal?: AbortSignal, pinned: readonly PinnedFile[] = []): Promise<File[]> {
   const urls = partUrls(new URL(url, location.href).href)
   const loaded = new Map<string, number>()
   const totals = new Map<string, number>()
@@ -154,10 +234,11 @@ export async function downloadModel(url: string, onProgress: (progress: Download
     onProgress({ loadedBytes: sum(loaded.values()), totalBytes: totals.size === urls.length ? sum(totals.values()) : 0 })
   }
   const files: File[] = []
-  for (const partUrl of urls) {
+  for (const [index, partUrl] of urls.entries()) {
     files.push(
       await downloadPart(
         partUrl,
+        pinned[index],
         (bytes, total) => {
           loaded.set(partUrl, bytes)
           totals.set(partUrl, total)

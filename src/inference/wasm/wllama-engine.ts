@@ -19,7 +19,7 @@ import { wasmContextSize } from '../context-size'
 import { messageFrameText } from '../tokens'
 import { BpeTokenizer } from '../tokenizer/bpe'
 import { readGgufHeader } from '../tokenizer/gguf-header'
-import { downloadModel } from './model-download'
+import { downloadModel, type PinnedFile } from './model-download'
 
 export interface WllamaEngineOptions {
   /** A .gguf URL; the first part of a split model (`…-00001-of-00003.gguf`) loads every part. */
@@ -30,6 +30,8 @@ export interface WllamaEngineOptions {
   threads?: number
   /** Tokens of context to load with; default: as many as this device's memory allows (context-size.ts). */
   contextSize?: number
+  /** The published SHA-256 (and size) of each part: the download is checked against them. */
+  pinned?: PinnedFile[]
 }
 
 const maxLogLines = 20
@@ -140,6 +142,7 @@ export class WllamaEngine implements Engine {
         new URL(this.options.modelUrl, location.href).href,
         ({ loadedBytes, totalBytes }) => onProgress({ phase: 'download', loadedBytes, totalBytes, text: 'downloading the model' }),
         signal,
+        this.options.pinned,
       )
       onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'loading the model' })
       // A header we cannot read only costs the exact counts: wllama says what is wrong with the file.

@@ -1,4 +1,5 @@
 import { ModelLoadError } from '../../shared/errors'
+import { integrityFailure } from '../model-integrity'
 
 /** The text of anything thrown: WebLLM's worker sends errors across as strings ("Error: …"). */
 export function messageOf(error: unknown): string {
@@ -15,9 +16,26 @@ function nameOf(error: unknown): string {
   return ''
 }
 
+/** The URL a WebLLM IntegrityError names (its message starts "Integrity verification failed for URL"); null for any other failure. */
+export function integrityFailedUrl(error: unknown): string | null {
+  return /Integrity verification failed for (\S+)/.exec(messageOf(error))?.[1] ?? null
+}
+
+/** Deletes `url` from WebLLM's caches (Cache Storage `webllm/*`): WebLLM caches a file before it checks it. */
+export async function forgetCached(url: string): Promise<void> {
+  for (const name of await caches.keys().catch((): string[] => [])) {
+    if (name.startsWith('webllm')) await (await caches.open(name)).delete(url).catch(() => false)
+  }
+}
+
 /** Turns a failure of WebLLM's reload into a ModelLoadError a user can act on. */
 export function toModelLoadError(error: unknown): ModelLoadError {
   const message = messageOf(error)
+  const failedUrl = integrityFailedUrl(error)
+  if (failedUrl !== null) {
+    const [expected, actual] = [/Expected: (\S+)/.exec(message)?.[1] ?? '?', /Actual: (\S+)/.exec(message)?.[1] ?? '?']
+    return integrityFailure(new URL(failedUrl).pathname.split('/').pop() ?? failedUrl, `expected ${expected}, got ${actual}`)
+  }
   const text = `${nameOf(error)} ${typeof error === 'string' ? error : message}`
   if (/QuotaExceeded|quota/i.test(text)) {
     return new ModelLoadError('storage quota exceeded: free space or delete other models')

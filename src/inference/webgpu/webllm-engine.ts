@@ -1,15 +1,16 @@
 import { noSupports } from '../types'
 import { refuseUnsupported } from '../supports'
-import type { InitProgressReport, WebWorkerMLCEngine } from '@mlc-ai/web-llm'
+import type { AppConfig, InitProgressReport, ModelRecord, WebWorkerMLCEngine } from '@mlc-ai/web-llm'
 import { AbortError, EngineUnavailableError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import type { Engine } from '../engine'
 import type { ChatChunk, ChatRequest, EngineInfo, LoadProgress } from '../types'
 import { streamChat } from './chat-stream'
-import { messageOf, toModelLoadError } from './load-error'
+import { forgetCached, integrityFailedUrl, messageOf, toModelLoadError } from './load-error'
 import { chooseModel, type AdapterDescription } from './model-choice'
 import { probeWebGpu, type WebGpuProbe } from './probe'
 import { knownModels, needsFromRecord, qwen3F16, type ModelNeeds } from './models'
 import { toLoadProgress } from './progress'
+import { webLlmAppConfig } from './app-config'
 import { qwen3KvBytesPerToken, qwen3Layers, webGpuContextSize } from '../context-size'
 import { failureAsPromise, hostWorker, unlessAborted, withTimeout, type HostedWorker } from './settle'
 
@@ -124,7 +125,8 @@ export class WebLlmEngine implements Engine {
     report({ phase: 'download', loadedBytes: 0, totalBytes: 0, text: 'Checking the WebGPU adapter' })
     const adapter = await unlessAborted(this.adapterDescription(), signals)
     const override = this.options.modelId === undefined ? undefined : await unlessAborted(overrideNeeds(this.options.modelId), signals)
-    const model = this.chosenModel(adapter, override)
+    const model = this.chosenModel(adapter, override?.needs)
+    const appConfig: AppConfig = webLlmAppConfig(override?.record ? [override.record] : [])
     const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
 
     const worker = this.startWorker()
@@ -141,7 +143,7 @@ export class WebLlmEngine implements Engine {
     const failure = failureAsPromise(worker.onFailure)
     try {
       const contextWindowSize = this.contextWindowFor(adapter, model)
-      const creating = CreateWebWorkerMLCEngine(worker.worker, model.modelId, { initProgressCallback }, { context_window_size: contextWindowSize })
+      const creating = CreateWebWorkerMLCEngine(worker.worker, model.modelId, { initProgressCallback, appConfig }, { context_window_size: contextWindowSize })
       const failed = failure.promise.then((error) => Promise.reject(error))
       this.engine = await unlessAborted(Promise.race([creating, failed]), signals)
       this.worker = worker
@@ -150,6 +152,9 @@ export class WebLlmEngine implements Engine {
       worker.onFailure((error) => this.onWorkerFailed(worker, error))
     } catch (error) {
       worker.terminate(error instanceof Error ? error : new Error(messageOf(error)))
+      // WebLLM caches a file before it checks it: a mismatch would fail every retry from the cache.
+      const failedUrl = integrityFailedUrl(error)
+      if (failedUrl !== null) await forgetCached(failedUrl)
       throw error instanceof AbortError ? error : toModelLoadError(error)
     } finally {
       failure.dispose()
@@ -225,11 +230,12 @@ async function importWebLlm(): Promise<typeof import('@mlc-ai/web-llm')> {
   }
 }
 
-async function overrideNeeds(modelId: string): Promise<ModelNeeds> {
+/** A `modelId` override's needs; one outside the catalog brings WebLLM's own record (unpinned: an explicit choice of the caller). */
+async function overrideNeeds(modelId: string): Promise<{ needs: ModelNeeds; record?: ModelRecord }> {
   const known = knownModels.find((model) => model.modelId === modelId)
-  if (known) return known
+  if (known) return { needs: known }
   const { prebuiltAppConfig } = await importWebLlm()
   const record = prebuiltAppConfig.model_list.find((candidate) => candidate.model_id === modelId)
   if (!record) throw new ModelLoadError(`unknown WebLLM model id "${modelId}"`)
-  return needsFromRecord(record)
+  return { needs: needsFromRecord(record), record }
 }

@@ -11,6 +11,8 @@ export interface RoomConfig {
   generated: boolean
   engine: EngineChoice
   model: string | null
+  /** `sha256=`: what the link's `model` must hash to (64 hex digits, lowercased); the download is checked against it. */
+  modelSha256?: string
   /** `ctx=`: the local model's context window in tokens, forced (tests use a small one); absent: chosen from the device's memory. */
   contextSize?: number
   /** How long a silent peer stays listed; shortened by tests. */
@@ -62,6 +64,9 @@ export function parseRoomUrl(href: string): RoomConfig {
   const iceParam = url.searchParams.get('ice') ?? 'all'
   const ice = iceParam === 'relay' ? 'relay' : 'all'
   if (iceParam !== 'relay' && iceParam !== 'all') warnings.push(`unknown ice "${iceParam.slice(0, 40)}": use relay or all; connecting directly where possible`)
+  const sha256Param = url.searchParams.get('sha256')
+  const modelSha256 = sha256Param !== null && /^[0-9a-f]{64}$/i.test(sha256Param) ? sha256Param.toLowerCase() : undefined
+  if (sha256Param !== null && modelSha256 === undefined) warnings.push(`sha256=${sha256Param.slice(0, 20)} is not 64 hex digits: the model's download is not checked against it`)
   const signalingUrl = `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}/signal`
   return {
     room,
@@ -69,6 +74,7 @@ export function parseRoomUrl(href: string): RoomConfig {
     generated,
     engine,
     model: url.searchParams.get('model'),
+    ...(modelSha256 === undefined ? {} : { modelSha256 }),
     ...(contextSize === undefined ? {} : { contextSize }),
     peerTimeoutMs,
     heartbeatMs: Math.max(250, Math.floor(peerTimeoutMs / 3)),
