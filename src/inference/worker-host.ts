@@ -15,6 +15,7 @@ const ConfigureSchema = v.object({
   wasmUrl: v.pipe(v.string(), v.maxLength(4096)),
   threads: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
   contextSize: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(131_072))),
+  gpuLayers: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999))),
 })
 
 /**

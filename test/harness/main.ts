@@ -3,12 +3,21 @@ import type { Engine } from '../../src/inference/engine'
 import { LocalEngine } from '../../src/inference/local-engine'
 import { RelayEngine } from '../../src/inference/relay-engine'
 import type { EngineChoice } from '../../src/inference/types'
-import { createWasmEngine } from '../../src/inference/wasm/create'
+import { createWasmEngine, type WasmEngineOptions, type WllamaBuild } from '../../src/inference/wasm/create'
+import nextWasmUrl from 'wllama-next/esm/wasm/wllama.wasm?url'
 import './micronets'
 import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
 
+/** Which wllama runs the WASM engine: the app's dependency, or the newer one beside it (`wllama-next`). */
+export type WllamaName = 'app' | 'next'
+
+const nextBuild: WllamaBuild = {
+  createWorker: () => new Worker(new URL('./wllama-next.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-wasm-engine-next' }),
+  wasmUrl: nextWasmUrl,
+}
+
 export interface Harness {
-  createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
+  createWasmEngine(modelUrl: string, options?: WasmEngineOptions & { wllama?: WllamaName }): Engine
   /** The relay engine against the relay whose `/v1` is `baseUrl` (that relay allows this origin). */
   createRelayEngine(baseUrl: string, token?: string): Engine
   /** This node's own engine as the app builds it (`engine=` and `model=` of the URL). */
@@ -24,8 +33,8 @@ declare global {
 }
 
 globalThis.harness = {
-  createWasmEngine: (modelUrl, options = {}) => {
-    globalThis.engine = createWasmEngine(modelUrl, options)
+  createWasmEngine: (modelUrl, { wllama = 'app', ...options } = {}) => {
+    globalThis.engine = wllama === 'next' ? createWasmEngine(modelUrl, options, nextBuild) : createWasmEngine(modelUrl, options)
     return globalThis.engine
   },
   createRelayEngine: (baseUrl, token = '') => {
