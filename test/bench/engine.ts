@@ -310,7 +310,9 @@ async function memorySection(browser: Browser, relay: RelayProcess): Promise<voi
   for (const [label, m] of rows) console.log(`${label}: engine view says "${m.engineStatus}"`)
 }
 
-const section = (name: string, run: () => Promise<void>): Promise<void> => runSection('engine', name, run)
+/** `ENGINE_BENCH_PARTS=speed` (comma-separated: speed, load, memory) runs only those; default all. */
+const parts = new Set((process.env.ENGINE_BENCH_PARTS ?? 'speed,load,memory').split(',').map((part) => part.trim()))
+const section = (name: string, run: () => Promise<void>): Promise<void> => (parts.has(name) ? runSection('engine', name, run) : Promise.resolve())
 
 /** Prints the engine tables; each part that fails prints its error and leaves the others. */
 export async function benchEngine(): Promise<void> {

@@ -6,6 +6,7 @@ import type { EngineChoice } from '../../src/inference/types'
 import { createWasmEngine, type WasmEngineOptions, type WllamaBuild } from '../../src/inference/wasm/create'
 import nextWasmUrl from 'wllama-next/esm/wasm/wllama.wasm?url'
 import './micronets'
+import { loseDevices, watchDeviceLoss, type DeviceLoss } from '../../src/inference/webgpu/device-watch'
 import { deleteDownloadedModels, downloadModel, type DownloadProgress } from '../../src/inference/wasm/model-download'
 
 /** Which wllama runs the WASM engine: the app's dependency, or the newer one beside it (`wllama-next`). */
@@ -25,6 +26,12 @@ export interface Harness {
   /** Downloads with the resumable downloader; stops (as a reload would) after `stopAfterBytes`. */
   download(url: string, stopAfterBytes?: number): Promise<{ progress: DownloadProgress[]; sha256: string | null; error: string | null }>
   deleteDownloads(): Promise<void>
+  /**
+   * A worker watched as WebLLM's is asks for a real GPU device; then, as the app's test hook does,
+   * its devices are destroyed, after WebLLM's `unload` message first when `afterUnload`. Says what
+   * the page heard within `waitMs` (null: nothing).
+   */
+  loseDeviceInWorker(afterUnload: boolean, waitMs: number): Promise<{ device: boolean; loss: DeviceLoss | null }>
 }
 
 declare global {
@@ -65,5 +72,23 @@ globalThis.harness = {
     }
   },
   deleteDownloads: deleteDownloadedModels,
+  loseDeviceInWorker: async (afterUnload, waitMs) => {
+    const worker = new Worker(new URL('./device-watch.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-device-watch' })
+    try {
+      let heard: (loss: DeviceLoss) => void = () => undefined
+      const lost = new Promise<DeviceLoss>((resolve) => (heard = resolve))
+      watchDeviceLoss(worker, (loss) => heard(loss))
+      const device = await new Promise<boolean>((resolve) => {
+        worker.onmessage = (event: MessageEvent<{ ok: boolean }>) => resolve(event.data.ok)
+        worker.postMessage({ kind: 'request-device' })
+      })
+      if (afterUnload) worker.postMessage({ kind: 'unload' })
+      loseDevices(worker)
+      const loss = await Promise.race([lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), waitMs))])
+      return { device, loss }
+    } finally {
+      worker.terminate()
+    }
+  },
 }
 document.documentElement.dataset.ready = 'true'
