@@ -131,7 +131,9 @@ export class WebLlmEngine implements Engine {
     const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
 
     const worker = this.startWorker()
-    watchDeviceLoss(worker.worker, (loss) => this.onDeviceLost(worker, loss))
+    const unwatch = watchDeviceLoss(worker.worker, (loss) => this.onDeviceLost(worker, loss))
+    // Terminating the worker fails it: the watcher's port closes with it.
+    worker.onFailure(unwatch)
     let last: LoadProgress | undefined
     const initProgressCallback = (progress: InitProgressReport): void => {
       try {
