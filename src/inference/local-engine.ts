@@ -16,6 +16,8 @@ import { deleteDownload, deleteDownloadedModels } from './wasm/model-download'
 import { chooseModel } from './webgpu/model-choice'
 import { probeWebGpu } from './webgpu/probe'
 import { createWebGpuEngine } from './webgpu/create'
+import type { DeviceLoss } from './webgpu/device-watch'
+import { wllamaOffload } from './wasm/gpu-offload'
 
 export type LocalKind = 'webgpu' | 'wasm' | 'none'
 
@@ -41,7 +43,14 @@ interface Plan {
   kind: Exclude<LocalKind, 'none'>
   modelId: string
   create: () => Engine
+  /** Where it runs, shown while it loads and after (wllama on WebGPU or on the CPU, and why). */
+  note?: string
+  /** What to load instead when this fails to load (wllama on the CPU after its WebGPU path failed). */
+  fallback?: Plan
 }
+
+/** A second device loss this soon after the first is not reloaded again: the user is asked. */
+const repeatedLossMs = 60_000
 
 /** Download progress is shown at most this often unless the percent moves. */
 const progressEveryMs = 250
@@ -78,6 +87,8 @@ export class LocalEngine implements Engine {
   #selected: CatalogEntry | null = null
   /** Aborted by pause and cancel: the load under way stops waiting and its worker ends. */
   #stop = new AbortController()
+  /** When the GPU device under the model was last lost (Date.now()); 0: never. */
+  #lastLossMs = 0
   private readonly contextSize: number | undefined
 
   constructor(
@@ -224,7 +235,9 @@ export class LocalEngine implements Engine {
       this.#set({ kind: entry.kind, modelId: entry.id, state: 'failed', message: `${plan.reason}. Choose a WASM model and press Download.` })
       return
     }
-    const failure = await this.#tryLoad(plan.plan, stop, onProgress, note)
+    let failure = await this.#tryLoad(plan.plan, stop, onProgress, plan.plan.note ?? note)
+    const fallback = plan.plan.fallback
+    if (failure !== null && fallback && !stopped()) failure = await this.#tryLoad(fallback, stop, onProgress, fallback.note)
     if (failure !== null && !stopped()) this.#set({ state: 'failed', message: failure })
   }
 
@@ -232,14 +245,41 @@ export class LocalEngine implements Engine {
     const contextSize = this.contextSize === undefined ? {} : { contextSize: this.contextSize }
     if (entry.kind === 'wasm') {
       const pinned = pinsOf(entry)
-      return { ok: true, plan: { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, { ...contextSize, ...(pinned ? { pinned } : {}) }) } }
+      const wasmOptions = { ...contextSize, ...(pinned ? { pinned } : {}) }
+      const cpu: Plan = { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, wasmOptions) }
+      const offload = wllamaOffload(this.choice, await probeWebGpu())
+      if (offload.gpuLayers === 0) return { ok: true, plan: { ...cpu, ...(this.choice === 'wasm' ? {} : { note: offload.note }) } }
+      const onCpu = { ...cpu, note: 'wllama runs the model on the CPU: its WebGPU path failed to load it.' }
+      return { ok: true, plan: { ...cpu, create: () => createWasmEngine(entry.url, { ...wasmOptions, gpuLayers: offload.gpuLayers }), note: offload.note, fallback: onCpu } }
     }
     const probe = await probeWebGpu()
     if (!probe.ok) return { ok: false, reason: `WebGPU cannot run ${entry.id} here: ${probe.reason}` }
     const deviceMemoryGb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory
     const choice = chooseModel(probe.adapter, { model: entry.needs, ...(deviceMemoryGb === undefined ? {} : { deviceMemoryGb }) })
     if (!choice.ok) return { ok: false, reason: choice.reason }
-    return { ok: true, plan: { kind: 'webgpu', modelId: entry.id, create: () => createWebGpuEngine({ modelId: entry.id, ...contextSize }) } }
+    const onDeviceLost = (loss: DeviceLoss): void => this.#deviceLost(entry, loss)
+    return { ok: true, plan: { kind: 'webgpu', modelId: entry.id, create: () => createWebGpuEngine({ modelId: entry.id, ...contextSize, onDeviceLost }) } }
+  }
+
+  /**
+   * The GPU device under the loaded model was lost (the engine has unloaded): the model loads
+   * again, from the browser's cache, on a new device, and peers see it loading, then ready. It is
+   * the model the user agreed to, so nothing new is fetched without asking; a second loss within
+   * a minute is not reloaded: the user is asked (a WASM model, or a reload of the page).
+   */
+  #deviceLost(entry: CatalogEntry, loss: DeviceLoss): void {
+    if (this.#selected?.id !== entry.id) return
+    const what = `The WebGPU device was lost (${loss.reason}${loss.message ? `: ${loss.message}` : ''})`
+    const nowMs = Date.now()
+    const repeated = this.#lastLossMs > 0 && nowMs - this.#lastLossMs < repeatedLossMs
+    this.#lastLossMs = nowMs
+    this.#halt()
+    if (repeated) {
+      this.#set({ state: 'failed', message: `${what}, again within a minute. Choose a WASM model and press Download, or reload the page.` })
+      return
+    }
+    this.#set({ state: 'loading', message: `${what}: loading ${entry.id} again.` })
+    void this.#starting.join()
   }
 
   /** Loads `plan`; null when it is ready, else what went wrong (a stop leaves the state to pause or cancel). */
@@ -259,9 +299,12 @@ export class LocalEngine implements Engine {
       // Status goes to the UI and every peer (awareness): a 1 GB download is ~17,000 chunks, so
       // it is shown when the percent moves or every 250 ms, and measured on every chunk.
       let shown = { percent: -1, atMs: 0 }
+      /** Where the engine says the model went ("model loaded, 28/28 layers on WebGPU"), when it says. */
+      let placed = null as string | null
       const loading = engine.load((progress) => {
         if (stop.aborted) return
         onProgress(progress)
+        if (progress.phase === 'load' && progress.text.startsWith('model loaded ')) placed = progress.text
         if (progress.phase !== 'download' || progress.totalBytes <= 0 || progress.loadedBytes >= progress.totalBytes) return this.#set({ state: 'loading' })
         const download = meter.update(progress.loadedBytes, progress.totalBytes)
         const percent = Math.floor(download.fraction * 100)
@@ -272,7 +315,7 @@ export class LocalEngine implements Engine {
       })
       await untilStopped(loading, stop)
       this.#status = withoutDownload(this.#status)
-      this.#set({ state: 'ready', role: engine.role })
+      this.#set({ state: 'ready', role: engine.role, ...(placed === null ? {} : { message: `${placed.charAt(0).toUpperCase()}${placed.slice(1)}.` }) })
       if (engine.role === 'host') void this.#warmUp(engine)
       return null
     } catch (error) {

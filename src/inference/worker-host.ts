@@ -17,6 +17,7 @@ const ConfigureSchema = v.object({
   threads: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
   contextSize: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(131_072))),
   pinned: v.exactOptional(PinnedFilesSchema),
+  gpuLayers: v.exactOptional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999))),
 })
 
 /**

@@ -9,6 +9,7 @@ import { chatMlPrompt, openNativeBench, type SpeedSample } from './engine-native
 import { startRelay, type RelayProcess } from './relay-process'
 import { fmt, median, table, runSection } from './stats'
 import { launchMeasuringChromium, openHarness } from './harness-page'
+import type { WllamaName } from '../harness/main'
 
 const fixturesDirectory = fileURLToPath(new URL('../fixtures/', import.meta.url))
 const benchModel = 'bench-qwen3.gguf'
@@ -37,7 +38,7 @@ interface BrowserSpeed {
 }
 
 /** Creates the harness engine and loads it; returns the milliseconds from create to ready. */
-function loadHarnessEngine(page: Page, modelUrl: string, options: { threads?: number; contextSize?: number }): Promise<number> {
+function loadHarnessEngine(page: Page, modelUrl: string, options: { threads?: number; contextSize?: number; wllama?: WllamaName }): Promise<number> {
   return page.evaluate(
     async ({ modelUrl, options }) => {
       const startedMs = performance.now()
@@ -88,34 +89,48 @@ function chatInPage(page: Page, content: string, maxTokens: number): Promise<Bro
 
 const range = (values: number[]): string => (values.length === 0 ? 'n/a' : Math.min(...values) === Math.max(...values) ? String(values[0]) : `${Math.min(...values)}–${Math.max(...values)}`)
 
+/** The two wllama builds the speed table compares: the app's dependency and the newer one beside it. */
+const wllamaBuilds: readonly { name: WllamaName; version: string }[] = [
+  { name: 'app', version: packageVersion('@wllama/wllama') },
+  { name: 'next', version: packageVersion('wllama-next') },
+]
+
+function packageVersion(name: string): string {
+  const manifest: unknown = JSON.parse(readFileSync(fileURLToPath(new URL(`../../node_modules/${name}/package.json`, import.meta.url)), 'utf8'))
+  return typeof manifest === 'object' && manifest !== null && 'version' in manifest && typeof manifest.version === 'string' ? manifest.version : '?'
+}
+
 async function speedSection(browser: Browser, relay: RelayProcess): Promise<void> {
   // Other work on this machine skews the multi-thread figures most: the load average says how much.
   const before = loadavg()[0]?.toFixed(2)
   const native = await openNativeBench(`${fixturesDirectory}${benchModel}`, contextSize)
   const nativeSamples = new Map<number, SpeedSample[]>()
-  const browserSamples = new Map<number, BrowserSpeed[]>()
+  /** Keyed by `${threads} ${build}`. */
+  const browserSamples = new Map<string, BrowserSpeed[]>()
   try {
     const { context, page } = await openHarness(browser, relay)
     try {
       const base = native.fitPrompt(promptSource.split(' '), promptTokens, (content) => runContent(content, 0))
       for (const threads of threadCounts) {
-        // The first load downloads the model into OPFS; the next one reads it from there.
-        await loadHarnessEngine(page, `/models/${benchModel}`, { threads, contextSize })
-        try {
-          await native.measure(runContent(base, 0), threads, 8)
-          await chatInPage(page, runContent(base, 0), 8)
-          const nat: SpeedSample[] = []
-          const web: BrowserSpeed[] = []
-          // Native and browser runs alternate, so that other load on the machine hits both alike.
-          for (let run = 1; run <= runs; run++) {
-            nat.push(await native.measure(runContent(base, run), threads, generateTokens))
-            web.push(await chatInPage(page, runContent(base, run), generateTokens))
+        const nat: SpeedSample[] = []
+        await native.measure(runContent(base, 0), threads, 8)
+        for (const build of wllamaBuilds) {
+          // The first load downloads the model into OPFS; the next ones read it from there.
+          await loadHarnessEngine(page, `/models/${benchModel}`, { threads, contextSize, wllama: build.name })
+          try {
+            await chatInPage(page, runContent(base, 0), 8)
+            const web: BrowserSpeed[] = []
+            // Native and browser runs alternate, so that other load on the machine hits both alike.
+            for (let run = 1; run <= runs; run++) {
+              nat.push(await native.measure(runContent(base, run), threads, generateTokens))
+              web.push(await chatInPage(page, runContent(base, run), generateTokens))
+            }
+            browserSamples.set(`${threads} ${build.name}`, web)
+          } finally {
+            await unloadHarnessEngine(page)
           }
-          nativeSamples.set(threads, nat)
-          browserSamples.set(threads, web)
-        } finally {
-          await unloadHarnessEngine(page)
         }
+        nativeSamples.set(threads, nat)
       }
     } finally {
       await context.close()
@@ -126,30 +141,32 @@ async function speedSection(browser: Browser, relay: RelayProcess): Promise<void
   const rows: string[][] = []
   for (const threads of threadCounts) {
     const nat = nativeSamples.get(threads) ?? []
-    const web = browserSamples.get(threads) ?? []
     for (const phase of ['prefill', 'decode'] as const) {
       const key = phase === 'prefill' ? 'prefillTokensPerS' : 'decodeTokensPerS'
       const nativeRate = median(nat.map((sample) => sample[key]))
-      const engineRate = median(web.map((sample) => sample.engine[key]))
-      const tokens = phase === 'prefill' ? [nat.map((s) => s.promptTokens), web.map((s) => s.promptTokens)] : [nat.map((s) => s.generatedTokens), web.map((s) => s.generatedTokens)]
+      const rates = wllamaBuilds.map((build) => median((browserSamples.get(`${threads} ${build.name}`) ?? []).map((sample) => sample.engine[key])))
+      const walls = wllamaBuilds.map((build) => median((browserSamples.get(`${threads} ${build.name}`) ?? []).map((sample) => sample.wall[key])))
+      const tokens = wllamaBuilds.map((build) => (browserSamples.get(`${threads} ${build.name}`) ?? []).map((s) => (phase === 'prefill' ? s.promptTokens : s.generatedTokens)))
+      const nativeTokens = nat.map((s) => (phase === 'prefill' ? s.promptTokens : s.generatedTokens))
+      const [older = 0, newer = 0] = rates
       rows.push([
         String(threads),
         phase,
         fmt(nativeRate),
-        fmt(engineRate),
-        fmt(median(web.map((sample) => sample.wall[key]))),
-        fmt(engineRate / nativeRate, 2),
-        `${range(tokens[0] ?? [])} / ${range(tokens[1] ?? [])}`,
+        ...rates.flatMap((rate, index) => [fmt(rate), fmt(walls[index] ?? 0), fmt(rate / nativeRate, 2)]),
+        fmt(newer / older, 2),
+        [range(nativeTokens), ...tokens.map(range)].join(' / '),
       ])
     }
   }
+  const [app, next] = wllamaBuilds.map((build) => `wllama ${build.version}`)
   table(
-    `Local reasoning: WASM engine (wllama in Chromium) vs native llama.cpp (node-llama-cpp), ${benchModel}, greedy, median of ${runs}`,
-    ['threads', 'phase', 'native tok/s', 'wasm tok/s', 'wasm wall tok/s', 'wasm ÷ native', 'tokens native / wasm'],
+    `Local reasoning: WASM engine (wllama in Chromium, ${app} and ${next}) vs native llama.cpp (node-llama-cpp), ${benchModel}, greedy, median of ${runs}`,
+    ['threads', 'phase', 'native tok/s', `${app} tok/s`, 'wall tok/s', '÷ native', `${next} tok/s`, 'wall tok/s', '÷ native', `${next} ÷ ${app}`, 'tokens native / each wasm'],
     rows,
   )
   console.log(
-    `native: llama.cpp CPU build, prefill = prompt tokens ÷ time to first token, decode = (n − 1) ÷ time after it. wasm: llama.cpp's own timings (engine.info()); wall: the same from the page, worker messaging included. Same file, prompt, thread count and context ${contextSize}; one warm-up run each, then native and wasm runs alternate; system load average before/after ${before} / ${loadavg()[0]?.toFixed(2)}.`,
+    `native: llama.cpp CPU build, prefill = prompt tokens ÷ time to first token, decode = (n − 1) ÷ time after it. wasm: llama.cpp's own timings (engine.info()); wall: the same from the page, worker messaging included. Both wllama builds run the same WllamaEngine (the app's worker, and test/harness/wllama-next.worker.ts), CPU only. Same file, prompt, thread count and context ${contextSize}; one warm-up run each, then native and wasm runs alternate (native pooled over both builds' runs); system load average before/after ${before} / ${loadavg()[0]?.toFixed(2)}.`,
   )
 }
 
@@ -293,7 +310,9 @@ async function memorySection(browser: Browser, relay: RelayProcess): Promise<voi
   for (const [label, m] of rows) console.log(`${label}: engine view says "${m.engineStatus}"`)
 }
 
-const section = (name: string, run: () => Promise<void>): Promise<void> => runSection('engine', name, run)
+/** `ENGINE_BENCH_PARTS=speed` (comma-separated: speed, load, memory) runs only those; default all. */
+const parts = new Set((process.env.ENGINE_BENCH_PARTS ?? 'speed,load,memory').split(',').map((part) => part.trim()))
+const section = (name: string, run: () => Promise<void>): Promise<void> => (parts.has(name) ? runSection('engine', name, run) : Promise.resolve())
 
 /** Prints the engine tables; each part that fails prints its error and leaves the others. */
 export async function benchEngine(): Promise<void> {

@@ -3,16 +3,26 @@ import type { Engine } from '../../src/inference/engine'
 import { LocalEngine } from '../../src/inference/local-engine'
 import { RelayEngine } from '../../src/inference/relay-engine'
 import type { EngineChoice } from '../../src/inference/types'
-import { createWasmEngine } from '../../src/inference/wasm/create'
+import { createWasmEngine, type WasmEngineOptions, type WllamaBuild } from '../../src/inference/wasm/create'
+import nextWasmUrl from 'wllama-next/esm/wasm/wllama.wasm?url'
 import './micronets'
 import { deleteDownloadedModels, downloadModel, type DownloadProgress, type PinnedFile } from '../../src/inference/wasm/model-download'
 import type { WebGpuEntry } from '../../src/inference/model-catalog'
 import { webLlmAppConfig } from '../../src/inference/webgpu/app-config'
 import { forgetCached, integrityFailedUrl, toModelLoadError } from '../../src/inference/webgpu/load-error'
 import { Sha256 } from '../../src/shared/sha256'
+import { loseDevices, watchDeviceLoss, type DeviceLoss } from '../../src/inference/webgpu/device-watch'
+
+/** Which wllama runs the WASM engine: the app's dependency, or the newer one beside it (`wllama-next`). */
+export type WllamaName = 'app' | 'next'
+
+const nextBuild: WllamaBuild = {
+  createWorker: () => new Worker(new URL('./wllama-next.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-wasm-engine-next' }),
+  wasmUrl: nextWasmUrl,
+}
 
 export interface Harness {
-  createWasmEngine(modelUrl: string, options?: { threads?: number; contextSize?: number }): Engine
+  createWasmEngine(modelUrl: string, options?: WasmEngineOptions & { wllama?: WllamaName }): Engine
   /** The relay engine against the relay whose `/v1` is `baseUrl` (that relay allows this origin). */
   createRelayEngine(baseUrl: string, token?: string): Engine
   /** This node's own engine as the app builds it (`engine=` and `model=` of the URL). */
@@ -28,6 +38,12 @@ export interface Harness {
   deleteDownloads(): Promise<void>
   /** For the bench: ms to hash `megabytes` of memory in 64 KB pieces (the downloader's SHA-256) and at once (WebCrypto's). */
   hashTimes(megabytes: number): Promise<{ incrementalMs: number; webCryptoMs: number }>
+  /**
+   * A worker watched as WebLLM's is asks for a real GPU device; then, as the app's test hook does,
+   * its devices are destroyed, after WebLLM's `unload` message first when `afterUnload`. Says what
+   * the page heard within `waitMs` (null: nothing).
+   */
+  loseDeviceInWorker(afterUnload: boolean, waitMs: number): Promise<{ device: boolean; loss: DeviceLoss | null }>
 }
 
 declare global {
@@ -36,8 +52,8 @@ declare global {
 }
 
 globalThis.harness = {
-  createWasmEngine: (modelUrl, options = {}) => {
-    globalThis.engine = createWasmEngine(modelUrl, options)
+  createWasmEngine: (modelUrl, { wllama = 'app', ...options } = {}) => {
+    globalThis.engine = wllama === 'next' ? createWasmEngine(modelUrl, options, nextBuild) : createWasmEngine(modelUrl, options)
     return globalThis.engine
   },
   createRelayEngine: (baseUrl, token = '') => {
@@ -96,6 +112,24 @@ globalThis.harness = {
     const cached: string[] = []
     for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) cached.push(request.url)
     return { error, cached }
+  },
+  loseDeviceInWorker: async (afterUnload, waitMs) => {
+    const worker = new Worker(new URL('./device-watch.worker.ts', import.meta.url), { type: 'module', name: 'edgeswarm-device-watch' })
+    try {
+      let heard: (loss: DeviceLoss) => void = () => undefined
+      const lost = new Promise<DeviceLoss>((resolve) => (heard = resolve))
+      watchDeviceLoss(worker, (loss) => heard(loss))
+      const device = await new Promise<boolean>((resolve) => {
+        worker.onmessage = (event: MessageEvent<{ ok: boolean }>) => resolve(event.data.ok)
+        worker.postMessage({ kind: 'request-device' })
+      })
+      if (afterUnload) worker.postMessage({ kind: 'unload' })
+      loseDevices(worker)
+      const loss = await Promise.race([lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), waitMs))])
+      return { device, loss }
+    } finally {
+      worker.terminate()
+    }
   },
 }
 document.documentElement.dataset.ready = 'true'

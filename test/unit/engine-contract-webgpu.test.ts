@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { describeAdapter } from '../../src/inference/webgpu/model-choice'
 import { WebLlmEngine } from '../../src/inference/webgpu/webllm-engine'
+import { loseKind, watchKind, type DeviceLoss } from '../../src/inference/webgpu/device-watch'
 import { runEngineContractInProcess } from '../contracts/engine-inproc'
 import { createdEngines } from '../contracts/webllm-double'
 
@@ -13,7 +14,11 @@ vi.mock('@mlc-ai/web-llm', async () => (await import('../contracts/webllm-double
 /** What WebLlmEngine does with its worker when WebLLM itself is a double: listens, then terminates. */
 class WorkerStandIn extends EventTarget {
   terminated = false
-  postMessage(): void {}
+  /** What the page posted to it (the device watcher's port among them). */
+  readonly posted: unknown[] = []
+  postMessage(message: unknown): void {
+    this.posted.push(message)
+  }
   terminate(): void {
     this.terminated = true
   }
@@ -27,8 +32,9 @@ const adapterDouble = {
   info: { vendor: 'double', architecture: 'double', description: 'a test double', isFallbackAdapter: false },
 }
 
-function createEngine(workers: WorkerStandIn[] = [], errors: unknown[] = []): WebLlmEngine {
+function createEngine(workers: WorkerStandIn[] = [], errors: unknown[] = [], onDeviceLost?: (loss: DeviceLoss) => void): WebLlmEngine {
   return new WebLlmEngine({
+    ...(onDeviceLost ? { onDeviceLost } : {}),
     createWorker: () => {
       const worker = new WorkerStandIn()
       workers.push(worker)
@@ -64,6 +70,48 @@ describe('WebLlmEngine with the WebLLM double, beyond the contract', () => {
     expect(createdEngines.at(-1)?.unloaded).toBe(true)
     expect(workers.map((worker) => worker.terminated)).toEqual([true])
     expect(engine.info().availability).toBe('unavailable')
+    expect(errors).toEqual([])
+  })
+
+  it('a lost device unloads the engine, says so, and a new load starts a new worker', async () => {
+    const workers: WorkerStandIn[] = []
+    const errors: unknown[] = []
+    const losses: DeviceLoss[] = []
+    const engine = createEngine(workers, errors, (loss) => losses.push(loss))
+    await engine.load(() => undefined)
+    const watch = workers[0]?.posted.find(
+      (message): message is { kind: string; port: MessagePort } => typeof message === 'object' && message !== null && 'kind' in message && message.kind === watchKind,
+    )
+    expect(watch?.port).toBeInstanceOf(MessagePort)
+    // The page's test hook asks the worker to destroy its devices.
+    engine.loseDevice()
+    expect(workers[0]?.posted.at(-1)).toEqual({ kind: loseKind })
+    // The worker's watcher reports the loss on the port (device-watch.ts): what a real GPU loss sends.
+    const lost = new Promise<void>((resolve) => {
+      const poll = setInterval(() => losses.length > 0 && (clearInterval(poll), resolve()), 5)
+    })
+    watch?.port.postMessage({ reason: 'unknown', message: 'the GPU process exited' })
+    await lost
+    expect(losses).toEqual([{ reason: 'unknown', message: 'the GPU process exited' }])
+    expect(engine.info().availability).toBe('unavailable')
+    expect(workers[0]?.terminated).toBe(true)
+    const stream = await (async () => {
+      try {
+        for await (const _chunk of engine.chat({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })) return 'answered'
+        return 'empty'
+      } catch (error) {
+        return error instanceof Error ? error.name : String(error)
+      }
+    })()
+    expect(stream).toBe('EngineUnavailableError')
+    // A hostile or garbled report is dropped: only { reason, message } strings count.
+    watch?.port.postMessage({ reason: 42 })
+    await engine.load(() => undefined)
+    expect(workers).toHaveLength(2)
+    expect(engine.info().availability).toBe('ready')
+    await engine.unload()
+    watch?.port.close()
+    expect(losses).toHaveLength(1)
     expect(errors).toEqual([])
   })
 })

@@ -1,4 +1,4 @@
-import { Wllama, type WllamaLogger } from '@wllama/wllama/esm/index.js'
+import type { AssetsPathConfig, Wllama, WllamaConfig, WllamaLogger } from '@wllama/wllama/esm/index.js'
 import { modelIdOf } from './model-id'
 import { AbortError, InferenceError, ModelLoadError, throwIfAborted } from '../../shared/errors'
 import { callDeltas, chunkFactory } from '../chunks'
@@ -20,6 +20,7 @@ import { messageFrameText } from '../tokens'
 import { BpeTokenizer } from '../tokenizer/bpe'
 import { readGgufHeader } from '../tokenizer/gguf-header'
 import { downloadModel, type PinnedFile } from './model-download'
+import { offloadedLayers } from './gpu-offload'
 
 export interface WllamaEngineOptions {
   /** A .gguf URL; the first part of a split model (`…-00001-of-00003.gguf`) loads every part. */
@@ -32,7 +33,12 @@ export interface WllamaEngineOptions {
   contextSize?: number
   /** The published SHA-256 (and size) of each part: the download is checked against them. */
   pinned?: PinnedFile[]
+  /** Layers llama.cpp offloads to WebGPU (wllama's own WebGPU backend); 0 or absent: all on the CPU. */
+  gpuLayers?: number
 }
+
+/** wllama's class, passed in by the worker that hosts the engine (the app's and the bench's wllama differ). */
+export type WllamaClass = new (paths: AssetsPathConfig, config?: WllamaConfig) => Wllama
 
 const maxLogLines = 20
 
@@ -105,9 +111,14 @@ export class WllamaEngine implements Engine {
   /** The model's own tokenizer, from its GGUF header: counts prompts as llama.cpp will. */
   #tokenizer: BpeTokenizer | null = null
   readonly #log: string[] = []
+  /** What llama.cpp said it put on the GPU while loading; null: it said nothing (no GPU device). */
+  #offloaded: { offloaded: number; total: number } | null = null
   #info: EngineInfo
 
-  constructor(private readonly options: WllamaEngineOptions) {
+  constructor(
+    private readonly options: WllamaEngineOptions,
+    private readonly wllamaClass: WllamaClass,
+  ) {
     this.#info = { kind: 'wasm', modelId: modelIdOf(options.modelUrl), contextSize: 0, availability: 'unavailable', reason: 'the model is not loaded', supports: noSupports, prefillTokensPerS: 0, decodeTokensPerS: 0 }
   }
 
@@ -116,7 +127,10 @@ export class WllamaEngine implements Engine {
       this.#log.push(`${level}: ${parts.map(String).join(' ')}`)
       if (this.#log.length > maxLogLines) this.#log.shift()
     }
-    return { debug: () => undefined, log: () => undefined, warn: keep('warn'), error: keep('error') }
+    const log = (...parts: unknown[]): void => {
+      this.#offloaded = offloadedLayers(parts.map(String).join(' ')) ?? this.#offloaded
+    }
+    return { debug: log, log, warn: keep('warn'), error: keep('error') }
   }
 
   /** wllama reports load failures as a bare RangeError; the cause is in what it logged. */
@@ -132,7 +146,7 @@ export class WllamaEngine implements Engine {
       throw new ModelLoadError(`model URL must be an http(s) URL of a .gguf file: ${this.options.modelUrl.slice(0, 200)}`)
     }
     if (this.#wllama) return
-    const wllama = new Wllama({ default: this.options.wasmUrl }, { logger: this.#logger(), suppressNativeLog: false })
+    const wllama = new this.wllamaClass({ default: this.options.wasmUrl }, { logger: this.#logger(), suppressNativeLog: false })
     // The compat build is for Safari and comes from a CDN; we never want a CDN.
     wllama.setCompat(null)
     const onAbort = (): void => void wllama.exit().catch(() => undefined)
@@ -155,12 +169,12 @@ export class WllamaEngine implements Engine {
         deviceMemoryGb,
         forced: this.options.contextSize,
       })
-      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: nCtx, n_gpu_layers: 0, reasoning_format: 'none', jinja: true })
+      await wllama.loadModel(files, { n_threads: this.options.threads ?? defaultThreads(), n_ctx: nCtx, n_gpu_layers: this.options.gpuLayers ?? 0, reasoning_format: 'none', jinja: true })
       throwIfAborted(signal)
       // wllama can "load" a file that is no model at all (a corrupt GGUF): check what it got.
       const loaded = wllama.getLoadedContextInfo()
       if (!(loaded.n_ctx > 0 && loaded.n_vocab > 0 && loaded.n_layer > 0)) throw new Error('the file is not a usable GGUF model (no vocabulary, layers or context)')
-      onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: 'model loaded' })
+      onProgress({ phase: 'load', loadedBytes: 0, totalBytes: 0, text: this.#placement() })
       this.#wllama = wllama
       this.#tokenizer = header && header.tokens.length > 0 ? new BpeTokenizer(header) : null
       // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
@@ -177,6 +191,14 @@ export class WllamaEngine implements Engine {
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  /** Where the loaded model runs, as llama.cpp reported it. */
+  #placement(): string {
+    if (!this.options.gpuLayers) return 'model loaded'
+    const offloaded = this.#offloaded
+    if (!offloaded || offloaded.offloaded === 0) return 'model loaded on the CPU: wllama found no WebGPU device it can use'
+    return `model loaded, ${offloaded.offloaded}/${offloaded.total} layers on WebGPU`
   }
 
   async *chat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatChunk> {

@@ -13,6 +13,7 @@ import { toLoadProgress } from './progress'
 import { webLlmAppConfig } from './app-config'
 import { qwen3KvBytesPerToken, qwen3Layers, webGpuContextSize } from '../context-size'
 import { failureAsPromise, hostWorker, unlessAborted, withTimeout, type HostedWorker } from './settle'
+import { loseDevices, watchDeviceLoss, type DeviceLoss } from './device-watch'
 
 export interface WebLlmEngineOptions {
   /** Makes the worker that hosts WebLLM (workers/webgpu-engine.worker.ts); `createWebGpuEngine` supplies it. */
@@ -27,6 +28,8 @@ export interface WebLlmEngineOptions {
   contextSize?: number
   /** Failures off the caller's path: a progress callback that throws, an unload that fails, a dead worker. */
   onError?: (error: unknown) => void
+  /** The loaded model's GPU device was lost: the engine is unloaded (its worker ended) and a `load` starts it anew. */
+  onDeviceLost?: (loss: DeviceLoss) => void
 }
 
 const unloadTimeoutMs = 3_000
@@ -130,6 +133,9 @@ export class WebLlmEngine implements Engine {
     const { CreateWebWorkerMLCEngine } = await unlessAborted(importWebLlm(), signals)
 
     const worker = this.startWorker()
+    const unwatch = watchDeviceLoss(worker.worker, (loss) => this.onDeviceLost(worker, loss))
+    // Terminating the worker fails it: the watcher's port closes with it.
+    worker.onFailure(unwatch)
     let last: LoadProgress | undefined
     const initProgressCallback = (progress: InitProgressReport): void => {
       try {
@@ -199,6 +205,25 @@ export class WebLlmEngine implements Engine {
       throw new ModelLoadError(`the WebGPU engine worker could not start: ${messageOf(error)}`)
     }
     return hostWorker(worker)
+  }
+
+  /** As a lost GPU would: the worker destroys its devices (for tests; the page owns its worker). */
+  loseDevice(): void {
+    if (this.worker) loseDevices(this.worker.worker)
+  }
+
+  private onDeviceLost(worker: HostedWorker, loss: DeviceLoss): void {
+    // During a load WebLLM fails the load itself (DeviceLostError); after an unload nothing is left.
+    if (this.worker !== worker) return
+    const error = new EngineUnavailableError(`the WebGPU device was lost (${loss.reason}${loss.message ? `: ${loss.message}` : ''})`)
+    this.engine = undefined
+    this.worker = undefined
+    worker.terminate(error)
+    try {
+      this.options.onDeviceLost?.(loss)
+    } catch (thrown) {
+      this.reportError(thrown)
+    }
   }
 
   private onWorkerFailed(worker: HostedWorker, error: Error): void {
