@@ -37,8 +37,8 @@ export function runResponsesCases(the: () => { backend: Backend; model: string }
   let close: (() => Promise<void>) | undefined
   beforeAll(async () => {
     const server = await v1Server(the().backend)
-    close = server.close
-    client = new OpenAI({ baseURL: server.baseUrl, apiKey: 'unused', maxRetries: 0, timeout: 30_000 })
+    close = () => server.close()
+    client = server.client
   })
   afterAll(() => close?.())
 
