@@ -110,11 +110,7 @@ export class Run {
         if (chunk.usage) usage = chunk.usage
       }
     } catch (error) {
-      if (!this.#halted()) {
-        this.ctx.report(error)
-        this.#writeFailure(error)
-      }
-      this.stop()
+      this.#failed(error)
       return
     }
     if (this.#halted()) return
@@ -132,6 +128,15 @@ export class Run {
     this.#writeResult(text, finish, usage)
   }
 
+  /** The engine or the embedder failed: say so in the doc (unless the run was halted), and stop. */
+  #failed(error: unknown): void {
+    if (!this.#halted()) {
+      this.ctx.report(error)
+      this.#writeFailure(error)
+    }
+    this.stop()
+  }
+
   /** An embedding task: the texts' vectors as the result's text (embed-task.ts), no output batches. */
   async #embed(embedder: MarketEmbedder | null): Promise<void> {
     if (this.#stopped) return
@@ -141,11 +146,7 @@ export class Run {
       const vectors = await embedder.embed(textsOfEmbedTask(this.spec.request), this.#abort.signal)
       text = encodeEmbedResult(embedder.modelId, vectors)
     } catch (error) {
-      if (!this.#halted()) {
-        this.ctx.report(error)
-        this.#writeFailure(error)
-      }
-      this.stop()
+      this.#failed(error)
       return
     }
     if (this.#halted()) return

@@ -9,6 +9,7 @@ import { tinyQwen3Thinking } from '../../scripts/gguf/specs'
 import { tinyEmbeddingModelId, tinyEmbeddingModelPath, tinyModelId, tinyModelPath } from './backend/tiny-model'
 import { startFakeUpstream } from './relay-v1/fake-upstream'
 import { requestRecords, startRelay, type StartedRelay } from './relay-v1/start'
+import { mulberry32 } from '../../src/shared/hash'
 
 const token = 'ollama-test-token'
 const started: StartedRelay[] = []
@@ -193,21 +194,9 @@ describe('the ollama client against the relay', () => {
   })
 })
 
-/** A seeded generator (mulberry32), so a failing case replays from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('a hostile client on /api', () => {
   const seed = Number(process.env.OLLAMA_FUZZ_SEED ?? 15)
-  const random = seeded(seed)
+  const random = mulberry32(seed)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
   const junk: readonly unknown[] = [null, 0, -1, 1e308, 'x', '', true, [], {}, [1, 'a'], { a: { b: [] } }, 'json', 'high', 2.5]
   const fields = [

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRandom } from './relay-fuzz/random'
 import { randomChatBody } from './relay-fuzz/chat-bodies'
-import { tinyModelId, tinyModelPath } from './backend/tiny-model'
-import { startRelay, waitForBackendReady, type StartedRelay } from './relay-v1/start'
+import { tinyModelId } from './backend/tiny-model'
+import { startTinyModelRelay, type StartedRelay } from './relay-v1/start'
 
 const seed = Number(process.env.RELAY_V1_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const bodies = Number(process.env.RELAY_V1_FUZZ_BODIES ?? 300)
@@ -44,15 +44,7 @@ function callsOf(answer: Answer, streamed: boolean): { name: string; arguments: 
 describe('/v1 under fuzzing of the tool and structured-output fields', () => {
   let relay: StartedRelay
   beforeAll(async () => {
-    relay = await startRelay({
-      RELAY_MODEL_PATH: tinyModelPath,
-      RELAY_MODEL_THREADS: '1',
-      RELAY_MODEL_GPU: 'off',
-      RELAY_MODEL_CONTEXT: '2048',
-      RELAY_MAX_TOKENS: String(maxTokens),
-      RELAY_RATE_PER_MIN: '1000000',
-    })
-    await waitForBackendReady(relay)
+    relay = await startTinyModelRelay({ contextSize: 2048, maxTokens })
   }, 60_000)
   afterAll(() => relay.close())
 

@@ -5,9 +5,9 @@
 // OpenAI's error shape naming a field (these values reach llama.cpp's sampler, and nothing it
 // refuses may fail the relay); after, the relay still answers. Seeded: a failure prints its seed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tinyModelId, tinyModelPath } from './backend/tiny-model'
+import { tinyModelId } from './backend/tiny-model'
 import { createRandom, type Random } from './relay-fuzz/random'
-import { startRelay, waitForBackendReady, type StartedRelay } from './relay-v1/start'
+import { startTinyModelRelay, type StartedRelay } from './relay-v1/start'
 
 const seed = Number(process.env.RELAY_V1_SAMPLING_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const bodies = Number(process.env.RELAY_V1_SAMPLING_FUZZ_BODIES ?? 200)
@@ -66,15 +66,7 @@ function randomBody(random: Random): { path: string; body: Record<string, unknow
 describe('/v1 under fuzzing of the sampling fields', () => {
   let relay: StartedRelay
   beforeAll(async () => {
-    relay = await startRelay({
-      RELAY_MODEL_PATH: tinyModelPath,
-      RELAY_MODEL_THREADS: '1',
-      RELAY_MODEL_GPU: 'off',
-      RELAY_MODEL_CONTEXT: '1024',
-      RELAY_MAX_TOKENS: String(maxTokens),
-      RELAY_RATE_PER_MIN: '1000000',
-    })
-    await waitForBackendReady(relay)
+    relay = await startTinyModelRelay({ contextSize: 1024, maxTokens })
   }, 60_000)
   afterAll(() => relay.close())
 

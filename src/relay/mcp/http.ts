@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { Logger } from '../log'
 import type { V1Config } from '../v1/config'
-import { ApiError, toApiError } from '../v1/errors'
+import { ApiError, originNotAllowed, toApiError } from '../v1/errors'
 import { answerPreflight, originAllowed, readBody, sendV1Json, v1Headers } from '../v1/http'
 import type { McpDeps } from './deps'
 import { createMcpServer } from './server'
@@ -59,7 +59,7 @@ export function createMcpHttp(deps: McpDeps, config: Pick<V1Config, 'corsOrigins
           return
         }
         if (!originAllowed(req, config.corsOrigins)) {
-          throw new ApiError(403, `origin ${req.headers.origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
+          throw originNotAllowed(req.headers.origin)
         }
         const caller = deps.access.authenticate(req, clientGroup)
         if (req.method !== 'POST') {

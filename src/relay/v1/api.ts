@@ -10,7 +10,7 @@ import type { Backend, BackendDetails, BackendName, BackendState } from './backe
 import type { V1Config } from './config'
 import { createEmbeddedBackend } from './embedded'
 import { createEmbeddingBackend } from './embedded-embedding'
-import { ApiError, badRequest, noBackendConfigured, swarmNotAvailable, toApiError } from './errors'
+import { ApiError, badRequest, noBackendConfigured, originNotAllowed, swarmNotAvailable, toApiError } from './errors'
 import { answerPreflight, originAllowed, readBody, sendApiError, sendV1Json, v1Headers } from './http'
 import { createMetrics, type V1Counters } from './metrics'
 import { ollamaChatRoute } from '../ollama/chat'
@@ -164,7 +164,7 @@ export function createV1Api(config: V1Config, log: Logger, backends?: readonly B
         return
       }
       if (!originAllowed(req, config.corsOrigins)) {
-        throw new ApiError(403, `origin ${req.headers.origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
+        throw originNotAllowed(req.headers.origin)
       }
       const authenticated = access.authenticate(req, clientGroup)
       caller = authenticated

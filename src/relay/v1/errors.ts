@@ -50,6 +50,10 @@ export const badRequest = (message: string, param: string | null = null, code: s
 export const relayRestarting = (what: string): ApiError =>
   new ApiError(503, `the relay is shutting down (a restart or a deploy): ${what}; ask again in a moment`, 'server_error', 'relay_restarting', null, { 'Retry-After': '5' })
 
+/** 403 for a browser page of an origin RELAY_CORS_ORIGINS does not name (and not the relay's own). */
+export const originNotAllowed = (origin: string | undefined): ApiError =>
+  new ApiError(403, `origin ${origin ?? ''} may not call this relay (RELAY_CORS_ORIGINS)`, 'invalid_request_error', 'origin_not_allowed')
+
 export const noBackendConfigured = (): ApiError =>
   new ApiError(
     503,

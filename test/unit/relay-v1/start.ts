@@ -6,6 +6,7 @@ import { loadConfig } from '../../../src/relay/config'
 import { createLogger } from '../../../src/relay/log'
 import { createRelay, type Relay } from '../../../src/relay/server'
 import { loadV1Config } from '../../../src/relay/v1/config'
+import { tinyModelPath } from '../backend/tiny-model'
 
 export interface StartedRelay {
   relay: Relay
@@ -82,4 +83,21 @@ export async function waitForBackendReady(relay: StartedRelay, timeoutMs = 30_00
     if (Date.now() > deadline) throw new Error(`the relay's backends were not ready within ${timeoutMs} ms: ${JSON.stringify(backends)}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/**
+ * A relay whose embedded backend runs the tiny GGUF on one CPU thread with no rate limit (for
+ * the fuzzers, which send hundreds of bodies), ready once its model has loaded.
+ */
+export async function startTinyModelRelay(options: { contextSize: number; maxTokens: number; readyMs?: number }): Promise<StartedRelay> {
+  const relay = await startRelay({
+    RELAY_MODEL_PATH: tinyModelPath,
+    RELAY_MODEL_THREADS: '1',
+    RELAY_MODEL_GPU: 'off',
+    RELAY_MODEL_CONTEXT: String(options.contextSize),
+    RELAY_MAX_TOKENS: String(options.maxTokens),
+    RELAY_RATE_PER_MIN: '1000000',
+  })
+  await waitForBackendReady(relay, options.readyMs)
+  return relay
 }
