@@ -51,7 +51,11 @@ interface Served {
   close(): Promise<void>
 }
 
-function thinkingCases(name: string, open: () => Promise<Served>, efforts: 'budget' | 'on-off'): void {
+/**
+ * `streamedPieces`: the fewest reasoning deltas a stream of the thought comes in (the swarm's
+ * output travels in batches, and a loaded machine may put a whole short thought in one).
+ */
+function thinkingCases(name: string, open: () => Promise<Served>, efforts: 'budget' | 'on-off', streamedPieces = 2): void {
   describe(`thinking split: ${name}`, () => {
     let served: Served | undefined
     const the = (): Served => {
@@ -70,7 +74,7 @@ function thinkingCases(name: string, open: () => Promise<Served>, efforts: 'budg
       noTags(answer.reasoning)
       noTags(answer.content)
       const stream = await streamed(client, model)
-      expect(stream.reasoningChunks).toBeGreaterThan(1)
+      expect(stream.reasoningChunks).toBeGreaterThanOrEqual(streamedPieces)
       expect({ reasoning: stream.reasoning, content: stream.content }).toEqual(answer)
     })
 
@@ -206,4 +210,5 @@ thinkingCases(
     }
   },
   'on-off',
+  1,
 )
