@@ -249,7 +249,7 @@ export class LocalEngine implements Engine {
       const cpu: Plan = { kind: 'wasm', modelId: entry.id, create: () => createWasmEngine(entry.url, wasmOptions) }
       const offload = wllamaOffload(this.choice, await probeWebGpu())
       if (offload.gpuLayers === 0) return { ok: true, plan: { ...cpu, ...(this.choice === 'wasm' ? {} : { note: offload.note }) } }
-      const onCpu = { ...cpu, note: 'wllama runs the model on the CPU: its WebGPU path failed to load it.' }
+      const onCpu = { ...cpu, note: 'WebGPU failed to load this model: wllama runs it on the CPU (WASM).' }
       return { ok: true, plan: { ...cpu, create: () => createWasmEngine(entry.url, { ...wasmOptions, gpuLayers: offload.gpuLayers }), note: offload.note, fallback: onCpu } }
     }
     const probe = await probeWebGpu()

@@ -17,7 +17,10 @@ describe("wllama's WebGPU offload", () => {
   })
 
   it('stays on the CPU and says why: no WebGPU, no shader-f16 (SwiftShader), a software fallback adapter', () => {
-    expect(wllamaOffload('auto', { ok: false, reason: 'this browser has no WebGPU' })).toEqual({ gpuLayers: 0, note: 'wllama runs the model on the CPU: this browser has no WebGPU.' })
+    expect(wllamaOffload('auto', { ok: false, reason: 'this browser has no WebGPU' })).toEqual({
+      gpuLayers: 0,
+      note: 'WebGPU cannot run this model here (this browser has no WebGPU): wllama runs it on the CPU (WASM).',
+    })
     const noF16 = wllamaOffload('auto', adapter(['subgroups', 'timestamp-query']))
     expect(noF16.gpuLayers).toBe(0)
     expect(noF16.note).toContain('shader-f16')

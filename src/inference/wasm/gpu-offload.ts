@@ -18,8 +18,8 @@ export interface Offload {
 
 /** Where wllama runs a GGUF on this device, for the URL's or the settings' engine choice. */
 export function wllamaOffload(choice: EngineChoice, probe: WebGpuProbe): Offload {
-  const cpu = (why: string): Offload => ({ gpuLayers: 0, note: `wllama runs the model on the CPU: ${why}.` })
-  if (choice === 'wasm') return cpu('engine=wasm asks for the CPU')
+  const cpu = (why: string): Offload => ({ gpuLayers: 0, note: `WebGPU cannot run this model here (${why}): wllama runs it on the CPU (WASM).` })
+  if (choice === 'wasm') return { gpuLayers: 0, note: 'wllama runs the model on the CPU (WASM): engine=wasm asks for it.' }
   if (!probe.ok) return cpu(probe.reason)
   if (probe.adapter.isFallbackAdapter === true) return cpu('the WebGPU adapter is a software fallback, slower than the CPU engine')
   if (!probe.adapter.features.includes('shader-f16')) return cpu("its WebGPU backend (llama.cpp's ggml-webgpu) needs shader-f16, which this GPU lacks")
