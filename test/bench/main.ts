@@ -17,6 +17,11 @@ import { benchTrustCost } from './market-before-after'
 import { benchLedger } from './ledger'
 import { benchMemorySearch } from './memory-search'
 import { benchMicronets } from './micronets'
+import { benchPerfAward } from './perf-award'
+import { benchPerfDelivery } from './perf-delivery'
+import { benchPerfEngine } from './perf-engine'
+import { benchPerfFailover } from './perf-failover'
+import { benchPerfMemory } from './perf-memory'
 import { benchPlan } from './plan'
 import { benchRelay } from './relay-v1'
 import { benchReplica } from './replica'
@@ -31,10 +36,13 @@ import { fmt, median, percentile, table } from './stats'
 const writes = Number(process.env.BENCH_WRITES ?? 200)
 const writeIntervalMs = 40
 const joinSamples = 5
+/** Issue 16's before/after figures; `perf` in BENCH_SECTIONS picks all five. */
+const perfSections = ['perf-memory', 'perf-delivery', 'perf-failover', 'perf-award', 'perf-engine']
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp,embeddings,verified')
+  (process.env.BENCH_SECTIONS ?? 'perf,room,relays,engine,market,mesh,trust,ledger,relay,turn,replica,micronets,flood,memory,answers,context,plan,rooms,markdown,consent,mcp,embeddings,verified')
     .split(',')
-    .map((name) => name.trim()),
+    .map((name) => name.trim())
+    .flatMap((name) => (name === 'perf' ? perfSections : [name])),
 )
 
 async function writeLatency(browser: Browser, relay: RelayProcess, kind: 'app' | 'stock', count: number): Promise<number[]> {
@@ -60,6 +68,11 @@ async function joinTimes(browser: Browser, relay: RelayProcess): Promise<JoinTim
 }
 
 async function main(): Promise<void> {
+  if (sections.has('perf-memory')) await benchPerfMemory().catch((error: unknown) => console.error('perf-memory bench failed:', error))
+  if (sections.has('perf-delivery')) await benchPerfDelivery().catch((error: unknown) => console.error('perf-delivery bench failed:', error))
+  if (sections.has('perf-failover')) await benchPerfFailover().catch((error: unknown) => console.error('perf-failover bench failed:', error))
+  if (sections.has('perf-award')) await benchPerfAward().catch((error: unknown) => console.error('perf-award bench failed:', error))
+  if (sections.has('perf-engine')) await benchPerfEngine().catch((error: unknown) => console.error('perf-engine bench failed:', error))
   if (sections.has('room')) await benchRoom()
   if (sections.has('relays')) await benchRelays(writes, writeIntervalMs).catch((error: unknown) => console.error('relays bench failed:', error))
   // Each on its own: a failure here must not lose the figures already printed.

@@ -1,13 +1,9 @@
 // What the trust work costs the market, measured side by side in one run: the market as it was
 // before every field was signed (a git worktree of BENCH_BEFORE_REF, loaded into this process)
 // against this tree's, on the same in-process room, in alternating rounds.
-import { execFileSync } from 'node:child_process'
-import { existsSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { MarketNode } from '../../src/market'
 import { signatureChecks } from '../../src/market/signing'
+import { marketAt, simulateAt, worktreeOf } from './before-tree'
 import { inProcessLatency } from './market-inproc'
 import type { MarketClass } from './market-room'
 import { fmt, median, percentile, table } from './stats'
@@ -18,33 +14,6 @@ const rounds = 3
 const tasksPerRound = 12
 const workers = 4
 const maxTokens = 32
-
-/** A worktree of `ref` beside this checkout, sharing its node_modules; made once. */
-function worktreeOf(ref: string): string {
-  const dir = path.join(tmpdir(), `edgeswarm-bench-${ref}`)
-  if (!existsSync(dir)) {
-    // A worktree whose folder was removed (a cleaned /tmp) is still registered until pruned.
-    execFileSync('git', ['worktree', 'prune'], { stdio: 'ignore' })
-    execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
-  }
-  const modules = path.join(dir, 'node_modules')
-  if (!existsSync(modules)) symlinkSync(path.resolve('node_modules'), modules, 'dir')
-  return dir
-}
-
-async function marketAt(dir: string): Promise<MarketClass> {
-  // The market moved from src/swarm/market to src/market after the 'before' version.
-  const file = ['src/market/node.ts', 'src/swarm/market/node.ts'].map((name) => path.join(dir, name)).find((name) => existsSync(name)) ?? ''
-  const module = (await import(pathToFileURL(file).href)) as { MarketNode: MarketClass }
-  return module.MarketNode
-}
-
-async function simulateAt(dir: string, nodes: number, tasks: number, seed: number): Promise<{ operations: number; wallMs: number }> {
-  const module = (await import(pathToFileURL(path.join(dir, 'test/unit/market-sim/scenario.ts')).href)) as {
-    simulateMarket(options: { nodes: number; tasks: number; seed: number }): Promise<{ operations: number; wallMs: number }>
-  }
-  return module.simulateMarket({ nodes, tasks, seed })
-}
 
 export async function benchTrustCost(): Promise<void> {
   const dir = worktreeOf(beforeRef)

@@ -10,10 +10,11 @@ export interface RelayProcess {
   stop(): Promise<void>
 }
 
-/** Starts the real relay (`src/relay/main.ts`) as its own process and waits for /healthz. */
-export async function startRelay(env: Record<string, string> = {}): Promise<RelayProcess> {
+/** Starts the real relay (`src/relay/main.ts` of the tree in `cwd`, this one unless said) as its own process and waits for /healthz. */
+export async function startRelay(env: Record<string, string> = {}, cwd?: string): Promise<RelayProcess> {
   const port = await freePort()
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+    cwd,
     // The benches open connections from one address far faster than a client would.
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', RELAY_LOG: 'silent', RELAY_CONNECTS_PER_S_PER_IP: '1000000', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
