@@ -6,7 +6,8 @@ export interface IntegerRule {
   fallback: number
   min: number
   max: number
-  unit: string
+  /** What the number counts ("ms", "bytes"), named in the problem; left out: a plain integer. */
+  unit?: string
 }
 
 const integerPattern = /^\d+$/
@@ -17,7 +18,7 @@ export function readInteger(env: Env, rule: IntegerRule, problems: string[]): nu
   if (raw === undefined || raw === '') return rule.fallback
   const value = integerPattern.test(raw) ? Number(raw) : Number.NaN
   if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
-    problems.push(`${rule.name}=${JSON.stringify(raw)}: expected an integer number of ${rule.unit} from ${rule.min} to ${rule.max}`)
+    problems.push(`${rule.name}=${JSON.stringify(raw)}: expected an integer ${rule.unit === undefined ? '' : `number of ${rule.unit} `}from ${rule.min} to ${rule.max}`)
     return rule.fallback
   }
   return value

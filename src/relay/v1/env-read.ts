@@ -1,6 +1,7 @@
 // Reading /v1's environment variables: integers in a range and comma-separated lists, each
 // problem added to the caller's list so that startup names them all at once.
 import type { Env } from '../config'
+import { readInteger as readNamedInteger } from '../env'
 
 export interface IntegerRule {
   fallback: number
@@ -9,14 +10,7 @@ export interface IntegerRule {
 }
 
 export function readInteger(env: Env, name: string, rule: IntegerRule, problems: string[]): number {
-  const raw = env[name]?.trim()
-  if (raw === undefined || raw === '') return rule.fallback
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
-    problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${rule.min} to ${rule.max}`)
-    return rule.fallback
-  }
-  return value
+  return readNamedInteger(env, { name, ...rule }, problems)
 }
 
 /** The non-empty items of a comma-separated variable. */
