@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { ChatRequestSchema, type ChatChunk, type ChatRequest } from './inference/types'
+import type { PhasesDebug } from './shared/phases'
 import type { MemorySearch, MemorySearchState } from './memory/memory-search'
 import type { MemoryHit, MemoryItem, SearchOptions } from './memory/store'
 import { ValidationError } from './shared/errors'
@@ -123,6 +124,7 @@ export interface EdgeswarmApi {
 
 declare global {
   var edgeswarm: EdgeswarmApi | undefined
+  var edgeswarmPhases: PhasesDebug | undefined
 }
 
 /** A micro-net's learning as scripts see it. */

@@ -41,6 +41,7 @@ import { mountNetView } from './ui/net-view'
 import { mountSummarizeView } from './ui/summarize-view'
 import { mountTaskView } from './ui/task-view'
 import { mountPlanView } from './ui/plan-view'
+import { memoryPhases } from './shared/phases'
 
 /** The composition root: reads the URL, starts one node, mounts the UI, publishes the API. `busy`: what this tab is in the middle of, which `updates` waits for. */
 export async function startApp(root: HTMLElement, { busy, updates }: { busy: Busy; updates: Updates }): Promise<void> {
@@ -229,6 +230,8 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   if (config.generated) shell.notify('New room created. Copy the invite link to bring in peers.')
   await startRooms(landing, { shell, node, summarize, report })
 
+  // Where a memory write's time goes (README, "Fast at room scale"): read by the perf-memory bench.
+  globalThis.edgeswarmPhases = { memory: { snapshot: () => memoryPhases.snapshot(), marks: () => memoryPhases.marks(), reset: () => memoryPhases.reset() } }
   globalThis.edgeswarm = createApi(node, { router, market, peer, memorySearch, local: engine, planner, update: updates.api }, learning)
   // ort's start-up (fetch and compile 14 MB of wasm) waits until someone is about to ask: every
   // tab opened pays it otherwise, and a room's tabs all opening at once share the same cores.

@@ -25,9 +25,9 @@
  * may delete them. Readers consider at most `maxMemoryEntries` keys, the first in key order.
  */
 import * as v from 'valibot'
-import { jsonByteLength } from '../shared/encoding'
+import { jsonByteLength, utf8 } from '../shared/encoding'
 import { randomId } from '../shared/ids'
-import { signingPayload, verifySigned, type Signer } from '../shared/sign'
+import { signingText, verifySigned, type Signer } from '../shared/sign'
 
 export const maxTextLength = 8_000
 export const maxTags = 16
@@ -105,13 +105,16 @@ export function isTombstone(version: MemoryVersion): version is Tombstone {
   return 'deleted' in version
 }
 
-function entryPayload(id: string, entry: Omit<MemoryEntry, 'sig' | 'v'>): Uint8Array<ArrayBuffer> {
-  return signingPayload(entryTag, [entry.room, id, entry.text, entry.tags, entry.author, entry.publicKey, entry.createdAt, entry.updatedAt])
+function entryPayloadText(id: string, entry: Omit<MemoryEntry, 'sig' | 'v'>): string {
+  return signingText(entryTag, [entry.room, id, entry.text, entry.tags, entry.author, entry.publicKey, entry.createdAt, entry.updatedAt])
 }
 
-function tombstonePayload(id: string, tombstone: Omit<Tombstone, 'sig' | 'v' | 'deleted'>): Uint8Array<ArrayBuffer> {
-  return signingPayload(tombstoneTag, [tombstone.room, id, tombstone.author, tombstone.publicKey, tombstone.updatedAt])
+function tombstonePayloadText(id: string, tombstone: Omit<Tombstone, 'sig' | 'v' | 'deleted'>): string {
+  return signingText(tombstoneTag, [tombstone.room, id, tombstone.author, tombstone.publicKey, tombstone.updatedAt])
 }
+
+const entryPayload = (id: string, entry: Omit<MemoryEntry, 'sig' | 'v'>): Uint8Array<ArrayBuffer> => utf8(entryPayloadText(id, entry))
+const tombstonePayload = (id: string, tombstone: Omit<Tombstone, 'sig' | 'v' | 'deleted'>): Uint8Array<ArrayBuffer> => utf8(tombstonePayloadText(id, tombstone))
 
 /**
  * Signs version `updatedAt` of entry `id`. `createdAt` is the creation time of the entry's last
@@ -129,12 +132,20 @@ export async function signTombstone(id: string, room: string, signer: Signer, up
 
 export type Verdict = { ok: true; version: MemoryVersion } | { ok: false; refusal: Refusal; entry?: MemoryEntry }
 
+/** A version that passed every cheap check: what its signature must cover, and how to refuse it. */
+export interface SignedPayload {
+  version: MemoryVersion
+  /** The signed bytes, and the same as text (what a verified signature is kept with). */
+  payload: { text: string; bytes: Uint8Array<ArrayBuffer> }
+  refuse(refusal: Refusal): Verdict & { ok: false }
+}
+
 /**
- * Everything a reader checks of one version but its age against the marks: shape and size,
- * room, that the key is the author's and the key the author's id, the clock, and the signature
- * (last: the cheap checks refuse a flood first). Never throws.
+ * Everything a reader checks of one version before its signature (and its age against the
+ * marks): shape and size, room, that the key is the author's, the clock. The cheap checks refuse
+ * a flood first. Never throws.
  */
-export async function verifyVersion(id: string, value: unknown, room: string, nowMs: number): Promise<Verdict> {
+export function checkVersion(id: string, value: unknown, room: string, nowMs: number): (Verdict & { ok: false }) | SignedPayload {
   let size: number
   try {
     size = jsonByteLength(value)
@@ -147,13 +158,24 @@ export async function verifyVersion(id: string, value: unknown, room: string, no
   if (!parsed.success) return { ok: false, refusal: 'malformed' }
   const version = parsed.output
   const entry = isTombstone(version) ? undefined : version
-  const refuse = (refusal: Refusal): Verdict => (entry ? { ok: false, refusal, entry } : { ok: false, refusal })
+  const refuse = (refusal: Refusal): Verdict & { ok: false } => (entry ? { ok: false, refusal, entry } : { ok: false, refusal })
   if (version.room !== room) return refuse('other-room')
   if (authorOfId(id) !== version.author) return refuse('wrong-author')
   if (entry && entry.createdAt > entry.updatedAt) return refuse('malformed')
   if (version.updatedAt > nowMs + maxClockSkewMs) return refuse('future')
-  const payload = isTombstone(version) ? tombstonePayload(id, version) : entryPayload(id, version)
-  if (!(await verifySigned(version.author, version.publicKey, version.sig, payload))) return refuse('bad-signature')
+  const text = isTombstone(version) ? tombstonePayloadText(id, version) : entryPayloadText(id, version)
+  return { version, payload: { text, bytes: utf8(text) }, refuse }
+}
+
+/**
+ * Everything a reader checks of one version but its age against the marks: checkVersion, then
+ * the signature. Never throws. (The store verifies in batches with a VersionVerifier.)
+ */
+export async function verifyVersion(id: string, value: unknown, room: string, nowMs: number): Promise<Verdict> {
+  const checked = checkVersion(id, value, room, nowMs)
+  if ('refusal' in checked) return checked
+  const { version, payload } = checked
+  if (!(await verifySigned(version.author, version.publicKey, version.sig, payload.bytes))) return checked.refuse('bad-signature')
   return { ok: true, version }
 }
 

@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import type * as Y from 'yjs'
 import { ValidationError } from '../shared/errors'
 import { Emitter, type Unsubscribe } from '../shared/events'
+import { memoryPhases } from '../shared/phases'
 import type { Signer } from '../shared/sign'
 import {
   authorOfId,
@@ -12,7 +13,6 @@ import {
   newEntryId,
   signEntry,
   signTombstone,
-  verifyVersion,
   type EntryDraft,
   type MemoryEntry,
   type MemoryVersion,
@@ -24,6 +24,7 @@ import { addedAndDeleted, CappedKeys } from './cap'
 import { Restorer } from './restorer'
 import { fuseRankings, type VectorSearch } from './fusion'
 import { searchScored } from './search'
+import { VersionVerifier, type SignatureCheck, type VerifierStats } from './verifier'
 
 /** An entry as readers see it: what it says, who wrote it, and whether to trust it. */
 export interface MemoryItem {
@@ -63,8 +64,17 @@ export interface MemoryRefused {
   refusal: Refusal
 }
 
+/** What one 'change' changed: entries listed anew or again, and ids no longer listed. */
+export interface MemoryDelta {
+  updated: readonly MemoryItem[]
+  removed: readonly string[]
+}
+
 interface MemoryEvents {
+  /** Every listed entry, newest first (as items()). */
   change: readonly MemoryItem[]
+  /** The same moment as 'change': only what changed since the last one (a view that redraws only that). */
+  delta: MemoryDelta
   refused: MemoryRefused
 }
 
@@ -77,11 +87,15 @@ export interface MemoryStoreOptions {
   /** A verified version is put back after a random delay up to this, so one reader does it rather than all. */
   restoreDelayMs?: number
   maxEntries?: number
+  /** The signature check (WebCrypto's unless said; tests slow it down). */
+  check?: SignatureCheck
 }
 
 const memoryMapName = 'memory'
 const defaultRestoreDelayMs = 1_500
-const changeThrottleMs = 16
+/** Up to this many 'change's in a frame are told at once; past that (a flood) the rest wait for the next frame. */
+const changesPerFrame = 4
+const frameMs = 16
 
 function itemOf(id: string, entry: MemoryEntry, trust: Trust): MemoryItem {
   return { id, text: entry.text, tags: entry.tags, author: entry.author, createdAt: entry.createdAt, updatedAt: entry.updatedAt, trust }
@@ -110,6 +124,11 @@ const trustOf: Record<Refusal, Trust> = {
   replay: 'bad-signature',
 }
 
+/** Newest first, then by id: the order items() lists in (every reader the same). */
+function listOrder(a: MemoryItem, b: MemoryItem): number {
+  return b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
 const noRefusals = (): Record<Refusal, number> => ({ malformed: 0, 'bad-signature': 0, 'other-room': 0, 'wrong-author': 0, future: 0, replay: 0, 'over-cap': 0 })
 
 /**
@@ -124,6 +143,11 @@ export class MemoryStore {
   readonly #marks: Marks
   /** What is listed: trusted entries, and flagged values that nobody verifiable wrote. */
   readonly #items = new Map<string, MemoryItem>()
+  /** #items in list order, kept as it changes: a change costs a binary search and a move, not a sort. */
+  readonly #sorted: MemoryItem[] = []
+  /** Ids listed anew or taken out since the last 'change'. */
+  readonly #touched = new Set<string>()
+  readonly #verifier: VersionVerifier
   /** The last verified version of each id (an entry or a tombstone). */
   readonly #held = new Map<string, MemoryVersion>()
   readonly #pending = new Map<string, Promise<void>>()
@@ -134,13 +158,15 @@ export class MemoryStore {
   readonly #refused = noRefusals()
   #changeQueued = false
   #vectors: VectorSearch | null = null
-  #lastChangeAt = -Infinity
+  /** When the last few 'change's were told (the flood guard). */
+  readonly #recentChanges: number[] = []
   /** The keys within the cap (the rest are ignored). */
   readonly #keys: CappedKeys
   readonly #observer = (event: Y.YMapEvent<unknown>): void => {
     const changed = new Set(event.keysChanged as Set<string>)
     const { added, deleted } = addedAndDeleted(event.changes.keys)
     for (const id of this.#keys.update(added, deleted)) changed.add(id)
+    for (const id of changed) memoryPhases.mark(id, 'seen')
     for (const id of changed) this.#refresh(id)
   }
 
@@ -156,6 +182,7 @@ export class MemoryStore {
     this.#marks = options.marks ?? new MemoryMarks()
     this.#events = new Emitter(options.onError)
     this.#map = doc.getMap(memoryMapName)
+    this.#verifier = new VersionVerifier(roomId, { clock: this.#clock, ...(options.check ? { check: options.check } : {}) })
     this.#restorer = new Restorer(this.#map, options.restoreDelayMs ?? defaultRestoreDelayMs, this.#onError)
     this.#keys = new CappedKeys(options.maxEntries ?? maxMemoryEntries, this.#map.keys())
     this.#map.observe(this.#observer)
@@ -168,7 +195,12 @@ export class MemoryStore {
 
   /** Entries verified so far, newest first. */
   items(): MemoryItem[] {
-    return [...this.#items.values()].sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return this.#sorted.slice()
+  }
+
+  /** How the batch verifier fared: versions asked about, signatures checked, verdicts found kept. */
+  verification(): Readonly<VerifierStats> {
+    return this.#verifier.stats
   }
 
   /** Versions refused so far, by reason. */
@@ -222,7 +254,9 @@ export class MemoryStore {
   async add(draft: EntryDraft): Promise<string> {
     const id = newEntryId(this.signer.nodeId)
     const now = this.#clock()
-    this.#write(id, await signEntry(id, this.roomId, parseDraft(draft), this.signer, now))
+    const entry = await memoryPhases.timeAsync('sign', () => signEntry(id, this.roomId, parseDraft(draft), this.signer, now))
+    memoryPhases.mark(id, 'signed')
+    this.#write(id, entry)
     return id
   }
 
@@ -277,7 +311,7 @@ export class MemoryStore {
   #refresh(id: string): void {
     this.#pending.delete(id)
     if (this.#map.has(id) && !this.#keys.admits(id)) {
-      if (this.#items.delete(id)) this.#changed()
+      this.#unlist(id)
       this.#refuse(id, 'over-cap')
       return
     }
@@ -285,15 +319,17 @@ export class MemoryStore {
     if (value === undefined) {
       // A deletion: honoured for what nobody verifiable wrote; a verified version is put back.
       if (this.#held.has(id)) this.#restorer.schedule(id, value, () => this.#putBack(id))
-      else if (this.#items.delete(id)) this.#changed()
+      else this.#unlist(id)
       return
     }
     if (typeof value === 'object' && value !== null && this.#verified.has(value)) {
       this.#accept(id, value as MemoryVersion)
       return
     }
-    const check = verifyVersion(id, value, this.roomId, this.#clock()).then(
+    const started = performance.now()
+    const check = this.#verifier.verify(id, value).then(
       (verdict) => {
+        memoryPhases.add('verify', performance.now() - started)
         if (this.#pending.get(id) !== check || this.#map.get(id) !== value) return
         this.#pending.delete(id)
         if (!verdict.ok) {
@@ -307,7 +343,7 @@ export class MemoryStore {
         if (older) {
           this.#refuse(id, 'replay')
           if (held) this.#restorer.schedule(id, value, () => this.#putBack(id))
-          else if (this.#items.delete(id)) this.#changed()
+          else this.#unlist(id)
           return
         }
         this.#accept(id, verdict.version)
@@ -326,8 +362,7 @@ export class MemoryStore {
       this.#restorer.schedule(id, value, () => this.#putBack(id))
       return
     }
-    this.#items.set(id, leniently(id, value, trust))
-    this.#changed()
+    this.#list(leniently(id, value, trust))
   }
 
   #putBack(id: string): MemoryVersion | undefined {
@@ -339,12 +374,12 @@ export class MemoryStore {
   #accept(id: string, version: MemoryVersion): void {
     const held = this.#held.get(id)
     this.#restorer.cancel(id)
+    memoryPhases.mark(id, 'accepted')
     if (held && held.sig === version.sig && (isTombstone(version) || this.#items.has(id))) return
     this.#held.set(id, version)
     this.#marks.raise(markOf(id), version.updatedAt)
-    if (isTombstone(version)) this.#items.delete(id)
-    else this.#items.set(id, itemOf(id, version, 'trusted'))
-    this.#changed()
+    if (isTombstone(version)) this.#unlist(id)
+    else this.#list(itemOf(id, version, 'trusted'))
   }
 
   #refuse(id: string, refusal: Refusal): void {
@@ -352,20 +387,67 @@ export class MemoryStore {
     this.#events.emit('refused', { id, refusal })
   }
 
+  /** Lists `item` (in place of what was listed for its id). */
+  #list(item: MemoryItem): void {
+    this.#unsort(item.id)
+    this.#items.set(item.id, item)
+    this.#sorted.splice(this.#indexOf(item), 0, item)
+    this.#changed(item.id)
+  }
+
+  #unlist(id: string): void {
+    if (this.#unsort(id)) this.#changed(id)
+  }
+
+  #unsort(id: string): boolean {
+    const listed = this.#items.get(id)
+    if (!listed) return false
+    this.#items.delete(id)
+    const index = this.#indexOf(listed)
+    if (this.#sorted[index] === listed) this.#sorted.splice(index, 1)
+    else this.#sorted.splice(this.#sorted.indexOf(listed), 1)
+    return true
+  }
+
+  /** Where `item` goes in #sorted (binary search; ids are unique, so the order is total). */
+  #indexOf(item: MemoryItem): number {
+    let low = 0
+    let high = this.#sorted.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (listOrder(this.#sorted[middle] as MemoryItem, item) < 0) low = middle + 1
+      else high = middle
+    }
+    return low
+  }
+
   /**
-   * One 'change' per burst: the first change after a quiet moment is told at once (a write is
-   * visible without delay), the rest of a burst once per changeThrottleMs, so a flood costs one
-   * sorted list per frame, not one per version.
+   * One 'change' per task's worth of changes, told once its synchronous work is done (a write
+   * is visible without delay); only a flood (more than changesPerFrame in a frame) waits for the
+   * next frame, so it costs a few lists per frame, not one per version.
    */
-  #changed(): void {
+  #changed(id: string): void {
+    this.#touched.add(id)
     if (this.#changeQueued) return
     this.#changeQueued = true
     const emit = (): void => {
       this.#changeQueued = false
-      this.#lastChangeAt = performance.now()
+      const now = performance.now()
+      this.#recentChanges.push(now)
+      if (this.#recentChanges.length > changesPerFrame) this.#recentChanges.shift()
+      const updated: MemoryItem[] = []
+      const removed: string[] = []
+      for (const touched of this.#touched) {
+        const item = this.#items.get(touched)
+        if (item) updated.push(item)
+        else removed.push(touched)
+      }
+      this.#touched.clear()
       this.#events.emit('change', this.items())
+      this.#events.emit('delta', { updated, removed })
     }
-    const waitMs = this.#lastChangeAt + changeThrottleMs - performance.now()
+    const oldest = this.#recentChanges.length >= changesPerFrame ? (this.#recentChanges[0] ?? -Infinity) : -Infinity
+    const waitMs = oldest + frameMs - performance.now()
     if (waitMs <= 0) queueMicrotask(emit)
     else setTimeout(emit, waitMs)
   }

@@ -7,6 +7,8 @@ export interface PhaseFigures {
 }
 
 const maxSamples = 1_024
+/** Keys (entries, messages) whose marks are kept: the oldest go first. */
+const maxMarkedKeys = 2_048
 
 interface Tally {
   count: number
@@ -27,6 +29,27 @@ function percentileOf(sorted: readonly number[], p: number): number {
  */
 export class PhaseTimes<P extends string = string> {
   readonly #tallies = new Map<P, Tally>()
+  readonly #marks = new Map<string, Record<string, number>>()
+
+  /**
+   * Notes that `key` (an entry id) reached `point` now, on the clock every tab of one machine
+   * shares (performance.timeOrigin + now): a bench joins the points of one write across tabs.
+   * The first time only; the last maxMarkedKeys keys are kept.
+   */
+  mark(key: string, point: string): void {
+    let points = this.#marks.get(key)
+    if (!points) {
+      if (this.#marks.size >= maxMarkedKeys) this.#marks.delete(this.#marks.keys().next().value as string)
+      points = {}
+      this.#marks.set(key, points)
+    }
+    points[point] ??= performance.timeOrigin + performance.now()
+  }
+
+  /** Every kept key's points (see mark). */
+  marks(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.#marks].map(([key, points]) => [key, { ...points }]))
+  }
 
   add(phase: P, ms: number): void {
     let tally = this.#tallies.get(phase)
@@ -72,6 +95,7 @@ export class PhaseTimes<P extends string = string> {
 
   reset(): void {
     this.#tallies.clear()
+    this.#marks.clear()
   }
 }
 
@@ -80,3 +104,12 @@ export type MemoryPhase = 'sign' | 'encode' | 'network' | 'apply' | 'verify' | '
 
 /** This page's memory-path figures (one per JavaScript realm: a tab, a worker, the relay). */
 export const memoryPhases = new PhaseTimes<MemoryPhase>()
+
+/** `globalThis.edgeswarmPhases`: a page's phase figures, for benches (README, "Fast at room scale"). */
+export interface PhasesDebug {
+  memory: {
+    snapshot(): Partial<Record<MemoryPhase, PhaseFigures>>
+    marks(): Record<string, Record<string, number>>
+    reset(): void
+  }
+}

@@ -87,5 +87,10 @@ export async function verifySigned(signerId: string, publicKey: string, signatur
 
 /** The bytes that get signed: a tagged JSON array, so the encoding has one spelling. */
 export function signingPayload(tag: string, fields: readonly unknown[]): Uint8Array<ArrayBuffer> {
-  return utf8(JSON.stringify([tag, ...fields]))
+  return utf8(signingText(tag, fields))
+}
+
+/** signingPayload as text (one spelling: a kept verdict compares it whole). */
+export function signingText(tag: string, fields: readonly unknown[]): string {
+  return JSON.stringify([tag, ...fields])
 }

@@ -8,24 +8,40 @@ export interface Tab {
   close(): Promise<void>
 }
 
-export async function openAppTab(browser: Browser, relay: RelayProcess, ref: RoomRef): Promise<Tab> {
+/** `init` (a script's source) runs in the page before its own scripts: a bench's probe. */
+export async function openAppTab(browser: Browser, relay: RelayProcess, ref: RoomRef, init?: string): Promise<Tab> {
   const context = await browser.newContext({ baseURL: relay.url })
+  if (init) await context.addInitScript({ content: init })
   const page = await context.newPage()
   await page.goto(appPath(ref, { peerTimeoutMs: '15000' }))
   await readyNodeId(page)
   return { page, close: () => context.close() }
 }
 
-export async function openStockTab(browser: Browser, relay: RelayProcess, ref: RoomRef): Promise<Tab> {
+export async function openStockTab(browser: Browser, relay: RelayProcess, ref: RoomRef, init?: string): Promise<Tab> {
   const stock = await openStockPage(browser)
+  // Before any link exists: what `init` wraps (RTCDataChannel) is wrapped for every link.
+  if (init) await stock.page.addScriptTag({ content: init })
   await stock.page.evaluate(({ room, key, url }) => globalThis.stock.start(room, key, url), { room: ref.room, key: ref.key, url: relay.url.replace('http', 'ws') + '/signal' })
   return { page: stock.page, close: () => stock.close() }
 }
 
+/** What one run of paced writes gave: per write, when it started (the writer's clock), its entry id (app tabs), and write → seen-by-all latency. */
+export interface WriteRun {
+  startedAt: number[]
+  ids: string[]
+  latencies: number[]
+}
+
 /** Writes `writes` entries from the first tab, paced, and returns write → seen-by-all latencies. */
 export async function measureWrites(tabs: Tab[], kind: 'app' | 'stock', writes: number, writeIntervalMs: number): Promise<number[]> {
+  return (await runWrites(tabs, kind, writes, writeIntervalMs)).latencies
+}
+
+/** measureWrites with the times and ids of the writes (perf-memory joins them with what each tab noted). */
+export async function runWrites(tabs: Tab[], kind: 'app' | 'stock', writes: number, writeIntervalMs: number): Promise<WriteRun> {
   const [writer, ...readers] = tabs
-  if (!writer) return []
+  if (!writer) return { startedAt: [], ids: [], latencies: [] }
   if (kind === 'app') {
     await Promise.all(
       readers.map((tab) =>
@@ -40,17 +56,18 @@ export async function measureWrites(tabs: Tab[], kind: 'app' | 'stock', writes: 
       ),
     )
   }
-  const sentAt: number[] = await writer.page.evaluate(
+  const { startedAt, ids } = await writer.page.evaluate(
     async ({ writes, writeIntervalMs, kind }) => {
-      const sent: number[] = []
+      const startedAt: number[] = []
+      const ids: string[] = []
       for (let i = 0; i < writes; i++) {
         const started = performance.timeOrigin + performance.now()
-        sent.push(started)
-        if (kind === 'app') await globalThis.edgeswarm?.memory.add(`bench-${i}`)
+        startedAt.push(started)
+        if (kind === 'app') ids.push((await globalThis.edgeswarm?.memory.add(`bench-${i}`)) ?? '')
         else globalThis.stock.set(`id-${i}`, { text: `bench-${i}` })
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, writeIntervalMs - (performance.timeOrigin + performance.now() - started))))
       }
-      return sent
+      return { startedAt, ids }
     },
     { writes, writeIntervalMs, kind },
   )
@@ -58,7 +75,8 @@ export async function measureWrites(tabs: Tab[], kind: 'app' | 'stock', writes: 
   const arrivals = await Promise.all(
     readers.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { arrivals?: Record<string, number>; stock?: { arrivals: Record<string, number> } }).arrivals ?? globalThis.stock.arrivals)),
   )
-  return sentAt.map((sent, i) => Math.max(...arrivals.map((seen) => (seen[`bench-${i}`] ?? Number.POSITIVE_INFINITY) - sent)))
+  const latencies = startedAt.map((sent, i) => Math.max(...arrivals.map((seen) => (seen[`bench-${i}`] ?? Number.POSITIVE_INFINITY) - sent)))
+  return { startedAt, ids, latencies }
 }
 
 export async function waitForPeers(tabs: Tab[], kind: 'app' | 'stock'): Promise<void> {

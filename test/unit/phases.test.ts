@@ -32,4 +32,22 @@ describe('PhaseTimes', () => {
     expect(phases.snapshot().t?.count).toBe(1)
     expect(phases.snapshot().u?.count).toBe(1)
   })
+
+  it('marks the first time a key reaches a point, on the shared clock, for a bounded number of keys', () => {
+    const phases = new PhaseTimes()
+    const before = performance.timeOrigin + performance.now()
+    phases.mark('entry-1', 'seen')
+    const first = phases.marks()['entry-1']?.seen ?? 0
+    phases.mark('entry-1', 'seen')
+    phases.mark('entry-1', 'accepted')
+    expect(first).toBeGreaterThanOrEqual(before)
+    expect(phases.marks()['entry-1']).toEqual({ seen: first, accepted: expect.any(Number) as number })
+    for (let i = 0; i < 3_000; i++) phases.mark(`key-${i}`, 'seen')
+    const kept = Object.keys(phases.marks())
+    expect(kept).toHaveLength(2_048)
+    expect(kept).not.toContain('entry-1')
+    expect(kept).toContain('key-2999')
+    phases.reset()
+    expect(phases.marks()).toEqual({})
+  })
 })
