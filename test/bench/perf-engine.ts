@@ -27,6 +27,8 @@ const contextSize = 1024
 const promptTokens = 128
 const generateTokens = 32
 const rounds = Number(process.env.PERF_ENGINE_ROUNDS ?? 3)
+/** Past this many seconds, each engine left gets one pair only: a loaded machine must not stretch the section without bound. */
+const budgetS = Number(process.env.PERF_ENGINE_BUDGET_S ?? 150)
 const threadCounts = cpus().length >= 2 ? [1, 2] : [1]
 
 /** The before tree's engine harness (test/harness, built into its dist-harness/); built once. */
@@ -59,6 +61,8 @@ export async function benchPerfEngine(): Promise<void> {
   const beforeDir = builtHarnessOf(perfBeforeRef)
   if (modelFile === q8Model) ensureQ8_0Copy(`${fixturesDirectory}${f32Model}`, `${fixturesDirectory}${q8Model}`)
   const loadBefore = loadavg()[0] ?? 0
+  const startedMs = performance.now()
+  let cut = false
   const relays: RelayProcess[] = []
   let browser: Browser | null = null
   const native = await openNativeBench(`${fixturesDirectory}${modelFile}`, contextSize)
@@ -89,6 +93,10 @@ export async function benchPerfEngine(): Promise<void> {
           await chatInPage(side.page, runContent(base, 0), 8)
           const pairs: Pair[] = []
           for (let round = 1; round <= rounds; round++) {
+            if (round > 1 && performance.now() - startedMs > budgetS * 1000) {
+              cut = true
+              break
+            }
             const wasm = await chatInPage(side.page, runContent(base, round), generateTokens)
             pairs.push({ wasm, native: await native.measure(runContent(base, round), threads, generateTokens) })
           }
@@ -123,7 +131,7 @@ export async function benchPerfEngine(): Promise<void> {
       }
     }
     table(
-      `perf-engine: WASM engine ÷ native llama.cpp, ${modelFile}, greedy, ${promptTokens}-token prompt, ${generateTokens} generated, median of ${rounds} pairs`,
+      `perf-engine: WASM engine ÷ native llama.cpp, ${modelFile}, greedy, ${promptTokens}-token prompt, ${generateTokens} generated, median of ${rounds} pairs${cut ? ` (fewer where the ${budgetS} s budget ran out)` : ''}`,
       ['threads', 'phase', 'native tok/s', ...sides.flatMap((side) => [`${side.label} tok/s`, '÷ native']), 'threads the engine reports (before / 3.8.1 / 3.13)'],
       rows,
     )
