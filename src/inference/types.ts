@@ -134,6 +134,8 @@ export interface EngineInfo {
   /** Measured on the last request; 0 before any. */
   prefillTokensPerS: number
   decodeTokensPerS: number
+  /** CPU threads the engine computes on, once loaded (the WASM engine: 1 unless cross-origin isolated); absent where it does not say. */
+  threads?: number
 }
 
 /** Tokens of each message as the engine's chat template frames it; `exact` when its own tokenizer counted them. */

@@ -24,21 +24,23 @@ const memoryMeasureTimeoutMs = 60_000
 const threadCounts = cpus().length >= 2 ? [1, 2] : [1]
 
 // Cut to `promptTokens` tokens by the native tokenizer, and the same text goes to both sides.
-const promptSource = `Every tab that opens the link becomes a node of the swarm. The node joins its room through the relay, finds its peers over WebRTC, and shares one memory document with them. It downloads the model once, keeps it in the origin private file system, and loads it into a worker, so that the page stays responsive while the model thinks. When a question arrives, the node answers it with its own model when it can, and asks a faster peer when its own model is too slow or still loading. Explain, step by step and in plain words, how a second tab of the same browser reuses the model that the first tab has already loaded, what it sends over the broadcast channel, what happens when the first tab closes, and how the swarm keeps working when the network goes away for a while.`
+export const promptSource = `Every tab that opens the link becomes a node of the swarm. The node joins its room through the relay, finds its peers over WebRTC, and shares one memory document with them. It downloads the model once, keeps it in the origin private file system, and loads it into a worker, so that the page stays responsive while the model thinks. When a question arrives, the node answers it with its own model when it can, and asks a faster peer when its own model is too slow or still loading. Explain, step by step and in plain words, how a second tab of the same browser reuses the model that the first tab has already loaded, what it sends over the broadcast channel, what happens when the first tab closes, and how the swarm keeps working when the network goes away for a while.`
 
 /** The prompt of run `run` (0 is the warm-up): a different first word, so no run reuses another's KV cache. */
-const runContent = (base: string, run: number): string => `${run}. ${base}`
+export const runContent = (base: string, run: number): string => `${run}. ${base}`
 
-interface BrowserSpeed {
+export interface BrowserSpeed {
   /** llama.cpp's own timings, as the engine reports them in info(). */
   engine: { prefillTokensPerS: number; decodeTokensPerS: number }
   wall: { prefillTokensPerS: number; decodeTokensPerS: number }
   promptTokens: number
   generatedTokens: number
+  /** The threads the engine says it computes on (absent: an engine that does not say, as before issue 16). */
+  threads: number | null
 }
 
 /** Creates the harness engine and loads it; returns the milliseconds from create to ready. */
-function loadHarnessEngine(page: Page, modelUrl: string, options: { threads?: number; contextSize?: number; wllama?: WllamaName }): Promise<number> {
+export function loadHarnessEngine(page: Page, modelUrl: string, options: { threads?: number; contextSize?: number; wllama?: WllamaName }): Promise<number> {
   return page.evaluate(
     async ({ modelUrl, options }) => {
       const startedMs = performance.now()
@@ -49,14 +51,14 @@ function loadHarnessEngine(page: Page, modelUrl: string, options: { threads?: nu
   )
 }
 
-function unloadHarnessEngine(page: Page): Promise<void> {
+export function unloadHarnessEngine(page: Page): Promise<void> {
   return page.evaluate(async () => {
     await globalThis.engine?.unload()
     globalThis.engine = undefined
   })
 }
 
-function chatInPage(page: Page, content: string, maxTokens: number): Promise<BrowserSpeed> {
+export function chatInPage(page: Page, content: string, maxTokens: number): Promise<BrowserSpeed> {
   return page.evaluate(
     async ({ content, maxTokens }) => {
       const engine = globalThis.engine
@@ -81,6 +83,7 @@ function chatInPage(page: Page, content: string, maxTokens: number): Promise<Bro
         },
         promptTokens: usage.prompt_tokens,
         generatedTokens: usage.completion_tokens,
+        threads: info.threads ?? null,
       }
     },
     { content, maxTokens },

@@ -179,7 +179,7 @@ export class WllamaEngine implements Engine {
       this.#tokenizer = header && header.tokens.length > 0 ? new BpeTokenizer(header) : null
       // llama.cpp runs the model's own Jinja template (`jinja: true`): it offers the tools, parses
       // the calls back out in the template's format, and constrains decoding to JSON schemas.
-      this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true } }
+      this.#info = { ...this.#info, contextSize: loaded.n_ctx, availability: 'ready', reason: '', supports: { tools: true, jsonSchema: true }, threads: wllama.getNumThreads() }
     } catch (error) {
       await wllama.exit().catch(() => undefined)
       if (signal?.aborted) throw new AbortError('model load aborted')
