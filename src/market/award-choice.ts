@@ -1,15 +1,19 @@
 import { chooseWinner } from './award'
 import type { MarketContext } from './context'
-import { speedQueryOf } from './estimate'
+import type { BidRatios } from './bid-ratios'
+import { bidFloorMs, capableOf, estimateTaskMs, speedQueryOf } from './estimate'
 import type { Bid, Spec } from './schema'
 import { servesPeers } from './serve'
 import { predictedMs, type SpeedBasis } from './speed'
+import type { LivePeer } from './types'
 
 /** The poster's choice among the bids: the winner, what it was scored at, and from what. */
 export interface AwardChoice {
   winner: Bid
   estimateMs: number
   basis: SpeedBasis | null
+  /** Whether the winner came from the first tier (none of the peers it avoids): only such a choice may be made early. */
+  preferred: boolean
 }
 
 export interface AwardAvoid {
@@ -40,11 +44,62 @@ export function chooseAward(ctx: MarketContext, spec: Spec, bids: readonly Bid[]
   const scored = scoreBids(ctx, spec, candidates)
   const estimateOf = (bid: Bid): number => scored.get(bid.bidder)?.estimateMs ?? bid.estimateMs
   const tiers = [new Set([...avoid.excluded, ...(avoid.siblings ?? []), ...suspected]), new Set([...avoid.excluded, ...suspected]), ...(avoid.fallbackReady ? [suspected, new Set<string>()] : [])]
-  for (const tier of tiers) {
+  for (const [index, tier] of tiers.entries()) {
     const winner = chooseWinner(candidates, tier, (nodeId) => ctx.reputation(nodeId), estimateOf)
-    if (winner) return { winner, estimateMs: estimateOf(winner), basis: scored.get(winner.bidder)?.basis ?? null }
+    if (winner) return { winner, estimateMs: estimateOf(winner), basis: scored.get(winner.bidder)?.basis ?? null, preferred: index === 0 }
   }
   return null
+}
+
+/**
+ * How much better than the best bid in hand a missing peer's bid may plausibly be, as a share,
+ * for the poster to award without waiting for it: the most an early award gives up. Above the
+ * executors' 5 % tie spread, so identical peers do not wait for each other.
+ */
+export const earlyAwardMargin = 0.1
+
+export type EarlyAwardContext = Pick<MarketContext, 'livePeers' | 'suspicion' | 'reputation' | 'speed' | 'report' | 'config' | 'signer'>
+
+/**
+ * Whether the choice can be signed before the bid window ends: waiting could not win more than
+ * `earlyAwardMargin`. The winner is scored at its corrected estimate but never under its own
+ * signed bid (a presence that claims speeds it does not have must not lower it; its bid is a
+ * promise the delivery budget holds it to); every live capable peer that has not bid and would
+ * be preferred (not avoided, not suspected) is scored at its lowest plausible bid. Only a
+ * first-tier choice goes early: one among avoided peers waits for the window and the fallback.
+ */
+export function awardsEarly(ctx: EarlyAwardContext, spec: Spec, choice: AwardChoice, bids: ReadonlyMap<string, Bid>, avoid: AwardAvoid, ratios: BidRatios): boolean {
+  if (!choice.preferred) return false
+  const winnerScore = Math.max(choice.estimateMs, choice.winner.estimateMs) / Math.max(ctx.reputation(choice.winner.bidder), 0.01)
+  const floorMs = bidFloorMs(spec.request)
+  for (const peer of ctx.livePeers()) {
+    const id = peer.nodeId
+    if (bids.has(id) || avoid.excluded.has(id) || avoid.siblings?.has(id) || ctx.suspicion.suspected(id) || !capableOf(peer, spec) || !servesPeers(peer)) continue
+    const lowest = lowestPlausibleScore(ctx, spec, peer, ratios, floorMs)
+    if (lowest !== null && winnerScore > (1 + earlyAwardMargin) * lowest) return false
+  }
+  return true
+}
+
+/**
+ * The best score a peer that has not bid could plausibly get: its presence estimate, lowered by
+ * the furthest its bids fell under its presence lately, not under the physical floor (a bid
+ * there is refused), then corrected by the speed model as its bid would be. Null: its presence
+ * says it will not bid (its queue is full).
+ */
+export function lowestPlausibleScore(
+  ctx: Pick<EarlyAwardContext, 'speed' | 'report' | 'reputation' | 'config' | 'signer'>,
+  spec: Spec,
+  peer: LivePeer,
+  ratios: BidRatios,
+  floorMs = bidFloorMs(spec.request),
+): number | null {
+  const presenceMs = estimateTaskMs(peer, spec, ctx.config.maxQueue)
+  if (presenceMs === null) return null
+  const bidMs = Math.max(floorMs, presenceMs * Math.exp(ratios.lowestLogRatio(peer.nodeId)))
+  const query = peer.nodeId !== ctx.signer.nodeId ? speedQueryOf(peer, spec.request) : null
+  const correctedMs = query ? predictedMs(ctx, peer.nodeId, { query, baseMs: bidMs }) : bidMs
+  return correctedMs / Math.max(ctx.reputation(peer.nodeId), 0.01)
 }
 
 /** How long a task waits for better bidders before it settles for those it avoided. */

@@ -2,11 +2,12 @@ import * as Y from 'yjs'
 import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
 import { leaseLapsed } from './award'
-import { chooseAward, deliveryBudgetMs, fallbackWaitMs } from './award-choice'
+import { awardsEarly, chooseAward, deliveryBudgetMs, fallbackWaitMs } from './award-choice'
+import { bidRatiosOf } from './bid-ratios'
 import type { MarketContext } from './context'
 import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
 import { MarketClosedError, TaskDeletedError, TaskFailedError } from './errors'
-import { bidFloorMs, capableOf, defaultDeadlineMs } from './estimate'
+import { bidFloorMs, capableOf, defaultDeadlineMs, estimateTaskMs } from './estimate'
 import { servesPeers } from './serve'
 import { deadlineAtOf } from './expiry'
 import type { Award, Batch, Bid, Close, LogEntry, Result, Spec } from './schema'
@@ -211,10 +212,20 @@ export class PostedTask {
           // Faster than any machine runs: a lie meant to win every award.
           this.ctx.suspicion.add(bid.bidder, suspicionOf.underFloor)
           this.ctx.reader.rejected++
-        } else if (ok) this.#bids.set(bid.bidder, bid)
+        } else if (ok) {
+          this.#bids.set(bid.bidder, bid)
+          this.#learnBid(bid)
+        }
         this.#maybeAward()
       })
     }
+  }
+
+  /** How far this verified bid fell from what its bidder's presence says: how far the early award trusts presence next time. */
+  #learnBid(bid: Bid): void {
+    const peer = this.ctx.livePeers().find((live) => live.nodeId === bid.bidder)
+    const presenceMs = peer ? estimateTaskMs(peer, this.spec, this.ctx.config.maxQueue) : null
+    if (presenceMs !== null) bidRatiosOf(this.ctx).observe(bid.bidder, presenceMs, bid.estimateMs)
   }
 
   /**
@@ -360,12 +371,17 @@ export class PostedTask {
     return capable.length > 0 && capable.every((peer) => this.#bids.has(peer.nodeId))
   }
 
+  /**
+   * Awards once the window is over, every live capable peer bid, or the best bid in hand is one
+   * that no missing peer could plausibly beat by more than a small margin (awardsEarly).
+   */
   #maybeAward(): void {
-    if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0) return
-    if (!this.#windowOver && !this.#allCapableBid()) return
+    if (this.#state.phase !== 'bidding' || this.#pendingChecks > 0 || this.#bids.size === 0) return
     const fallbackReady = this.ctx.clock() - this.#needsAwardSince >= fallbackWaitMs(this.ctx.config)
-    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], { excluded: this.#avoided(), siblings: this.links.siblings ?? null, fallbackReady })
+    const avoid = { excluded: this.#avoided(), siblings: this.links.siblings ?? null, fallbackReady }
+    const choice = chooseAward(this.ctx, this.spec, [...this.#bids.values()], avoid)
     if (!choice) return
+    if (!this.#windowOver && !this.#allCapableBid() && !awardsEarly(this.ctx, this.spec, choice, this.#bids, avoid, bidRatiosOf(this.ctx))) return
     const { winner: chosen, estimateMs, basis } = choice
     this.#enter({ phase: 'awarding' })
     this.links.siblings?.add(chosen.bidder)

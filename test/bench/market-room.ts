@@ -84,6 +84,8 @@ export type MarketClass = new (options: ConstructorParameters<typeof MarketNode>
 export interface BenchRoomOptions {
   workers: number
   linkDelayMs: number
+  /** Node index → its own one-way delay where it is longer (a peer on a poor link); a link takes the longer of its two ends'. */
+  slowLinks?: ReadonlyMap<number, number>
   decodeTokensPerS: number
   config?: Partial<MarketConfig>
   Market?: MarketClass
@@ -93,19 +95,23 @@ export interface BenchRoomOptions {
 export async function openBenchRoom(options: BenchRoomOptions): Promise<BenchRoom> {
   const size = options.workers + 1
   const docs = Array.from({ length: size }, () => new Y.Doc())
+  const delayOf = (a: number, b: number): number => Math.max(options.linkDelayMs, options.slowLinks?.get(a) ?? 0, options.slowLinks?.get(b) ?? 0)
   const traffic: RoomTraffic = { updates: 0, bytes: 0 }
   let open = true
-  for (const doc of docs) {
+  for (const [from, doc] of docs.entries()) {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === remote || !open) return
       traffic.updates++
       traffic.bytes += update.byteLength
-      // One delay for all: Node fires equal timeouts in order, so each link stays in order.
-      for (const other of docs) {
+      // One delay per link: Node fires equal timeouts in order, so each link stays in order.
+      for (const [to, other] of docs.entries()) {
         if (other !== doc)
-          setTimeout(() => {
-            if (open) Y.applyUpdate(other, update, remote)
-          }, options.linkDelayMs)
+          setTimeout(
+            () => {
+              if (open) Y.applyUpdate(other, update, remote)
+            },
+            delayOf(from, to),
+          )
       }
     })
   }
@@ -120,7 +126,7 @@ export async function openBenchRoom(options: BenchRoomOptions): Promise<BenchRoo
       if (index === self || !engine) return []
       const info = engine.info()
       const presence = { kind: 'wasm', modelId: info.modelId, state: 'ready', prefillTokensPerS: info.prefillTokensPerS, decodeTokensPerS: info.decodeTokensPerS } as const
-      return [{ nodeId: market.nodeId, engine: presence, queueLength: market.queueLength(), visible: true, linkDelayMs: options.linkDelayMs }]
+      return [{ nodeId: market.nodeId, engine: presence, queueLength: market.queueLength(), visible: true, linkDelayMs: delayOf(self, index) }]
     })
   for (const [index, doc] of docs.entries()) {
     const signer = signers[index]
