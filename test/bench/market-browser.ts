@@ -1,7 +1,7 @@
 // The browser half of the market bench: real app tabs (one Chromium, one context per node), a
 // poster with no engine and workers with the tiny WASM model, talking over WebRTC.
 import type { Browser, BrowserContext, Page } from '@playwright/test'
-import { appPath, readyNodeId, type RoomRef } from '../e2e/support/nodes'
+import { appPath, readyAndAgreed, type RoomRef } from '../e2e/support/nodes'
 import type { TaskHandle } from '../../src/market'
 import type { RelayProcess } from './relay-process'
 
@@ -21,8 +21,10 @@ export async function openAppNode(browser: Browser, relay: RelayProcess, ref: Ro
   const context = await browser.newContext({ baseURL: relay.url })
   try {
     const page = await context.newPage()
-    await page.goto(appPath(ref, worker ? { engine: 'wasm', model: tinyModel } : { engine: 'none' }))
-    const nodeId = await readyNodeId(page)
+    const params = worker ? { engine: 'wasm', model: tinyModel } : { engine: 'none' }
+    await page.goto(appPath(ref, params))
+    // A worker agrees to download the model as a user does (the engine view waits for it).
+    const nodeId = await readyAndAgreed(page, params)
     if (worker) {
       await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid=engine-view]')?.dataset.engineState === 'ready', undefined, {
         timeout: engineReadyTimeoutMs,
