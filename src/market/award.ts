@@ -75,6 +75,33 @@ export function liveWindowMs(config: { leaseMs: number; liveMs: number }, livene
   return Math.min(config.leaseMs, Math.max(config.liveMs, Math.min(gapFactor * liveness.maxGapMs, liveness.expectedMs)))
 }
 
+/** How fast what `PeerRhythm` learned of a peer fades: a machine loaded a while ago may be idle now. */
+export const rhythmHalfLifeMs = 60_000
+
+/**
+ * The longest gap between signs of life each executor showed this poster, over all its awards,
+ * fading with `rhythmHalfLifeMs`: a loaded executor's window is wide from its next award's first
+ * renewal on, not only after it showed a long gap in that award.
+ */
+export class PeerRhythm {
+  readonly #gaps = new Map<string, { gapMs: number; at: number }>()
+
+  constructor(private readonly maxPeers = 1_000) {}
+
+  gapMs(nodeId: string, nowMs: number): number {
+    const seen = this.#gaps.get(nodeId)
+    return seen ? seen.gapMs * 0.5 ** (Math.max(0, nowMs - seen.at) / rhythmHalfLifeMs) : 0
+  }
+
+  observe(nodeId: string, gapMs: number, nowMs: number): void {
+    const gap = Math.max(this.gapMs(nodeId, nowMs), gapMs)
+    this.#gaps.delete(nodeId)
+    this.#gaps.set(nodeId, { gapMs: gap, at: nowMs })
+    // The oldest first: a room's churn does not grow the map without end.
+    if (this.#gaps.size > this.maxPeers) this.#gaps.delete(this.#gaps.keys().next().value ?? '')
+  }
+}
+
 /** How often an executor shows a sign of life (a renewal, unless an output batch just went out). */
 export function renewEveryMs(config: { leaseMs: number; renewMs: number }): number {
   return Math.min(config.renewMs, config.leaseMs / 3)

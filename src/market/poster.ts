@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
-import { leaseLapsed, liveWindowMs } from './award'
+import { leaseLapsed, liveWindowMs, PeerRhythm } from './award'
 import { chooseAward, deliveryBudgetMs, fallbackWaitMs } from './award-choice'
 import type { MarketContext } from './context'
 import { endPhases, nextPhases, type PosterPhase } from './poster-phase'
@@ -23,6 +23,14 @@ export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Er
  * partition, a closed laptop) is not enough, two soon after each other are.
  */
 const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
+
+/** What each node's posters learned of executors' rhythm (one per node, by its context). */
+const rhythms = new WeakMap<MarketContext, PeerRhythm>()
+const rhythmOf = (ctx: MarketContext): PeerRhythm => {
+  let rhythm = rhythms.get(ctx)
+  if (!rhythm) rhythms.set(ctx, (rhythm = new PeerRhythm()))
+  return rhythm
+}
 
 /** One field for the state: the award in force exists in the running phase, and only there. */
 type PosterState = { phase: 'running'; current: Current } | { phase: Exclude<PosterPhase, 'running'> }
@@ -284,7 +292,11 @@ export class PostedTask {
    */
   #alive(current: Current, readAt: number): void {
     if (readAt <= current.renewedAt) return
-    if (current.heard) current.maxGapMs = Math.max(current.maxGapMs, readAt - current.renewedAt - current.stalledMs)
+    if (current.heard) {
+      const gapMs = readAt - current.renewedAt - current.stalledMs
+      current.maxGapMs = Math.max(current.maxGapMs, gapMs)
+      rhythmOf(this.ctx).observe(current.award.executor, gapMs, readAt)
+    }
     current.heard = true
     current.renewedAt = readAt
     current.stalledMs = 0
@@ -371,7 +383,9 @@ export class PostedTask {
     if (current) {
       current.stalledMs += lateMs
       const executor = this.ctx.livePeers().find((peer) => peer.nodeId === current.award.executor)
-      const windowMs = liveWindowMs(this.ctx.config, { visible: executor?.visible ?? false, maxGapMs: current.maxGapMs, expectedMs: current.expectedMs })
+      // Until its first sign of life the silence is the award's way to the executor and back, not its rhythm: the full lease.
+      const maxGapMs = Math.max(current.maxGapMs, rhythmOf(this.ctx).gapMs(current.award.executor, now))
+      const windowMs = current.heard ? liveWindowMs(this.ctx.config, { visible: executor?.visible ?? false, maxGapMs, expectedMs: current.expectedMs }) : this.ctx.config.leaseMs
       // The stall credit stops at leaseMs in all: a hidden poster, all of whose ticks are late, still lapses a dead lease.
       const creditMs = Math.min(current.stalledMs, this.ctx.config.leaseMs - windowMs)
       if (leaseLapsed(current.renewedAt + creditMs, windowMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)

@@ -36,6 +36,7 @@ export class Run {
   /** When this run last wrote a sign of life (a renewal or an output batch), this node's clock. */
   #signOfLifeAt = -Infinity
   #flushedAt = -Infinity
+  #writtenUntil = -Infinity
   #result: Result | null = null
   #resultAt = 0
   #finishedAt: number | null = null
@@ -88,13 +89,19 @@ export class Run {
     if (this.#stopped) return
     const { clock, config, signer, timers, work, room } = this.ctx
     if (this.#result && clock() - this.#resultAt > holdAfterResultLeases * config.leaseMs) return this.stop()
-    const everyMs = renewEveryMs(config)
+    // Once the result is written, only a poster that has not read it yet needs the lease: the old, slower rate.
+    const everyMs = this.#result ? config.leaseMs / 3 : renewEveryMs(config)
     if (clock() - this.#signOfLifeAt >= everyMs / 2) {
       this.#signOfLifeAt = clock()
       const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs }
-      work.run(async () => {
+      // Beside the node's serial work, not behind it: a backlog of checks there (a node that just
+      // joined reads the room's history) must not make a live executor look silent. A renewal that
+      // finishes after a newer one is dropped, so the order of the signatures does not matter.
+      work.parallel(async () => {
         const lease = await sign('lease', unsigned, room)
-        if (!this.#halted()) this.task.set('lease', lease)
+        if (this.#halted() || unsigned.until <= this.#writtenUntil) return
+        this.#writtenUntil = unsigned.until
+        this.task.set('lease', lease)
       })
     }
     this.#stopRenew = timers.after(everyMs, () => this.#renew())

@@ -130,7 +130,10 @@ function printFailover(trees: Tree[]): void {
   const rows: string[][] = []
   for (const loss of ['frozen', 'closed'] as const)
     for (const tree of trees) {
-      const runs = tree.failover.filter((timing) => timing.loss === loss)
+      const all = tree.failover.filter((timing) => timing.loss === loss)
+      // A restart before the loss is a false alarm (the executor was replaced while alive), not a failover time.
+      const runs = all.filter((timing) => timing.restartMs >= 0)
+      const falseAlarms = all.length - runs.length
       if (runs.length === 0) continue
       const restart = runs.map((timing) => timing.restartMs)
       const resumed = runs.map((timing) => timing.resumedMs)
@@ -138,6 +141,7 @@ function printFailover(trees: Tree[]): void {
         loss,
         tree.name,
         String(runs.length),
+        String(falseAlarms),
         fmt(median(restart), 0),
         fmt(Math.max(...restart), 0),
         fmt(median(resumed), 0),
@@ -147,7 +151,7 @@ function printFailover(trees: Tree[]): void {
     }
   table(
     `Executor lost → task resumed, before (${perfBeforeRef}) and after (this tree), ms`,
-    ['executor', 'tree', 'runs', 'restart p50', 'restart max', 'new first text p50', 'new first text max', 'poster’s reason'],
+    ['executor', 'tree', 'runs', 'restarts before the loss', 'restart p50', 'restart max', 'new first text p50', 'new first text max', 'poster’s reason'],
     rows,
   )
   console.log(

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Engine } from '../../src/inference/engine'
 import type { ChatChunk, ChatRequest, EngineInfo } from '../../src/inference/types'
-import { gapFactor, leaseLapsed, liveWindowMs, renewEveryMs } from '../../src/market/award'
+import { gapFactor, leaseLapsed, liveWindowMs, PeerRhythm, renewEveryMs, rhythmHalfLifeMs } from '../../src/market/award'
 import { sign, type RoomSigner } from '../../src/market/signing'
 import { defaultConfig, type MarketConfig, type TaskEvent } from '../../src/market/types'
 import { fixedSigner } from './market-sim/keys'
@@ -111,6 +111,20 @@ describe('lease rules', () => {
     expect(liveWindowMs(lease, { visible: true, maxGapMs: 800, expectedMs: 500 })).toBe(700)
     expect(liveWindowMs(lease, { visible: true, maxGapMs: 800, expectedMs: 1_200 })).toBe(1_200)
     expect(liveWindowMs(lease, { visible: true, maxGapMs: 800, expectedMs: 60_000 })).toBe(800 * gapFactor)
+  })
+
+  it("an executor's longest gap is remembered over its awards and fades with a half-life", () => {
+    const rhythm = new PeerRhythm(2)
+    expect(rhythm.gapMs('a', 0)).toBe(0)
+    rhythm.observe('a', 400, 1_000)
+    rhythm.observe('a', 100, 2_000)
+    expect(rhythm.gapMs('a', 2_000)).toBeCloseTo(400 * 0.5 ** (1_000 / rhythmHalfLifeMs), 5)
+    expect(rhythm.gapMs('a', 2_000 + rhythmHalfLifeMs)).toBeCloseTo(rhythm.gapMs('a', 2_000) / 2, 5)
+    // The oldest peer goes when the map is full.
+    rhythm.observe('b', 50, 3_000)
+    rhythm.observe('c', 50, 3_000)
+    expect(rhythm.gapMs('a', 3_000)).toBe(0)
+    expect(rhythm.gapMs('c', 3_000)).toBe(50)
   })
 
   it('renewals come every renewMs, and at least three times a lease', () => {
