@@ -47,6 +47,66 @@ export function leaseLapsed(lastRenewalSeenAtMs: number, leaseMs: number, nowMs:
   return nowMs - lastRenewalSeenAtMs > leaseMs
 }
 
+/** How many times the longest gap an executor already showed between two signs of life its window allows. */
+export const gapFactor = 2.5
+
+/** What the poster knows of the executor's liveness during one award. */
+export interface Liveness {
+  /** Whether the executor's own (signed) presence says its tab is visible; false also when it is not in the room's presence. */
+  visible: boolean
+  /** The longest gap between two of its signs of life seen so far in this award (0: fewer than two). */
+  maxGapMs: number
+  /** How long the task is expected to take on it (the award's estimate; Infinity when unknown). */
+  expectedMs: number
+}
+
+/**
+ * How long the poster waits, with neither a renewal nor a fresh output batch, before the award
+ * lapses. A visible executor gets `liveMs` (a frozen tab is replaced in under a second), or
+ * more when it already showed longer gaps (a loaded machine: its window follows its own rhythm,
+ * `gapFactor` times the longest gap), but not more than the task is expected to take: a short
+ * task keeps a short lease, since waiting longer than the whole answer takes gains nothing. A
+ * hidden executor gets `leaseMs`, since its browser throttles its timers to once a second.
+ * Never more than `leaseMs`: a slow executor is no worse off than with a fixed lease, and only
+ * the executor's own signed renewals and batches (and presence) move the window.
+ */
+export function liveWindowMs(config: { leaseMs: number; liveMs: number }, liveness: Liveness): number {
+  if (!liveness.visible) return config.leaseMs
+  return Math.min(config.leaseMs, Math.max(config.liveMs, Math.min(gapFactor * liveness.maxGapMs, liveness.expectedMs)))
+}
+
+/** How fast what `PeerRhythm` learned of a peer fades: a machine loaded a while ago may be idle now. */
+export const rhythmHalfLifeMs = 60_000
+
+/**
+ * The longest gap between signs of life each executor showed this poster, over all its awards,
+ * fading with `rhythmHalfLifeMs`: a loaded executor's window is wide from its next award's first
+ * renewal on, not only after it showed a long gap in that award.
+ */
+export class PeerRhythm {
+  readonly #gaps = new Map<string, { gapMs: number; at: number }>()
+
+  constructor(private readonly maxPeers = 1_000) {}
+
+  gapMs(nodeId: string, nowMs: number): number {
+    const seen = this.#gaps.get(nodeId)
+    return seen ? seen.gapMs * 0.5 ** (Math.max(0, nowMs - seen.at) / rhythmHalfLifeMs) : 0
+  }
+
+  observe(nodeId: string, gapMs: number, nowMs: number): void {
+    const gap = Math.max(this.gapMs(nodeId, nowMs), gapMs)
+    this.#gaps.delete(nodeId)
+    this.#gaps.set(nodeId, { gapMs: gap, at: nowMs })
+    // The oldest first: a room's churn does not grow the map without end.
+    if (this.#gaps.size > this.maxPeers) this.#gaps.delete(this.#gaps.keys().next().value ?? '')
+  }
+}
+
+/** How often an executor shows a sign of life (a renewal, unless an output batch just went out). */
+export function renewEveryMs(config: { leaseMs: number; renewMs: number }): number {
+  return Math.min(config.renewMs, config.leaseMs / 3)
+}
+
 /**
  * Rank of `nodeId` among `nodeIds` for a task by rendezvous hashing: every node computes the
  * same order, so the first few bid at once and the rest only if those do not.

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { AsyncQueue } from '../shared/async-queue'
 import { AbortError } from '../shared/errors'
-import { leaseLapsed } from './award'
+import { leaseLapsed, liveWindowMs, PeerRhythm } from './award'
 import { awardsEarly, chooseAward, deliveryBudgetMs, fallbackWaitMs } from './award-choice'
 import { bidRatiosOf } from './bid-ratios'
 import type { MarketContext } from './context'
@@ -25,14 +25,34 @@ export type Settle = { resolve: (result: TaskResult) => void; reject: (error: Er
  */
 const suspicionOf = { underFloor: 3, undelivered: 1.5, lapsed: 1, failed: 0.5 } as const
 
+/** What each node's posters learned of executors' rhythm (one per node, by its context). */
+const rhythms = new WeakMap<MarketContext, PeerRhythm>()
+const rhythmOf = (ctx: MarketContext): PeerRhythm => {
+  let rhythm = rhythms.get(ctx)
+  if (!rhythm) rhythms.set(ctx, (rhythm = new PeerRhythm()))
+  return rhythm
+}
+
 /** One field for the state: the award in force exists in the running phase, and only there. */
 type PosterState = { phase: 'running'; current: Current } | { phase: Exclude<PosterPhase, 'running'> }
 
 /** The award in force and what the poster expects of it. */
 interface Current {
   award: Award
-  /** When this node saw the last verified renewal (its own clock: skew does not matter). */
+  /**
+   * When this node read the last verified sign of life of the executor, a renewal or a fresh
+   * output batch (its own clock: skew does not matter; read time, so a busy verification queue
+   * here does not count against the executor).
+   */
   renewedAt: number
+  /** Whether a sign of life came since the award (the first gap is the award's way there, not the executor's rhythm). */
+  heard: boolean
+  /** The longest gap between two signs of life in this award, less this node's own stalls: liveWindowMs follows it. */
+  maxGapMs: number
+  /** How long this node's ticks came late since the last sign of life: its own stall is not the executor's silence. */
+  stalledMs: number
+  /** How long the task should take on this executor (the award's estimate; Infinity after a restart of this node). */
+  expectedMs: number
   /** The result must be in by then, or the executor claimed more than it delivers. */
   deliverBy: number
   awardedAt: number
@@ -75,6 +95,8 @@ export class PostedTask {
   readonly #pendingBatches = new Map<number, string>()
   #streamed = ''
   readonly #stopTimers: (() => void)[] = []
+  #tickMs = 0
+  #lastTickAt = 0
 
   constructor(
     private readonly ctx: MarketContext,
@@ -128,7 +150,9 @@ export class PostedTask {
     this.#state = { phase: resumed ? 'restoring' : 'bidding' }
     if (resumed) this.#restore(orphanReason)
     else this.#openBidWindow()
-    const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3))
+    const tickMs = Math.max(20, Math.min(config.bidWindowMs, config.leaseMs / 3, config.liveMs / 7))
+    this.#tickMs = tickMs
+    this.#lastTickAt = this.ctx.clock()
     const tick = () => {
       this.#tick()
       if (!this.finished) this.#stopTimers.push(timers.after(tickMs, tick))
@@ -161,7 +185,19 @@ export class PostedTask {
         this.#ownAward = award
         this.#epoch = award.epoch
         const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
-        if (!lapsed) current = { award, renewedAt: this.ctx.clock(), deliverBy: this.ctx.clock() + deliveryBudgetMs(this.ctx.config, 0), awardedAt: this.ctx.clock(), leaseUntil: 0, basis: null }
+        if (!lapsed)
+          current = {
+            award,
+            renewedAt: this.ctx.clock(),
+            heard: false,
+            maxGapMs: 0,
+            stalledMs: 0,
+            expectedMs: Infinity,
+            deliverBy: this.ctx.clock() + deliveryBudgetMs(this.ctx.config, 0),
+            awardedAt: this.ctx.clock(),
+            leaseUntil: 0,
+            basis: null,
+          }
       }
       if (this.#state.phase !== 'restoring') return
       if (orphanReason !== undefined) return this.cancel(orphanReason)
@@ -247,6 +283,7 @@ export class PostedTask {
     const { award } = current
     const lease = this.ctx.reader.lease(this.#task, this.id)
     if (!lease || lease.epoch !== award.epoch || lease.executor !== award.executor) return
+    const readAt = this.ctx.clock()
     this.#checkOnce(
       lease,
       current,
@@ -254,15 +291,33 @@ export class PostedTask {
       (l) => {
         if (l.until <= current.leaseUntil) return
         current.leaseUntil = l.until
-        current.renewedAt = this.ctx.clock()
+        this.#alive(current, readAt)
       },
+      false,
     )
+  }
+
+  /**
+   * A verified sign of life of the current executor read at `readAt`: a renewal newer than any
+   * before, or an output batch of its epoch not seen before. A replayed lease or batch is neither.
+   */
+  #alive(current: Current, readAt: number): void {
+    if (readAt <= current.renewedAt) return
+    if (current.heard) {
+      const gapMs = readAt - current.renewedAt - current.stalledMs
+      current.maxGapMs = Math.max(current.maxGapMs, gapMs)
+      rhythmOf(this.ctx).observe(current.award.executor, gapMs, readAt)
+    }
+    current.heard = true
+    current.renewedAt = readAt
+    current.stalledMs = 0
   }
 
   #readOutput(current: Current): void {
     const { award } = current
     const { batches, next } = this.ctx.reader.batches(this.#task, this.#outputCursor)
     this.#outputCursor = next
+    const readAt = this.ctx.clock()
     for (const batch of batches) {
       if (batch.epoch !== award.epoch) continue
       this.#checkOnce(
@@ -270,7 +325,11 @@ export class PostedTask {
         current,
         (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId),
         (b) => {
-          if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) this.#pendingBatches.set(b.seq, b.text)
+          // Only a batch not seen before is progress (a replay of an old one is not).
+          if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) {
+            this.#pendingBatches.set(b.seq, b.text)
+            this.#alive(current, readAt)
+          }
           this.#drainOutput()
         },
         false,
@@ -326,12 +385,23 @@ export class PostedTask {
   #tick(): void {
     if (this.finished || this.#state.phase === 'restoring') return
     const now = this.ctx.clock()
+    // A tick that came late is this node's own stall (a busy page, a loaded machine): the signs of
+    // life that came meanwhile may not be read yet, so that time is not the executor's silence.
+    const lateMs = Math.max(0, now - this.#lastTickAt - this.#tickMs)
+    this.#lastTickAt = now
     if (now > this.#deadlineAt) return this.fail(`deadline of ${this.#deadlineAt - this.spec.createdAt} ms passed`)
     const current = this.#current
     if (current) {
-      if (leaseLapsed(current.renewedAt, this.ctx.config.leaseMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)
+      current.stalledMs += lateMs
+      const executor = this.ctx.livePeers().find((peer) => peer.nodeId === current.award.executor)
+      // Until its first sign of life the silence is the award's way to the executor and back, not its rhythm: the full lease.
+      const maxGapMs = Math.max(current.maxGapMs, rhythmOf(this.ctx).gapMs(current.award.executor, now))
+      const windowMs = current.heard ? liveWindowMs(this.ctx.config, { visible: executor?.visible ?? false, maxGapMs, expectedMs: current.expectedMs }) : this.ctx.config.leaseMs
+      // The stall credit stops at leaseMs in all: a hidden poster, all of whose ticks are late, still lapses a dead lease.
+      const creditMs = Math.min(current.stalledMs, this.ctx.config.leaseMs - windowMs)
+      if (leaseLapsed(current.renewedAt + creditMs, windowMs, now)) this.#lapse('lease lapsed', suspicionOf.lapsed)
       else if (now > current.deliverBy) this.#lapse('no answer in the time it promised', suspicionOf.undelivered)
-      else if (!this.ctx.livePeers().some((peer) => peer.nodeId === current.award.executor)) this.#lapse('executor left', 0)
+      else if (!executor) this.#lapse('executor left', 0)
     }
     if (this.#state.phase === 'bidding') {
       const timeoutMs = this.ctx.config.noBidTimeoutMs
@@ -392,7 +462,21 @@ export class PostedTask {
       const now = this.ctx.clock()
       this.#ownAward = award
       this.#epoch = epoch
-      this.#enter({ phase: 'running', current: { award, renewedAt: now, deliverBy: now + deliveryBudgetMs(this.ctx.config, estimateMs), awardedAt: now, leaseUntil: 0, basis } })
+      this.#enter({
+        phase: 'running',
+        current: {
+          award,
+          renewedAt: now,
+          heard: false,
+          maxGapMs: 0,
+          stalledMs: 0,
+          expectedMs: estimateMs,
+          deliverBy: now + deliveryBudgetMs(this.ctx.config, estimateMs),
+          awardedAt: now,
+          leaseUntil: 0,
+          basis,
+        },
+      })
       this.#nextSeq = 0
       this.#pendingBatches.clear()
       this.#task.set('award', award)

@@ -11,6 +11,7 @@ import { appendBatch } from './task-doc'
 import { encodeEmbedResult, textsOfEmbedTask, type MarketEmbedder } from './embed-task'
 import { EmbedderGoneError } from './errors'
 import { promptTokens } from './estimate'
+import { renewEveryMs } from './award'
 
 /** What a run may use: the node's chat engine, and its embedding model (read when the run starts). */
 export interface RunWorkers {
@@ -32,6 +33,10 @@ export class Run {
   #buffer = ''
   #stopFlush: (() => void) | null = null
   #stopRenew: () => void = () => undefined
+  /** When this run last wrote a sign of life (a renewal or an output batch), this node's clock. */
+  #signOfLifeAt = -Infinity
+  #flushedAt = -Infinity
+  #writtenUntil = -Infinity
   #result: Result | null = null
   #resultAt = 0
   #finishedAt: number | null = null
@@ -75,16 +80,31 @@ export class Run {
     }
   }
 
+  /**
+   * Renews the lease every renewEveryMs, from the award on (a long prompt's prefill writes no
+   * batches: the renewals cover it), and skips the signature when an output batch went out in the
+   * last half period: the poster takes a fresh batch of this epoch as a renewal.
+   */
   #renew(): void {
     if (this.#stopped) return
     const { clock, config, signer, timers, work, room } = this.ctx
     if (this.#result && clock() - this.#resultAt > holdAfterResultLeases * config.leaseMs) return this.stop()
-    const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs }
-    work.run(async () => {
-      const lease = await sign('lease', unsigned, room)
-      if (!this.#halted()) this.task.set('lease', lease)
-    })
-    this.#stopRenew = timers.after(config.leaseMs / 3, () => this.#renew())
+    // Once the result is written, only a poster that has not read it yet needs the lease: the old, slower rate.
+    const everyMs = this.#result ? config.leaseMs / 3 : renewEveryMs(config)
+    if (clock() - this.#signOfLifeAt >= everyMs / 2) {
+      this.#signOfLifeAt = clock()
+      const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, executor: signer.nodeId, until: clock() + config.leaseMs }
+      // Beside the node's serial work, not behind it: a backlog of checks there (a node that just
+      // joined reads the room's history) must not make a live executor look silent. A renewal that
+      // finishes after a newer one is dropped, so the order of the signatures does not matter.
+      work.parallel(async () => {
+        const lease = await sign('lease', unsigned, room)
+        if (this.#halted() || unsigned.until <= this.#writtenUntil) return
+        this.#writtenUntil = unsigned.until
+        this.task.set('lease', lease)
+      })
+    }
+    this.#stopRenew = timers.after(everyMs, () => this.#renew())
   }
 
   async #execute(engine: Engine): Promise<void> {
@@ -177,8 +197,10 @@ export class Run {
   #append(content: string): void {
     if (!content) return
     this.#buffer += content
-    // The first text goes out at once (the poster is waiting for it); the rest in batches.
-    if (this.#seq === 0 || this.#buffer.length >= maxBatchChars) return this.#flush()
+    // The first text goes out at once (the poster is waiting for it); the rest in batches. A batch
+    // due goes out with the chunk that makes it due, not only on its timer: the engine worker's
+    // messages reach a hidden tab at once, its timers only once a second.
+    if (this.#seq === 0 || this.#buffer.length >= maxBatchChars || this.ctx.clock() - this.#flushedAt >= this.ctx.config.outputBatchMs) return this.#flush()
     this.#stopFlush ??= this.ctx.timers.after(this.ctx.config.outputBatchMs, () => this.#flush())
   }
 
@@ -188,6 +210,7 @@ export class Run {
     if (!this.#buffer || this.#stopped) return
     const unsigned = { taskId: this.spec.taskId, epoch: this.epoch, seq: this.#seq++, text: this.#buffer }
     this.#buffer = ''
+    this.#flushedAt = this.#signOfLifeAt = this.ctx.clock()
     this.ctx.work.run(async () => {
       const { taskId: _taskId, ...batch } = await sign('batch', unsigned, this.ctx.room)
       if (!this.#halted()) appendBatch(this.task, batch)

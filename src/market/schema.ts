@@ -14,7 +14,7 @@
  *   award    poster:   { taskId, epoch, executor, executorKey, at, sig } (epoch starts at 1); run
  *            only by an executor that bid on the task and has room in its queue
  *   lease    executor of the award's epoch: { taskId, epoch, executor, until, sig }, renewed every
- *            leaseMs / 3
+ *            renewMs (award.ts renewEveryMs); a fresh output batch counts as a renewal (liveWindowMs)
  *   output   Y.Array of batches by the executor of `epoch`: { epoch, seq, text, sig }
  *   result   executor of the epoch: { taskId, poster, epoch, executor, publicKey, text, finish,
  *            usage?, sig }; the signature covers SHA-256 of the text, so a vote can carry it as

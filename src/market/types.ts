@@ -47,7 +47,15 @@ export interface Timers {
 
 export interface MarketConfig {
   bidWindowMs: number
+  /**
+   * The longest an executor may stay silent (no lease renewal, no fresh output batch) before its
+   * award lapses: a hidden tab's window (its timers run once a second) and the cap of any window.
+   */
   leaseMs: number
+  /** A visible executor's window (award.ts liveWindowMs): a frozen tab is replaced after this much silence. */
+  liveMs: number
+  /** An executor renews at least this often (and at least every leaseMs / 3). */
+  renewMs: number
   outputBatchMs: number
   maxQueue: number
   /** A task that no capable peer bids on within this fails. */
@@ -79,6 +87,8 @@ export interface MarketConfig {
 export const defaultConfig: MarketConfig = {
   bidWindowMs: 300,
   leaseMs: 3_000,
+  liveMs: 700,
+  renewMs: 200,
   outputBatchMs: 100,
   maxQueue: 2,
   noBidTimeoutMs: 30_000,
