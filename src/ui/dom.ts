@@ -66,3 +66,52 @@ export function onNextFrame(run: () => void): () => void {
     })
   }
 }
+
+/** Makes `parent`'s children exactly `wanted`, moving only what is out of place. */
+export function reconcile(parent: HTMLElement, wanted: readonly Element[]): void {
+  const wantedSet = new Set<Node>(wanted)
+  for (const child of [...parent.children]) if (!wantedSet.has(child)) child.remove()
+  wanted.forEach((element, index) => {
+    if (parent.children[index] !== element) parent.insertBefore(element, parent.children[index] ?? null)
+  })
+}
+
+/**
+ * Elements kept by key and rebuilt only when what they show changed (`shown`, compared as a
+ * string): a list that re-renders on every update touches the rows that changed, not the rest.
+ */
+export class KeyedRows<T, E extends Element = HTMLElement> {
+  readonly #rows = new Map<string, { shown: string; element: E }>()
+
+  constructor(
+    private readonly build: (item: T) => E,
+    private readonly shown: (item: T) => string,
+  ) {}
+
+  /** The elements for `items` (keyed by `keyOf`), reused where unchanged; rows of keys no longer there are forgotten. */
+  elements(items: readonly T[], keyOf: (item: T) => string): E[] {
+    const keep = new Set<string>()
+    const elements = items.map((item) => {
+      const key = keyOf(item)
+      keep.add(key)
+      const shown = this.shown(item)
+      const known = this.#rows.get(key)
+      if (known && known.shown === shown) return known.element
+      const element = this.build(item)
+      this.#rows.set(key, { shown, element })
+      return element
+    })
+    for (const key of this.#rows.keys()) if (!keep.has(key)) this.#rows.delete(key)
+    return elements
+  }
+}
+
+/** A part of a view drawn only when its key (what it shows) differs from the last draw's. */
+export function changedOnly(): (key: string, draw: () => void) => void {
+  let last: string | null = null
+  return (key, draw) => {
+    if (key === last) return
+    last = key
+    draw()
+  }
+}

@@ -3,7 +3,7 @@ import { plural } from '../shared/text'
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
-import { h, nodeTextStyle, onNextFrame, shortId, timeAgo } from './dom'
+import { h, nodeTextStyle, onNextFrame, reconcile, shortId, timeAgo } from './dom'
 import { mountMemorySearchSwitch } from './memory-search-switch'
 
 const trustLabels = {
@@ -18,15 +18,6 @@ const hybridShown = 20
 
 function sameItem(a: MemoryItem, b: MemoryItem): boolean {
   return a.text === b.text && a.updatedAt === b.updatedAt && a.author === b.author && a.trust === b.trust && a.tags.join('\u0000') === b.tags.join('\u0000')
-}
-
-/** Makes `parent`'s children exactly `wanted`, moving only what is out of place. */
-function reconcile(parent: HTMLElement, wanted: readonly HTMLElement[]): void {
-  const wantedSet = new Set<Node>(wanted)
-  for (const child of [...parent.children]) if (!wantedSet.has(child)) child.remove()
-  wanted.forEach((element, index) => {
-    if (parent.children[index] !== element) parent.insertBefore(element, parent.children[index] ?? null)
-  })
 }
 
 function parseTags(text: string): string[] {

@@ -6,7 +6,7 @@ import type { SwarmNode } from '../swarm/node'
 import { formatBytes } from '../swarm/room/doc-size'
 import type { Peer } from '../market/presence/peers'
 import type { LinkStat } from '../swarm/room/link-stats'
-import { colorOf, h, onNextFrame, shortId } from './dom'
+import { changedOnly, colorOf, h, KeyedRows, onNextFrame, reconcile, shortId } from './dom'
 import { signalingLine } from './signaling-line'
 import { drawTopology } from './topology'
 
@@ -73,7 +73,8 @@ function linkDetail(link: LinkStat | undefined): HTMLElement | null {
   )
 }
 
-function peerRow(peer: Peer, standing: PeerStanding, link: LinkStat | undefined): HTMLElement {
+/** A peer's row; its link's part goes in the `.link-slot` span, drawn apart (its round-trip time changes every few seconds). */
+function peerRow(peer: Peer, standing: PeerStanding): HTMLElement {
   const reputation = standing.reputation(peer.nodeId)
   const presence = peer.presence
   return h(
@@ -90,7 +91,7 @@ function peerRow(peer: Peer, standing: PeerStanding, link: LinkStat | undefined)
       : h('span', { class: 'peer-detail warn' }, `protocol v${peer.proto}: incompatible, ignored`),
     presence ? h('span', { class: 'peer-detail', 'data-testid': 'peer-serve', 'data-serve': presence.serve }, ` · ${serveLabels[presence.serve]}`) : null,
     peer.compatible ? ledgerDetail(standing.contribution(peer.nodeId), 'peer-ledger') : null,
-    linkDetail(link),
+    h('span', { class: 'link-slot' }),
     reputation < 0.999
       ? h('span', { class: 'peer-detail warn', 'data-testid': 'reputation', title: 'lowered when its answers lose redundancy votes' }, ` · reputation ${reputation.toFixed(2)}`)
       : null,
@@ -110,22 +111,30 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
   const events = h('ol', { class: 'events', 'data-testid': 'events' })
   root.append(h('h2', {}, 'Swarm'), counts, signaling, me, topology, h('h3', {}, 'Peers'), list, h('h3', {}, 'Activity'), events)
 
+  // Each part is redrawn only when what it shows changed: presence heartbeats and link stats
+  // come every few seconds from every peer, and mostly change nothing on screen.
+  const drawCounts = changedOnly()
+  const drawMe = changedOnly()
+  const drawTopologyOnce = changedOnly()
   const renderCounts = (): void => {
     const compatible = node.peers().filter((peer) => peer.compatible)
     const active = compatible.filter((peer) => peer.presence?.visible === true).length + 1
-    counts.replaceChildren(
-      h('span', { 'data-testid': 'count-peers' }, h('b', {}, plural(compatible.length, 'peer', 'peers'))),
-      h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
-      h('span', { 'data-testid': 'count-memory' }, h('b', {}, plural(memoryCount(), 'memory', 'memories'))),
-      h(
-        'span',
-        { 'data-testid': 'doc-size', 'data-bytes': String(node.docSize.bytes), title: 'the room doc’s encoded size: what a newcomer downloads (measured every few seconds)' },
-        h('b', {}, formatBytes(node.docSize.bytes)),
-        ' doc',
+    const memories = memoryCount()
+    const bytes = node.docSize.bytes
+    drawCounts(`${compatible.length} ${active} ${memories} ${bytes}`, () =>
+      counts.replaceChildren(
+        h('span', { 'data-testid': 'count-peers' }, h('b', {}, plural(compatible.length, 'peer', 'peers'))),
+        h('span', { 'data-testid': 'count-active' }, h('b', {}, active), ' active'),
+        h('span', { 'data-testid': 'count-memory' }, h('b', {}, plural(memories, 'memory', 'memories'))),
+        h(
+          'span',
+          { 'data-testid': 'doc-size', 'data-bytes': String(bytes), title: 'the room doc’s encoded size: what a newcomer downloads (measured every few seconds)' },
+          h('b', {}, formatBytes(bytes)),
+          ' doc',
+        ),
       ),
     )
   }
-
   const renderSignaling = (): void => {
     signaling.replaceChildren(signalingLine(node.room.signaling(), node.room.links().webrtc.length, Date.now()))
   }
@@ -134,25 +143,52 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
     if (node.room.signaling().retryAtMs !== null) renderSignaling()
   }, 1_000)
 
+  const rows = new KeyedRows<Peer>(
+    (peer) => peerRow(peer, standing),
+    (peer) =>
+      JSON.stringify([
+        peer.compatible,
+        peer.proto,
+        peer.tabs,
+        peer.presence && [peer.presence.status, peer.presence.visible, describeEngine(peer.presence.engine), describeCaps(peer.presence.caps), peer.presence.serve],
+        peer.compatible ? standing.contribution(peer.nodeId) : null,
+        standing.reputation(peer.nodeId) < 0.999 ? standing.reputation(peer.nodeId).toFixed(2) : '',
+        standing.suspected(peer.nodeId),
+      ]),
+  )
+  const linkShown = new WeakMap<Element, string>()
   const renderNow = (): void => {
     renderCounts()
     renderSignaling()
     const peers = node.peers()
     const self = node.presence.local()
     const links = node.linkStats()
-    me.replaceChildren(
-      h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }),
-      h('b', {}, 'This node '),
-      h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId),
-      h('div', { class: 'peer-detail' }, describeCaps(self.caps)),
-      h('div', { class: 'peer-detail' }, serveLabels[self.serve], ledgerDetail(standing.contribution(node.nodeId), 'my-ledger')),
+    const mine = standing.contribution(node.nodeId)
+    drawMe(JSON.stringify([describeCaps(self.caps), self.serve, mine]), () =>
+      me.replaceChildren(
+        h('span', { class: 'dot', style: `background:${colorOf(node.nodeId)}` }),
+        h('b', {}, 'This node '),
+        h('code', { 'data-testid': 'node-id', title: node.nodeId }, node.nodeId),
+        h('div', { class: 'peer-detail' }, describeCaps(self.caps)),
+        h('div', { class: 'peer-detail' }, serveLabels[self.serve], ledgerDetail(mine, 'my-ledger')),
+      ),
     )
-    topology.replaceChildren(drawTopology(self, peers))
-    list.replaceChildren(
-      ...(peers.length
-        ? peers.map((peer) => peerRow(peer, standing, peer.presence?.linkId ? links.get(peer.presence.linkId) : undefined))
-        : [h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.')]),
-    )
+    // The drawing reads each node's id, link id, links and whether it is compatible.
+    const shape = (presence: { nodeId: string; linkId?: string; links?: readonly string[] } | null, nodeId: string): string =>
+      JSON.stringify([nodeId, presence === null, presence?.linkId ?? '', presence?.links ?? []])
+    drawTopologyOnce([shape(self, self.nodeId), ...peers.map((peer) => shape(peer.presence, peer.nodeId))].join('|'), () => topology.replaceChildren(drawTopology(self, peers)))
+    const elements = rows.elements(peers, (peer) => peer.nodeId)
+    peers.forEach((peer, index) => {
+      const slot = elements[index]?.querySelector<HTMLElement>('.link-slot')
+      const link = peer.presence?.linkId ? links.get(peer.presence.linkId) : undefined
+      const shown = link === undefined ? '' : `${link.relayed} ${link.localType} ${link.remoteType} ${link.rttMs === null ? '' : Math.round(link.rttMs)}`
+      if (slot && linkShown.get(slot) !== shown) {
+        linkShown.set(slot, shown)
+        slot.replaceChildren(...[linkDetail(link)].filter((part) => part !== null))
+      }
+    })
+    if (elements.length) reconcile(list, elements)
+    else list.replaceChildren(h('li', { class: 'empty' }, 'No peers yet: share the room link to invite one.'))
   }
 
   const logEvent = (text: string): void => {

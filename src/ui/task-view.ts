@@ -1,6 +1,6 @@
 import type { MarketNode } from '../market'
 import { plural } from '../shared/text'
-import { h, onNextFrame, shortId } from './dom'
+import { h, KeyedRows, onNextFrame, reconcile, shortId } from './dom'
 
 const shown = 12
 
@@ -16,22 +16,25 @@ export function mountTaskView(root: HTMLElement, market: TaskBoard, selfId: stri
   const summary = h('div', { class: 'peer-detail', 'data-testid': 'task-log' })
   root.append(h('h3', {}, 'Tasks'), list, summary)
   const who = (nodeId: string): string => (nodeId === selfId ? 'me' : nodeId ? shortId(nodeId) : '…')
+  type Row = ReturnType<TaskBoard['tasks']>[number]
+  // A task's row is rebuilt only when what it shows changed: the market tells of every change of any task.
+  const rows = new KeyedRows<Row>(
+    (row) =>
+      h(
+        'li',
+        { class: `task ${row.status}`, 'data-testid': 'task', 'data-task-id': row.id, 'data-status': row.status, 'data-executor': row.executor ?? '' },
+        h('code', {}, row.id.slice(0, 6)),
+        ` ${row.status} · from ${who(row.poster)}`,
+        row.executor ? ` · run by ${who(row.executor)}` : '',
+        row.epoch > 1 ? h('span', { class: 'warn' }, ` · reassigned (epoch ${row.epoch})`) : '',
+      ),
+    (row) => JSON.stringify([row.status, row.poster, row.executor ?? '', row.epoch]),
+  )
   const render = onNextFrame(() => {
-    const rows = market.tasks().slice(0, shown)
-    list.replaceChildren(
-      ...(rows.length
-        ? rows.map((row) =>
-            h(
-              'li',
-              { class: `task ${row.status}`, 'data-testid': 'task', 'data-task-id': row.id, 'data-status': row.status, 'data-executor': row.executor ?? '' },
-              h('code', {}, row.id.slice(0, 6)),
-              ` ${row.status} · from ${who(row.poster)}`,
-              row.executor ? ` · run by ${who(row.executor)}` : '',
-              row.epoch > 1 ? h('span', { class: 'warn' }, ` · reassigned (epoch ${row.epoch})`) : '',
-            ),
-          )
-        : [h('li', { class: 'empty' }, 'No tasks yet.')]),
-    )
+    const tasks = market.tasks().slice(0, shown)
+    const elements = rows.elements(tasks, (row) => row.id)
+    if (elements.length) reconcile(list, elements)
+    else list.replaceChildren(h('li', { class: 'empty' }, 'No tasks yet.'))
     const logged = market.loggedCount()
     summary.textContent = logged ? `${plural(logged, 'finished task', 'finished tasks')} in the log` : ''
   })

@@ -30,7 +30,7 @@ export interface DocStorage {
 /** Opens a storage for the doc of a room under `name` (rooms of different keys have different names). */
 export type OpenDocStorage = (name: string, doc: Y.Doc) => DocStorage
 
-/** y-indexeddb writes once per update and each one fails alike: one notice per this much quiet. */
+/** While the disk is full every write fails alike: one notice per this much quiet. */
 export const storageNoticeQuietMs = 10_000
 
 /**
