@@ -2,7 +2,7 @@ import type * as Y from 'yjs'
 import type { Emitter } from '../shared/events'
 import type { Signer } from '../shared/sign'
 import type { Result, Spec } from './schema'
-import type { RoomSigner } from './signing'
+import type { RoomSigner, Verdicts } from './signing'
 import type { Suspicion } from './suspicion'
 import type { TaskReader } from './task-doc'
 import type { LivePeer, MarketConfig, MarketEvents, SpeedModel, Timers } from './types'
@@ -16,6 +16,8 @@ export interface MarketContext {
   roomId: string
   /** `signer` for this room, as signing.ts takes it. */
   room: RoomSigner
+  /** This node's signature verdicts: every check the node makes goes through them. */
+  verdicts: Verdicts
   /** Peers that claimed and did not deliver, as this node saw it. */
   suspicion: Suspicion
   config: MarketConfig

@@ -8,7 +8,7 @@ import type { EmbedderPresence, MarketEmbedder } from './embed-task'
 import { EngineTurns } from './engine-turns'
 import { Run } from './run'
 import { rateWindowMs, servesPeers, type ServePolicy } from './serve'
-import { BidSchema, maxSmallBytes, type Bid, type Spec } from './schema'
+import { BidSchema, maxSmallBytes, type Award, type Bid, type Spec } from './schema'
 import { sign, verify } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
 import { writeBid } from './task-doc'
@@ -62,6 +62,8 @@ export class Executor {
   readonly #openBids = new Map<string, number>()
   readonly #firstSeen = new Map<string, number>()
   readonly #waves = new Map<string, number>()
+  /** Tasks with a timer armed for this node's wave. */
+  readonly #waveTimers = new Set<string>()
   /**
    * Per task bid on: what the bid was estimated from, and when the award to this node was seen.
    * When the run finishes, the speed model learns the time it really took.
@@ -136,28 +138,65 @@ export class Executor {
     return null
   }
 
+  /**
+   * The checks of several signed entries (null: none stored), those not known yet started
+   * together in one job: per entry true or false, undefined for none, null while it runs.
+   */
+  #verifiedAll(taskId: string, entries: readonly (readonly [object | null, (() => Promise<boolean>) | null])[]): (boolean | null | undefined)[] {
+    const missing: [object, () => Promise<boolean>][] = []
+    const verdicts = entries.map(([entry, check]) => {
+      if (entry === null || check === null) return undefined
+      const known = this.#checked.get(entry)
+      if (known !== undefined) return known
+      if (!this.#checking.has(entry)) {
+        this.#checking.add(entry)
+        missing.push([entry, check])
+      }
+      return null
+    })
+    if (missing.length > 0)
+      this.ctx.work.run(async () => {
+        const found = await Promise.all(missing.map(([, check]) => check()))
+        for (const [i, [entry]] of missing.entries()) this.#checked.set(entry, found[i] === true)
+        this.onChange(taskId)
+      })
+    return verdicts
+  }
+
   onChange(taskId: string): void {
-    const { reader, tasks, signer, roomId } = this.ctx
+    const { reader, tasks, signer, roomId, verdicts } = this.ctx
     const task = reader.task(tasks, taskId)
     const run = this.#runs.get(taskId)
     if (!task) {
       this.#openBids.delete(taskId)
       this.#bases.delete(taskId)
+      this.#waveTimers.delete(taskId)
       return run?.stop()
     }
     const spec = reader.spec(task, taskId)
-    if (!spec || !this.#verified(spec, () => verify('spec', spec, spec.publicKey, spec.poster, roomId), taskId)) return
+    if (!spec) return
+    const award = reader.award(task, taskId)
+    // A task this node has no part in costs it no signature check until it may bid on it (its
+    // engine can take it and its wave of bidders is due): in a large room most nodes never do.
+    // Skipping decides nothing: what this node acts on below is still verified first.
+    if (!this.#involved(taskId, award) && !this.#mayBid(spec)) return
     // Only the poster's signed records end a task or an award; an unsigned status means nothing.
+    // Their checks start together, in one batch, and this runs again once they are all done.
     const close = reader.close(task, taskId)
-    const closed = close !== null && this.#verified(close, () => verify('close', close, spec.publicKey, spec.poster, roomId), taskId) === true
-    if (closed) {
+    const lapse = reader.lapse(task, taskId)
+    const [specOk, closeOk, awardCheck, lapseCheck] = this.#verifiedAll(taskId, [
+      [spec, () => verify('spec', spec, spec.publicKey, spec.poster, roomId, verdicts)],
+      [close, close && (() => verify('close', close, spec.publicKey, spec.poster, roomId, verdicts))],
+      [award, award && (() => verify('award', award, spec.publicKey, spec.poster, roomId, verdicts))],
+      [lapse, lapse && (() => verify('lapse', lapse, spec.publicKey, spec.poster, roomId, verdicts))],
+    ])
+    if (specOk !== true) return
+    if (closeOk === true) {
       this.#openBids.delete(taskId)
       return run?.stop()
     }
-    const award = reader.award(task, taskId)
-    const awardOk = award !== null && this.#verified(award, () => verify('award', award, spec.publicKey, spec.poster, roomId), taskId) === true
-    const lapse = reader.lapse(task, taskId)
-    const lapseOk = lapse !== null && this.#verified(lapse, () => verify('lapse', lapse, spec.publicKey, spec.poster, roomId), taskId) === true
+    const awardOk = award !== null && awardCheck === true
+    const lapseOk = lapse !== null && lapseCheck === true
     if (awardOk) {
       // A bid decided elsewhere frees its member's slot here.
       if (this.#openBids.delete(taskId) && award.executor !== signer.nodeId) this.#retryDeferred()
@@ -166,8 +205,46 @@ export class Executor {
     }
     if (lapseOk && run && run.epoch <= lapse.epoch) run.stop()
     this.#runs.get(taskId)?.guardResult(task.get('result'))
+    // Whether the task is still open is known once its poster's records are checked: until then no bid.
+    if (closeOk === null || awardCheck === null || lapseCheck === null) return
     const reopened = !awardOk || (lapseOk && lapse.epoch >= award.epoch)
     this.#maybeBid(task, spec, reopened)
+  }
+
+  /** Whether this node has a part in the task: it bids or bid on it, runs or ran it, or an award (unverified yet) names it. */
+  #involved(taskId: string, award: Award | null): boolean {
+    return this.#bidding.has(taskId) || this.#myBids.has(taskId) || this.#openBids.has(taskId) || this.#runs.has(taskId) || this.#started.has(taskId) || award?.executor === this.ctx.signer.nodeId
+  }
+
+  /** Whether this node may bid on the task now, as far as its unverified spec tells: it serves, its engine can take it, its wave is due. */
+  #mayBid(spec: Spec): boolean {
+    // Most deliveries to a large room: a task seen before whose wave is not due yet.
+    const known = this.#waves.get(spec.taskId)
+    if (known !== undefined && known > 0 && !this.#waveDue(spec.taskId, known)) return false
+    if (this.terms.serve().mode === 'off') return false
+    if (!capableOf(this.self(), spec) || !this.#fits(spec)) return false
+    const wave = this.#waveOf(spec)
+    return wave === 0 || this.#waveDue(spec.taskId, wave)
+  }
+
+  /**
+   * Whether a later wave's time to bid has come: `wave` × two bid windows after this node first
+   * saw the task. Until then one timer per task looks again when it comes.
+   */
+  #waveDue(taskId: string, wave: number): boolean {
+    const { clock, config, timers } = this.ctx
+    const firstSeen = this.#firstSeen.get(taskId) ?? clock()
+    this.#firstSeen.set(taskId, firstSeen)
+    const dueMs = firstSeen + wave * 2 * config.bidWindowMs
+    if (clock() >= dueMs) return true
+    if (!this.#waveTimers.has(taskId)) {
+      this.#waveTimers.add(taskId)
+      timers.after(dueMs - clock(), () => {
+        this.#waveTimers.delete(taskId)
+        this.#maybeBidOn(taskId)
+      })
+    }
+    return false
   }
 
   /**
@@ -227,31 +304,22 @@ export class Executor {
   #maybeBidOn(taskId: string): void {
     const { reader, tasks } = this.ctx
     const task = reader.task(tasks, taskId)
-    const spec = task && reader.spec(task, taskId)
-    if (!task || !spec || this.#checked.get(spec) !== true) return
+    // onChange verifies the spec before anything is done for it.
+    if (!task || !reader.spec(task, taskId)) return
     this.onChange(taskId)
   }
 
   #maybeBid(task: Y.Map<unknown>, spec: Spec, stillOpen: boolean): void {
-    const { signer, config, clock, timers } = this.ctx
+    const { signer, config, clock } = this.ctx
     const taskId = spec.taskId
     if (this.#bidding.has(taskId) || this.#runs.has(taskId)) return
     const mine = this.#myBids.get(taskId)
     if (mine) return this.#guardBid(task, mine.bid)
     const self = this.self()
     if (!capableOf(self, spec) || !this.#fits(spec) || !this.#serves(spec)) return
+    // Not among the first bidders: join only if the task is still open when this node's wave is due.
     const wave = this.#waveOf(spec)
-    if (wave > 0) {
-      // Not among the first bidders: join only if the task is still open a while later.
-      const firstSeen = this.#firstSeen.get(taskId) ?? clock()
-      this.#firstSeen.set(taskId, firstSeen)
-      const dueMs = firstSeen + wave * 2 * config.bidWindowMs
-      if (!stillOpen) return
-      if (clock() < dueMs) {
-        timers.after(dueMs - clock(), () => this.#maybeBidOn(taskId))
-        return
-      }
-    }
+    if (wave > 0 && (!this.#waveDue(taskId, wave) || !stillOpen)) return
     const linkDelayMs = this.ctx.livePeers().find((peer) => peer.nodeId === spec.poster)?.linkDelayMs ?? 0
     const analyticMs = estimateTaskMs({ ...self, linkDelayMs }, spec, config.maxQueue)
     const query = speedQueryOf(self, spec.request)
@@ -281,13 +349,13 @@ export class Executor {
    * this node's key too (another tab of this profile bid): two tabs must not take turns.
    */
   #guardBid(task: Y.Map<unknown>, mine: Bid): void {
-    const { reader, signer, roomId } = this.ctx
+    const { reader, signer, roomId, verdicts } = this.ctx
     const stored = reader.bidOf(task, signer.nodeId)
     if ((stored as { sig?: unknown } | undefined)?.sig === mine.sig) return
     const bid = typeof stored === 'object' && stored !== null ? reader.read(BidSchema, stored, maxSmallBytes) : null
     if (!bid || bid.taskId !== mine.taskId || bid.publicKey !== signer.publicKey) return writeBid(task, mine)
     // null while the check runs: it calls onChange again when it is done.
-    if (this.#verified(bid, () => verify('bid', bid, bid.publicKey, bid.bidder, roomId), mine.taskId) === false) writeBid(task, mine)
+    if (this.#verified(bid, () => verify('bid', bid, bid.publicKey, bid.bidder, roomId, verdicts), mine.taskId) === false) writeBid(task, mine)
   }
 
   /**

@@ -86,7 +86,7 @@ export class ExpirySweeper {
   }
 
   #sweep(): void {
-    const { tasks, clock, config, roomId, work } = this.ctx
+    const { tasks, clock, config, roomId, work, verdicts } = this.ctx
     const now = clock()
     for (const [taskId, seenAt] of [...this.#seenAt].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const task = tasks.get(taskId)
@@ -98,7 +98,7 @@ export class ExpirySweeper {
         continue
       }
       work.run(async () => {
-        if (await verify('spec', spec, spec.publicKey, spec.poster, roomId)) this.#delete(taskId, task)
+        if (await verify('spec', spec, spec.publicKey, spec.poster, roomId, verdicts)) this.#delete(taskId, task)
         else this.#refused.add(spec)
       })
     }

@@ -228,20 +228,20 @@ export class Ledger {
     const slash = key.indexOf('/')
     const owner = key.slice(0, slash)
     const name = key.slice(slash + 1)
-    const { roomId } = this.room
+    const { roomId, verdicts } = this.room
     if (name === carryKey) {
       const carry = readValue(CarrySchema, value, maxCarryBytes)
       if (!carry || carry.poster !== owner) return false
       const executors = new Set(carry.pairs.map((pair) => pair.executor))
       if (executors.size !== carry.pairs.length || executors.has(owner)) return false
-      return (await verify('carry', carry, carry.publicKey, owner, roomId)) ? { kind: 'carry', owner, value: carry } : false
+      return (await verify('carry', carry, carry.publicKey, owner, roomId, verdicts)) ? { kind: 'carry', owner, value: carry } : false
     }
     const receipt = readValue(ReceiptSchema, value, maxReceiptBytes)
     // Under its writer's key and its task's name; about a peer's run; no more tokens than the executor signed.
     if (!receipt || receipt.poster !== owner || receipt.evidence.taskId !== name || receipt.evidence.executor === owner) return false
     if (receipt.tokens > (receipt.evidence.usage?.total_tokens ?? 0)) return false
-    if (!(await verify('receipt', receipt, receipt.publicKey, owner, roomId))) return false
-    return (await verifyEvidence(receipt.evidence, owner, roomId)) ? { kind: 'receipt', owner, value: receipt } : false
+    if (!(await verify('receipt', receipt, receipt.publicKey, owner, roomId, verdicts))) return false
+    return (await verifyEvidence(receipt.evidence, owner, roomId, verdicts)) ? { kind: 'receipt', owner, value: receipt } : false
   }
 
   #recompute(): void {

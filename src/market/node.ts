@@ -18,7 +18,7 @@ import { Executor } from './executor'
 import { fanOut, redundant, type FanOutOptions, type FanOutResult, type RedundantResult } from './jobs'
 import { PostedTask, type Settle } from './poster'
 import { RequirementsSchema, type Requirements, type Result } from './schema'
-import { sign } from './signing'
+import { sign, Verdicts } from './signing'
 import { Suspicion } from './suspicion'
 import { createTask, TaskReader } from './task-doc'
 import {
@@ -65,6 +65,11 @@ export interface MarketNodeOptions {
   busy?: () => boolean
   /** The node's loaded embedding model (read at each bid): with one, the node's engine side also runs embedding tasks for it. */
   embedder?: () => MarketEmbedder | null
+  /**
+   * Where this node keeps its signature verdicts: its own by default (one node per tab). A
+   * simulation may give all its nodes one, as a test of what sharing them in one process saves.
+   */
+  verdicts?: Verdicts
   /** Task ids; random unless a simulation needs them reproducible. */
   newId?: () => string
   onError?: (error: unknown) => void
@@ -110,7 +115,8 @@ export class MarketNode {
     this.#newId = options.newId ?? (() => randomId(16))
     this.#cancelResumed = options.cancelResumed
     const tasks = options.doc.getMap<unknown>('tasks')
-    const room = { signer: options.signer, roomId: options.roomId }
+    const verdicts = options.verdicts ?? new Verdicts()
+    const room = { signer: options.signer, roomId: options.roomId, verdicts }
     this.#votes = new Votes(options.doc, room, clock, () => this.#ctx.work)
     this.#ledger = new Ledger(options.doc, room, clock, () => this.#ctx.work, report)
     this.#ctx = {
@@ -119,6 +125,7 @@ export class MarketNode {
       signer: options.signer,
       roomId: options.roomId,
       room,
+      verdicts,
       suspicion: new Suspicion(clock),
       config,
       clock,

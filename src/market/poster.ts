@@ -172,7 +172,7 @@ export class PostedTask {
     const award = reader.award(this.#task, this.id)
     const close = reader.close(this.#task, this.id)
     work.run(async () => {
-      if (close && (await verify('close', close, this.spec.publicKey, this.spec.poster, roomId))) {
+      if (close && (await verify('close', close, this.spec.publicKey, this.spec.poster, roomId, this.ctx.verdicts))) {
         if (this.#state.phase !== 'restoring') return
         this.#ownClose = close
         this.#enter({ phase: close.status })
@@ -181,10 +181,10 @@ export class PostedTask {
       }
       const lapse = reader.lapse(this.#task, this.id)
       let current: Current | null = null
-      if (award && (await verify('award', award, this.spec.publicKey, this.spec.poster, roomId))) {
+      if (award && (await verify('award', award, this.spec.publicKey, this.spec.poster, roomId, this.ctx.verdicts))) {
         this.#ownAward = award
         this.#epoch = award.epoch
-        const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId))
+        const lapsed = lapse && lapse.epoch >= award.epoch && (await verify('lapse', lapse, this.spec.publicKey, this.spec.poster, roomId, this.ctx.verdicts))
         if (!lapsed)
           current = {
             award,
@@ -242,7 +242,7 @@ export class PostedTask {
       this.#seen.add(bid)
       this.#pendingChecks++
       work.run(async () => {
-        const ok = await verify('bid', bid, bid.publicKey, bid.bidder, roomId)
+        const ok = await verify('bid', bid, bid.publicKey, bid.bidder, roomId, this.ctx.verdicts)
         this.#pendingChecks--
         if (ok && bid.estimateMs < this.#floorMs) {
           // Faster than any machine runs: a lie meant to win every award.
@@ -287,7 +287,7 @@ export class PostedTask {
     this.#checkOnce(
       lease,
       current,
-      (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId),
+      (l) => verify('lease', l, award.executorKey, award.executor, this.ctx.roomId, this.ctx.verdicts),
       (l) => {
         if (l.until <= current.leaseUntil) return
         current.leaseUntil = l.until
@@ -323,7 +323,7 @@ export class PostedTask {
       this.#checkOnce(
         batch,
         current,
-        (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId),
+        (b: Batch) => verify('batch', { ...b, taskId: this.id }, award.executorKey, award.executor, this.ctx.roomId, this.ctx.verdicts),
         (b) => {
           // Only a batch not seen before is progress (a replay of an old one is not).
           if (b.seq >= this.#nextSeq && !this.#pendingBatches.has(b.seq)) {
@@ -359,7 +359,7 @@ export class PostedTask {
     this.#checkOnce(
       failure,
       current,
-      (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId),
+      (f) => verify('failure', f, award.executorKey, award.executor, this.ctx.roomId, this.ctx.verdicts),
       (f) => {
         this.#lapse(`executor failed: ${f.reason}`, suspicionOf.failed)
       },
@@ -373,7 +373,7 @@ export class PostedTask {
     this.#checkOnce(
       result,
       current,
-      (r) => verifyResult(r, this.ctx.roomId),
+      (r) => verifyResult(r, this.ctx.roomId, this.ctx.verdicts),
       (r) => {
         const problem = this.links.check?.(r.text) ?? null
         if (problem === null) this.#accept(r, current)

@@ -30,6 +30,8 @@ type Entry<K extends Kind> = Parameters<(typeof fieldsOf)[K]>[0]
 export interface RoomSigner {
   signer: Signer
   roomId: string
+  /** The node's own verdicts; the process-wide ones without. */
+  verdicts?: Verdicts
 }
 
 function signedText<K extends Kind>(kind: K, entry: Entry<K>, roomId: string): string {
@@ -42,30 +44,55 @@ export async function sign<K extends Kind, T extends Entry<K>>(kind: K, unsigned
   return { ...unsigned, sig: await signer.sign(signingPayload(tag(kind), [roomId, ...fields])) }
 }
 
-// Verification is a pure function of its inputs, so results are shared: a room's nodes in one
-// process (tests, the simulation) and one node re-reading an entry check each signature once.
-const verified = new Map<string, Promise<boolean>>()
-const maxVerified = 8_192
-let checks = 0
+/**
+ * Verdicts of one node: verification is a pure function of its inputs, so a node that reads an
+ * entry again (another field of its task changed, a restart) checks its signature once. Each
+ * MarketNode keeps its own, as a tab does: a simulation of many nodes in one process pays
+ * every node's checks, as a real room would, instead of sharing one verdict among them all.
+ */
+export class Verdicts {
+  readonly #verified = new Map<string, Promise<boolean>>()
+  /** Signatures this node checked itself (cache misses). */
+  checks = 0
 
-/** Signatures actually checked (cache misses) in this process: what a flood costs. */
+  constructor(private readonly max = 8_192) {}
+
+  /** True when `publicKey` signed the entry for room `roomId` and hashes to `signerId`. Never throws. */
+  verify<K extends Kind>(kind: K, entry: Entry<K> & { sig: string }, publicKey: string, signerId: string, roomId: string): Promise<boolean> {
+    // The signed text is the cache key too (a forged entry differs from the signed one in it): a spec can be 200 KB, written out once.
+    const signed = signedText(kind, entry, roomId)
+    const key = `${signerId} ${publicKey} ${entry.sig} ${signed}`
+    let check = this.#verified.get(key)
+    if (!check) {
+      if (this.#verified.size >= this.max) this.#verified.clear()
+      this.checks++
+      checks++
+      checksByKind.set(kind, (checksByKind.get(kind) ?? 0) + 1)
+      check = verifySigned(signerId, publicKey, entry.sig, utf8(signed))
+      this.#verified.set(key, check)
+    }
+    return check
+  }
+}
+
+/** The verdicts of whatever has no node of its own (tests, the relay's checks). */
+const shared = new Verdicts()
+let checks = 0
+const checksByKind = new Map<string, number>()
+
+/** Signatures actually checked (cache misses) in this process, by every node in it: what a flood costs. */
 export function signatureChecks(): number {
   return checks
 }
 
+/** signatureChecks() by the kind of record checked. */
+export function signatureChecksByKind(): Map<string, number> {
+  return new Map(checksByKind)
+}
+
 /** True when `publicKey` signed the entry for room `roomId` and hashes to `signerId`. Never throws. */
-export function verify<K extends Kind>(kind: K, entry: Entry<K> & { sig: string }, publicKey: string, signerId: string, roomId: string): Promise<boolean> {
-  // The signed text is the cache key too: a spec can be 200 KB, written out once.
-  const signed = signedText(kind, entry, roomId)
-  const key = `${signerId} ${publicKey} ${entry.sig} ${signed}`
-  let check = verified.get(key)
-  if (!check) {
-    if (verified.size >= maxVerified) verified.clear()
-    checks++
-    check = verifySigned(signerId, publicKey, entry.sig, utf8(signed))
-    verified.set(key, check)
-  }
-  return check
+export function verify<K extends Kind>(kind: K, entry: Entry<K> & { sig: string }, publicKey: string, signerId: string, roomId: string, verdicts: Verdicts = shared): Promise<boolean> {
+  return verdicts.verify(kind, entry, publicKey, signerId, roomId)
 }
 
 export async function textHashOf(text: string): Promise<string> {
@@ -93,9 +120,9 @@ export async function signResult(unsigned: Unsigned<Result>, roomSigner: RoomSig
 }
 
 /** True when the result's executor signed it (its text by hash) in this room. Never throws. */
-export async function verifyResult(result: Result, roomId: string): Promise<boolean> {
+export async function verifyResult(result: Result, roomId: string, verdicts: Verdicts = shared): Promise<boolean> {
   try {
-    return await verify('result', { ...(await digestOf(result)), sig: result.sig }, result.publicKey, result.executor, roomId)
+    return await verify('result', { ...(await digestOf(result)), sig: result.sig }, result.publicKey, result.executor, roomId, verdicts)
   } catch {
     return false
   }
@@ -108,6 +135,6 @@ export async function evidenceOf(result: Result): Promise<Evidence> {
 }
 
 /** True when `evidence` is its executor's signed result of a task posted by `poster`. */
-export function verifyEvidence(evidence: Evidence, poster: string, roomId: string): Promise<boolean> {
-  return verify('result', { ...evidence, poster }, evidence.publicKey, evidence.executor, roomId)
+export function verifyEvidence(evidence: Evidence, poster: string, roomId: string, verdicts: Verdicts = shared): Promise<boolean> {
+  return verify('result', { ...evidence, poster }, evidence.publicKey, evidence.executor, roomId, verdicts)
 }

@@ -74,11 +74,11 @@ export class Votes {
   async #verify(value: object): Promise<Vote | false> {
     const vote = readValue(VoteSchema, value, maxVoteBytes)
     if (!vote) return false
-    const { roomId } = this.room
-    if (!(await verify('vote', vote, vote.publicKey, vote.poster, roomId))) return false
+    const { roomId, verdicts } = this.room
+    if (!(await verify('vote', vote, vote.publicKey, vote.poster, roomId, verdicts))) return false
     const answered = new Set<string>()
     for (const evidence of vote.evidence) {
-      if (!(await verifyEvidence(evidence, vote.poster, roomId))) return false
+      if (!(await verifyEvidence(evidence, vote.poster, roomId, verdicts))) return false
       answered.add(evidence.executor)
     }
     const named = [...vote.winners, ...vote.outvoted]

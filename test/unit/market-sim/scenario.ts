@@ -28,6 +28,8 @@ export interface ScenarioReport {
   orphaned: number
   /** Tasks a peer ran for another, as the first live node's ledger counts them. */
   ledgerTasks: number
+  /** Valid bids per finished task, in its poster's doc when it was done. */
+  bidders: number[]
 }
 
 /** JSON with object keys sorted: a Y.Map lists keys in arrival order, which differs by node. */
@@ -114,7 +116,19 @@ export async function runScenario(options: SimOptions): Promise<ScenarioReport> 
   const deliveries = sim.net.deliveries.figures(sim.nodes.length - 1)
   const ledger = sim.nodes.find((node) => node.market)?.market?.ledgerTotals() ?? new Map<string, Contribution>()
   const ledgerTasks = [...ledger.values()].reduce((sum, { tasksServed }) => sum + tasksServed, 0)
-  return { problems, fingerprint, tasksChecked, virtualMs: sim.sched.now, updates: sim.net.updatesSent, attacks, deliveries, messages: sim.net.messagesSent, orphaned, ledgerTasks }
+  return {
+    problems,
+    fingerprint,
+    tasksChecked,
+    virtualMs: sim.sched.now,
+    updates: sim.net.updatesSent,
+    attacks,
+    deliveries,
+    messages: sim.net.messagesSent,
+    orphaned,
+    ledgerTasks,
+    bidders: sim.bidders,
+  }
 }
 
 /**
@@ -202,9 +216,14 @@ function ledgerProblems(sim: MarketSim): string[] {
  * For the benchmark: a fault-free market of `nodes` nodes running `tasks` tasks. Operations
  * are the doc updates the markets wrote (specs, bids, awards, leases, batches, results).
  */
-export async function simulateMarket(options: { nodes: number; tasks: number; seed: number }): Promise<{ operations: number; virtualMs: number; wallMs: number }> {
+export async function simulateMarket(options: {
+  nodes: number
+  tasks: number
+  seed: number
+  verdicts?: 'node' | 'shared'
+}): Promise<{ operations: number; virtualMs: number; wallMs: number; bidders: number[] }> {
   const started = performance.now()
-  const report = await runScenario({ ...options, faults: false })
+  const report = await runScenario({ nodes: options.nodes, tasks: options.tasks, seed: options.seed, faults: false, verdicts: options.verdicts ?? 'node' })
   if (report.problems.length > 0) throw new Error(`market simulation failed (seed ${options.seed}): ${report.problems.slice(0, 3).join('; ')}`)
-  return { operations: report.updates, virtualMs: report.virtualMs, wallMs: performance.now() - started }
+  return { operations: report.updates, virtualMs: report.virtualMs, wallMs: performance.now() - started, bidders: report.bidders }
 }

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import type { Signer } from '../../../src/shared/sign'
 import { MarketNode } from '../../../src/market/node'
+import { Verdicts } from '../../../src/market/signing'
 import type { LivePeer, MarketConfig, Timers } from '../../../src/market/types'
 import type { ChatRequest } from '../../../src/inference/types'
 import type { TaskEvent, TaskResult } from '../../../src/market/types'
@@ -23,6 +24,8 @@ export interface SimOptions {
   config?: Partial<MarketConfig>
   /** 'partial': links as y-webrtc forms them past its cap, updates flooded (topology.ts); 'full' by default. */
   mesh?: 'full' | 'partial'
+  /** 'node' (by default): each node checks signatures for itself, as a tab does; 'shared': one verdict cache for the whole room (the process). */
+  verdicts?: 'node' | 'shared'
 }
 
 interface SimNode {
@@ -67,6 +70,9 @@ export class MarketSim {
   readonly ran: string[] = []
   readonly errors: unknown[] = []
   readonly config: Partial<MarketConfig>
+  /** Valid bids in each finished task, as its poster's doc held them when it was done. */
+  readonly bidders: number[] = []
+  readonly #sharedVerdicts: Verdicts | undefined
 
   constructor(readonly options: SimOptions) {
     this.random = rng(options.seed)
@@ -74,6 +80,7 @@ export class MarketSim {
     const topology = options.mesh === 'partial' ? new Topology(options.nodes, this.random) : null
     this.net = new Network(this.sched, this.random, faults, options.nodes, topology)
     // Expiry on the scale of a run: tasks of posters gone for good are swept before it ends.
+    this.#sharedVerdicts = options.verdicts === 'shared' ? new Verdicts() : undefined
     this.config = { noBidTimeoutMs: 600_000, retainMs: 2_000, maxLog: 100_000, maxLifetimeMs: 8 * 60_000, expirySkewMs: 5_000, ...options.config }
   }
 
@@ -143,11 +150,14 @@ export class MarketSim {
       timers,
       config: this.config,
       newId: () => `t-${node.index}-g${node.generation}-n${count++}`,
+      ...(this.#sharedVerdicts ? { verdicts: this.#sharedVerdicts } : {}),
       onError: (error) => this.errors.push(error),
     })
     node.market.on('done', (result) => {
       this.accepted.set(result.taskId, (this.accepted.get(result.taskId) ?? 0) + 1)
       this.results.set(result.taskId, result)
+      const bids = (doc.getMap('tasks').get(result.taskId) as Y.Map<unknown> | undefined)?.get('bids')
+      if (bids instanceof Y.Map) this.bidders.push(bids.size)
     })
     node.market.on('failed', ({ taskId, reason }) => this.failed.set(taskId, reason))
   }
