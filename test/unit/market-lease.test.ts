@@ -92,6 +92,19 @@ const batchCount = (member: RoomMember, taskId: string): number => {
 }
 const destroyAll = (members: RoomMember[]) => members.forEach((member) => member.market.destroy())
 
+/** The executor (the room's first engine) runs the task once and answers with no restart. */
+async function expectOneRun(engine: PacedEngine, roomConfig: Partial<MarketConfig>): Promise<void> {
+  const { members } = await room([null, engine, 300], roomConfig)
+  const [poster, executor] = members as [RoomMember, RoomMember, RoomMember]
+  const handle = poster.market.submit(request)
+  const events = collect(handle.chunks)
+  const result = await handle.result
+  expect(result).toMatchObject({ epoch: 1, executor: executor.signer.nodeId })
+  expect(restarts(await events)).toEqual([])
+  expect(engine.runs).toBe(1)
+  destroyAll(members)
+}
+
 describe('lease rules', () => {
   it('a visible executor has liveMs without a sign of life; a hidden one leaseMs; a window follows the gaps it showed, up to leaseMs', () => {
     const lease = { leaseMs: 3_000, liveMs: 700 }
@@ -186,29 +199,11 @@ describe('market: liveness of an executor', () => {
 
   it('output batches keep a streaming executor alive with no renewal for far longer than liveMs', async () => {
     // Renewals only every 20 s: after the first, only the batches (one per word) say it is alive.
-    const streaming = new PacedEngine(30, 50)
-    const { members } = await room([null, streaming, 300], { ...config, renewMs: 20_000 })
-    const [poster, executor] = members as [RoomMember, RoomMember, RoomMember]
-    const handle = poster.market.submit(request)
-    const events = collect(handle.chunks)
-    const result = await handle.result
-    expect(result).toMatchObject({ epoch: 1, executor: executor.signer.nodeId })
-    expect(restarts(await events)).toEqual([])
-    expect(streaming.runs).toBe(1)
-    destroyAll(members)
+    await expectOneRun(new PacedEngine(30, 50), { ...config, renewMs: 20_000 })
   })
 
   it('renewals cover a long prefill that writes no batches', async () => {
-    const prefilling = new PacedEngine(3, 10, 1_500)
-    const { members } = await room([null, prefilling, 300], config)
-    const [poster, executor] = members as [RoomMember, RoomMember, RoomMember]
-    const handle = poster.market.submit(request)
-    const events = collect(handle.chunks)
-    const result = await handle.result
-    expect(result).toMatchObject({ epoch: 1, executor: executor.signer.nodeId })
-    expect(restarts(await events)).toEqual([])
-    expect(prefilling.runs).toBe(1)
-    destroyAll(members)
+    await expectOneRun(new PacedEngine(3, 10, 1_500), config)
   })
 
   it("the poster's own stall (its thread blocked for longer than liveMs) is not counted as the executor's silence", async () => {
