@@ -33,6 +33,19 @@ export function createShell(root: HTMLElement): Shell {
   return { header, notices, chat, engine, swarm, memory, notify }
 }
 
+/** How often a visible page asks whether its origin still answers. */
+const networkCheckMs = 30_000
+
+/** Whether any answer (even an error status) comes back from the page's origin: a failed request is no network. */
+async function originReachable(): Promise<boolean> {
+  try {
+    await fetch('/healthz', { cache: 'no-store', method: 'HEAD' })
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Room name, share button and connectivity in the top bar. */
 export function mountRoomBar(shell: Shell, node: SwarmNode, link: string): void {
   const share = h('button', { type: 'button', 'data-testid': 'share', title: link }, 'Copy invite link')
@@ -43,12 +56,19 @@ export function mountRoomBar(shell: Shell, node: SwarmNode, link: string): void 
     )
   })
   const network = h('span', { class: 'network', 'data-testid': 'network' })
+  const show = (online: boolean): void => {
+    network.textContent = online ? 'online' : 'offline: working from local memory'
+    network.className = `network ${online ? 'up' : 'down'}`
+  }
+  // navigator.onLine can say online where no request gets out (an emulated or captive network, a
+  // cable pulled behind a router): the answer of a request to the page's own origin says more.
   const showNetwork = (): void => {
-    network.textContent = navigator.onLine ? 'online' : 'offline: working from local memory'
-    network.className = `network ${navigator.onLine ? 'up' : 'down'}`
+    show(navigator.onLine)
+    if (navigator.onLine) void originReachable().then((reachable) => navigator.onLine && show(reachable))
   }
   window.addEventListener('online', showNetwork)
   window.addEventListener('offline', showNetwork)
+  setInterval(() => document.visibilityState === 'visible' && showNetwork(), networkCheckMs)
   showNetwork()
   shell.header.append(
     h(
