@@ -39,6 +39,19 @@ export async function openAppNode(browser: Browser, relay: RelayProcess, ref: Ro
 }
 
 /** Waits until `poster` sees exactly these workers, each with its engine ready. */
+/** Opens `count` more worker tabs in `ref` (kept in `tabs`, the room's every tab, and in `workers`) and waits until the poster sees all workers ready. */
+export async function addWorkers(browser: Browser, relay: RelayProcess, ref: RoomRef, poster: Page, tabs: AppTab[], workers: AppTab[], count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const worker = await openAppNode(browser, relay, ref, true)
+    tabs.push(worker)
+    workers.push(worker)
+  }
+  await waitForReadyWorkers(
+    poster,
+    workers.map((worker) => worker.nodeId),
+  )
+}
+
 export async function waitForReadyWorkers(poster: Page, workerIds: string[]): Promise<void> {
   await poster.waitForFunction(
     (ids) => {

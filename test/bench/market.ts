@@ -6,7 +6,18 @@ import { chromium, type Browser } from '@playwright/test'
 import { simulateMarket } from '../unit/market-sim/scenario'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { freshRoom } from '../e2e/support/nodes'
-import { openAppNode, timeFailover, timeTaskInPage, waitForReadyWorkers, type AppTab, type ExecutorLoss, type FailoverTiming, type PageTaskTiming, workerSpeeds } from './market-browser'
+import {
+  addWorkers as addWorkersTo,
+  openAppNode,
+  timeFailover,
+  timeTaskInPage,
+  waitForReadyWorkers,
+  type AppTab,
+  type ExecutorLoss,
+  type FailoverTiming,
+  type PageTaskTiming,
+  workerSpeeds,
+} from './market-browser'
 import { decodeTokensPerS, docGrowth, inProcessLatency, linkDelayMs, taskTraffic, type TaskLatencies } from './market-inproc'
 import { startRelay } from './relay-process'
 import { fmt, median, percentile, table, runSection } from './stats'
@@ -49,17 +60,7 @@ async function browserParts(browser: Browser, figures: BrowserFigures): Promise<
     const poster = await openAppNode(browser, relay, ref, false)
     tabs.push(poster)
     const workers: AppTab[] = []
-    const addWorkers = async (count: number): Promise<void> => {
-      for (let i = 0; i < count; i++) {
-        const worker = await openAppNode(browser, relay, ref, true)
-        tabs.push(worker)
-        workers.push(worker)
-      }
-      await waitForReadyWorkers(
-        poster.page,
-        workers.map((worker) => worker.nodeId),
-      )
-    }
+    const addWorkers = (count: number): Promise<void> => addWorkersTo(browser, relay, ref, poster.page, tabs, workers, count)
     await section('post → award / first token in the browser', async () => {
       for (const count of workerCounts) {
         await addWorkers(count - workers.length)

@@ -7,7 +7,7 @@ import { MarketNode } from '../../src/market'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { freshRoom } from '../e2e/support/nodes'
 import { builtTreeOf, marketAt, perfBeforeRef, startRelayOf, worktreeOf } from './before-tree'
-import { openAppNode, timeTaskInPage, waitForReadyWorkers, type AppTab, type PageTaskTiming } from './market-browser'
+import { addWorkers, openAppNode, timeTaskInPage, type AppTab, type PageTaskTiming } from './market-browser'
 import { decodeTokensPerS, linkDelayMs } from './market-inproc'
 import { awardSeen, openBenchRoom, type BenchRoom, type MarketClass } from './market-room'
 import { startRelay } from './relay-process'
@@ -107,15 +107,7 @@ async function inBrowser(browser: Browser, variant: Variant, distDir: string): P
     tabs.push(poster)
     const workers: AppTab[] = []
     for (const count of workerCounts) {
-      while (workers.length < count) {
-        const worker = await openAppNode(browser, relay, ref, true)
-        tabs.push(worker)
-        workers.push(worker)
-      }
-      await waitForReadyWorkers(
-        poster.page,
-        workers.map((worker) => worker.nodeId),
-      )
+      await addWorkers(browser, relay, ref, poster.page, tabs, workers, count - workers.length)
       const runs: PageTaskTiming[] = []
       for (let i = 0; i <= browserTasks; i++) {
         const timing = await timeTaskInPage(poster.page, `Question ${count}.${i}: in one sentence, what does a swarm do?`, maxTokens)
