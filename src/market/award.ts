@@ -112,11 +112,13 @@ export function renewEveryMs(config: { leaseMs: number; renewMs: number }): numb
  * same order, so the first few bid at once and the rest only if those do not.
  */
 export function rendezvousRank(taskId: string, nodeId: string, nodeIds: Iterable<string>): number {
-  const own = fnv1a(`${taskId}/${nodeId}`)
+  // fnv1a(`${taskId}/${id}`), the task's part hashed once for the whole room.
+  const prefix = fnv1a(`${taskId}/`)
+  const own = fnv1a(nodeId, prefix)
   let rank = 0
   for (const other of nodeIds) {
     if (other === nodeId) continue
-    const hash = fnv1a(`${taskId}/${other}`)
+    const hash = fnv1a(other, prefix)
     if (hash < own || (hash === own && other < nodeId)) rank++
   }
   return rank

@@ -1,6 +1,9 @@
-/** 32-bit FNV-1a: a small deterministic hash, the same on every platform and node. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5
+/**
+ * 32-bit FNV-1a: a small deterministic hash, the same on every platform and node. `from` goes on
+ * from another text's hash: fnv1a(b, fnv1a(a)) === fnv1a(a + b).
+ */
+export function fnv1a(text: string, from = 0x811c9dc5): number {
+  let hash = from
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i)
     hash = Math.imul(hash, 0x01000193) >>> 0

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { acceptsWrite, chooseWinner, leaseLapsed, rendezvousRank } from '../../src/market/award'
+import { acceptsWrite, chooseWinner, fnv1a, leaseLapsed, rendezvousRank } from '../../src/market/award'
 import { estimateCompletionMs, hiddenTabPenalty } from '../../src/market/estimate'
 import { splitText } from '../../src/market/jobs'
 import { MarketNode } from '../../src/market/node'
@@ -75,6 +75,12 @@ describe('award', () => {
     const ranks = ids.map((id) => rendezvousRank('task-0001', id, shuffled(ids, 3)))
     expect([...ranks].sort()).toEqual([0, 1, 2, 3])
     expect(ids.map((id) => rendezvousRank('task-0001', id, ids))).toEqual(ranks)
+  })
+
+  it('rendezvous ranks order nodes by fnv1a of task and node id, the task hashed once (fnv1a goes on from a prefix)', () => {
+    expect(fnv1a(ids[1], fnv1a('task-0001/'))).toBe(fnv1a(`task-0001/${ids[1]}`))
+    const byHash = [...ids].sort((x, y) => fnv1a(`task-0001/${x}`) - fnv1a(`task-0001/${y}`))
+    expect(byHash.map((id) => rendezvousRank('task-0001', id, ids))).toEqual([0, 1, 2, 3])
   })
 })
 
