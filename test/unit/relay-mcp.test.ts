@@ -134,22 +134,34 @@ describe('MCP over Streamable HTTP: a caller that goes away', () => {
     const relay = await startRelay({ RELAY_MODEL_PATH: tinyModelPath, RELAY_MODEL_CONTEXT: '4096' })
     try {
       await waitForBackendReady(relay, 60_000)
-      const controller = new AbortController()
-      const call = fetch(`${relay.baseUrl}/mcp`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ask', arguments: { question: 'Write a very long story.', max_tokens: 3_500 } } }),
-        signal: controller.signal,
-      }).catch((error: unknown) => error)
       const active = async (): Promise<number> => {
         const health = (await (await fetch(`${relay.baseUrl}/healthz`)).json()) as { backends: { state: { active?: number } }[] }
         return health.backends[0]?.state.active ?? 0
       }
-      await expect.poll(active, { timeout: 10_000, interval: 20 }).toBe(1)
-      controller.abort()
-      expect(await call).toBeInstanceOf(Error)
-      await expect.poll(active, { timeout: 5_000, interval: 20 }).toBe(0)
-      await expect.poll(() => relay.records.find((record) => record.msg === 'mcp tool call')).toMatchObject({ tool: 'ask', ok: false })
+      const calls = (): { ok?: unknown }[] => relay.records.filter((record) => record.msg === 'mcp tool call')
+      // A random-weight model can end its answer on its own (an end token) just before the cut
+      // arrives: that attempt shows nothing, and the next one is made. A relay that does not
+      // stop the model on a cut fails every attempt.
+      const outcomes: unknown[] = []
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const controller = new AbortController()
+        const call = fetch(`${relay.baseUrl}/mcp`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ask', arguments: { question: 'Write a very long story.', max_tokens: 3_500 } } }),
+          signal: controller.signal,
+        }).catch((error: unknown) => error)
+        await expect.poll(active, { timeout: 10_000, interval: 20 }).toBe(1)
+        controller.abort()
+        expect(await call).toBeInstanceOf(Error)
+        await expect.poll(active, { timeout: 5_000, interval: 20 }).toBe(0)
+        await expect.poll(() => calls().length).toBe(attempt + 1)
+        const record = calls()[attempt]
+        expect(record).toMatchObject({ tool: 'ask' })
+        outcomes.push(record?.ok)
+        if (record?.ok === false) break
+      }
+      expect(outcomes.at(-1), `the call was logged ok after each cut: ${JSON.stringify(outcomes)}`).toBe(false)
     } finally {
       await relay.close()
     }
