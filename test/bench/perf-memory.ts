@@ -27,6 +27,8 @@ interface ProbeNotes {
   stored: Record<string, number>
   /** A DOM node carrying its text was added. */
   shown: Record<string, number>
+  /** Data-channel sends and messages carrying a write, every copy counted (relays included). */
+  copies: { sent: number; received: number }
 }
 
 /**
@@ -37,7 +39,7 @@ interface ProbeNotes {
  */
 function installMemoryProbe(): void {
   const now = (): number => performance.timeOrigin + performance.now()
-  const notes: ProbeNotes = { sent: {}, received: {}, handled: {}, stored: {}, shown: {} }
+  const notes: ProbeNotes = { sent: {}, received: {}, handled: {}, stored: {}, shown: {}, copies: { sent: 0, received: 0 } }
   Object.assign(globalThis, { memoryProbe: notes })
   const decoder = new TextDecoder('latin1')
   const marker = /bench-(\d+)/g
@@ -53,7 +55,9 @@ function installMemoryProbe(): void {
   const originalSend = Reflect.get(channel, 'send') as (this: RTCDataChannel, data: unknown) => void
   channel.send = function (this: RTCDataChannel, data: unknown): void {
     const at = now()
-    for (const i of writesIn(data)) notes.sent[i] ??= at
+    const found = writesIn(data)
+    if (found.length > 0) notes.copies.sent++
+    for (const i of found) notes.sent[i] ??= at
     originalSend.call(this, data)
   }
   // Read as plain values: the descriptor's get and set are called on each channel below.
@@ -74,6 +78,7 @@ function installMemoryProbe(): void {
         set.call(this, function (this: RTCDataChannel, event: MessageEvent) {
           const at = now()
           const found = writesIn(event.data)
+          if (found.length > 0) notes.copies.received++
           for (const i of found) notes.received[i] ??= at
           try {
             return (handler as (event: MessageEvent) => unknown).call(this, event)
@@ -136,6 +141,8 @@ type Setup = 'stock' | 'before' | 'after'
 
 interface Measured {
   run: WriteRun
+  /** Copies of the writes sent and received over data channels, all tabs together. */
+  copies: { sent: number; received: number }
   /** This tree's tabs only: the writer's notes and each reader's. */
   writer?: TabNotes
   readers?: TabNotes[]
@@ -150,9 +157,11 @@ async function measure(browser: Browser, relay: RelayProcess, setup: Setup, coun
     await waitForPeers(tabs, kind)
     if (setup === 'after') await Promise.all(tabs.map((tab) => tab.page.evaluate(() => globalThis.edgeswarmPhases?.memory.reset())))
     const run = await runWrites(tabs, kind, writes, writeIntervalMs)
-    if (setup !== 'after') return { run }
+    const counted = await Promise.all(tabs.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { memoryProbe: ProbeNotes }).memoryProbe.copies)))
+    const copies = { sent: counted.reduce((sum, tab) => sum + tab.sent, 0), received: counted.reduce((sum, tab) => sum + tab.received, 0) }
+    if (setup !== 'after') return { run, copies }
     const [writer, ...readers] = await Promise.all(tabs.map(notesOf))
-    return { run, ...(writer ? { writer } : {}), readers }
+    return { run, copies, ...(writer ? { writer } : {}), readers }
   } finally {
     await Promise.all(tabs.map((tab) => tab.close()))
   }
@@ -241,6 +250,17 @@ export async function benchPerfMemory(): Promise<void> {
       "to the last other tab's 'memory' event carrying it (stock: its Y.Map observer), on the clock all tabs share. Each setup runs its own relay; the ratios are to stock at the same tab count.",
   )
   table(`perf-memory: write → visible in every other tab (${writes} writes, one per ${writeIntervalMs} ms)`, ['setup', 'p50 ms', 'p95 ms', 'lost', 'p50 ÷ stock', 'p95 ÷ stock'], rows)
+
+  table(
+    'perf-memory: copies of each write over the data channels (all tabs; stock y-webrtc relays every update it applies to every link)',
+    ['setup', 'sent per write', 'received per write'],
+    tabCounts.flatMap((count) =>
+      (['stock', 'before', 'after'] as const).map((setup) => {
+        const copies = results.get(`${setup} ${count}`)?.copies
+        return [`${label[setup]}, ${count} tabs`, fmt((copies?.sent ?? 0) / writes, 2), fmt((copies?.received ?? 0) / writes, 2)]
+      }),
+    ),
+  )
 
   console.log("\nWhere this tree's time goes, per write and reader tab (every reader's figures pooled). The phases are:")
   for (const [phase, what] of phaseRows) console.log(`- ${phase}: ${what}`)

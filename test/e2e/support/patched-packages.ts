@@ -3,7 +3,7 @@
 // benches' "stock" figures; or as an earlier commit patched them, for the benches' "before".
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
 /** Patch texts by package name: this checkout's (`ref` null) or those of commit `ref`. */
@@ -37,4 +37,28 @@ export function copyPatchedAs(root: string, name: string, wanted: string | undef
   const mine = patchesOf(null).get(name)
   if (mine !== undefined) execFileSync('patch', ['-R', '-p1', '-s', '-d', root], { input: mine })
   if (wanted !== undefined) execFileSync('patch', ['-p1', '-s', '-d', root], { input: wanted })
+}
+
+const stockRoot = path.resolve('node_modules/.cache/edgeswarm/stock-packages')
+
+/** The copies of the packages this project patches, as published (the patches taken off), made once per set of patches. */
+export function stockPackages(): Map<string, string> {
+  const patches = patchesOf(null)
+  const stampFile = path.join(stockRoot, 'stamp')
+  const stamp = `${stampOf(patches)} y-protocols`
+  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+    for (const name of patches.keys()) copyPatchedAs(stockRoot, name, undefined)
+    // Beside them, so that in Node it resolves `yjs` to the stock copy too (a bundle aliases it).
+    copyPatchedAs(stockRoot, 'y-protocols', undefined)
+    writeFileSync(stampFile, stamp)
+  }
+  return patches
+}
+
+/** The ES module entry of a package this project patches, as published (`yjs`, `y-webrtc`). */
+export function stockEntryOf(name: string): string {
+  if (!stockPackages().has(name)) throw new Error(`${name} is not a patched package`)
+  const dir = path.join(stockRoot, 'node_modules', name)
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { module?: string; main?: string }
+  return path.join(dir, manifest.module ?? manifest.main ?? 'index.js')
 }

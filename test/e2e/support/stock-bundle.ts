@@ -1,29 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { build } from 'vite'
-import { copyPatchedAs, patchesOf, stampOf } from './patched-packages'
+import { stockEntryOf, stockPackages } from './patched-packages'
 
 export const stockBundlePath = resolve('node_modules/.cache/edgeswarm/stock-client.js')
-const stockRoot = resolve('node_modules/.cache/edgeswarm/stock-packages')
 
-/**
- * The packages this project patches, as published (copies with the patches taken off), by name,
- * each to its ES module entry: the stock page runs stock Yjs and y-webrtc, not ours.
- */
+/** Aliases of every package this project patches to its copy as published: the stock page runs stock Yjs and y-webrtc, not ours. */
 function stockEntries(): { find: RegExp; replacement: string }[] {
-  const patches = patchesOf(null)
-  const stampFile = join(stockRoot, 'stamp')
-  const stamp = stampOf(patches)
-  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
-    for (const name of patches.keys()) copyPatchedAs(stockRoot, name, undefined)
-    writeFileSync(stampFile, stamp)
-  }
-  return [...patches.keys()].map((name) => {
-    const dir = join(stockRoot, 'node_modules', name)
-    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { module?: string; main?: string }
-    const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-    return { find: new RegExp(`^${escaped}$`), replacement: join(dir, manifest.module ?? manifest.main ?? 'index.js') }
-  })
+  return [...stockPackages().keys()].map((name) => ({ find: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`), replacement: stockEntryOf(name) }))
 }
 
 /** Bundles the stock y-webrtc client page script (yjs + y-webrtc only, unpatched) into one IIFE file. */

@@ -1,0 +1,263 @@
+// y-webrtc's relaying as patched (patches/y-webrtc+10.3.0.patch): a peer relays an update that
+// came over a link only to the peers that link has not reached itself, by the claims of both
+// ends. Real y-webrtc peers in processes of their own, over @roamhq/wrtc, signaling through the
+// real relay; hostile peers withhold, claim links they do not have and send malformed claims.
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startRelayProcess, type RelayProcess } from './relay-fuzz/relay-process'
+import type { PeerCommand, PeerOptions, PeerState } from './room-links/peer'
+
+const peerScript = path.resolve(import.meta.dirname, 'room-links/peer.ts')
+const waitMs = 30_000
+
+interface Peer {
+  state(): Promise<PeerState>
+  command(command: PeerCommand): Promise<unknown>
+  kill(): void
+}
+
+let relay: RelayProcess
+const running: Peer[] = []
+let rooms = 0
+
+beforeAll(async () => {
+  const staticDir = await mkdtemp(path.join(os.tmpdir(), 'edgeswarm-links-'))
+  relay = await startRelayProcess({ RELAY_STATIC_DIR: staticDir, RELAY_MAX_CONN_PER_IP: '1000', RELAY_CONNECTS_PER_S_PER_IP: '1000' }, () => true)
+}, 30_000)
+afterAll(async () => {
+  await relay.stop()
+})
+afterEach(() => {
+  for (const peer of running.splice(0)) peer.kill()
+})
+
+function newRoom(): string {
+  return `links-${process.pid}-${++rooms}`
+}
+
+async function startPeer(room: string, options: Partial<Omit<PeerOptions, 'room' | 'signalUrl'>> = {}): Promise<Peer> {
+  const full: PeerOptions = { room, signalUrl: relay.signalUrl, maxConns: 20, stock: false, antiEntropyMs: 10_000, ...options }
+  const child: ChildProcess = fork(peerScript, [JSON.stringify(full)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const waiting = new Map<number, (reply: unknown) => void>()
+  let next = 1
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`peer exited with ${code}`)))
+    waiting.set(0, () => resolve())
+  })
+  child.on('message', (message: { id: number; reply: unknown }) => {
+    waiting.get(message.id)?.(message.reply)
+    waiting.delete(message.id)
+  })
+  const command = (command: PeerCommand): Promise<unknown> =>
+    new Promise((resolve) => {
+      const id = next++
+      waiting.set(id, resolve)
+      child.send({ id, command })
+    })
+  const peer: Peer = {
+    command,
+    state: () => command({ op: 'state' }) as Promise<PeerState>,
+    kill: () => child.kill(),
+  }
+  running.push(peer)
+  await ready
+  return peer
+}
+
+async function until<T>(what: string, read: () => Promise<T>, holds: (value: T) => boolean, timeoutMs = waitMs): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (holds(value)) return value
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(value)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** Waits until every peer is linked to exactly the peers `links` gives it, and (for patched peers) knows their claims. */
+async function linked(peers: Peer[], links: (index: number) => number[], claims = true): Promise<PeerState[]> {
+  const states = await until(
+    'peers linked',
+    () => Promise.all(peers.map((peer) => peer.state())),
+    (states) =>
+      states.every((state) => state.peerId !== null) &&
+      states.every(
+        (state, i) =>
+          state.links.join() ===
+          links(i)
+            .map((j) => states[j]?.peerId)
+            .sort()
+            .join(),
+      ),
+  )
+  if (!claims) return states
+  return until(
+    'claims known',
+    () => Promise.all(peers.map((peer) => peer.state())),
+    (states) => states.every((state) => Object.entries(state.claims).every(([id, claim]) => claim !== null && claim.join() === states.find((other) => other.peerId === id)?.links.join())),
+  )
+}
+
+const fullMesh =
+  (count: number) =>
+  (i: number): number[] =>
+    [...Array(count).keys()].filter((j) => j !== i)
+
+async function mapOf(peer: Peer): Promise<Record<string, string>> {
+  return (await peer.state()).map
+}
+
+describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }, () => {
+  it('in a full mesh each update crosses each link once: no relay to peers the writer reached, none back to it', async () => {
+    const room = newRoom()
+    const peers = [await startPeer(room), await startPeer(room), await startPeer(room), await startPeer(room)]
+    await linked(peers, fullMesh(4))
+    const [writer, ...readers] = peers as [Peer, ...Peer[]]
+    const before = await Promise.all(peers.map((peer) => peer.state()))
+    for (let i = 0; i < 20; i++) {
+      await writer.command({ op: 'set', key: `k${i}`, value: String(i) })
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    for (const reader of readers)
+      await until(
+        'every write read',
+        () => mapOf(reader),
+        (map) => Object.keys(map).length === 20,
+      )
+    const after = await Promise.all(peers.map((peer) => peer.state()))
+    // Stock y-webrtc: each reader gets the writer's 20 and the other two readers' 40 relays; the writer gets 60 back.
+    expect(after.map((state, i) => state.updatesIn - (before[i]?.updatesIn ?? 0))).toEqual([0, 20, 20, 20])
+  })
+
+  it('a partial mesh still floods: in a line A–B–C, C gets A’s writes through B, and A gets C’s', async () => {
+    const room = newRoom()
+    const a = await startPeer(room, { maxConns: 1 })
+    const b = await startPeer(room, { maxConns: 2 })
+    await linked([a, b], (i) => [1 - i])
+    const c = await startPeer(room, { maxConns: 1 })
+    await linked([a, b, c], (i) => [[1], [0, 2], [1]][i] ?? [])
+    await a.command({ op: 'set', key: 'from-a', value: 'a' })
+    await c.command({ op: 'set', key: 'from-c', value: 'c' })
+    await until(
+      'A’s write at C',
+      () => mapOf(c),
+      (map) => map['from-a'] === 'a',
+    )
+    await until(
+      'C’s write at A',
+      () => mapOf(a),
+      (map) => map['from-c'] === 'c',
+    )
+  })
+
+  it('a peer that withholds its write from one link cannot hold back what others build on it: the reader asks for what is missing', async () => {
+    const room = newRoom()
+    const [hostile, b, c] = [await startPeer(room), await startPeer(room), await startPeer(room)]
+    const states = await linked([hostile, b, c], fullMesh(3))
+    await hostile.command({ op: 'withhold', peers: [states[2]?.peerId ?? ''] })
+    await hostile.command({ op: 'set', key: 'k', value: 'hostile' })
+    await until(
+      'the hostile write at B',
+      () => mapOf(b),
+      (map) => map['k'] === 'hostile',
+    )
+    // B's value for k is a Yjs item whose origin is the hostile one: C cannot apply it without it.
+    await b.command({ op: 'set', key: 'k', value: 'b' })
+    await b.command({ op: 'set', key: 'after', value: 'b' })
+    await until(
+      'B’s writes at C (anti-entropy is 10 s away)',
+      () => mapOf(c),
+      (map) => map['k'] === 'b' && map['after'] === 'b',
+      5_000,
+    )
+  })
+
+  it('what a link withholds arrives with the next anti-entropy turn', async () => {
+    const room = newRoom()
+    const options = { antiEntropyMs: 1_000 }
+    const [hostile, b, c] = [await startPeer(room, options), await startPeer(room, options), await startPeer(room, options)]
+    const states = await linked([hostile, b, c], fullMesh(3))
+    await hostile.command({ op: 'withhold', peers: [states[2]?.peerId ?? ''] })
+    await hostile.command({ op: 'set', key: 'solo', value: 'hostile' })
+    await until(
+      'the hostile write at B',
+      () => mapOf(b),
+      (map) => map['solo'] === 'hostile',
+    )
+    // C's turns alternate between its two links; the hostile one answers nothing.
+    await until(
+      'the withheld write at C',
+      () => mapOf(c),
+      (map) => map['solo'] === 'hostile',
+      5_000,
+    )
+  })
+
+  it('claims of links a peer does not have reduce nothing others are sent; malformed claims are dropped and counted', async () => {
+    const room = newRoom()
+    const b = await startPeer(room, { maxConns: 3 })
+    const liar = await startPeer(room, { maxConns: 1 })
+    await linked([b, liar], (i) => [1 - i])
+    const c = await startPeer(room, { maxConns: 1 })
+    const states = await linked([b, liar, c], (i) => [[1, 2], [0], [0]][i] ?? [])
+    const ids = states.map((state) => state.peerId ?? '')
+    const bId = ids[0] ?? ''
+    // The liar says it is linked to C (and to B and itself): were its word enough, B would not relay its writes to C.
+    const claim = [5, ids.length, ...ids.flatMap((id) => [id.length, ...Buffer.from(id)])]
+    await liar.command({ op: 'send', peer: bId, bytes: claim })
+    await until(
+      'B holds the claim',
+      () => b.state(),
+      (state) => state.claims[ids[1] ?? '']?.includes(ids[2] ?? '') === true,
+    )
+    await liar.command({ op: 'set', key: 'liar', value: 'l' })
+    await until(
+      'the liar’s write at C through B',
+      () => mapOf(c),
+      (map) => map['liar'] === 'l',
+    )
+
+    const malformedBefore = (await b.state()).malformed
+    const longId = 'x'.repeat(200)
+    await liar.command({ op: 'send', peer: bId, bytes: [5, 0xff, 0xff, 0x03] })
+    await liar.command({ op: 'send', peer: bId, bytes: [5, 1, 200, 1, ...Buffer.from(longId)] })
+    await liar.command({ op: 'send', peer: bId, bytes: [5, 3, 1] })
+    await until(
+      'the malformed claims counted',
+      () => b.state(),
+      (state) => state.malformed - malformedBefore === 3,
+    )
+    await liar.command({ op: 'set', key: 'still', value: 'relayed' })
+    await until(
+      'the liar’s next write at C',
+      () => mapOf(c),
+      (map) => map['still'] === 'relayed',
+    )
+  })
+
+  it('a stock y-webrtc peer gets every write, relays to us as stock does, and is sent nothing it cannot read', async () => {
+    const room = newRoom()
+    const [a, stock, b] = [await startPeer(room), await startPeer(room, { stock: true }), await startPeer(room)]
+    const states = await linked([a, stock, b], fullMesh(3), false)
+    await until(
+      'the patched peers know each other’s claims',
+      () => a.state(),
+      (state) => state.claims[states[2]?.peerId ?? ''] !== null,
+    )
+    for (let i = 0; i < 5; i++) await a.command({ op: 'set', key: `a${i}`, value: 'a' })
+    for (let i = 0; i < 5; i++) await stock.command({ op: 'set', key: `s${i}`, value: 's' })
+    for (const peer of [a, stock, b])
+      await until(
+        'all ten writes',
+        () => mapOf(peer),
+        (map) => Object.keys(map).length === 10,
+      )
+    const stockState = await stock.state()
+    expect(stockState.errors).toBe(0)
+    // A stock peer never claims links, so nothing is held back from it.
+    expect((await a.state()).claims[stockState.peerId ?? '']).toBeNull()
+  })
+})

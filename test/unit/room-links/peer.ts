@@ -1,0 +1,126 @@
+// One peer of a room in a process of its own (y-webrtc keeps one room of a name per process),
+// driven over IPC by room-links.test.ts: y-webrtc over @roamhq/wrtc, as the relay's gateway
+// runs it. `stock` runs y-webrtc and Yjs as published (the patches taken off); `hostile` is
+// one of ours that reads our source and can withhold what it sends and send any bytes.
+import { pathToFileURL } from 'node:url'
+import { loadWebrtc } from '../../../src/relay/gateway/node-webrtc'
+import { stockEntryOf } from '../../e2e/support/patched-packages'
+
+export type PeerCommand = { op: 'state' } | { op: 'set'; key: string; value: string } | { op: 'withhold'; peers: string[] } | { op: 'send'; peer: string; bytes: number[] }
+
+export interface PeerState {
+  peerId: string | null
+  /** The peers this one has an open link to. */
+  links: string[]
+  /** What each linked peer says it is linked to (null: it never said). */
+  claims: Record<string, string[] | null>
+  map: Record<string, string>
+  /** Yjs update messages (sync step 2 and update) that came in over links. */
+  updatesIn: number
+  /** Messages the guard heard were dropped as malformed. */
+  malformed: number
+  /** console.error calls (stock y-webrtc logs a message it cannot read there). */
+  errors: number
+}
+
+export interface PeerOptions {
+  room: string
+  signalUrl: string
+  maxConns: number
+  stock: boolean
+  antiEntropyMs: number
+}
+
+interface Conn {
+  remotePeerId: string
+  connected: boolean
+  remoteLinks?: Set<string> | null
+  peer: { send(data: Uint8Array): void }
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as PeerOptions
+type YjsModule = typeof import('yjs')
+type WebrtcModule = typeof import('y-webrtc')
+const Y = (options.stock ? await import(pathToFileURL(stockEntryOf('yjs')).href) : await import('yjs')) as YjsModule
+const { WebrtcProvider } = (options.stock ? await import(pathToFileURL(stockEntryOf('y-webrtc')).href) : await import('y-webrtc')) as WebrtcModule
+
+let errors = 0
+const consoleError = console.error.bind(console)
+console.error = (...args: unknown[]): void => {
+  errors++
+  consoleError(...args)
+}
+
+const wrtc = await loadWebrtc()
+const doc = new Y.Doc()
+const map = doc.getMap<string>('m')
+let updatesIn = 0
+let malformed = 0
+const withheld = new Set<string>()
+const guard = {
+  admit: (_peer: string, message: Uint8Array): boolean => {
+    if (message[0] === 0 && (message[1] === 1 || message[1] === 2)) updatesIn++
+    return true
+  },
+  dropped: (): void => {
+    malformed++
+  },
+}
+const provider = new WebrtcProvider(options.room, doc, {
+  signaling: [options.signalUrl],
+  maxConns: options.maxConns,
+  peerOpts: { wrtc, config: { iceServers: [] } },
+  ...(options.stock ? {} : { guard, antiEntropyMs: options.antiEntropyMs }),
+})
+
+function conns(): Conn[] {
+  return [...(provider.room?.webrtcConns.values() ?? [])] as Conn[]
+}
+
+/** A withholding peer drops the Yjs updates (sync step 2 and update) it would send to `conn`. */
+function withhold(conn: Conn): void {
+  const send = conn.peer.send.bind(conn.peer)
+  conn.peer.send = (data: Uint8Array): void => {
+    if (withheld.has(conn.remotePeerId) && data[0] === 0 && (data[1] === 1 || data[1] === 2)) return
+    send(data)
+  }
+}
+const wrapped = new WeakSet<Conn>()
+provider.on('peers', () => {
+  for (const conn of conns()) {
+    if (wrapped.has(conn)) continue
+    wrapped.add(conn)
+    withhold(conn)
+  }
+})
+
+function state(): PeerState {
+  const open = conns().filter((conn) => conn.connected)
+  return {
+    peerId: provider.room?.peerId ?? null,
+    links: open.map((conn) => conn.remotePeerId).sort(),
+    claims: Object.fromEntries(open.map((conn) => [conn.remotePeerId, conn.remoteLinks ? [...conn.remoteLinks].sort() : null])),
+    map: Object.fromEntries(map.entries()),
+    updatesIn,
+    malformed,
+    errors,
+  }
+}
+
+process.on('message', (message: { id: number; command: PeerCommand }) => {
+  const { id, command } = message
+  let reply: unknown = null
+  if (command.op === 'state') reply = state()
+  else if (command.op === 'set') map.set(command.key, command.value)
+  else if (command.op === 'withhold') for (const peer of command.peers) withheld.add(peer)
+  else {
+    const conn = conns().find((candidate) => candidate.remotePeerId === command.peer)
+    conn?.peer.send(Uint8Array.from(command.bytes))
+  }
+  process.send?.({ id, reply })
+})
+process.on('disconnect', () => {
+  provider.destroy()
+  process.exit(0)
+})
+process.send?.({ id: 0, reply: 'ready' })
