@@ -15,14 +15,20 @@ import { startRelay, type RelayProcess } from './relay-process'
 /** The tree before the performance issue (its last landed commit); BENCH_PERF_BEFORE_REF picks another. */
 export const perfBeforeRef = process.env.BENCH_PERF_BEFORE_REF ?? 'a380dfb'
 
-/** A worktree of `ref` beside this checkout, sharing its node_modules; made once. */
-export function worktreeOf(ref: string): string {
-  const dir = path.join(tmpdir(), `edgeswarm-bench-${ref}`)
+/** The worktree of `ref` at `dir` (in the system's temp folder), added when it is not there. */
+function addedWorktree(ref: string, name: string): string {
+  const dir = path.join(tmpdir(), name)
   if (!existsSync(dir)) {
     // A worktree whose folder was removed (a cleaned /tmp) is still registered until pruned.
     execFileSync('git', ['worktree', 'prune'], { stdio: 'ignore' })
     execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
   }
+  return dir
+}
+
+/** A worktree of `ref` beside this checkout, sharing its node_modules; made once. */
+export function worktreeOf(ref: string): string {
+  const dir = addedWorktree(ref, `edgeswarm-bench-${ref}`)
   const modules = path.join(dir, 'node_modules')
   if (!existsSync(modules)) symlinkSync(path.resolve('node_modules'), modules, 'dir')
   return dir
@@ -35,11 +41,7 @@ export function worktreeOf(ref: string): string {
  * ones. Made again when this tree's patches change.
  */
 export function ownModulesTreeOf(ref: string): string {
-  const dir = path.join(tmpdir(), `edgeswarm-bench-${ref}-own`)
-  if (!existsSync(dir)) {
-    execFileSync('git', ['worktree', 'prune'], { stdio: 'ignore' })
-    execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' })
-  }
+  const dir = addedWorktree(ref, `edgeswarm-bench-${ref}-own`)
   const mine = patchesOf(null)
   const theirs = patchesOf(ref)
   const stamp = stampOf(mine, theirs)
@@ -50,7 +52,7 @@ export function ownModulesTreeOf(ref: string): string {
   rmSync(modules, { recursive: true, force: true })
   rmSync(path.join(dir, 'dist'), { recursive: true, force: true })
   execFileSync('cp', ['-al', path.resolve('node_modules'), modules])
-  for (const name of new Set([...mine.keys(), ...theirs.keys()])) copyPatchedAs(dir, name, theirs.get(name))
+  for (const name of new Set([...mine.keys(), ...theirs.keys()])) copyPatchedAs(dir, name, mine.get(name), theirs.get(name))
   writeFileSync(stampFile, stamp)
   return dir
 }

@@ -27,14 +27,13 @@ export function stampOf(...sets: Map<string, string>[]): string {
 
 /**
  * Copies this checkout's package `name` to `root`/node_modules/`name`, takes this checkout's
- * patch of it off and puts `wanted` on (none: the package as published).
+ * patch of it (`mine`, from patchesOf(null)) off and puts `wanted` on (none: the package as published).
  */
-export function copyPatchedAs(root: string, name: string, wanted: string | undefined): void {
+export function copyPatchedAs(root: string, name: string, mine: string | undefined, wanted: string | undefined): void {
   const target = path.join(root, 'node_modules', name)
   rmSync(target, { recursive: true, force: true })
   mkdirSync(path.dirname(target), { recursive: true })
   execFileSync('cp', ['-a', path.resolve('node_modules', name), target])
-  const mine = patchesOf(null).get(name)
   if (mine !== undefined) execFileSync('patch', ['-R', '-p1', '-s', '-d', root], { input: mine })
   if (wanted !== undefined) execFileSync('patch', ['-p1', '-s', '-d', root], { input: wanted })
 }
@@ -47,9 +46,9 @@ export function stockPackages(): Map<string, string> {
   const stampFile = path.join(stockRoot, 'stamp')
   const stamp = `${stampOf(patches)} y-protocols`
   if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
-    for (const name of patches.keys()) copyPatchedAs(stockRoot, name, undefined)
+    for (const [name, mine] of patches) copyPatchedAs(stockRoot, name, mine, undefined)
     // Beside them, so that in Node it resolves `yjs` to the stock copy too (a bundle aliases it).
-    copyPatchedAs(stockRoot, 'y-protocols', undefined)
+    copyPatchedAs(stockRoot, 'y-protocols', undefined, undefined)
     writeFileSync(stampFile, stamp)
   }
   return patches
