@@ -6,7 +6,9 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { startRelayProcess, type RelayProcess } from './relay-fuzz/relay-process'
 import type { PeerCommand, PeerOptions, PeerState } from './room-links/peer'
 
@@ -196,6 +198,33 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       (map) => map['solo'] === 'hostile',
       8_000,
     )
+  })
+
+  it('updates that wait on a struct that never comes make the reader ask for it less and less often', async () => {
+    const room = newRoom()
+    const options = { antiEntropyMs: 600_000 }
+    const [hostile, victim] = [await startPeer(room, options), await startPeer(room, options)]
+    const states = await linked([hostile, victim], (i) => [1 - i])
+    // The second of two writes, without the first: Yjs keeps it waiting for a struct the hostile never sends.
+    const doc = new Y.Doc()
+    doc.getMap('m').set('x', 'never sent')
+    const known = Y.encodeStateVector(doc)
+    doc.getMap('m').set('x', 'waits')
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, 0)
+    encoding.writeVarUint(encoder, 2)
+    encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(doc, known))
+    const bytes = [...encoding.toUint8Array(encoder)]
+    const before = (await hostile.state()).step1In
+    for (const end = Date.now() + 10_000; Date.now() < end;) {
+      await hostile.command({ op: 'send', peer: states[1]?.peerId ?? '', bytes })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    // Once a second would be 10 asks; backing off, they come at about 0, 2 and 6 s.
+    const asked = (await hostile.state()).step1In - before
+    expect(asked).toBeGreaterThanOrEqual(2)
+    expect(asked).toBeLessThanOrEqual(4)
+    expect((await victim.state()).map['x']).toBeUndefined()
   })
 
   it('claims of links a peer does not have reduce nothing others are sent; malformed claims are dropped and counted', async () => {

@@ -17,6 +17,8 @@ export interface PeerState {
   map: Record<string, string>
   /** Yjs update messages (sync step 2 and update) that came in over links. */
   updatesIn: number
+  /** Sync step 1 messages (a peer asking for what it lacks) that came in over links. */
+  step1In: number
   /** Messages the guard heard were dropped as malformed. */
   malformed: number
   /** console.error calls (stock y-webrtc logs a message it cannot read there). */
@@ -55,11 +57,13 @@ const wrtc = await loadWebrtc()
 const doc = new Y.Doc()
 const map = doc.getMap<string>('m')
 let updatesIn = 0
+let step1In = 0
 let malformed = 0
 const withheld = new Set<string>()
 const guard = {
   admit: (_peer: string, message: Uint8Array): boolean => {
     if (message[0] === 0 && (message[1] === 1 || message[1] === 2)) updatesIn++
+    if (message[0] === 0 && message[1] === 0) step1In++
     return true
   },
   dropped: (): void => {
@@ -102,6 +106,7 @@ function state(): PeerState {
     claims: Object.fromEntries(open.map((conn) => [conn.remotePeerId, conn.remoteLinks ? [...conn.remoteLinks].sort() : null])),
     map: Object.fromEntries(map.entries()),
     updatesIn,
+    step1In,
     malformed,
     errors,
   }
