@@ -143,7 +143,7 @@ interface Measured {
   run: WriteRun
   /** Copies of the writes sent and received over data channels, all tabs together. */
   copies: { sent: number; received: number }
-  /** This tree's tabs only: the writer's notes and each reader's. */
+  /** This tree's tabs and the stock pages (their probe notes only): the writer's notes and each reader's. */
   writer?: TabNotes
   readers?: TabNotes[]
 }
@@ -159,7 +159,7 @@ async function measure(browser: Browser, relay: RelayProcess, setup: Setup, coun
     const run = await runWrites(tabs, kind, writes, writeIntervalMs)
     const counted = await Promise.all(tabs.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { memoryProbe: ProbeNotes }).memoryProbe.copies)))
     const copies = { sent: counted.reduce((sum, tab) => sum + tab.sent, 0), received: counted.reduce((sum, tab) => sum + tab.received, 0) }
-    if (setup !== 'after') return { run, copies }
+    if (setup === 'before') return { run, copies }
     const [writer, ...readers] = await Promise.all(tabs.map(notesOf))
     return { run, copies, ...(writer ? { writer } : {}), readers }
   } finally {
@@ -204,6 +204,19 @@ function breakdown(measured: Measured): Record<string, number[]> {
     }
   })
   return phases
+}
+
+/** Per write and reader, writer's first send → reader's first message carrying it (any setup with probe notes), in ms. */
+function networkOf(measured: Measured): number[] {
+  const { run, writer, readers = [] } = measured
+  if (!writer) return []
+  return run.startedAt.flatMap((_started, index) => {
+    const sent = writer.probe.sent[String(index)]
+    return readers.flatMap((reader) => {
+      const received = reader.probe.received[String(index)]
+      return sent === undefined || received === undefined ? [] : [received - sent]
+    })
+  })
 }
 
 export async function benchPerfMemory(): Promise<void> {
@@ -281,5 +294,10 @@ export async function benchPerfMemory(): Promise<void> {
       }),
     )
     console.log(`(the stores' own count of verifications in these ${count} tabs: ${verifyCalls})`)
+    const stock = results.get(`stock ${count}`)
+    if (stock) {
+      const network = networkOf(stock)
+      console.log(`(stock y-webrtc, ${count} tabs, the same probe: network p50 ${fmt(median(network), 2)} ms, p95 ${fmt(percentile(network, 95), 2)} ms, ${network.length} samples)`)
+    }
   }
 }

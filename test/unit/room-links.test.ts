@@ -191,13 +191,69 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       () => mapOf(b),
       (map) => map['solo'] === 'hostile',
     )
-    // C's turns alternate between its two links; the hostile one answers nothing.
+    // C asks both its links each turn; the hostile one answers nothing.
     await until(
       'the withheld write at C',
       () => mapOf(c),
       (map) => map['solo'] === 'hostile',
       8_000,
     )
+  })
+
+  it('each anti-entropy turn asks every link, so links that answer nothing cannot keep an honest one from being asked', async () => {
+    const room = newRoom()
+    const peers = [await startPeer(room, { antiEntropyMs: 1_000 }), await startPeer(room), await startPeer(room), await startPeer(room)]
+    const states = await linked(peers, fullMesh(4))
+    const askerId = states[0]?.peerId ?? ''
+    const before = await Promise.all(peers.slice(1).map((peer) => peer.state()))
+    await new Promise((resolve) => setTimeout(resolve, 4_500))
+    const after = await Promise.all(peers.slice(1).map((peer) => peer.state()))
+    // Four or five turns in 4.5 s: one link asked per turn (as before) would be one or two asks each.
+    const asks = after.map((state, i) => (state.step1By[askerId] ?? 0) - (before[i]?.step1By[askerId] ?? 0))
+    for (const count of asks) expect(count).toBeGreaterThanOrEqual(3)
+  })
+
+  it('a claim that cannot be read counts as none: what that link sends is relayed again at once', async () => {
+    const room = newRoom()
+    // No anti-entropy turn and no repair comes during this test: only B's relaying can bring the write to C.
+    const options = { antiEntropyMs: 600_000 }
+    const [hostile, b, c] = [await startPeer(room, options), await startPeer(room, options), await startPeer(room, options)]
+    const states = await linked([hostile, b, c], fullMesh(3))
+    const [hostileId, bId, cId] = states.map((state) => state.peerId ?? '')
+    // The hostile one claims its links truly (so B skips relaying its writes to C), withholds from C, then sends B a claim B cannot read.
+    await hostile.command({ op: 'withhold', peers: [cId ?? ''] })
+    const malformedBefore = (await b.state()).malformed
+    await hostile.command({ op: 'send', peer: bId ?? '', bytes: [5, 1, 200, 1, ...Buffer.from('x'.repeat(200))] })
+    await until(
+      'B dropped the claim, and holds none for the hostile link',
+      () => b.state(),
+      (state) => state.malformed > malformedBefore && state.claims[hostileId ?? '']?.length === 0,
+    )
+    await hostile.command({ op: 'set', key: 'after-bad-claim', value: 'h' })
+    await until(
+      'the hostile write at C through B',
+      () => mapOf(c),
+      (map) => map['after-bad-claim'] === 'h',
+      10_000,
+    )
+  })
+
+  it('a peer whose id is longer than a claim may name is refused at signaling: no link, and no claim of anyone made unreadable', async () => {
+    const room = newRoom()
+    // With a password the relay cannot read the sender ids (it checks their length where it can): only the peers can.
+    const password = { password: 'room secret' }
+    const honest = await startPeer(room, password)
+    const malformedBefore = (await honest.state()).malformed
+    const longId = await startPeer(room, { ...password, peerId: 'p'.repeat(200) })
+    await until(
+      'the long id’s signaling dropped',
+      () => honest.state(),
+      (state) => state.malformed > malformedBefore,
+    )
+    const other = await startPeer(room, password)
+    const states = await linked([honest, other], (i) => [1 - i])
+    expect(states[0]?.links).toEqual([states[1]?.peerId])
+    expect((await longId.state()).links).toEqual([])
   })
 
   it('updates that wait on a struct that never comes make the reader ask for it less and less often', async () => {

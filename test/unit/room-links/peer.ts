@@ -19,6 +19,8 @@ export interface PeerState {
   updatesIn: number
   /** Sync step 1 messages (a peer asking for what it lacks) that came in over links. */
   step1In: number
+  /** The same, by the peer that sent them. */
+  step1By: Record<string, number>
   /** Messages the guard heard were dropped as malformed. */
   malformed: number
   /** console.error calls (stock y-webrtc logs a message it cannot read there). */
@@ -31,6 +33,10 @@ export interface PeerOptions {
   maxConns: number
   stock: boolean
   antiEntropyMs: number
+  /** A hostile peer's own choice of y-webrtc id (y-webrtc draws one otherwise). */
+  peerId?: string
+  /** The room's password: its signaling is encrypted, so the relay cannot read (or check) the ids in it. */
+  password?: string
 }
 
 interface Conn {
@@ -58,12 +64,16 @@ const doc = new Y.Doc()
 const map = doc.getMap<string>('m')
 let updatesIn = 0
 let step1In = 0
+const step1By: Record<string, number> = {}
 let malformed = 0
 const withheld = new Set<string>()
 const guard = {
-  admit: (_peer: string, message: Uint8Array): boolean => {
+  admit: (peer: string, message: Uint8Array): boolean => {
     if (message[0] === 0 && (message[1] === 1 || message[1] === 2)) updatesIn++
-    if (message[0] === 0 && message[1] === 0) step1In++
+    if (message[0] === 0 && message[1] === 0) {
+      step1In++
+      step1By[peer] = (step1By[peer] ?? 0) + 1
+    }
     return true
   },
   dropped: (): void => {
@@ -73,9 +83,19 @@ const guard = {
 const provider = new WebrtcProvider(options.room, doc, {
   signaling: [options.signalUrl],
   maxConns: options.maxConns,
+  ...(options.password === undefined ? {} : { password: options.password }),
   peerOpts: { wrtc, config: { iceServers: [] } },
   ...(options.stock ? {} : { guard, antiEntropyMs: options.antiEntropyMs }),
 })
+
+// A room opens once the provider's key settles and announces its id at once: with an id of its
+// own choice, the peer stays off signaling until the room is open and the id set.
+if (options.peerId !== undefined) {
+  provider.disconnect()
+  await provider.key
+  if (provider.room) provider.room.peerId = options.peerId
+  provider.connect()
+}
 
 function conns(): Conn[] {
   return [...(provider.room?.webrtcConns.values() ?? [])] as Conn[]
@@ -107,6 +127,7 @@ function state(): PeerState {
     map: Object.fromEntries(map.entries()),
     updatesIn,
     step1In,
+    step1By: { ...step1By },
     malformed,
     errors,
   }
