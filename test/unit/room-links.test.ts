@@ -8,7 +8,9 @@ import os from 'node:os'
 import path from 'node:path'
 import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { claimsAgree, linkTagOf } from 'y-webrtc'
 import * as Y from 'yjs'
+import { loadWebrtc } from '../../src/relay/gateway/node-webrtc'
 import { startRelayProcess, type RelayProcess } from './relay-fuzz/relay-process'
 import type { PeerCommand, PeerOptions, PeerState } from './room-links/peer'
 
@@ -292,8 +294,9 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     const states = await linked([b, liar, c], (i) => [[1, 2], [0], [0]][i] ?? [])
     const ids = states.map((state) => state.peerId ?? '')
     const bId = ids[0] ?? ''
-    // The liar says it is linked to C (and to B and itself): were its word enough, B would not relay its writes to C.
-    const claim = [5, ids.length, ...ids.flatMap((id) => [id.length, ...Buffer.from(id)])]
+    // The liar says it is linked to C (and to B and itself), each under some tag: were its word enough, B would not relay its writes to C.
+    const tag = Buffer.from('made-up link tag')
+    const claim = [5, ids.length, ...ids.flatMap((id) => [id.length, ...Buffer.from(id), tag.length, ...tag])]
     await liar.command({ op: 'send', peer: bId, bytes: claim })
     await until(
       'B holds the claim',
@@ -346,5 +349,62 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     expect(stockState.errors).toBe(0)
     // A stock peer never claims links, so nothing is held back from it.
     expect((await a.state()).claims[stockState.peerId ?? '']).toBeNull()
+  })
+})
+
+/** The part of RTCPeerConnection an offer/answer exchange needs (as @roamhq/wrtc has it). */
+interface Pc {
+  createOffer(): Promise<{ type: string; sdp: string }>
+  createAnswer(): Promise<{ type: string; sdp: string }>
+  setLocalDescription(description: { type: string; sdp: string }): Promise<void>
+  setRemoteDescription(description: { type: string; sdp: string }): Promise<void>
+  createDataChannel(label: string): unknown
+  close(): void
+}
+
+describe('link tags: what a claim names a link by', () => {
+  const opened: Pc[] = []
+  afterEach(() => {
+    for (const pc of opened.splice(0)) pc.close()
+  })
+
+  /** The two ends of one link, as simple-peer holds them (`_pc`), after the offer and answer: what linkTagOf reads. */
+  async function link(): Promise<[{ _pc: Pc }, { _pc: Pc }]> {
+    const wrtc = (await loadWebrtc()) as unknown as { RTCPeerConnection: new (config: object) => Pc }
+    const [offerer, answerer] = [new wrtc.RTCPeerConnection({ iceServers: [] }), new wrtc.RTCPeerConnection({ iceServers: [] })]
+    opened.push(offerer, answerer)
+    offerer.createDataChannel('y')
+    const offer = await offerer.createOffer()
+    await offerer.setLocalDescription(offer)
+    await answerer.setRemoteDescription(offer)
+    const answer = await answerer.createAnswer()
+    await answerer.setLocalDescription(answer)
+    await offerer.setRemoteDescription(answer)
+    return [{ _pc: offerer }, { _pc: answerer }]
+  }
+
+  it('both ends of a link name it alike; a peer holding two links under borrowed ids cannot make their claims agree', async () => {
+    const [sToP, pToS] = await link()
+    const tag = linkTagOf(sToP)
+    expect(tag).toMatch(/^[A-Za-z0-9+/]{43}=$/)
+    expect(linkTagOf(pToS)).toBe(tag)
+    // S and P truly linked: each claims the other under the same tag, so a node linked to both need not relay between them.
+    expect(claimsAgree('S', new Map([['P', tag]]), 'P', new Map([['S', tag]]))).toBe(true)
+
+    // H links to S as "P" and to P as "S" (S and P are not linked): S and P each truly claim a link to the other's id.
+    const [sToH, hAsP] = await link()
+    const [pToH, hAsS] = await link()
+    const sClaims = new Map([['P', linkTagOf(sToH)]])
+    const pClaims = new Map([['S', linkTagOf(pToH)]])
+    expect(linkTagOf(hAsP)).toBe(sClaims.get('P'))
+    expect(linkTagOf(hAsS)).toBe(pClaims.get('S'))
+    expect(sClaims.get('P')).not.toBe(pClaims.get('S'))
+    expect(claimsAgree('S', sClaims, 'P', pClaims)).toBe(false)
+    expect(claimsAgree('P', pClaims, 'S', sClaims)).toBe(false)
+    // No claim, one side's only, or no tag: nothing is skipped.
+    expect(claimsAgree('S', null, 'P', new Map([['S', tag]]))).toBe(false)
+    expect(claimsAgree('S', new Map([['P', tag]]), 'P', new Map())).toBe(false)
+    expect(claimsAgree('S', new Map([['P', '']]), 'P', new Map([['S', '']]))).toBe(false)
+    expect(linkTagOf({ _pc: null })).toBe('')
   })
 })

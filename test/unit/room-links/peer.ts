@@ -12,7 +12,7 @@ export interface PeerState {
   peerId: string | null
   /** The peers this one has an open link to. */
   links: string[]
-  /** What each linked peer says it is linked to (null: it never said). */
+  /** What each linked peer says it is linked to, by peer id (null: it never said). */
   claims: Record<string, string[] | null>
   map: Record<string, string>
   /** Yjs update messages (sync step 2 and update) that came in over links. */
@@ -42,7 +42,7 @@ export interface PeerOptions {
 interface Conn {
   remotePeerId: string
   connected: boolean
-  remoteLinks?: Set<string> | null
+  remoteLinks?: Map<string, string> | null
   peer: { send(data: Uint8Array): void }
 }
 
@@ -123,7 +123,7 @@ function state(): PeerState {
   return {
     peerId: provider.room?.peerId ?? null,
     links: open.map((conn) => conn.remotePeerId).sort(),
-    claims: Object.fromEntries(open.map((conn) => [conn.remotePeerId, conn.remoteLinks ? [...conn.remoteLinks].sort() : null])),
+    claims: Object.fromEntries(open.map((conn) => [conn.remotePeerId, conn.remoteLinks ? [...conn.remoteLinks.keys()].sort() : null])),
     map: Object.fromEntries(map.entries()),
     updatesIn,
     step1In,
