@@ -206,17 +206,26 @@ function breakdown(measured: Measured): Record<string, number[]> {
   return phases
 }
 
-/** Per write and reader, writer's first send → reader's first message carrying it (any setup with probe notes), in ms. */
-function networkOf(measured: Measured): number[] {
+/**
+ * Per write and reader, from the probe alone (so for stock pages too), in ms: network, the
+ * writer's first send → the reader's first message carrying it; apply, that message's handler
+ * start → return.
+ */
+function probePhasesOf(measured: Measured): { network: number[]; apply: number[] } {
+  const phases = { network: [] as number[], apply: [] as number[] }
   const { run, writer, readers = [] } = measured
-  if (!writer) return []
-  return run.startedAt.flatMap((_started, index) => {
-    const sent = writer.probe.sent[String(index)]
-    return readers.flatMap((reader) => {
-      const received = reader.probe.received[String(index)]
-      return sent === undefined || received === undefined ? [] : [received - sent]
-    })
+  if (!writer) return phases
+  run.startedAt.forEach((_started, index) => {
+    const i = String(index)
+    const sent = writer.probe.sent[i]
+    for (const { probe } of readers) {
+      const received = probe.received[i]
+      const handled = probe.handled[i]
+      if (sent !== undefined && received !== undefined) phases.network.push(received - sent)
+      if (received !== undefined && handled !== undefined) phases.apply.push(handled - received)
+    }
   })
+  return phases
 }
 
 export async function benchPerfMemory(): Promise<void> {
@@ -296,8 +305,9 @@ export async function benchPerfMemory(): Promise<void> {
     console.log(`(the stores' own count of verifications in these ${count} tabs: ${verifyCalls})`)
     const stock = results.get(`stock ${count}`)
     if (stock) {
-      const network = networkOf(stock)
-      console.log(`(stock y-webrtc, ${count} tabs, the same probe: network p50 ${fmt(median(network), 2)} ms, p95 ${fmt(percentile(network, 95), 2)} ms, ${network.length} samples)`)
+      const { network, apply } = probePhasesOf(stock)
+      const figure = (samples: number[]): string => `p50 ${fmt(median(samples), 2)} ms, p95 ${fmt(percentile(samples, 95), 2)} ms`
+      console.log(`(stock y-webrtc, ${count} tabs, the same probe, ${network.length} samples: network ${figure(network)}; apply ${figure(apply)})`)
     }
   }
 }
