@@ -42,6 +42,12 @@ export function plausibleTokens(request: ChatRequest, text: string): number {
  * past `maxReceiptsPerPoster`. Every node derives the same totals from the same doc: an entry
  * counts only under its writer's own key, signed by it, with the executor's signed result of
  * that poster's task as evidence, and each task once.
+ *
+ * A node checks only the ledger it reads: its own entries at once (it numbers and folds them),
+ * every other poster's when something reads the totals (the swarm view when it draws, an
+ * executor weighing a poster's balance). Until then a change only says "read again": a node
+ * that shows nothing (a hidden tab, a relay's gateway) pays no signature checks for receipts of
+ * tasks it had no part in, two per task per node in a room.
  */
 export class Ledger {
   rejected = 0
@@ -57,10 +63,12 @@ export class Ledger {
   #totals = new Map<string, Contribution>()
   #nextN = 0
   #stopped = false
+  /** Other posters' entries arrived that no read has had checked yet. */
+  #unread = false
   readonly #observer = (event: Y.YMapEvent<unknown>) => {
     try {
       this.#guard(event.keysChanged as Set<string>)
-      this.#checkAll()
+      this.#checkAll(false)
     } catch (error) {
       this.report(error)
     }
@@ -79,7 +87,7 @@ export class Ledger {
 
   start(): void {
     this.#map.observe(this.#observer)
-    this.#checkAll()
+    this.#checkAll(false)
   }
 
   stop(): void {
@@ -93,12 +101,15 @@ export class Ledger {
     return this.#events.on(event, listener)
   }
 
+  /** What the checked entries say; a read of entries not checked yet has them checked (`change` tells when). */
   contribution(nodeId: string): Contribution {
+    this.#read()
     return this.#totals.get(nodeId) ?? none
   }
 
-  /** Every node the ledger names, with what it served and consumed. */
+  /** Every node the ledger names, with what it served and consumed (as `contribution`). */
   totals(): Map<string, Contribution> {
+    this.#read()
     return new Map(this.#totals)
   }
 
@@ -196,14 +207,26 @@ export class Ledger {
     }
   }
 
-  #checkAll(): void {
+  #read(): void {
+    if (!this.#unread || this.#stopped) return
+    this.#unread = false
+    this.#checkAll(true)
+  }
+
+  /** Checks what is new: this node's own entries, and with `everyone` the other posters' too; then counts anew. */
+  #checkAll(everyone: boolean): void {
     let pending = false
+    const own = `${this.room.signer.nodeId}/`
     for (const [key, value] of this.#map) {
       if (typeof value !== 'object' || value === null) {
         this.rejected++
         continue
       }
       if (this.#checked.get(value)?.key === key || this.#checking.get(value) === key) continue
+      if (!everyone && !key.startsWith(own)) {
+        this.#unread = true
+        continue
+      }
       this.#checking.set(value, key)
       pending = true
       this.work().run(async () => {

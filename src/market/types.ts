@@ -154,6 +154,6 @@ export interface MarketEvents {
   failed: { taskId: string; reason: string }
   /** The room's tasks or log changed: MarketNode.tasks() and loggedCount() read them anew. */
   change: undefined
-  /** The contribution ledger's totals changed: MarketNode.contribution() reads them anew. */
+  /** The contribution ledger changed (entries arrived, or the totals were counted anew): read MarketNode.contribution() again; a read has what arrived checked, and a second event follows once it is counted. */
   ledger: undefined
 }

@@ -25,6 +25,11 @@ const until = async (check: () => boolean, timeoutMs = 5_000) => {
 }
 
 const settled = (members: RoomMember[]) => until(() => members.every((member) => member.market.pendingWork === 0))
+/** Every member reads its ledger (a node checks other posters' receipts when it reads them), then waits for the checks. */
+const read = async (members: RoomMember[]) => {
+  for (const member of members) member.market.ledgerTotals()
+  await settled(members)
+}
 const totalsOf = (member: RoomMember) => JSON.stringify([...member.market.ledgerTotals()].sort(([a], [b]) => (a < b ? -1 : 1)))
 
 /** Claims a million tokens for every answer, signed as its usage: an executor inflating what it served. */
@@ -52,7 +57,7 @@ describe('market: the contribution ledger', () => {
     const [poster, a, b] = members as [RoomMember, RoomMember, RoomMember]
     const results = await Promise.all([1, 2, 3].map((k) => poster.market.submit(ask(k)).result))
     await until(() => poster.market.contribution(poster.signer.nodeId).tasksConsumed === 3)
-    await settled(members)
+    await read(members)
     const tokens = results.reduce((sum, result) => sum + (result.usage?.total_tokens ?? 0), 0)
     expect(tokens).toBeGreaterThan(0)
     expect(poster.market.contribution(poster.signer.nodeId)).toEqual({ served: 0, consumed: tokens, tasksServed: 0, tasksConsumed: 3 })
@@ -63,12 +68,37 @@ describe('market: the contribution ledger', () => {
     destroyAll(members)
   })
 
+  it('a node checks other posters’ receipts only when it reads the ledger, and then counts them as everyone does', async () => {
+    const { members } = await room([null, 200, null])
+    const [poster, executor, watcher] = members as [RoomMember, RoomMember, RoomMember]
+    await poster.market.submit(ask(1)).result
+    await until(() => poster.market.contribution(executor.signer.nodeId).tasksServed === 1)
+    await settled(members)
+    const [key, stored] = [...ledgerOf(poster).entries()][0] as [string, Receipt]
+    // Mallory's forgery in the poster's name: a node that reads nothing never looks at it.
+    const m = await mallory()
+    const { sig: _sig, ...unsigned } = stored
+    ledgerOf(watcher).set(`${poster.signer.nodeId}/task-forged-00001`, await sign('receipt', { ...unsigned, n: 2, evidence: { ...stored.evidence, taskId: 'task-forged-00001' } }, m))
+    await settled(members)
+    expect(ledgerOf(watcher).get(key)).toEqual(stored)
+    expect(watcher.market.rejectedReceipts).toBe(0)
+    const ledgerEvents: number[] = []
+    watcher.market.on('ledger', () => ledgerEvents.push(watcher.market.contribution(executor.signer.nodeId).tasksServed))
+    // The first read has the receipts checked; the totals come with the next `ledger` event.
+    expect(watcher.market.contribution(executor.signer.nodeId).tasksServed).toBe(0)
+    await read(members)
+    expect(ledgerEvents).toContain(1)
+    expect(watcher.market.rejectedReceipts).toBe(1)
+    expect(totalsOf(watcher)).toBe(totalsOf(poster))
+    destroyAll(members)
+  })
+
   it('a forged receipt, an inflated count, a receipt under another node’s key and a replayed one count for nothing', async () => {
     const { members } = await room([null, 200])
     const [poster, executor] = members as [RoomMember, RoomMember]
     const result = await poster.market.submit(ask(1)).result
     await until(() => poster.market.contribution(executor.signer.nodeId).tasksServed === 1)
-    await settled(members)
+    await read(members)
     const before = totalsOf(poster)
     const [key, stored] = [...ledgerOf(poster).entries()][0] as [string, Receipt]
     expect(key).toBe(`${poster.signer.nodeId}/${result.taskId}`)
@@ -108,7 +138,7 @@ describe('market: the contribution ledger', () => {
     )
     // And the real one overwritten with junk: its poster puts it back.
     ledger.set(key, { junk: true })
-    await settled(members)
+    await read(members)
     expect(ledgerOf(poster).get(key)).toEqual(stored)
     expect(totalsOf(poster)).toBe(before)
     expect(totalsOf(executor)).toBe(before)
@@ -139,7 +169,7 @@ describe('market: the contribution ledger', () => {
       await until(() => poster.market.contribution(poster.signer.nodeId).tasksConsumed === k + 1)
       first ??= [...ledgerOf(poster).entries()][0] ?? null
     }
-    await settled(members)
+    await read(members)
     const keys = [...ledgerOf(poster).keys()]
     expect(keys.length).toBeLessThanOrEqual(maxReceiptsPerPoster + 1)
     expect(keys).toContain(`${poster.signer.nodeId}/carry`)
@@ -150,7 +180,7 @@ describe('market: the contribution ledger', () => {
     if (!first) throw new Error('no first receipt')
     expect(ledgerOf(poster).has(first[0])).toBe(false)
     ledgerOf(executor).set(first[0], first[1])
-    await settled(members)
+    await read(members)
     expect(totalsOf(poster)).toBe(before)
     expect(totalsOf(executor)).toBe(before)
     destroyAll(members)

@@ -26,6 +26,12 @@ export interface SimOptions {
   mesh?: 'full' | 'partial'
   /** 'node' (by default): each node checks signatures for itself, as a tab does; 'shared': one verdict cache for the whole room (the process). */
   verdicts?: 'node' | 'shared'
+  /**
+   * How many live nodes read the ledger at the end of a run (the first ones; every one by
+   * default) and are checked to agree: a node checks other posters' receipts only when it
+   * reads them, as a tab whose swarm view draws them does.
+   */
+  ledgerReaders?: number
 }
 
 interface SimNode {
