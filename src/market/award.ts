@@ -107,19 +107,58 @@ export function renewEveryMs(config: { leaseMs: number; renewMs: number }): numb
   return Math.min(config.renewMs, config.leaseMs / 3)
 }
 
+/** murmur3's 32-bit finalizer: each input bit flips about half of the output bits. */
+export function fmix32(value: number): number {
+  let h = value >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** A node's rendezvous score for a task: fmix32 of the two ids' fnv1a hashes XORed, so a node id is hashed once for every task. */
+export function rendezvousScore(taskHash: number, nodeHash: number): number {
+  return fmix32(taskHash ^ nodeHash)
+}
+
 /**
- * Rank of `nodeId` among `nodeIds` for a task by rendezvous hashing: every node computes the
- * same order, so the first few bid at once and the rest only if those do not.
+ * Rendezvous hashing for a task's waves of bidders: every node computes the same order of the
+ * room, so the first few bid at once and the rest only if those do not. Each node keeps its own
+ * cache of the room's id hashes: ranking a task in a room of n costs n lookups, not n string hashes.
  */
-export function rendezvousRank(taskId: string, nodeId: string, nodeIds: Iterable<string>): number {
-  // fnv1a(`${taskId}/${id}`), the task's part hashed once for the whole room.
-  const prefix = fnv1a(`${taskId}/`)
-  const own = fnv1a(nodeId, prefix)
-  let rank = 0
-  for (const other of nodeIds) {
-    if (other === nodeId) continue
-    const hash = fnv1a(other, prefix)
-    if (hash < own || (hash === own && other < nodeId)) rank++
+export class RendezvousRanker {
+  readonly #hashes = new Map<string, number>()
+
+  constructor(private readonly maxIds = 65_536) {}
+
+  /** Rank of `nodeId` among `nodeIds` (which may hold it) for the task: how many score below it, ties by id. */
+  rank(taskId: string, nodeId: string, nodeIds: Iterable<string>): number {
+    const task = fnv1a(taskId)
+    const own = rendezvousScore(task, this.hashOf(nodeId))
+    let rank = 0
+    for (const other of nodeIds) {
+      if (other === nodeId) continue
+      const score = rendezvousScore(task, this.hashOf(other))
+      if (score < own || (score === own && other < nodeId)) rank++
+    }
+    return rank
   }
-  return rank
+
+  hashOf(nodeId: string): number {
+    let hash = this.#hashes.get(nodeId)
+    if (hash === undefined) {
+      hash = fnv1a(nodeId)
+      // A room's churn does not grow the cache without end: start over (ids come back at one hash each).
+      if (this.#hashes.size >= this.maxIds) this.#hashes.clear()
+      this.#hashes.set(nodeId, hash)
+    }
+    return hash
+  }
+}
+
+/** Rank of `nodeId` among `nodeIds` for a task, without a cache (see RendezvousRanker). */
+export function rendezvousRank(taskId: string, nodeId: string, nodeIds: Iterable<string>): number {
+  return new RendezvousRanker().rank(taskId, nodeId, nodeIds)
 }

@@ -1,7 +1,7 @@
 import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
 import { canServe } from '../inference/supports'
-import { fnv1a, rendezvousRank } from './award'
+import { fnv1a, RendezvousRanker } from './award'
 import type { MarketContext } from './context'
 import { bidFloorMs, capableOf, estimateTaskMs, promptTokens, speedQueryOf } from './estimate'
 import type { EmbedderPresence, MarketEmbedder } from './embed-task'
@@ -62,6 +62,7 @@ export class Executor {
   readonly #openBids = new Map<string, number>()
   readonly #firstSeen = new Map<string, number>()
   readonly #waves = new Map<string, number>()
+  readonly #ranker = new RendezvousRanker()
   /** Tasks with a timer armed for this node's wave. */
   readonly #waveTimers = new Set<string>()
   /**
@@ -421,7 +422,7 @@ export class Executor {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
       const capable = this.ctx.livePeers().filter((peer) => capableOf(peer, spec) && servesPeers(peer))
-      const rank = rendezvousRank(
+      const rank = this.#ranker.rank(
         spec.taskId,
         this.ctx.signer.nodeId,
         capable.map((peer) => peer.nodeId),

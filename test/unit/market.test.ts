@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { acceptsWrite, chooseWinner, fnv1a, leaseLapsed, rendezvousRank } from '../../src/market/award'
+import { acceptsWrite, chooseWinner, fmix32, fnv1a, leaseLapsed, RendezvousRanker, rendezvousRank } from '../../src/market/award'
 import { estimateCompletionMs, hiddenTabPenalty } from '../../src/market/estimate'
 import { splitText } from '../../src/market/jobs'
 import { MarketNode } from '../../src/market/node'
@@ -77,10 +77,18 @@ describe('award', () => {
     expect(ids.map((id) => rendezvousRank('task-0001', id, ids))).toEqual(ranks)
   })
 
-  it('rendezvous ranks order nodes by fnv1a of task and node id, the task hashed once (fnv1a goes on from a prefix)', () => {
-    expect(fnv1a(ids[1], fnv1a('task-0001/'))).toBe(fnv1a(`task-0001/${ids[1]}`))
-    const byHash = [...ids].sort((x, y) => fnv1a(`task-0001/${x}`) - fnv1a(`task-0001/${y}`))
-    expect(byHash.map((id) => rendezvousRank('task-0001', id, ids))).toEqual([0, 1, 2, 3])
+  it('rendezvous ranks order nodes by fmix32 of the task and node hashes XORed; the cached ranker agrees with a fresh one', () => {
+    const byScore = [...ids].sort((x, y) => fmix32(fnv1a('task-0001') ^ fnv1a(x)) - fmix32(fnv1a('task-0001') ^ fnv1a(y)))
+    expect(byScore.map((id) => rendezvousRank('task-0001', id, ids))).toEqual([0, 1, 2, 3])
+    const ranker = new RendezvousRanker(2)
+    for (const task of ['task-0001', 'task-0002', 'task-0003']) expect(ids.map((id) => ranker.rank(task, id, ids))).toEqual(ids.map((id) => rendezvousRank(task, id, ids)))
+  })
+
+  it('rendezvous orders differ between tasks (the XOR does not keep one order for the room)', () => {
+    const many = Array.from({ length: 64 }, (_, i) => `node-${i.toString(16).padStart(8, '0')}`)
+    const firstOf = (task: string): string | undefined => many.find((id) => rendezvousRank(task, id, many) === 0)
+    const firsts = new Set(Array.from({ length: 32 }, (_, t) => firstOf(`task-${t}`)))
+    expect(firsts.size).toBeGreaterThan(16)
   })
 })
 
