@@ -146,6 +146,20 @@ export class RendezvousRanker {
     return rank
   }
 
+  /**
+   * Which wave of `perWave` bidders `nodeId` is in for the task among `nodeIds` (peers, without
+   * it). Only a node whose score puts it near the front (an estimated rank under `exactWaves`
+   * waves) counts the peers ahead of it; the rest take the estimate: their score's quantile times
+   * the room. A node whose true rank is r estimates r + 1 ± √(r + 1), so the first waves are the
+   * exact ones every node agrees on, and most of a large room ranks a task in O(1).
+   */
+  wave(taskId: string, nodeId: string, nodeIds: readonly string[], perWave: number, exactWaves = 4): number {
+    const own = rendezvousScore(fnv1a(taskId), this.hashOf(nodeId))
+    const estimate = (own / 2 ** 32) * nodeIds.length
+    if (estimate >= exactWaves * perWave) return Math.floor(estimate / perWave)
+    return Math.floor(this.rank(taskId, nodeId, nodeIds) / perWave)
+  }
+
   hashOf(nodeId: string): number {
     let hash = this.#hashes.get(nodeId)
     if (hash === undefined) {

@@ -422,12 +422,12 @@ export class Executor {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
       const capable = this.ctx.livePeers().filter((peer) => capableOf(peer, spec) && servesPeers(peer))
-      const rank = this.#ranker.rank(
+      wave = this.#ranker.wave(
         spec.taskId,
         this.ctx.signer.nodeId,
         capable.map((peer) => peer.nodeId),
+        this.ctx.config.maxBidders,
       )
-      wave = Math.floor(rank / this.ctx.config.maxBidders)
       if (this.#waves.size > 10_000) this.#waves.clear()
       this.#waves.set(spec.taskId, wave)
     }

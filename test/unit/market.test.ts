@@ -84,6 +84,27 @@ describe('award', () => {
     for (const task of ['task-0001', 'task-0002', 'task-0003']) expect(ids.map((id) => ranker.rank(task, id, ids))).toEqual(ids.map((id) => rendezvousRank(task, id, ids)))
   })
 
+  it('rendezvous waves: the front of the room ranks exactly (wave 0 holds exactly perWave nodes), the rest estimate within a wave or two', () => {
+    const room = Array.from({ length: 1000 }, (_, i) => `node-${(i * 2654435761) >>> 0}`)
+    const ranker = new RendezvousRanker()
+    for (const task of ['task-a', 'task-b', 'task-c']) {
+      const waves = room.map((id) =>
+        ranker.wave(
+          task,
+          id,
+          room.filter((other) => other !== id),
+          16,
+        ),
+      )
+      const exact = room.map((id) => Math.floor(rendezvousRank(task, id, room) / 16))
+      for (const front of [0, 1, 2]) expect(waves.filter((wave) => wave === front).length).toBe(16)
+      for (const [i, wave] of waves.entries()) {
+        if ((exact[i] as number) < 3) expect(wave).toBe(exact[i])
+        else expect(Math.abs(wave - (exact[i] as number))).toBeLessThanOrEqual(2)
+      }
+    }
+  })
+
   it('rendezvous orders differ between tasks (the XOR does not keep one order for the room)', () => {
     const many = Array.from({ length: 64 }, (_, i) => `node-${i.toString(16).padStart(8, '0')}`)
     const firstOf = (task: string): string | undefined => many.find((id) => rendezvousRank(task, id, many) === 0)
