@@ -51,15 +51,24 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-/** A port nothing listens on (bound, then released). */
+/** A port nothing listens on: a connection to it is refused (checked). */
 export async function closedPort(): Promise<number> {
   const net = await import('node:net')
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
+  // Below Linux's ephemeral range (32768–60999; macOS's is higher still): a server of another test
+  // that listens on port 0 cannot take it before the request, as it could a port listen(0) just freed.
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(false)
+      })
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
+    })
+    if (refused) return port
+  }
+  throw new Error('no port in 20000–29999 refused a connection')
 }
 
 /** Waits until every backend of `relay` says ready in /healthz (the embedded model has loaded); throws with its state if one failed. */
