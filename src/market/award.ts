@@ -150,8 +150,9 @@ export class RendezvousRanker {
    * Which wave of `perWave` bidders `nodeId` is in for the task among `nodeIds` (the capable
    * peers; it may be among them). Only a node whose score puts it near the front (an estimated
    * rank under `exactWaves` waves) counts the peers ahead of it; the rest take the estimate: their
-   * score's quantile times the room. A node whose true rank is r estimates r + 1 ± √(r + 1), so the first waves are the
-   * exact ones every node agrees on, and most of a large room ranks a task in O(1).
+   * score's quantile times the room. A node whose true rank is r estimates r + 1 ± √(r + 1), so
+   * the first waves are the exact ones every node agrees on, and most of a large room ranks a task
+   * in O(1).
    */
   wave(taskId: string, nodeId: string, nodeIds: readonly string[], perWave: number, exactWaves = 4): number {
     const own = rendezvousScore(fnv1a(taskId), this.hashOf(nodeId))
