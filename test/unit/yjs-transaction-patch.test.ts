@@ -1,6 +1,8 @@
 // patches/yjs+13.6.33.patch: a transaction notes the clients it changes (and their clocks before)
-// instead of copying the whole state vector at its start and end. What Yjs tells about a
-// transaction (its update, its events, its undo step, a clientID clash) must be what it was.
+// instead of copying the whole state vector at its start and end, and a remote update that
+// applies whole and alone goes on to 'update' listeners as it came instead of encoded again.
+// What Yjs tells about a transaction (its update, its events, its undo step, a clientID clash)
+// must be what it was.
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { mulberry32 } from '../../src/shared/hash'
@@ -138,5 +140,111 @@ describe('the Yjs transaction patch', () => {
     other.getMap('tasks').set('z', 3)
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(other), 'remote')
     expect(doc.clientID).toBe(id)
+  })
+})
+
+/** What `doc` emits as 'update' while `f` runs. */
+function emitted(doc: Y.Doc, f: () => void): Uint8Array[] {
+  const updates: Uint8Array[] = []
+  const listener = (update: Uint8Array): void => void updates.push(update)
+  doc.on('update', listener)
+  try {
+    f()
+  } finally {
+    doc.off('update', listener)
+  }
+  return updates
+}
+
+function clientsOf(update: Uint8Array): number[] {
+  return [...new Set(Y.decodeUpdate(update).structs.map((struct) => struct.id.client))].sort((a, b) => a - b)
+}
+
+describe('a remote update that applies whole', () => {
+  it('goes on to update listeners as it came, in a copy of its bytes', () => {
+    const writer = docOf(1)
+    writer.getMap('tasks').set('gone', 0)
+    writer.getMap('tasks').delete('gone')
+    const reader = docOf(2)
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(writer))
+    // New structs together with a deletion the reader already has: encoded again, the update
+    // would carry an empty delete set; as it came, it carries the deletion too.
+    const [fresh] = emitted(writer, () => writer.getMap('tasks').set('k', 1))
+    const incoming = Y.mergeUpdates([fresh as Uint8Array, Y.encodeStateAsUpdate(writer, Y.encodeStateVector(writer))])
+    expect(Y.decodeUpdate(incoming).ds.clients.size).toBe(1)
+    const buffer = new Uint8Array([9, 9, ...incoming, 9]).subarray(2, 2 + incoming.length)
+    const out = emitted(reader, () => Y.applyUpdate(reader, buffer, 'remote'))
+    expect(out).toHaveLength(1)
+    expect([...(out[0] as Uint8Array)]).toEqual([...incoming])
+    expect((out[0] as Uint8Array).byteLength).toBe((out[0] as Uint8Array).buffer.byteLength)
+    buffer.fill(0)
+    expect([...(out[0] as Uint8Array)]).toEqual([...incoming])
+    expect(reader.getMap('tasks').toJSON()).toEqual({ k: 1 })
+  })
+
+  it('is encoded again when part of it was known: listeners get only what is new', () => {
+    const a = docOf(1)
+    const b = docOf(2)
+    a.getMap('tasks').set('a', 1)
+    b.getMap('tasks').set('b', 2)
+    const reader = docOf(3)
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(a))
+    const both = Y.mergeUpdates([Y.encodeStateAsUpdate(a), Y.encodeStateAsUpdate(b)])
+    const [out] = emitted(reader, () => Y.applyUpdate(reader, both, 'remote'))
+    expect(clientsOf(out as Uint8Array)).toEqual([2])
+    // Part of one client's run known: again only the rest.
+    a.getMap('tasks').set('a2', 3)
+    const [later] = emitted(reader, () => Y.applyUpdate(reader, Y.encodeStateAsUpdate(a), 'remote'))
+    expect(Y.decodeUpdate(later as Uint8Array).structs.map((struct) => struct.id.clock)).toEqual([1])
+  })
+
+  it('is encoded again when bytes trail it or a client is listed twice', () => {
+    const a = docOf(1)
+    a.getMap('tasks').set('a', 1)
+    const update = Y.encodeStateAsUpdate(a)
+    const reader = docOf(2)
+    const [out] = emitted(reader, () => Y.applyUpdate(reader, new Uint8Array([...update, 7, 7, 7]), 'remote'))
+    expect([...(out as Uint8Array)]).toEqual([...update])
+    // The same client's run twice (its header says two, the second replaces the first when read).
+    const section = update.subarray(1, update.length - 1)
+    const twice = new Uint8Array([2, ...section, ...section, 0])
+    const other = docOf(3)
+    const [again] = emitted(other, () => Y.applyUpdate(other, twice, 'remote'))
+    expect([...(again as Uint8Array)]).toEqual([...update])
+    expect(other.getMap('tasks').toJSON()).toEqual({ a: 1 })
+  })
+
+  it('is encoded again with what else its transaction did', () => {
+    const a = docOf(1)
+    a.getMap('tasks').set('a', 1)
+    const reader = docOf(2)
+    const [out] = emitted(reader, () =>
+      reader.transact(() => {
+        Y.applyUpdate(reader, Y.encodeStateAsUpdate(a), 'remote')
+        reader.getMap('tasks').set('mine', 2)
+      }),
+    )
+    expect(clientsOf(out as Uint8Array)).toEqual([1, 2])
+  })
+
+  it('waits with what it needs, then goes on encoded with it', () => {
+    const a = docOf(1)
+    const first = emitted(a, () => a.getMap('tasks').set('a', 1))[0] as Uint8Array
+    const second = emitted(a, () => a.getMap('tasks').set('a', 2))[0] as Uint8Array
+    const reader = docOf(2)
+    const mirror = docOf(3)
+    reader.on('update', (update: Uint8Array) => Y.applyUpdate(mirror, update))
+    expect(emitted(reader, () => Y.applyUpdate(reader, second, 'remote'))).toHaveLength(0)
+    const [out] = emitted(reader, () => Y.applyUpdate(reader, first, 'remote'))
+    expect(Y.decodeUpdate(out as Uint8Array).structs.map((struct) => struct.id.clock)).toEqual([0, 1])
+    expect(mirror.getMap('tasks').toJSON()).toEqual({ a: 2 })
+    // A delete of something the reader lacks waits too, and nothing goes on until it applies.
+    const gone = docOf(4)
+    gone.getMap('tasks').set('g', 1)
+    const deletion = emitted(gone, () => gone.getMap('tasks').delete('g'))[0] as Uint8Array
+    expect(emitted(reader, () => Y.applyUpdate(reader, deletion, 'remote'))).toHaveLength(0)
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(gone), 'remote')
+    expect(mirror.getMap('tasks').toJSON()).toEqual({ a: 2 })
+    expect(reader.getMap('tasks').toJSON()).toEqual({ a: 2 })
   })
 })
