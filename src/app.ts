@@ -21,7 +21,7 @@ import { RelayWatch } from './swarm/routing/relay-watch'
 import { Learning } from './swarm/learning/learning'
 import { MarketNode, type LivePeer, type MarketEmbedder } from './market'
 import { SwarmNode } from './swarm/node'
-import { livePeersOf } from './market/presence/live-peers'
+import { keptLivePeers } from './market/presence/live-peers'
 import { parseRoomUrl, shareLink, type RoomConfig } from './swarm/room/room-url'
 import { h } from './ui/dom'
 import type { Busy } from './shared/busy'
@@ -131,7 +131,7 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   // Learning still waiting to be published goes out before the tab does.
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   // The market's link delay is each peer's measured round trip (getStats), halved.
-  const livePeers = (): LivePeer[] => livePeersOf(node.peers(), (linkId) => node.linkStats().get(linkId)?.rttMs)
+  const livePeers: () => LivePeer[] = keptLivePeers(() => node.peers(), () => node.linkStats())
   // "Serve peers: when idle" bids only while `busy` (what this tab is in the middle of) holds nothing.
   let serve = await serveSettings.load(db)
   node.presence.update({ serve: serve.mode })

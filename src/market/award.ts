@@ -135,7 +135,10 @@ export class RendezvousRanker {
 
   /** Rank of `nodeId` among `nodeIds` (which may hold it) for the task: how many score below it, ties by id. */
   rank(taskId: string, nodeId: string, nodeIds: Iterable<string>): number {
-    const task = fnv1a(taskId)
+    return this.#rankOf(fnv1a(taskId), nodeId, nodeIds)
+  }
+
+  #rankOf(task: number, nodeId: string, nodeIds: Iterable<string>): number {
     const own = rendezvousScore(task, this.hashOf(nodeId))
     let rank = 0
     for (const other of nodeIds) {
@@ -147,18 +150,18 @@ export class RendezvousRanker {
   }
 
   /**
-   * Which wave of `perWave` bidders `nodeId` is in for the task among `nodeIds` (the capable
-   * peers; it may be among them). Only a node whose score puts it near the front (an estimated
-   * rank under `exactWaves` waves) counts the peers ahead of it; the rest take the estimate: their
-   * score's quantile times the room. A node whose true rank is r estimates r + 1 ± √(r + 1), so
-   * the first waves are the exact ones every node agrees on, and most of a large room ranks a task
-   * in O(1).
+   * Which wave of `perWave` bidders `nodeId` is in for the task among the `count` capable peers
+   * (it may be among them), listed by `nodeIds`. Only a node whose score puts it near the front
+   * (an estimated rank under `exactWaves` waves) lists and counts the peers ahead of it; the rest
+   * take the estimate: their score's quantile times the room. A node whose true rank is r
+   * estimates r + 1 ± √(r + 1), so the first waves are the exact ones every node agrees on, and
+   * most of a large room places itself in O(1), without a list of the room.
    */
-  wave(taskId: string, nodeId: string, nodeIds: readonly string[], perWave: number, exactWaves = 4): number {
-    const own = rendezvousScore(fnv1a(taskId), this.hashOf(nodeId))
-    const estimate = (own / 2 ** 32) * nodeIds.length
+  wave(taskId: string, nodeId: string, count: number, nodeIds: () => Iterable<string>, perWave: number, exactWaves = 4): number {
+    const task = fnv1a(taskId)
+    const estimate = (rendezvousScore(task, this.hashOf(nodeId)) / 2 ** 32) * count
     if (estimate >= exactWaves * perWave) return Math.floor(estimate / perWave)
-    return Math.floor(this.rank(taskId, nodeId, nodeIds) / perWave)
+    return Math.floor(this.#rankOf(task, nodeId, nodeIds()) / perWave)
   }
 
   hashOf(nodeId: string): number {

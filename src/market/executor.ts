@@ -421,13 +421,13 @@ export class Executor {
   #waveOf(spec: Spec): number {
     let wave = this.#waves.get(spec.taskId)
     if (wave === undefined) {
-      const capable = this.ctx.livePeers().filter((peer) => capableOf(peer, spec) && servesPeers(peer))
-      wave = this.#ranker.wave(
-        spec.taskId,
-        this.ctx.signer.nodeId,
-        capable.map((peer) => peer.nodeId),
-        this.ctx.config.maxBidders,
-      )
+      // Counted, not listed: most of a large room needs only how many could bid (see wave()).
+      const peers = this.ctx.livePeers()
+      const bids = (peer: LivePeer): boolean => capableOf(peer, spec) && servesPeers(peer)
+      let count = 0
+      for (const peer of peers) if (bids(peer)) count++
+      const ids = (): string[] => peers.filter(bids).map((peer) => peer.nodeId)
+      wave = this.#ranker.wave(spec.taskId, this.ctx.signer.nodeId, count, ids, this.ctx.config.maxBidders)
       if (this.#waves.size > 10_000) this.#waves.clear()
       this.#waves.set(spec.taskId, wave)
     }

@@ -99,6 +99,8 @@ export class MarketNode {
   readonly #results = new Map<string, Result>()
   readonly #newId: () => string
   readonly #observer: (events: Y.YEvent<Y.AbstractType<unknown>>[]) => void
+  /** The last list of live peers, and that list with this node added (null: it holds this node). */
+  #listed: { peers: readonly LivePeer[] | null; withSelf: LivePeer[] | null } = { peers: null, withSelf: null }
   readonly #logObserver: () => void
   /** Tasks submitted whose spec is still being signed: not posted yet, but owed an end all the same. */
   readonly #submitting = new Map<string, { stream: AsyncQueue<TaskEvent>; settle: Settle }>()
@@ -245,10 +247,21 @@ export class MarketNode {
     return this.#ctx.doc.getArray('log').length
   }
 
+  /**
+   * The live peers with this node among them (it may bid too). While presence hands out the
+   * same list, the list with this node added is kept too, its last entry this node as it is now.
+   */
   #livePeers(source: () => LivePeer[]): LivePeer[] {
     const peers = source()
-    if (!this.#executor || peers.some((peer) => peer.nodeId === this.nodeId)) return peers
-    return [...peers, this.#executor.self()]
+    if (!this.#executor) return peers
+    if (peers !== this.#listed.peers) {
+      const listsSelf = peers.some((peer) => peer.nodeId === this.nodeId)
+      this.#listed = { peers, withSelf: listsSelf ? null : [...peers, this.#executor.self()] }
+    }
+    const withSelf = this.#listed.withSelf
+    if (withSelf === null) return peers
+    withSelf[withSelf.length - 1] = this.#executor.self()
+    return withSelf
   }
 
   #changed(events: Y.YEvent<Y.AbstractType<unknown>>[]): void {

@@ -88,14 +88,10 @@ describe('award', () => {
     const room = Array.from({ length: 1000 }, (_, i) => `node-${(i * 2654435761) >>> 0}`)
     const ranker = new RendezvousRanker()
     for (const task of ['task-a', 'task-b', 'task-c']) {
-      const waves = room.map((id) =>
-        ranker.wave(
-          task,
-          id,
-          room.filter((other) => other !== id),
-          16,
-        ),
-      )
+      const waves = room.map((id) => {
+        const others = room.filter((other) => other !== id)
+        return ranker.wave(task, id, others.length, () => others, 16)
+      })
       const exact = room.map((id) => Math.floor(rendezvousRank(task, id, room) / 16))
       for (const front of [0, 1, 2]) expect(waves.filter((wave) => wave === front).length).toBe(16)
       for (const [i, wave] of waves.entries()) {

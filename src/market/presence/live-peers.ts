@@ -34,6 +34,22 @@ export function livePeersOf(peers: readonly Peer[], linkRttOf: LinkRttOf = () =>
   )
 }
 
+/**
+ * `livePeersOf` kept between calls while the peers and the link stats are the same objects: a
+ * presence tracker and a link monitor hand out new ones when anything in them changes, so the
+ * market's many reads of a large room cost no new list each.
+ */
+export function keptLivePeers(peers: () => readonly Peer[], links: () => ReadonlyMap<string, { rttMs: number | null }> = () => noLinks): () => LivePeer[] {
+  let kept: { peers: readonly Peer[]; links: ReadonlyMap<string, { rttMs: number | null }>; live: LivePeer[] } | null = null
+  return () => {
+    const now = { peers: peers(), links: links() }
+    if (kept === null || kept.peers !== now.peers || kept.links !== now.links) kept = { ...now, live: livePeersOf(now.peers, (linkId) => now.links.get(linkId)?.rttMs) }
+    return kept.live
+  }
+}
+
+const noLinks: ReadonlyMap<string, { rttMs: number | null }> = new Map()
+
 /** One-way delay: half the measured round trip of the link to the peer, the guess until there is one. */
 function linkDelayOf(linkId: string, linkRttOf: LinkRttOf): number {
   const rttMs = linkId === '' ? undefined : linkRttOf(linkId)

@@ -9,7 +9,7 @@ import type { Signer } from '../../shared/sign'
 import { MarketNode, servesPeers, type LivePeer } from '../../market'
 import { MemoryStore } from '../../memory/store'
 import { PresenceTracker } from '../../market/presence/tracker'
-import { livePeersOf } from '../../market/presence/live-peers'
+import { keptLivePeers } from '../../market/presence/live-peers'
 import { AbortError } from '../../shared/errors'
 import type { Logger } from '../log'
 import type { ReplicaSummary, RoomReplica } from '../replica/room-replica'
@@ -106,6 +106,8 @@ export class RoomPeer {
   readonly #doc = new Y.Doc()
   readonly #provider: WebrtcProvider
   readonly #presence: PresenceTracker
+  /** The presence's verified peers as the market reads them, kept while the presence is unchanged. */
+  readonly #livePeers = keptLivePeers(() => this.#presence.peers())
   readonly #log: Logger
   readonly #guard: GatewayGuard
   readonly #linkTimeoutMs: number
@@ -223,7 +225,7 @@ export class RoomPeer {
   }
 
   livePeers(): LivePeer[] {
-    return livePeersOf(this.#presence.peers())
+    return this.#livePeers()
   }
 
   /** Peers with a model ready to answer. */

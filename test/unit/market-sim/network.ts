@@ -35,6 +35,8 @@ export class Network {
   /** The traces of the message being applied now: its doc's 'update' handler forwards them. */
   #incoming: { to: number; traces: Trace[] } | null = null
   #group: number[] | null = null
+  /** Bumped whenever who sees whom may have changed (a node up or down, a partition). */
+  generation = 0
   #resyncEvent = false
   updatesSent = 0
   messagesSent = 0
@@ -62,6 +64,7 @@ export class Network {
       if (origin !== remote) outbox.push({ update, traces: [this.deliveries.wrote(index, this.sched.now)] })
       else if (this.topology && this.#incoming?.to === index) outbox.push({ update, traces: this.deliveries.applied(index, this.#incoming.traces, this.sched.now) })
     })
+    this.generation++
     this.topology?.join(index)
     this.#syncOpened()
     if (restarted) this.markAll(index)
@@ -69,6 +72,7 @@ export class Network {
 
   detach(index: number): void {
     this.docs[index] = null
+    this.generation++
     this.#outbox[index] = []
     this.topology?.leave(index)
     this.#syncOpened()
@@ -91,6 +95,7 @@ export class Network {
 
   partition(group: number[] | null): void {
     this.#group = group
+    this.generation++
     if (!group) for (let i = 0; i < this.size; i++) this.markAll(i)
   }
 

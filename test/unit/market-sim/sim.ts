@@ -79,6 +79,13 @@ export class MarketSim {
   /** Valid bids in each finished task, as its poster's doc held them when it was done. */
   readonly bidders: number[] = []
   readonly #sharedVerdicts: Verdicts | undefined
+  /** Bumped when a node's market starts or stops: the peers it shows the others change. */
+  #members = 0
+  /**
+   * Each node's list of live peers, kept until who sees whom changes, as a node's presence
+   * tracker keeps its peers between awareness updates (see `livePeersOf` in the app).
+   */
+  readonly #peerLists = new Map<number, { network: number; members: number; peers: LivePeer[] }>()
 
   constructor(readonly options: SimOptions) {
     this.random = rng(options.seed)
@@ -143,6 +150,7 @@ export class MarketSim {
         () => this.honestIds(),
         (error) => this.errors.push(error),
       )
+      this.#members++
       return
     }
     let count = 0
@@ -166,12 +174,14 @@ export class MarketSim {
       if (bids instanceof Y.Map) this.bidders.push(bids.size)
     })
     node.market.on('failed', ({ taskId, reason }) => this.failed.set(taskId, reason))
+    this.#members++
   }
 
   crash(node: SimNode): void {
     if (!node.market || node.behaviours) return
     node.market.destroy()
     node.market = null
+    this.#members++
     const doc = this.net.docs[node.index]
     node.saved = doc ? Y.encodeStateAsUpdate(doc) : null
     node.generation++
@@ -179,6 +189,8 @@ export class MarketSim {
   }
 
   livePeers(self: number): LivePeer[] {
+    const kept = this.#peerLists.get(self)
+    if (kept && kept.network === this.net.generation && kept.members === this.#members) return kept.peers
     const peers: LivePeer[] = []
     for (const node of this.nodes) {
       if (node.index === self || !(node.market || node.hostile) || !this.net.sees(self, node.index)) continue
@@ -187,6 +199,7 @@ export class MarketSim {
       const engine = decodeTokensPerS === null ? null : ({ kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS } as const)
       peers.push({ nodeId: node.signer.nodeId, engine, queueLength: 0, visible: true, linkDelayMs: 30 })
     }
+    this.#peerLists.set(self, { network: this.net.generation, members: this.#members, peers })
     return peers
   }
 
