@@ -2,7 +2,7 @@ import { fnv1a } from './award'
 import type { MarketContext } from './context'
 import type { Spec } from './schema'
 import { verify } from './signing'
-import { TaskReader } from './task-doc'
+import type { TaskReader } from './task-doc'
 import type { MarketConfig } from './types'
 
 /**
@@ -38,12 +38,17 @@ export class ExpirySweeper {
   readonly #seenAt = new Map<string, number>()
   /** Specs whose signature failed: their expiry is not honoured (the cap still is). */
   readonly #refused = new WeakSet<Spec>()
-  /** Its own: what it reads over and over to schedule is not counted as rejected each time. */
-  readonly #reader = new TaskReader()
+  /**
+   * Its own count of rejections (what it reads over and over to schedule is not counted by the
+   * market's reader), over the market reader's parses: a spec is parsed once per node.
+   */
+  readonly #reader: TaskReader
   #cancel: (() => void) | null = null
   #armedAt = Number.POSITIVE_INFINITY
 
-  constructor(private readonly ctx: MarketContext) {}
+  constructor(private readonly ctx: MarketContext) {
+    this.#reader = ctx.reader.sharing()
+  }
 
   /** Tasks that appeared, were replaced or deleted (all of them, at start): a task put in anew is seen anew. */
   changed(taskIds: Iterable<string>): void {

@@ -36,7 +36,18 @@ import {
  */
 export class TaskReader {
   rejected = 0
-  readonly #parsed = new WeakMap<object, unknown>()
+  readonly #parsed: WeakMap<object, unknown>
+  /** Bad stored objects this reader has counted (the parses may be another reader's). */
+  readonly #counted = new WeakSet<object>()
+
+  constructor(parsed = new WeakMap<object, unknown>()) {
+    this.#parsed = parsed
+  }
+
+  /** A reader of the same doc that shares this one's parses and counts its own rejections. */
+  sharing(): TaskReader {
+    return new TaskReader(this.#parsed)
+  }
 
   read<S extends v.GenericSchema>(schema: S, value: unknown, maxBytes: number): v.InferOutput<S> | null {
     if (value === undefined) return null
@@ -45,10 +56,16 @@ export class TaskReader {
       if (parsed === null) this.rejected++
       return parsed
     }
-    if (this.#parsed.has(value)) return this.#parsed.get(value)
-    const parsed = readValue(schema, value, maxBytes)
-    if (parsed === null) this.rejected++
-    this.#parsed.set(value, parsed)
+    let parsed: v.InferOutput<S> | null
+    if (this.#parsed.has(value)) parsed = this.#parsed.get(value)
+    else {
+      parsed = readValue(schema, value, maxBytes)
+      this.#parsed.set(value, parsed)
+    }
+    if (parsed === null && !this.#counted.has(value)) {
+      this.#counted.add(value)
+      this.rejected++
+    }
     return parsed
   }
 
