@@ -86,6 +86,7 @@ export class MarketSim {
    * tracker keeps its peers between awareness updates (see `livePeersOf` in the app).
    */
   readonly #peerLists = new Map<number, { network: number; members: number; peers: LivePeer[] }>()
+  #shown: { members: number; peers: { index: number; peer: LivePeer }[] } | null = null
 
   constructor(readonly options: SimOptions) {
     this.random = rng(options.seed)
@@ -192,16 +193,26 @@ export class MarketSim {
     const kept = this.#peerLists.get(self)
     if (kept && kept.network === this.net.generation && kept.members === this.#members) return kept.peers
     const peers: LivePeer[] = []
-    for (const node of this.nodes) {
-      if (node.index === self || !(node.market || node.hostile) || !this.net.sees(self, node.index)) continue
-      // A hostile member claims a fast engine: it wants awards.
-      const decodeTokensPerS = node.hostile ? 1_000 : node.speed
-      const engine = decodeTokensPerS === null ? null : ({ kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS } as const)
-      peers.push({ nodeId: node.signer.nodeId, engine, queueLength: 0, visible: true, linkDelayMs: 30 })
-    }
+    for (const { index, peer } of this.#shownPeers()) if (index !== self && this.net.sees(self, index)) peers.push(peer)
     this.#peerLists.set(self, { network: this.net.generation, members: this.#members, peers })
     return peers
   }
+
+  /** What every member shows the others in its presence, made once for the room until who is up changes. */
+  #shownPeers(): { index: number; peer: LivePeer }[] {
+    if (this.#shown?.members === this.#members) return this.#shown.peers
+    const peers: { index: number; peer: LivePeer }[] = []
+    for (const node of this.nodes) {
+      if (!(node.market || node.hostile)) continue
+      // A hostile member claims a fast engine: it wants awards.
+      const decodeTokensPerS = node.hostile ? 1_000 : node.speed
+      const engine = decodeTokensPerS === null ? null : ({ kind: 'wasm', modelId: 'sim', state: 'ready', prefillTokensPerS: 1000, decodeTokensPerS } as const)
+      peers.push({ index: node.index, peer: { nodeId: node.signer.nodeId, engine, queueLength: 0, visible: true, linkDelayMs: 30 } })
+    }
+    this.#shown = { members: this.#members, peers }
+    return peers
+  }
+
 
   post(at: number, poster: number): void {
     this.sched.at(at, -1, () => {
