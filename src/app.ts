@@ -131,7 +131,10 @@ export async function startApp(root: HTMLElement, { busy, updates }: { busy: Bus
   // Learning still waiting to be published goes out before the tab does.
   window.addEventListener('pagehide', () => void learning.flush().catch(() => undefined))
   // The market's link delay is each peer's measured round trip (getStats), halved.
-  const livePeers: () => LivePeer[] = keptLivePeers(() => node.peers(), () => node.linkStats())
+  const livePeers: () => LivePeer[] = keptLivePeers(
+    () => node.peers(),
+    () => node.linkStats(),
+  )
   // "Serve peers: when idle" bids only while `busy` (what this tab is in the middle of) holds nothing.
   let serve = await serveSettings.load(db)
   node.presence.update({ serve: serve.mode })

@@ -213,7 +213,6 @@ export class MarketSim {
     return peers
   }
 
-
   post(at: number, poster: number): void {
     this.sched.at(at, -1, () => {
       let node = this.nodes[poster]
