@@ -1,4 +1,4 @@
-import { canServe } from '../inference/supports'
+import { canServe, needs } from '../inference/supports'
 import { noSupports, type ChatRequest } from '../inference/types'
 import type { Spec } from './schema'
 import type { LivePeer, SpeedQuery } from './types'
@@ -60,6 +60,17 @@ export function speedQueryOf(peer: LivePeer, request: ChatRequest): SpeedQuery |
     visible: peer.visible,
     engineKind: engine.kind,
   }
+}
+
+/**
+ * What `capableOf` reads of a task: two tasks with the same key are open to the same peers (their
+ * kind, model and engine kinds, and whether the request needs tools or JSON schemas).
+ */
+export function capabilityKeyOf(spec: Spec): string {
+  const { kind, model, engineKinds } = spec.requirements
+  if (kind === 'embed') return JSON.stringify(['embed', model ?? null])
+  const needed = needs(spec.request)
+  return JSON.stringify(['chat', model ?? null, engineKinds ?? null, needed.tools, needed.jsonSchema])
 }
 
 /** Whether a peer (as presence shows it) meets a task's requirements: its engine, tools and JSON schemas included; for an embedding task its embedder. */

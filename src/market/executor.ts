@@ -2,12 +2,13 @@ import type * as Y from 'yjs'
 import type { Engine } from '../inference/engine'
 import { canServe } from '../inference/supports'
 import { fnv1a, RendezvousRanker } from './award'
+import { bidsOn, CapableCount } from './capable-count'
 import type { MarketContext } from './context'
 import { bidFloorMs, capableOf, estimateTaskMs, promptTokens, speedQueryOf } from './estimate'
 import type { EmbedderPresence, MarketEmbedder } from './embed-task'
 import { EngineTurns } from './engine-turns'
 import { Run } from './run'
-import { rateWindowMs, servesPeers, type ServePolicy } from './serve'
+import { rateWindowMs, type ServePolicy } from './serve'
 import { BidSchema, maxSmallBytes, type Award, type Bid, type Spec } from './schema'
 import { sign, verify } from './signing'
 import { observeSpeed, predictedMs, type SpeedBasis } from './speed'
@@ -63,6 +64,7 @@ export class Executor {
   readonly #firstSeen = new Map<string, number>()
   readonly #waves = new Map<string, number>()
   readonly #ranker = new RendezvousRanker()
+  readonly #capable: CapableCount
   /** Tasks with a timer armed for this node's wave. */
   readonly #waveTimers = new Set<string>()
   /**
@@ -82,7 +84,9 @@ export class Executor {
     private readonly ctx: MarketContext,
     private readonly engine: Engine,
     private readonly terms: ExecutorTerms,
-  ) {}
+  ) {
+    this.#capable = new CapableCount(ctx.signer.nodeId)
+  }
 
   /** Awarded tasks not finished yet: what the node reports as its queue length. */
   queueLength(): number {
@@ -423,10 +427,8 @@ export class Executor {
     if (wave === undefined) {
       // Counted, not listed: most of a large room needs only how many could bid (see wave()).
       const peers = this.ctx.livePeers()
-      const bids = (peer: LivePeer): boolean => capableOf(peer, spec) && servesPeers(peer)
-      let count = 0
-      for (const peer of peers) if (bids(peer)) count++
-      const ids = (): string[] => peers.filter(bids).map((peer) => peer.nodeId)
+      const count = this.#capable.count(peers, spec, this.self())
+      const ids = (): string[] => peers.filter((peer) => bidsOn(peer, spec)).map((peer) => peer.nodeId)
       wave = this.#ranker.wave(spec.taskId, this.ctx.signer.nodeId, count, ids, this.ctx.config.maxBidders)
       if (this.#waves.size > 10_000) this.#waves.clear()
       this.#waves.set(spec.taskId, wave)
