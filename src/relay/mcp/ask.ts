@@ -1,5 +1,6 @@
 // The `ask` tool: one question to a model of the relay (its own, an upstream's, or `swarm/<room>`)
 // through the backend /v1 would pick, with /v1's caps and the caller's day budget charged.
+import { AbortError } from '../../shared/errors'
 import type { BackendRequest } from '../v1/backend'
 import { noBackendConfigured } from '../v1/errors'
 import { parseChatRequest, promptTokenBound } from '../v1/request'
@@ -60,6 +61,9 @@ export async function ask(deps: McpDeps, caller: string, args: AskArgs, signal: 
     const spent = chargedUsage(request, meter)
     reservation.settle(spent.prompt_tokens + spent.completion_tokens)
   }
+  // A backend stopped by the signal may end its stream as if done (the embedded one keeps what it
+  // wrote): a caller that went away got no answer, whatever the stream did.
+  if (signal.aborted) throw new AbortError('the MCP client went away')
   const usage = chargedUsage(request, meter)
   return { model: request.model, text, finishReason, usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } }
 }
