@@ -1,7 +1,8 @@
 import { verifySigned } from '../shared/sign'
+import { syncVerifier, type SyncVerifier } from '../shared/sync-verify'
 import { checkVersion, type SignedPayload, type Verdict } from './entry'
 
-/** The signature check a verifier runs (WebCrypto's Ed25519 by default; tests slow it down). */
+/** An asynchronous signature check, in place of the synchronous one (tests slow it down). */
 export type SignatureCheck = (author: string, publicKey: string, sig: string, payload: Uint8Array<ArrayBuffer>) => Promise<boolean>
 
 export interface VerifierOptions {
@@ -11,6 +12,10 @@ export interface VerifierOptions {
   /** Characters of signed payload the kept verdicts may hold in all. */
   maxCachedChars?: number
   check?: SignatureCheck
+  /** The synchronous check (libsodium's by default): how it is loaded. */
+  loadSync?: () => Promise<SyncVerifier>
+  /** Milliseconds of synchronous checks in one go before the verifier yields to the event loop. */
+  sliceMs?: number
 }
 
 export interface VerifierStats {
@@ -21,6 +26,8 @@ export interface VerifierStats {
   cacheHits: number
   /** Batches run: one per task in which versions arrived. */
   batches: number
+  /** Times the synchronous checks stopped to let the event loop run (a batch longer than a slice). */
+  yields: number
 }
 
 interface Asked {
@@ -29,16 +36,27 @@ interface Asked {
   resolve: (verdict: Verdict) => void
 }
 
+interface ToCheck {
+  signed: SignedPayload
+  resolve: (verdict: Verdict) => void
+}
+
 const defaultMaxCached = 4_096
 const defaultMaxCachedChars = 4 * 1024 * 1024
+/** About a quarter of a 60 Hz frame: a flood of forgeries cannot freeze the page. */
+const defaultSliceMs = 4
 
 /**
  * Verifies the versions of one room's memory map in batches: what arrives within one task (one
  * peer message, one sync of the whole map) is checked together once that task's synchronous work
- * is done: the cheap checks (shape, size, room, author, clock) first, then every remaining
- * signature check handed to WebCrypto at once (it runs them off the main thread, in parallel).
- * Each version's verdict is told as soon as its own check ends: a flood of forgeries in the same
- * batch does not hold back a valid version.
+ * is done: the cheap checks (shape, size, room, author, clock) first, then the signatures, one
+ * after another and synchronously (libsodium in WebAssembly, shared/sync-verify.ts), each
+ * version's verdict told as soon as its own check ends. WebCrypto's verify is as fast but answers
+ * through its own thread and the event loop, which on a busy tab cost more than the check: a
+ * version written in one tab is shown in the next sooner this way. The checks run in slices of a
+ * few milliseconds with the event loop in between, so a flood of forgeries in one batch delays
+ * what comes after it but never freezes the page; where WebAssembly cannot run, WebCrypto checks
+ * instead (warned once).
  *
  * A signature that verified is kept with the exact signed payload it verified (tag, room, id,
  * every field, the key): a version is let through without a second check only when its payload
@@ -50,14 +68,23 @@ const defaultMaxCachedChars = 4 * 1024 * 1024
  */
 export class VersionVerifier {
   readonly #clock: () => number
-  readonly #check: SignatureCheck
+  readonly #check: SignatureCheck | undefined
+  readonly #loadSync: () => Promise<SyncVerifier>
+  readonly #sliceMs: number
+  /** The synchronous check once loaded; null where it could not load (WebCrypto checks then). */
+  #sync: SyncVerifier | null | undefined
+  #loading: Promise<void> | undefined
+  /** Signatures waiting for the synchronous check, in arrival order; #next is the first not done. */
+  #toCheck: ToCheck[] = []
+  #next = 0
+  #draining = false
   readonly #maxCached: number
   readonly #maxCachedChars: number
   /** sig → the payload text it verified, oldest first. */
   readonly #verified = new Map<string, string>()
   #cachedChars = 0
   #queue: Asked[] = []
-  readonly #stats: VerifierStats = { asked: 0, checked: 0, cacheHits: 0, batches: 0 }
+  readonly #stats: VerifierStats = { asked: 0, checked: 0, cacheHits: 0, batches: 0, yields: 0 }
 
   constructor(
     /** The room id every version must name. */
@@ -65,7 +92,9 @@ export class VersionVerifier {
     options: VerifierOptions = {},
   ) {
     this.#clock = options.clock ?? Date.now
-    this.#check = options.check ?? verifySigned
+    this.#check = options.check
+    this.#loadSync = options.loadSync ?? syncVerifier
+    this.#sliceMs = options.sliceMs ?? defaultSliceMs
     this.#maxCached = options.maxCached ?? defaultMaxCached
     this.#maxCachedChars = options.maxCachedChars ?? defaultMaxCachedChars
   }
@@ -112,14 +141,73 @@ export class VersionVerifier {
       return
     }
     this.#stats.checked++
-    this.#check(version.author, version.publicKey, version.sig, payload.bytes).then(
-      (good) => {
-        if (!good) return resolve(signed.refuse('bad-signature'))
-        this.#keep(version.sig, text)
-        resolve({ ok: true, version })
-      },
+    if (this.#check) {
+      this.#checkAsync(this.#check, signed, resolve)
+      return
+    }
+    this.#toCheck.push({ signed, resolve })
+    this.#drain()
+  }
+
+  /** Runs the waiting synchronous checks for one slice, then again after the event loop has run. */
+  #drain(): void {
+    if (this.#draining) return
+    if (this.#sync === undefined) {
+      this.#loading ??= this.#loadSync().then(
+        (sync) => void (this.#sync = sync),
+        (error: unknown) => {
+          console.warn('memory: the WebAssembly signature check did not load, WebCrypto checks instead:', error)
+          this.#sync = null
+        },
+      )
+      void this.#loading.then(() => this.#drain())
+      return
+    }
+    const started = performance.now()
+    while (this.#next < this.#toCheck.length) {
+      const { signed, resolve } = this.#toCheck[this.#next] as ToCheck
+      const { version, payload } = signed
+      if (this.#sync === null) this.#checkAsync(verifySigned, signed, resolve)
+      else {
+        const good = this.#sync.verifySigned(version.author, version.publicKey, version.sig, payload.bytes)
+        if (good === null) {
+          // A key not seen before: its node id first (once per key), then on in order.
+          this.#draining = true
+          void this.#sync.learnKey(version.publicKey).then(() => {
+            this.#draining = false
+            this.#drain()
+          })
+          return
+        }
+        this.#verdict(signed, resolve, good)
+      }
+      this.#next++
+      if (this.#next < this.#toCheck.length && performance.now() - started >= this.#sliceMs) {
+        this.#stats.yields++
+        this.#draining = true
+        setTimeout(() => {
+          this.#draining = false
+          this.#drain()
+        }, 0)
+        return
+      }
+    }
+    this.#toCheck = []
+    this.#next = 0
+  }
+
+  #checkAsync(check: SignatureCheck, signed: SignedPayload, resolve: (verdict: Verdict) => void): void {
+    const { version, payload } = signed
+    check(version.author, version.publicKey, version.sig, payload.bytes).then(
+      (good) => this.#verdict(signed, resolve, good),
       () => resolve(signed.refuse('bad-signature')),
     )
+  }
+
+  #verdict(signed: SignedPayload, resolve: (verdict: Verdict) => void, good: boolean): void {
+    if (!good) return resolve(signed.refuse('bad-signature'))
+    this.#keep(signed.version.sig, signed.payload.text)
+    resolve({ ok: true, version: signed.version })
   }
 
   #keep(sig: string, text: string): void {

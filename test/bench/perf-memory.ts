@@ -172,7 +172,7 @@ const phaseRows: [string, string][] = [
   ['encode', 'writer: signed → first data-channel send carrying it (Yjs transaction and update encoding, the writer’s own doc observers, y-webrtc framing)'],
   ['network', 'writer’s send → reader’s data-channel message (WebRTC, cross-tab clock)'],
   ['apply', 'reader: message handler start → return (guard, Yjs decode and integrate, the store’s observer, y-indexeddb queueing the write, y-webrtc relaying it)'],
-  ['verify', 'reader: handler return → store accepted the version (signature check in WebCrypto, the event loop in between)'],
+  ['verify', 'reader: handler return → store accepted the version (the cheap checks and the signature check, libsodium in WebAssembly, with the microtasks in between)'],
   ['render', 'reader: accepted → the entry’s row added to the DOM (the memory view’s frame)'],
   ['persist', 'reader: handler return → IndexedDB transaction with the update complete (off the path to the screen)'],
 ]

@@ -162,7 +162,7 @@ describe('the store with the batch verifier', () => {
     })
     await store.settled()
     await new Promise((resolve) => setTimeout(resolve, 50))
-    // One batch; its verdicts come back from WebCrypto task by task, and a change is told per task, a few per frame at most.
+    // One batch; its verdicts come back slice by slice, and a change is told per task, a few per frame at most.
     expect(store.verification().batches).toBe(1)
     expect(lists.at(-1)).toBe(20)
     expect(lists.length).toBeLessThanOrEqual(5)
