@@ -43,6 +43,8 @@ export class ExpirySweeper {
    * market's reader), over the market reader's parses: a spec is parsed once per node.
    */
   readonly #reader: TaskReader
+  /** Per task, its due time as last worked out, with the stored spec and the first sight it was worked out from. */
+  readonly #due = new Map<string, { stored: unknown; seenAt: number; at: number; spec: Spec | null }>()
   #cancel: (() => void) | null = null
   #armedAt = Number.POSITIVE_INFINITY
 
@@ -55,7 +57,10 @@ export class ExpirySweeper {
     const now = this.ctx.clock()
     for (const taskId of taskIds) {
       if (this.ctx.tasks.has(taskId)) this.#seenAt.set(taskId, now)
-      else this.#seenAt.delete(taskId)
+      else {
+        this.#seenAt.delete(taskId)
+        this.#due.delete(taskId)
+      }
     }
     this.#arm()
   }
@@ -69,11 +74,17 @@ export class ExpirySweeper {
   #dueAt(taskId: string, seenAt: number): { at: number; spec: Spec | null } {
     const { tasks, config, signer } = this.ctx
     const task = this.#reader.task(tasks, taskId)
+    // Worked out again only when the stored spec or the first sight changed (or the spec was refused since).
+    const stored = task?.get('spec')
+    const known = this.#due.get(taskId)
+    if (known && known.stored === stored && known.seenAt === seenAt && !(known.spec && this.#refused.has(known.spec))) return known
     const read = task && this.#reader.spec(task, taskId)
     const spec = read && !this.#refused.has(read) ? read : null
     const capAt = seenAt + config.maxLifetimeMs
     const expiry = spec ? honouredExpiry(spec, seenAt, config) : capAt
-    return { at: expiry + config.expirySkewMs + spreadMs(signer.nodeId, taskId, config), spec }
+    const due = { stored, seenAt, at: expiry + config.expirySkewMs + spreadMs(signer.nodeId, taskId, config), spec }
+    this.#due.set(taskId, due)
+    return due
   }
 
   #arm(): void {
@@ -115,5 +126,6 @@ export class ExpirySweeper {
     if (this.ctx.tasks.get(taskId) !== task) return
     this.ctx.tasks.delete(taskId)
     this.#seenAt.delete(taskId)
+    this.#due.delete(taskId)
   }
 }

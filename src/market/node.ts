@@ -265,6 +265,13 @@ export class MarketNode {
   }
 
   #changed(events: Y.YEvent<Y.AbstractType<unknown>>[]): void {
+    // Most deliveries change one field or bid of one task: one event, nothing to collect or sort.
+    const only = events.length === 1 ? events[0] : undefined
+    if (only !== undefined && only.target !== this.#ctx.tasks) {
+      const taskId = only.path[0]
+      if (typeof taskId === 'string') this.#taskChanged(taskId)
+      return
+    }
     const changed = new Set<string>()
     const keys: string[] = []
     for (const event of events) {
@@ -273,11 +280,13 @@ export class MarketNode {
     }
     for (const key of keys) changed.add(key)
     if (keys.length > 0) this.#sweeper.changed(keys)
-    for (const taskId of [...changed].sort()) {
-      // A deleted task is the poster's to notice: it posts it again, or fails it.
-      this.#posted.get(taskId)?.onChange()
-      this.#executor?.onChange(taskId)
-    }
+    for (const taskId of [...changed].sort()) this.#taskChanged(taskId)
+  }
+
+  #taskChanged(taskId: string): void {
+    // A deleted task is the poster's to notice: it posts it again, or fails it.
+    this.#posted.get(taskId)?.onChange()
+    this.#executor?.onChange(taskId)
   }
 
   /** After a restart: coordinates again the tasks this node posted; clears its finished ones. */
