@@ -1,5 +1,6 @@
 // Issue 16 ("fast at room scale"), part 1: memory write → visible in every other tab for stock
-// y-webrtc pages, the app before the issue and this tree's app, side by side in one run, and
+// y-webrtc pages, the same pages signing and verifying each entry (the floor the contract's
+// signatures set), the app before the issue and this tree's app, side by side in one run, and
 // where this tree's time goes (sign, encode, network, apply, verify, persist, render).
 // Run alone with `BENCH_SECTIONS=perf-memory npm run bench`.
 import { chromium, type Browser } from '@playwright/test'
@@ -137,7 +138,14 @@ async function notesOf(tab: Tab): Promise<TabNotes> {
   }))
 }
 
-type Setup = 'stock' | 'before' | 'after'
+/**
+ * stock: stock y-webrtc pages setting a plain value; signed: the same pages writing entries signed
+ * as the contract says (WebCrypto Ed25519) and seen once a reader's libsodium check passed, nothing
+ * else: the floor that signing and verifying every entry puts under any reader; before and after:
+ * the app.
+ */
+type Setup = 'stock' | 'signed' | 'before' | 'after'
+const setups: readonly Setup[] = ['stock', 'signed', 'before', 'after']
 
 interface Measured {
   run: WriteRun
@@ -150,7 +158,7 @@ interface Measured {
 
 async function measure(browser: Browser, relay: RelayProcess, setup: Setup, count: number): Promise<Measured> {
   const ref = freshRoom(`perf-memory-${setup}-${count}`)
-  const kind = setup === 'stock' ? 'stock' : 'app'
+  const kind = setup === 'before' || setup === 'after' ? 'app' : setup
   const tabs: Tab[] = []
   try {
     for (let i = 0; i < count; i++) tabs.push(await (kind === 'app' ? openAppTab : openStockTab)(browser, relay, ref, memoryProbeScript))
@@ -234,6 +242,7 @@ export async function benchPerfMemory(): Promise<void> {
   const env = { RELAY_MAX_CONN_PER_IP: '1000' }
   const relays: Record<Setup, RelayProcess> = {
     stock: await startRelay({ RELAY_STATIC_DIR: 'dist', ...env }),
+    signed: await startRelay({ RELAY_STATIC_DIR: 'dist', ...env }),
     before: await startRelayOf(beforeDir, env),
     after: await startRelay({ RELAY_STATIC_DIR: 'dist', ...env }),
   }
@@ -241,7 +250,7 @@ export async function benchPerfMemory(): Promise<void> {
   const results = new Map<string, Measured>()
   try {
     for (const count of tabCounts)
-      for (const setup of ['stock', 'before', 'after'] as const) {
+      for (const setup of setups) {
         results.set(`${setup} ${count}`, await measure(browser, relays[setup], setup, count))
       }
   } finally {
@@ -249,11 +258,11 @@ export async function benchPerfMemory(): Promise<void> {
     await Promise.all(Object.values(relays).map((relay) => relay.stop()))
   }
 
-  const label: Record<Setup, string> = { stock: 'stock y-webrtc', before: `edgeswarm before (${perfBeforeRef})`, after: 'edgeswarm now' }
+  const label: Record<Setup, string> = { stock: 'stock y-webrtc', signed: 'stock y-webrtc + signatures', before: `edgeswarm before (${perfBeforeRef})`, after: 'edgeswarm now' }
   const rows: string[][] = []
   for (const count of tabCounts) {
     const stock = (results.get(`stock ${count}`)?.run.latencies ?? []).filter(Number.isFinite)
-    for (const setup of ['stock', 'before', 'after'] as const) {
+    for (const setup of setups) {
       const latencies = results.get(`${setup} ${count}`)?.run.latencies ?? []
       const seen = latencies.filter(Number.isFinite)
       rows.push([
@@ -273,11 +282,27 @@ export async function benchPerfMemory(): Promise<void> {
   )
   table(`perf-memory: write → visible in every other tab (${writes} writes, one per ${writeIntervalMs} ms)`, ['setup', 'p50 ms', 'p95 ms', 'lost', 'p50 ÷ stock', 'p95 ÷ stock'], rows)
 
+  const seenIn = (setup: Setup, count: number): number[] => (results.get(`${setup} ${count}`)?.run.latencies ?? []).filter(Number.isFinite)
+  const ratio = (of: number[], to: number[], at: (samples: number[]) => number): string => fmt(at(of) / at(to), 2)
+  const p95 = (samples: number[]): number => percentile(samples, 95)
+  console.log(
+    "\nThe signed floor: stock pages that sign each entry as the contract says (WebCrypto Ed25519, the writer's key made before the first write) and " +
+      "whose readers count it seen once libsodium's check of it passed, with none of the app's other work. What signing and verifying alone add to stock, and how far this tree's app is above that.",
+  )
+  table(
+    'perf-memory: against the signed floor',
+    ['tabs', 'signed ÷ stock p50', 'signed ÷ stock p95', 'now ÷ signed p50', 'now ÷ signed p95'],
+    tabCounts.map((count) => {
+      const [stock, signed, now] = [seenIn('stock', count), seenIn('signed', count), seenIn('after', count)]
+      return [String(count), ratio(signed, stock, median), ratio(signed, stock, p95), ratio(now, signed, median), ratio(now, signed, p95)]
+    }),
+  )
+
   table(
     'perf-memory: copies of each write over the data channels (all tabs; stock y-webrtc relays every update it applies to every link)',
     ['setup', 'sent per write', 'received per write'],
     tabCounts.flatMap((count) =>
-      (['stock', 'before', 'after'] as const).map((setup) => {
+      setups.map((setup) => {
         const copies = results.get(`${setup} ${count}`)?.copies
         return [`${label[setup]}, ${count} tabs`, fmt((copies?.sent ?? 0) / writes, 2), fmt((copies?.received ?? 0) / writes, 2)]
       }),

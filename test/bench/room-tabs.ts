@@ -33,13 +33,19 @@ export interface WriteRun {
   latencies: number[]
 }
 
+/**
+ * Which pages write and how: the app (memory.add), stock y-webrtc pages setting a plain value,
+ * or stock pages writing signed entries whose readers count one seen once its signature verified.
+ */
+export type WriteKind = 'app' | 'stock' | 'signed'
+
 /** Writes `writes` entries from the first tab, paced, and returns write → seen-by-all latencies. */
-export async function measureWrites(tabs: Tab[], kind: 'app' | 'stock', writes: number, writeIntervalMs: number): Promise<number[]> {
+export async function measureWrites(tabs: Tab[], kind: WriteKind, writes: number, writeIntervalMs: number): Promise<number[]> {
   return (await runWrites(tabs, kind, writes, writeIntervalMs)).latencies
 }
 
 /** measureWrites with the times and ids of the writes (perf-memory joins them with what each tab noted). */
-export async function runWrites(tabs: Tab[], kind: 'app' | 'stock', writes: number, writeIntervalMs: number): Promise<WriteRun> {
+export async function runWrites(tabs: Tab[], kind: WriteKind, writes: number, writeIntervalMs: number): Promise<WriteRun> {
   const [writer, ...readers] = tabs
   if (!writer) return { startedAt: [], ids: [], latencies: [] }
   if (kind === 'app') {
@@ -56,6 +62,11 @@ export async function runWrites(tabs: Tab[], kind: 'app' | 'stock', writes: numb
       ),
     )
   }
+  if (kind === 'signed') {
+    await Promise.all(readers.map((tab) => tab.page.evaluate(() => globalThis.stock.verifyArrivals())))
+    // The writer's key is made before the first write, as the app's is.
+    await writer.page.evaluate(() => globalThis.stock.author())
+  }
   const { startedAt, ids } = await writer.page.evaluate(
     async ({ writes, writeIntervalMs, kind }) => {
       const startedAt: number[] = []
@@ -64,6 +75,7 @@ export async function runWrites(tabs: Tab[], kind: 'app' | 'stock', writes: numb
         const started = performance.timeOrigin + performance.now()
         startedAt.push(started)
         if (kind === 'app') ids.push((await globalThis.edgeswarm?.memory.add(`bench-${i}`)) ?? '')
+        else if (kind === 'signed') ids.push(await globalThis.stock.writeMemory(`bench-${i}`, []))
         else globalThis.stock.set(`id-${i}`, { text: `bench-${i}` })
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, writeIntervalMs - (performance.timeOrigin + performance.now() - started))))
       }
@@ -79,7 +91,7 @@ export async function runWrites(tabs: Tab[], kind: 'app' | 'stock', writes: numb
   return { startedAt, ids, latencies }
 }
 
-export async function waitForPeers(tabs: Tab[], kind: 'app' | 'stock'): Promise<void> {
+export async function waitForPeers(tabs: Tab[], kind: WriteKind): Promise<void> {
   const expected = tabs.length - 1
   await Promise.all(
     tabs.map((tab) =>

@@ -1,5 +1,6 @@
 // A plain page with stock y-webrtc and nothing of edgeswarm: the proof that the shared doc is
 // a public contract. Built into one script by global-setup and injected into a blank page.
+import sodium from 'libsodium-wrappers'
 import { WebrtcProvider } from 'y-webrtc'
 import * as Y from 'yjs'
 
@@ -28,6 +29,12 @@ interface StockClient {
   /** When each entry text was first seen here (epoch ms), for benchmarks. */
   arrivals: Record<string, number>
   /**
+   * From now on an entry counts as arrived (in `arrivals`) only once its signature verified
+   * (libsodium's Ed25519, as the app's readers check): the "stock y-webrtc + signatures" pages
+   * of the perf-memory bench. Resolves when libsodium is loaded.
+   */
+  verifyArrivals(): Promise<void>
+  /**
    * Plays a lying peer: once a task is awarded, writes a result in the awarded executor's name
    * with a real Ed25519 signature by another key. Returns how many it forged so far.
    */
@@ -54,7 +61,9 @@ let provider: WebrtcProvider | null = null
 
 const textOf = (value: unknown): string => (typeof value === 'object' && value !== null && 'text' in value && typeof value.text === 'string' ? value.text : '')
 const arrivals: Record<string, number> = {}
+let verifying = false
 memory.observe(() => {
+  if (verifying) return
   const now = performance.timeOrigin + performance.now()
   for (const value of memory.values()) {
     const text = textOf(value)
@@ -62,6 +71,30 @@ memory.observe(() => {
   }
 })
 const countWith = (marker: string): number => [...memory.values()].filter((value) => textOf(value).includes(marker)).length
+
+const fromBase64Url = (text: string): Uint8Array => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (char) => char.charCodeAt(0))
+
+/** The contract's signature check of an entry (src/memory/entry.ts), and nothing else of the app's reader. */
+function signatureHolds(id: string, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const entry = value as Record<string, unknown>
+  if (typeof entry.sig !== 'string' || typeof entry.publicKey !== 'string') return false
+  const fields = ['edgeswarm/memory/v2', entry.room, id, entry.text, entry.tags, entry.author, entry.publicKey, entry.createdAt, entry.updatedAt]
+  try {
+    return sodium.crypto_sign_verify_detached(fromBase64Url(entry.sig), new TextEncoder().encode(JSON.stringify(fields)), fromBase64Url(entry.publicKey))
+  } catch {
+    return false
+  }
+}
+
+/** The verifying pages' observer: each changed entry is checked once; its arrival is when its check ended. */
+const onVerifiedArrivals = (event: Y.YMapEvent<unknown>): void => {
+  for (const id of event.keysChanged as Set<string>) {
+    const value = memory.get(id)
+    const text = textOf(value)
+    if (text && !(text in arrivals) && signatureHolds(id, value)) arrivals[text] = performance.timeOrigin + performance.now()
+  }
+}
 
 let forgedCount = 0
 const toBase64Url = (bytes: Uint8Array): string =>
@@ -156,6 +189,12 @@ globalThis.stock = {
   author: async () => (await me()).author,
   webrtcPeers: () => peers,
   arrivals,
+  async verifyArrivals() {
+    await sodium.ready
+    if (verifying) return
+    verifying = true
+    memory.observe(onVerifiedArrivals)
+  },
   forgeResults: (text) => {
     const tasks = doc.getMap<Y.Map<unknown>>('tasks')
     tasks.observeDeep(() => {
