@@ -259,12 +259,14 @@ export async function benchPerfMemory(): Promise<void> {
   }
 
   const label: Record<Setup, string> = { stock: 'stock y-webrtc', signed: 'stock y-webrtc + signatures', before: `edgeswarm before (${perfBeforeRef})`, after: 'edgeswarm now' }
+  /** The latencies of the writes every other tab saw (a lost write has none). */
+  const seenIn = (setup: Setup, count: number): number[] => (results.get(`${setup} ${count}`)?.run.latencies ?? []).filter(Number.isFinite)
   const rows: string[][] = []
   for (const count of tabCounts) {
-    const stock = (results.get(`stock ${count}`)?.run.latencies ?? []).filter(Number.isFinite)
+    const stock = seenIn('stock', count)
     for (const setup of setups) {
       const latencies = results.get(`${setup} ${count}`)?.run.latencies ?? []
-      const seen = latencies.filter(Number.isFinite)
+      const seen = seenIn(setup, count)
       rows.push([
         `${label[setup]}, ${count} tabs`,
         fmt(median(seen), 2),
@@ -282,7 +284,6 @@ export async function benchPerfMemory(): Promise<void> {
   )
   table(`perf-memory: write → visible in every other tab (${writes} writes, one per ${writeIntervalMs} ms)`, ['setup', 'p50 ms', 'p95 ms', 'lost', 'p50 ÷ stock', 'p95 ÷ stock'], rows)
 
-  const seenIn = (setup: Setup, count: number): number[] => (results.get(`${setup} ${count}`)?.run.latencies ?? []).filter(Number.isFinite)
   const ratio = (of: number[], to: number[], at: (samples: number[]) => number): string => fmt(at(of) / at(to), 2)
   const p95 = (samples: number[]): number => percentile(samples, 95)
   console.log(

@@ -72,6 +72,19 @@ memory.observe(() => {
 })
 const countWith = (marker: string): number => [...memory.values()].filter((value) => textOf(value).includes(marker)).length
 
+/** What an entry's signature covers, in the contract's order (src/memory/entry.ts). */
+const memoryFields = (id: string, entry: Record<string, unknown>): unknown[] => [
+  'edgeswarm/memory/v2',
+  entry.room,
+  id,
+  entry.text,
+  entry.tags,
+  entry.author,
+  entry.publicKey,
+  entry.createdAt,
+  entry.updatedAt,
+]
+
 const fromBase64Url = (text: string): Uint8Array => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (char) => char.charCodeAt(0))
 
 /** The contract's signature check of an entry (src/memory/entry.ts), and nothing else of the app's reader. */
@@ -79,9 +92,8 @@ function signatureHolds(id: string, value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false
   const entry = value as Record<string, unknown>
   if (typeof entry.sig !== 'string' || typeof entry.publicKey !== 'string') return false
-  const fields = ['edgeswarm/memory/v2', entry.room, id, entry.text, entry.tags, entry.author, entry.publicKey, entry.createdAt, entry.updatedAt]
   try {
-    return sodium.crypto_sign_verify_detached(fromBase64Url(entry.sig), new TextEncoder().encode(JSON.stringify(fields)), fromBase64Url(entry.publicKey))
+    return sodium.crypto_sign_verify_detached(fromBase64Url(entry.sig), new TextEncoder().encode(JSON.stringify(memoryFields(id, entry))), fromBase64Url(entry.publicKey))
   } catch {
     return false
   }
@@ -131,8 +143,8 @@ async function writeMemory(text: string, tags: string[], room?: string): Promise
   const roomId = room ?? (await roomIdPromise)
   const id = `${who.author}/${Math.random().toString(36).slice(2, 12).padEnd(10, 'x')}`
   const now = Date.now()
-  const sig = await signJson(who, ['edgeswarm/memory/v2', roomId, id, text, tags, who.author, who.publicKey, now, now])
-  memory.set(id, { v: 2, room: roomId, text, tags, author: who.author, publicKey: who.publicKey, createdAt: now, updatedAt: now, sig })
+  const unsigned = { v: 2, room: roomId, text, tags, author: who.author, publicKey: who.publicKey, createdAt: now, updatedAt: now }
+  memory.set(id, { ...unsigned, sig: await signJson(who, memoryFields(id, unsigned)) })
   return id
 }
 
