@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { claimsAgree, linkTagOf } from 'y-webrtc'
+import { claimsAgree, linkTagOf, WebrtcProvider } from 'y-webrtc'
 import * as Y from 'yjs'
 import { loadWebrtc } from '../../src/relay/gateway/node-webrtc'
 import { startRelayProcess, type RelayProcess } from './relay-fuzz/relay-process'
@@ -238,6 +238,52 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       (map) => map['after-bad-claim'] === 'h',
       10_000,
     )
+  })
+
+  it('a link that stays open but carries nothing is claimed no longer: what its far end writes is relayed, and what it dropped is asked for', async () => {
+    const room = newRoom()
+    // No anti-entropy turn comes during this test: only relaying and the silence repair can bring A's writes to B.
+    const options = { antiEntropyMs: 600_000, linkSilenceMs: 1_500 }
+    const [a, b, c] = [await startPeer(room, options), await startPeer(room, options), await startPeer(room, options)]
+    const states = await linked([a, b, c], fullMesh(3))
+    const [aId, bId, cId] = states.map((state) => state.peerId ?? '')
+    // A quiet room keeps its claims: each link is sent its claim again while nothing else crosses it.
+    await new Promise((resolve) => setTimeout(resolve, 4_000))
+    await linked([a, b, c], fullMesh(3))
+    // B's guard now drops everything A sends it (a budget would): the link stays open, nothing gets through.
+    await b.command({ op: 'deafen', peers: [aId ?? ''] })
+    await a.command({ op: 'set', key: 'while-deaf', value: 'a' })
+    await until(
+      'A’s write at C',
+      () => mapOf(c),
+      (map) => map['while-deaf'] === 'a',
+    )
+    // C skipped relaying it to B (both claimed their link): B gets it when its link to A falls silent and it asks C.
+    await until(
+      'A’s dropped write at B',
+      () => mapOf(b),
+      (map) => map['while-deaf'] === 'a',
+      8_000,
+    )
+    const claims = await until(
+      'B claims C only',
+      () => c.state(),
+      (state) => state.claims[bId ?? '']?.join() === cId,
+    )
+    expect(claims.links).toEqual([aId, bId].sort())
+    expect((await b.state()).deafDrops).toBeGreaterThan(0)
+    // From now on C relays A's writes to B at once.
+    await a.command({ op: 'set', key: 'after', value: 'a' })
+    await until(
+      'A’s next write at B through C',
+      () => mapOf(b),
+      (map) => map['after'] === 'a',
+      2_000,
+    )
+  })
+
+  it('linkSilenceMs takes a number of ms from 300, or Infinity', () => {
+    for (const linkSilenceMs of [0, 299, Number.NaN, -1, 2 ** 31]) expect(() => new WebrtcProvider('silence-check', new Y.Doc(), { signaling: [], linkSilenceMs })).toThrow(/linkSilenceMs/)
   })
 
   it('a peer whose id is longer than a claim may name is refused at signaling: no link, and no claim of anyone made unreadable', async () => {

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url'
 import { loadWebrtc } from '../../../src/relay/gateway/node-webrtc'
 import { stockEntryOf } from '../../e2e/support/patched-packages'
 
-export type PeerCommand = { op: 'state' } | { op: 'set'; key: string; value: string } | { op: 'withhold'; peers: string[] } | { op: 'send'; peer: string; bytes: number[] }
+export type PeerCommand =
+  { op: 'state' } | { op: 'set'; key: string; value: string } | { op: 'withhold'; peers: string[] } | { op: 'deafen'; peers: string[] } | { op: 'send'; peer: string; bytes: number[] }
 
 export interface PeerState {
   peerId: string | null
@@ -21,6 +22,8 @@ export interface PeerState {
   step1In: number
   /** The same, by the peer that sent them. */
   step1By: Record<string, number>
+  /** Messages of deafened peers the guard dropped. */
+  deafDrops: number
   /** Messages the guard heard were dropped as malformed. */
   malformed: number
   /** console.error calls (stock y-webrtc logs a message it cannot read there). */
@@ -33,6 +36,8 @@ export interface PeerOptions {
   maxConns: number
   stock: boolean
   antiEntropyMs: number
+  /** y-webrtc's default (3 s) when not given. */
+  linkSilenceMs?: number
   /** A hostile peer's own choice of y-webrtc id (y-webrtc draws one otherwise). */
   peerId?: string
   /** The room's password: its signaling is encrypted, so the relay cannot read (or check) the ids in it. */
@@ -67,8 +72,16 @@ let step1In = 0
 const step1By: Record<string, number> = {}
 let malformed = 0
 const withheld = new Set<string>()
+// A deafened peer's messages are dropped by this one's guard, as a byte budget would drop them:
+// the link stays open and carries nothing from it (what a link that connected but broke looks like).
+const deafened = new Set<string>()
+let deafDrops = 0
 const guard = {
   admit: (peer: string, message: Uint8Array): boolean => {
+    if (deafened.has(peer)) {
+      deafDrops++
+      return false
+    }
     if (message[0] === 0 && (message[1] === 1 || message[1] === 2)) updatesIn++
     if (message[0] === 0 && message[1] === 0) {
       step1In++
@@ -85,7 +98,7 @@ const provider = new WebrtcProvider(options.room, doc, {
   maxConns: options.maxConns,
   ...(options.password === undefined ? {} : { password: options.password }),
   peerOpts: { wrtc, config: { iceServers: [] } },
-  ...(options.stock ? {} : { guard, antiEntropyMs: options.antiEntropyMs }),
+  ...(options.stock ? {} : { guard, antiEntropyMs: options.antiEntropyMs, ...(options.linkSilenceMs === undefined ? {} : { linkSilenceMs: options.linkSilenceMs }) }),
 })
 
 // A room opens once the provider's key settles and announces its id at once: with an id of its
@@ -128,6 +141,7 @@ function state(): PeerState {
     updatesIn,
     step1In,
     step1By: { ...step1By },
+    deafDrops,
     malformed,
     errors,
   }
@@ -139,6 +153,7 @@ process.on('message', (message: { id: number; command: PeerCommand }) => {
   if (command.op === 'state') reply = state()
   else if (command.op === 'set') map.set(command.key, command.value)
   else if (command.op === 'withhold') for (const peer of command.peers) withheld.add(peer)
+  else if (command.op === 'deafen') for (const peer of command.peers) deafened.add(peer)
   else {
     const conn = conns().find((candidate) => candidate.remotePeerId === command.peer)
     conn?.peer.send(Uint8Array.from(command.bytes))
