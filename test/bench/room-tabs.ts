@@ -83,10 +83,13 @@ export async function runWrites(tabs: Tab[], kind: WriteKind, writes: number, wr
     },
     { writes, writeIntervalMs, kind },
   )
+  // The floor's readers count an entry only once its signature holds: one tampered entry must stay uncounted, or the floor measures no check.
+  if (kind === 'signed') await writer.page.evaluate(() => globalThis.stock.writeTamperedMemory('bench-tampered'))
   await new Promise((resolve) => setTimeout(resolve, 2_000))
   const arrivals = await Promise.all(
     readers.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { arrivals?: Record<string, number>; stock?: { arrivals: Record<string, number> } }).arrivals ?? globalThis.stock.arrivals)),
   )
+  if (kind === 'signed' && arrivals.some((seen) => 'bench-tampered' in seen)) throw new Error('the signed floor counted a tampered entry: its readers check nothing')
   const latencies = startedAt.map((sent, i) => Math.max(...arrivals.map((seen) => (seen[`bench-${i}`] ?? Number.POSITIVE_INFINITY) - sent)))
   return { startedAt, ids, latencies }
 }

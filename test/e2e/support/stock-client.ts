@@ -17,6 +17,8 @@ interface StockClient {
    * Returns its id.
    */
   writeMemory(text: string, tags: string[], room?: string): Promise<string>
+  /** Writes an entry whose text was changed after it was signed (a forgery the floor's readers must not count). */
+  writeTamperedMemory(text: string): Promise<string>
   /** Deletes this page's own entry with a signed tombstone. */
   deleteMemory(id: string): Promise<void>
   /** Writes a tombstone for `id` signed with this page's key (a forgery when `id` is another node's). */
@@ -148,6 +150,12 @@ async function writeMemory(text: string, tags: string[], room?: string): Promise
   return id
 }
 
+async function writeTamperedMemory(text: string): Promise<string> {
+  const id = await writeMemory(`${text} as signed`, [])
+  memory.set(id, { ...(memory.get(id) as Record<string, unknown>), text })
+  return id
+}
+
 async function tombstone(id: string): Promise<void> {
   const who = await me()
   const roomId = await roomIdPromise
@@ -196,6 +204,7 @@ globalThis.stock = {
   set: (id, value) => memory.set(id, value),
   delete: (id) => memory.delete(id),
   writeMemory,
+  writeTamperedMemory,
   deleteMemory: tombstone,
   forgeTombstone: tombstone,
   author: async () => (await me()).author,
