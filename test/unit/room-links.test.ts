@@ -114,6 +114,16 @@ async function mapOf(peer: Peer): Promise<Record<string, string>> {
   return (await peer.state()).map
 }
 
+/** Waits until `peer`'s map holds `value` at `key`. */
+async function valueAt(what: string, peer: Peer, key: string, value: string, timeoutMs = waitMs): Promise<void> {
+  await until(
+    what,
+    () => mapOf(peer),
+    (map) => map[key] === value,
+    timeoutMs,
+  )
+}
+
 describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }, () => {
   it('in a full mesh each update crosses each link once: no relay to peers the writer reached, none back to it', async () => {
     const room = newRoom()
@@ -145,16 +155,8 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     await linked([a, b, c], (i) => [[1], [0, 2], [1]][i] ?? [])
     await a.command({ op: 'set', key: 'from-a', value: 'a' })
     await c.command({ op: 'set', key: 'from-c', value: 'c' })
-    await until(
-      'A’s write at C',
-      () => mapOf(c),
-      (map) => map['from-a'] === 'a',
-    )
-    await until(
-      'C’s write at A',
-      () => mapOf(a),
-      (map) => map['from-c'] === 'c',
-    )
+    await valueAt('A’s write at C', c, 'from-a', 'a')
+    await valueAt('C’s write at A', a, 'from-c', 'c')
   })
 
   it('a peer that withholds its write from one link cannot hold back what others build on it: the reader asks for what is missing', async () => {
@@ -165,11 +167,7 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     const states = await linked([hostile, b, c], fullMesh(3))
     await hostile.command({ op: 'withhold', peers: [states[2]?.peerId ?? ''] })
     await hostile.command({ op: 'set', key: 'k', value: 'hostile' })
-    await until(
-      'the hostile write at B',
-      () => mapOf(b),
-      (map) => map['k'] === 'hostile',
-    )
+    await valueAt('the hostile write at B', b, 'k', 'hostile')
     // B's value for k is a Yjs item whose origin is the hostile one: C cannot apply it without it.
     await b.command({ op: 'set', key: 'k', value: 'b' })
     await b.command({ op: 'set', key: 'after', value: 'b' })
@@ -188,18 +186,9 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     const states = await linked([hostile, b, c], fullMesh(3))
     await hostile.command({ op: 'withhold', peers: [states[2]?.peerId ?? ''] })
     await hostile.command({ op: 'set', key: 'solo', value: 'hostile' })
-    await until(
-      'the hostile write at B',
-      () => mapOf(b),
-      (map) => map['solo'] === 'hostile',
-    )
+    await valueAt('the hostile write at B', b, 'solo', 'hostile')
     // C asks both its links each turn; the hostile one answers nothing.
-    await until(
-      'the withheld write at C',
-      () => mapOf(c),
-      (map) => map['solo'] === 'hostile',
-      8_000,
-    )
+    await valueAt('the withheld write at C', c, 'solo', 'hostile', 8_000)
   })
 
   it('each anti-entropy turn asks every link, so links that answer nothing cannot keep an honest one from being asked', async () => {
@@ -232,12 +221,7 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       (state) => state.malformed > malformedBefore && state.claims[hostileId ?? '']?.length === 0,
     )
     await hostile.command({ op: 'set', key: 'after-bad-claim', value: 'h' })
-    await until(
-      'the hostile write at C through B',
-      () => mapOf(c),
-      (map) => map['after-bad-claim'] === 'h',
-      10_000,
-    )
+    await valueAt('the hostile write at C through B', c, 'after-bad-claim', 'h', 10_000)
   })
 
   it('a link that stays open but carries nothing is claimed no longer: what its far end writes is relayed, and what it dropped is asked for', async () => {
@@ -253,18 +237,9 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     // B's guard now drops everything A sends it (a budget would): the link stays open, nothing gets through.
     await b.command({ op: 'deafen', peers: [aId ?? ''] })
     await a.command({ op: 'set', key: 'while-deaf', value: 'a' })
-    await until(
-      'A’s write at C',
-      () => mapOf(c),
-      (map) => map['while-deaf'] === 'a',
-    )
+    await valueAt('A’s write at C', c, 'while-deaf', 'a')
     // C skipped relaying it to B (both claimed their link): B gets it when its link to A falls silent and it asks C.
-    await until(
-      'A’s dropped write at B',
-      () => mapOf(b),
-      (map) => map['while-deaf'] === 'a',
-      8_000,
-    )
+    await valueAt('A’s dropped write at B', b, 'while-deaf', 'a', 8_000)
     const claims = await until(
       'B claims C only',
       () => c.state(),
@@ -274,12 +249,7 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
     expect((await b.state()).deafDrops).toBeGreaterThan(0)
     // From now on C relays A's writes to B at once.
     await a.command({ op: 'set', key: 'after', value: 'a' })
-    await until(
-      'A’s next write at B through C',
-      () => mapOf(b),
-      (map) => map['after'] === 'a',
-      2_000,
-    )
+    await valueAt('A’s next write at B through C', b, 'after', 'a', 2_000)
   })
 
   it('linkSilenceMs takes a number of ms from 300, or Infinity', () => {
@@ -350,11 +320,7 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       (state) => state.claims[ids[1] ?? '']?.includes(ids[2] ?? '') === true,
     )
     await liar.command({ op: 'set', key: 'liar', value: 'l' })
-    await until(
-      'the liar’s write at C through B',
-      () => mapOf(c),
-      (map) => map['liar'] === 'l',
-    )
+    await valueAt('the liar’s write at C through B', c, 'liar', 'l')
 
     const malformedBefore = (await b.state()).malformed
     const longId = 'x'.repeat(200)
@@ -367,11 +333,7 @@ describe('relaying between linked peers (patched y-webrtc)', { timeout: 90_000 }
       (state) => state.malformed - malformedBefore === 3,
     )
     await liar.command({ op: 'set', key: 'still', value: 'relayed' })
-    await until(
-      'the liar’s next write at C',
-      () => mapOf(c),
-      (map) => map['still'] === 'relayed',
-    )
+    await valueAt('the liar’s next write at C', c, 'still', 'relayed')
   })
 
   it('a stock y-webrtc peer gets every write, relays to us as stock does, and is sent nothing it cannot read', async () => {
