@@ -67,6 +67,87 @@ export function onNextFrame(run: () => void): () => void {
   }
 }
 
+/** What a FramePacer needs of the page: its clock, its next animation frame and its timers. */
+export interface PacerClock {
+  now(): number
+  frame(run: () => void): void
+  after(ms: number, run: () => void): void
+}
+
+function reportDrawError(error: unknown): void {
+  // One view's throw is reported as an uncaught one would be; the others still draw.
+  if (typeof reportError === 'function') reportError(error)
+  else console.error(error)
+}
+
+/**
+ * The draws of the views that follow a stream of room updates (the memory list, the swarm
+ * view's counts), paced by what they cost. They share one frame; after a draw, the next waits
+ * until the last one's frame (the views' code, then style, layout and paint) took at most `share`
+ * of the time since it began, and never longer than `maxGapMs`. So on a tab with time to spare
+ * every update draws on the next frame, and on a busy one (six tabs of a room on two cores) a
+ * stream draws a few times a second with its last state, instead of one frame per update in
+ * every tab: a frame that changes the page also costs a draw by the compositor all of a browser's
+ * tabs share, and those frames, not the sync, were where the time of a six-tab room went.
+ */
+export class FramePacer {
+  readonly #runs = new Set<() => void>()
+  #scheduled = false
+  #drawnAt = -Infinity
+  #costMs = 0
+
+  constructor(
+    private readonly clock: PacerClock,
+    readonly share = 0.25,
+    readonly maxGapMs = 250,
+  ) {}
+
+  /** How long after a draw began the next may begin: from the last frame's cost. */
+  get gapMs(): number {
+    return Math.min(this.maxGapMs, this.#costMs / this.share)
+  }
+
+  /** Draws `run` with the others waiting, on the first frame the pace allows; a run asked again meanwhile draws once. */
+  schedule(run: () => void): void {
+    this.#runs.add(run)
+    if (this.#scheduled) return
+    this.#scheduled = true
+    const waitMs = this.#drawnAt + this.gapMs - this.clock.now()
+    if (waitMs <= 0) this.clock.frame(() => this.#draw())
+    else this.clock.after(waitMs, () => this.clock.frame(() => this.#draw()))
+  }
+
+  #draw(): void {
+    this.#scheduled = false
+    const started = this.clock.now()
+    this.#drawnAt = started
+    const runs = [...this.#runs]
+    this.#runs.clear()
+    for (const run of runs)
+      try {
+        run()
+      } catch (error) {
+        reportDrawError(error)
+      }
+    // The frame's style, layout and paint follow this callback in the same task: a task queued
+    // now runs once they are done (later still on a tab busy with other work: it draws less).
+    this.clock.after(0, () => {
+      this.#costMs = this.clock.now() - started
+    })
+  }
+}
+
+const pagePacer = new FramePacer({
+  now: () => performance.now(),
+  frame: (run) => requestAnimationFrame(run),
+  after: (ms, run) => setTimeout(run, ms),
+})
+
+/** onNextFrame for a view that follows a stream of room updates: drawn on the page's one FramePacer. */
+export function onPacedFrame(run: () => void): () => void {
+  return () => pagePacer.schedule(run)
+}
+
 /** Makes `parent`'s children exactly `wanted`, moving only what is out of place. */
 export function reconcile(parent: HTMLElement, wanted: readonly Element[]): void {
   const wantedSet = new Set<Node>(wanted)

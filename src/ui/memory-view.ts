@@ -3,7 +3,7 @@ import { plural } from '../shared/text'
 import type { MemoryItem } from '../memory/store'
 import { search } from '../memory/search'
 import type { SwarmNode } from '../swarm/node'
-import { h, nodeTextStyle, onNextFrame, reconcile, shortId, timeAgo } from './dom'
+import { h, nodeTextStyle, onPacedFrame, reconcile, shortId, timeAgo } from './dom'
 import { mountMemorySearchSwitch } from './memory-search-switch'
 
 const trustLabels = {
@@ -189,7 +189,7 @@ export function mountMemoryView(root: HTMLElement, node: SwarmNode, report: (err
     askHybrid()
     render()
   })
-  const rerender = onNextFrame(render)
+  const rerender = onPacedFrame(render)
   const stops = [node.on('memory', () => (askHybrid(), rerender())), node.memory.on('refused', rerender), node.room.on('drop', rerender), stopStorage, stopSwitch, memorySearch.on('state', askHybrid)]
   render()
   return () => {

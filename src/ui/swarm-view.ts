@@ -6,7 +6,7 @@ import type { SwarmNode } from '../swarm/node'
 import { formatBytes } from '../swarm/room/doc-size'
 import type { Peer } from '../market/presence/peers'
 import type { LinkStat } from '../swarm/room/link-stats'
-import { changedOnly, colorOf, h, KeyedRows, onNextFrame, reconcile, shortId } from './dom'
+import { changedOnly, colorOf, h, KeyedRows, onNextFrame, onPacedFrame, reconcile, shortId } from './dom'
 import { signalingLine } from './signaling-line'
 import { drawTopology } from './topology'
 
@@ -197,10 +197,12 @@ export function mountSwarmView(root: HTMLElement, node: SwarmNode, memoryCount: 
   }
 
   const render = onNextFrame(renderNow)
+  // One pace for both: a write changes the memory count and the doc's size together.
+  const scheduleCounts = onPacedFrame(renderCounts)
   const unsubscribes = [
     node.on('peers', render),
-    node.on('memory', onNextFrame(renderCounts)),
-    node.on('docSize', onNextFrame(renderCounts)),
+    node.on('memory', scheduleCounts),
+    node.on('docSize', scheduleCounts),
     node.on('links', render),
     node.on('link-stats', render),
     node.on('signaling', onNextFrame(renderSignaling)),
