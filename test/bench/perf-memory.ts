@@ -9,6 +9,7 @@ import { freshRoom } from '../e2e/support/nodes'
 import { buildStockBundle } from '../e2e/support/stock-bundle'
 import type { PhaseFigures } from '../../src/shared/phases'
 import { builtTreeOf, perfBeforeRef, startRelayOf } from './before-tree'
+import { busyOver, metricSessions, type Busy } from './main-thread'
 import { startRelay, type RelayProcess } from './relay-process'
 import { openAppTab, openStockTab, runWrites, waitForPeers, type Tab, type WriteRun } from './room-tabs'
 import { fmt, median, percentile, table } from './stats'
@@ -149,6 +150,8 @@ const setups: readonly Setup[] = ['stock', 'signed', 'before', 'after']
 
 interface Measured {
   run: WriteRun
+  /** Each tab's main-thread time over the writes (the writer first). */
+  busy: Busy[]
   /** Copies of the writes sent and received over data channels, all tabs together. */
   copies: { sent: number; received: number }
   /** This tree's tabs and the stock pages (their probe notes only): the writer's notes and each reader's. */
@@ -164,12 +167,13 @@ async function measure(browser: Browser, relay: RelayProcess, setup: Setup, coun
     for (let i = 0; i < count; i++) tabs.push(await (kind === 'app' ? openAppTab : openStockTab)(browser, relay, ref, memoryProbeScript))
     await waitForPeers(tabs, kind)
     if (setup === 'after') await Promise.all(tabs.map((tab) => tab.page.evaluate(() => globalThis.edgeswarmPhases?.memory.reset())))
-    const run = await runWrites(tabs, kind, writes, writeIntervalMs)
+    const sessions = await metricSessions(tabs.map((tab) => tab.page))
+    const { result: run, busy } = await busyOver(sessions, () => runWrites(tabs, kind, writes, writeIntervalMs))
     const counted = await Promise.all(tabs.map((tab) => tab.page.evaluate(() => (globalThis as unknown as { memoryProbe: ProbeNotes }).memoryProbe.copies)))
     const copies = { sent: counted.reduce((sum, tab) => sum + tab.sent, 0), received: counted.reduce((sum, tab) => sum + tab.received, 0) }
-    if (setup === 'before') return { run, copies }
+    if (setup === 'before') return { run, busy, copies }
     const [writer, ...readers] = await Promise.all(tabs.map(notesOf))
-    return { run, copies, ...(writer ? { writer } : {}), readers }
+    return { run, busy, copies, ...(writer ? { writer } : {}), readers }
   } finally {
     await Promise.all(tabs.map((tab) => tab.close()))
   }
@@ -306,6 +310,29 @@ export async function benchPerfMemory(): Promise<void> {
       setups.map((setup) => {
         const copies = results.get(`${setup} ${count}`)?.copies
         return [`${label[setup]}, ${count} tabs`, fmt((copies?.sent ?? 0) / writes, 2), fmt((copies?.received ?? 0) / writes, 2)]
+      }),
+    ),
+  )
+
+  const perWrite = (ms: number): string => fmt(ms / writes, 2)
+  const meanOf = (tabs: Busy[], pick: (tab: Busy) => number): number => tabs.reduce((sum, tab) => sum + pick(tab), 0) / Math.max(1, tabs.length)
+  console.log(
+    "\nMain-thread time per write, from Chrome's own counters over the run (all the work of a tab: the sync, the checks, the views and their frames, " +
+      'timers). Six tabs on two cores share them, so a tab that is busier per write delays every other tab: at six tabs this, more than the path of one write, sets the latency.',
+  )
+  table(
+    'perf-memory: main-thread ms per write (the writer, and the mean reader)',
+    ['setup', 'writer busy', 'reader busy', 'reader script', 'reader style + layout'],
+    tabCounts.flatMap((count) =>
+      setups.map((setup) => {
+        const [writer, ...readers] = results.get(`${setup} ${count}`)?.busy ?? []
+        return [
+          `${label[setup]}, ${count} tabs`,
+          perWrite(writer?.TaskDuration ?? NaN),
+          perWrite(meanOf(readers, (tab) => tab.TaskDuration)),
+          perWrite(meanOf(readers, (tab) => tab.ScriptDuration)),
+          perWrite(meanOf(readers, (tab) => tab.LayoutDuration + tab.RecalcStyleDuration)),
+        ]
       }),
     ),
   )

@@ -6,6 +6,7 @@ import { chromium, type CDPSession } from '@playwright/test'
 import { chromiumLaunchOptions } from '../e2e/support/browser'
 import { freshRoom } from '../e2e/support/nodes'
 import { startRelay } from './relay-process'
+import { busyMetrics, busyOver, metricSessions, type Busy } from './main-thread'
 import { measureWrites, openAppTab, waitForPeers, type Tab } from './room-tabs'
 import { fmt, median, percentile, table } from './stats'
 
@@ -20,21 +21,10 @@ interface Profile {
   timeDeltas: number[]
 }
 
-const busyMetrics = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const
-
-async function metrics(session: CDPSession): Promise<Record<string, number>> {
-  const { metrics } = await session.send('Performance.getMetrics')
-  return Object.fromEntries(metrics.map(({ name, value }) => [name, value]))
-}
-
 /** Each tab's main-thread time (ms per second of wall time) over `run`. */
-async function busy(sessions: CDPSession[], run: () => Promise<unknown>): Promise<Record<string, number>[]> {
-  const before = await Promise.all(sessions.map(metrics))
-  const started = performance.now()
-  await run()
-  const seconds = (performance.now() - started) / 1000
-  const after = await Promise.all(sessions.map(metrics))
-  return after.map((end, i) => Object.fromEntries(busyMetrics.map((name) => [name, ((end[name] ?? 0) - (before[i]?.[name] ?? 0)) * (1000 / seconds)])))
+async function busy(sessions: CDPSession[], run: () => Promise<unknown>): Promise<Busy[]> {
+  const { busy, seconds } = await busyOver(sessions, run)
+  return busy.map((tab) => Object.fromEntries(busyMetrics.map((name) => [name, tab[name] / seconds])) as Busy)
 }
 
 function shortUrl(url: string): string {
@@ -139,8 +129,7 @@ try {
   for (let i = 0; i < tabs; i++) open.push(await openAppTab(browser, relay, ref))
   await waitForPeers(open, 'app')
   await new Promise((resolve) => setTimeout(resolve, 3_000))
-  const sessions = await Promise.all(open.map((tab) => tab.page.context().newCDPSession(tab.page)))
-  await Promise.all(sessions.map((session) => session.send('Performance.enable')))
+  const sessions = await metricSessions(open.map((tab) => tab.page))
   const reader = sessions[tabs - 1]
   if (!reader) throw new Error('no reader tab')
   await reader.send('Profiler.enable')
@@ -152,7 +141,7 @@ try {
   table(
     `Idle tab, ${tabs} tabs in the room (10 s): main-thread ms per s`,
     ['tab', ...busyMetrics],
-    idle.map((row, i) => [String(i), ...busyMetrics.map((name) => fmt(row[name] ?? 0, 1))]),
+    idle.map((row, i) => [String(i), ...busyMetrics.map((name) => fmt(row[name], 1))]),
   )
   table('Idle reader tab: self time by function (top 20)', ['function', 'ms', 'share'], topSelf(idleProfile, 20))
 
@@ -168,7 +157,7 @@ try {
   table(
     `Under writes (${writes}, one per 40 ms, tab 0 writes): main-thread ms per s`,
     ['tab', ...busyMetrics],
-    loaded.map((row, i) => [String(i), ...busyMetrics.map((name) => fmt(row[name] ?? 0, 1))]),
+    loaded.map((row, i) => [String(i), ...busyMetrics.map((name) => fmt(row[name], 1))]),
   )
   table('Reader tab under writes: self time by function (top 30)', ['function', 'ms', 'share'], topSelf(writeProfile, 30))
   table('Reader tab under writes: total time by function (top 40)', ['function', 'ms', 'share'], topTotal(writeProfile, 40))
