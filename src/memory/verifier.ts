@@ -16,6 +16,12 @@ export interface VerifierOptions {
   loadSync?: () => Promise<SyncVerifier>
   /** Milliseconds of synchronous checks in one go before the verifier yields to the event loop. */
   sliceMs?: number
+  /**
+   * Loads the synchronous check right after the verifier is made (true unless said), not when
+   * the first version arrives: otherwise the first entry a peer sends waits for the module to
+   * load and compile, in every tab.
+   */
+  warm?: boolean
 }
 
 export interface VerifierStats {
@@ -97,6 +103,7 @@ export class VersionVerifier {
     this.#sliceMs = options.sliceMs ?? defaultSliceMs
     this.#maxCached = options.maxCached ?? defaultMaxCached
     this.#maxCachedChars = options.maxCachedChars ?? defaultMaxCachedChars
+    if (this.#check === undefined && options.warm !== false) setTimeout(() => void this.#load(), 0)
   }
 
   get stats(): Readonly<VerifierStats> {
@@ -153,14 +160,7 @@ export class VersionVerifier {
   #drain(): void {
     if (this.#draining) return
     if (this.#sync === undefined) {
-      this.#loading ??= this.#loadSync().then(
-        (sync) => void (this.#sync = sync),
-        (error: unknown) => {
-          console.warn('memory: the WebAssembly signature check did not load, WebCrypto checks instead:', error)
-          this.#sync = null
-        },
-      )
-      void this.#loading.then(() => this.#drain())
+      void this.#load().then(() => this.#drain())
       return
     }
     const started = performance.now()
@@ -194,6 +194,18 @@ export class VersionVerifier {
     }
     this.#toCheck = []
     this.#next = 0
+  }
+
+  /** Loads the synchronous check once; where it cannot load, WebCrypto checks instead (warned once). Never rejects. */
+  #load(): Promise<void> {
+    this.#loading ??= this.#loadSync().then(
+      (sync) => void (this.#sync = sync),
+      (error: unknown) => {
+        console.warn('memory: the WebAssembly signature check did not load, WebCrypto checks instead:', error)
+        this.#sync = null
+      },
+    )
+    return this.#loading
   }
 
   #checkAsync(check: SignatureCheck, signed: SignedPayload, resolve: (verdict: Verdict) => void): void {

@@ -125,6 +125,24 @@ describe('the verifier on the synchronous check', () => {
     expect(warn).toHaveBeenCalledTimes(1)
   })
 
+  it('loads the check as it is made, before the first version arrives (unless told not to), and once', async () => {
+    let loads = 0
+    const load = (): Promise<SyncVerifier> => (loads++, Promise.resolve(sync))
+    const warm = new VersionVerifier(room, { loadSync: load })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(loads).toBe(1)
+    const [good] = await entries(1)
+    if (!good) throw new Error('no entry')
+    expect(await warm.verify(good.id, good.value)).toMatchObject({ ok: true })
+    expect(loads).toBe(1)
+    loads = 0
+    const cold = new VersionVerifier(room, { loadSync: load, warm: false })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(loads).toBe(0)
+    expect(await cold.verify(good.id, good.value)).toMatchObject({ ok: true })
+    expect(loads).toBe(1)
+  })
+
   it('runs the loaded check, not another', async () => {
     let calls = 0
     const counting: SyncVerifier = {
