@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { UpdateBatch, type Schedule, type WriteUpdates } from '../../src/swarm/room/update-batch'
+import { remoteUpdateDelayMs, scheduleIdle, UpdateBatch, type Schedule, type WriteUpdates } from '../../src/swarm/room/update-batch'
 
 /** A scheduler run by hand: what was scheduled, with its deadline, until `fire`. */
 function manualSchedule(): { schedule: Schedule; due: () => number[]; fire: () => void } {
@@ -155,5 +155,32 @@ describe('UpdateBatch', () => {
     doc.getMap('memory').set('after-stop', 3)
     expect(batch.pending).toBe(0)
     expect(kept.reload().getMap('memory').toJSON()).toEqual({ queued: 2 })
+  })
+})
+
+describe('scheduleIdle', () => {
+  it("a peer's stream of updates on an idle tab goes a few to a write, not one each, and all of it is stored", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    // An idle tab: an idle callback comes as soon as it is asked for.
+    vi.stubGlobal('requestIdleCallback', (run: () => void) => setTimeout(run, 0))
+    vi.stubGlobal('cancelIdleCallback', (handle: ReturnType<typeof setTimeout>) => clearTimeout(handle))
+    try {
+      const doc = new Y.Doc()
+      const kept = store()
+      const batch = new UpdateBatch(doc, kept.write, { schedule: scheduleIdle })
+      // An entry every 40 ms for a second, as the memory bench writes them.
+      for (let i = 0; i < 25; i++) {
+        fromPeer(doc, `k${i}`, String(i))
+        await vi.advanceTimersByTimeAsync(40)
+      }
+      await vi.advanceTimersByTimeAsync(remoteUpdateDelayMs)
+      expect(kept.batches.length).toBeGreaterThan(1)
+      expect(kept.batches.length).toBeLessThanOrEqual(Math.ceil((25 * 40) / (remoteUpdateDelayMs / 2)) + 1)
+      expect(kept.reload().getMap('memory').toJSON()).toEqual(Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, String(i)])))
+      await batch.stop()
+    } finally {
+      vi.unstubAllGlobals()
+      vi.useRealTimers()
+    }
   })
 })

@@ -7,21 +7,11 @@ import { storageError, watchQuota, type StorageFullError } from '../../memory/st
 import { sha256, toHex, utf8 } from '../../shared/encoding'
 import type { Unsubscribe } from '../../shared/events'
 import { FullNotices, type DocStorage } from './storage'
-import { UpdateBatch, type Schedule } from './update-batch'
+import { scheduleIdle, UpdateBatch } from './update-batch'
 
 /** y-indexeddb's own store beside the doc's updates; the marks' records start with a prefix of their own. */
 const customStoreName = 'custom'
 const updatesStoreName = 'updates'
-
-/** A write that can wait runs when the tab is idle, and within its deadline all the same (a busy or hidden tab). */
-const scheduleIdle: Schedule = (run, maxMs) => {
-  if (maxMs <= 0 || typeof requestIdleCallback !== 'function') {
-    const timer = setTimeout(run, maxMs)
-    return () => clearTimeout(timer)
-  }
-  const handle = requestIdleCallback(run, { timeout: maxMs })
-  return () => cancelIdleCallback(handle)
-}
 
 /**
  * The doc in IndexedDB in y-indexeddb's layout (y-indexeddb reads it and compacts it), with the

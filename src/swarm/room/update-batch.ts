@@ -20,6 +20,27 @@ export const scheduleTimeout: Schedule = (run, maxMs) => {
   return () => clearTimeout(timer)
 }
 
+/**
+ * A write that can wait runs when the tab is idle, but no sooner than half its deadline, and
+ * within its deadline all the same (a busy or hidden tab). Idle came between any two writes of
+ * a stream (a peer's entry every 40 ms), so each went in a transaction of its own, and opening
+ * one cost more than the write; now a stream's updates go a few to a transaction.
+ */
+export const scheduleIdle: Schedule = (run, maxMs) => {
+  if (maxMs <= 0 || typeof requestIdleCallback !== 'function') {
+    const timer = setTimeout(run, maxMs)
+    return () => clearTimeout(timer)
+  }
+  let idle: number | null = null
+  const timer = setTimeout(() => {
+    idle = requestIdleCallback(run, { timeout: maxMs / 2 })
+  }, maxMs / 2)
+  return () => {
+    clearTimeout(timer)
+    if (idle !== null) cancelIdleCallback(idle)
+  }
+}
+
 export interface UpdateBatchOptions {
   /** Updates of this origin are not written (those read from the storage itself). */
   skipOrigin?: unknown
